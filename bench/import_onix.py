@@ -1,0 +1,116 @@
+"""Benchmark: import a generated ONIX 3.0 file of N products into an empty instance, then again.
+
+    .venv/bin/python bench/import_onix.py [--records 100000] [--keep DIR]
+
+Each import runs ``elibrary import onix FILE`` in a child process (SQLite, the Whoosh index, as an
+operator would), timed from start to exit (parsing, writing, search indexing) with the child's peak
+RSS taken from ``wait4``. Targets on a 2-core machine: first import ≤ 120 s and ≤ 300 MB, re-import
+(all unchanged) ≤ 60 s.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+NS = "http://ns.editeur.org/onix/3.0/reference"
+FAMILY = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤"]
+FAMILY_KANA = ["サトウ", "スズキ", "タカハシ", "タナカ", "イトウ", "ワタナベ", "ヤマモト", "ナカムラ", "コバヤシ", "カトウ"]
+GIVEN = ["花子", "太郎", "一郎", "美咲", "翔太", "さくら", "健", "陽菜", "大輔", "結衣"]
+GIVEN_KANA = ["ハナコ", "タロウ", "イチロウ", "ミサキ", "ショウタ", "サクラ", "ケン", "ヒナ", "ダイスケ", "ユイ"]
+WORDS = [("星", "ホシ"), ("海", "ウミ"), ("森", "モリ"), ("旅", "タビ"), ("夢", "ユメ"), ("猫", "ネコ"), ("春", "ハル"), ("図書館", "トショカン")]
+
+
+def isbn13(n: int) -> str:
+    """A valid ISBN-13 in the Japanese group, from a counter."""
+    first12 = f"9784{n:08d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+    return first12 + str((10 - total % 10) % 10)
+
+
+def product(n: int, rng: random.Random) -> str:
+    """One ONIX product: identifiers, title with reading, two contributors, subjects, text, dates, price."""
+    a, b = rng.randrange(len(WORDS)), rng.randrange(len(WORDS))
+    title, reading = f"{WORDS[a][0]}と{WORDS[b][0]}の物語 第{n}話", f"{WORDS[a][1]} ト {WORDS[b][1]} ノ モノガタリ"
+    f1, g1, f2, g2 = (rng.randrange(10) for _ in range(4))
+    ccode = rng.choice(["0093", "8793", "0036", "0045"])
+    return f"""<Product><RecordReference>bench.{n}</RecordReference><NotificationType>03</NotificationType>
+<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>{isbn13(n)}</IDValue></ProductIdentifier>
+<DescriptiveDetail><ProductComposition>00</ProductComposition><ProductForm>ED</ProductForm><ProductFormDetail>E101</ProductFormDetail>
+<TitleDetail><TitleType>01</TitleType><TitleElement><TitleElementLevel>01</TitleElementLevel><TitleText collationkey="{reading}">{escape(title)}</TitleText></TitleElement></TitleDetail>
+<Contributor><SequenceNumber>1</SequenceNumber><ContributorRole>A01</ContributorRole><PersonName collationkey="{FAMILY_KANA[f1]} {GIVEN_KANA[g1]}">{FAMILY[f1]} {GIVEN[g1]}</PersonName></Contributor>
+<Contributor><SequenceNumber>2</SequenceNumber><ContributorRole>A12</ContributorRole><PersonName collationkey="{FAMILY_KANA[f2]} {GIVEN_KANA[g2]}">{FAMILY[f2]} {GIVEN[g2]}</PersonName></Contributor>
+<Language><LanguageRole>01</LanguageRole><LanguageCode>jpn</LanguageCode></Language>
+<Extent><ExtentType>00</ExtentType><ExtentValue>{100 + n % 300}</ExtentValue><ExtentUnit>03</ExtentUnit></Extent>
+<Subject><SubjectSchemeIdentifier>78</SubjectSchemeIdentifier><SubjectCode>{ccode}</SubjectCode></Subject>
+<Subject><SubjectSchemeIdentifier>20</SubjectSchemeIdentifier><SubjectHeadingText>{WORDS[a][0]};{WORDS[b][0]}</SubjectHeadingText></Subject>
+</DescriptiveDetail>
+<CollateralDetail><TextContent><TextType>03</TextType><ContentAudience>00</ContentAudience><Text textformat="05"><p>{escape(title)}は、{WORDS[a][0]}と{WORDS[b][0]}をめぐる物語です。</p></Text></TextContent>
+<SupportingResource><ResourceContentType>01</ResourceContentType><ContentAudience>00</ContentAudience><ResourceMode>03</ResourceMode><ResourceVersion><ResourceForm>02</ResourceForm><ResourceLink>https://covers.example.jp/{isbn13(n)}.jpg</ResourceLink></ResourceVersion></SupportingResource></CollateralDetail>
+<PublishingDetail><Publisher><PublishingRole>01</PublishingRole><PublisherName>ベンチ出版</PublisherName></Publisher><PublishingStatus>04</PublishingStatus>
+<PublishingDate><PublishingDateRole>01</PublishingDateRole><Date dateformat="00">2024{1 + n % 12:02d}{1 + n % 28:02d}</Date></PublishingDate></PublishingDetail>
+<ProductSupply><SupplyDetail><Supplier><SupplierRole>01</SupplierRole><SupplierName>ベンチ出版</SupplierName></Supplier><ProductAvailability>20</ProductAvailability>
+<Price><PriceType>02</PriceType><PriceAmount>{500 + n % 1500}</PriceAmount><CurrencyCode>JPY</CurrencyCode></Price></SupplyDetail></ProductSupply></Product>
+"""
+
+
+def generate(path: Path, records: int) -> None:
+    """Write an ONIX 3.0 message of ``records`` products (streamed, never held whole)."""
+    rng = random.Random(6)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<ONIXMessage release="3.0" xmlns="{NS}">\n')
+        out.write("<Header><Sender><SenderName>bench</SenderName></Sender><SentDateTime>20260101</SentDateTime></Header>\n")
+        for n in range(1, records + 1):
+            out.write(product(n, rng))
+        out.write("</ONIXMessage>\n")
+
+
+def run(command: list[str], env: dict) -> tuple[float, float, int, str]:
+    """Run ``command``; returns wall seconds, CPU seconds (user + system), peak RSS in MB and its output."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    output = child.stdout.read()
+    _pid, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}): {output}")
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, output.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--keep", help="Work in this folder and keep it (default: a temporary folder, removed).")
+    args = parser.parse_args()
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="elibrary-bench-import-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        onix = work / "bench.xml"
+        started = time.perf_counter()
+        generate(onix, args.records)
+        print(f"generated {args.records} products ({onix.stat().st_size // (1024 * 1024)} MB) in {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
+        env = {**os.environ, "ELIBRARY_INSTANCE_PATH": str(work / "instance"), "ELIBRARY_SEARCH": "whoosh"}
+        env.pop("ELIBRARY_DATABASE_URL", None)
+        script = str(Path(sys.executable).parent / "elibrary")
+        run([script, "init"], env)
+        for label, limit_s in (("first import", 120), ("re-import", 60)):
+            seconds, cpu, rss, output = run([script, "import", "onix", str(onix)], env)
+            verdict = "ok" if seconds <= limit_s and rss <= 300 else "OVER TARGET"
+            print(f"{label}: {seconds:.1f} s wall, {cpu:.1f} s CPU, peak RSS {rss} MB ({verdict}; target ≤ {limit_s} s, ≤ 300 MB)"
+                  f" — {' / '.join(line for line in output.splitlines() if line.startswith(('added', 'time')))}", flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Lending benchmark: concurrent clients borrowing and returning on PostgreSQL.
+
+    .venv/bin/python bench/lending.py [--url postgresql://root@127.0.0.1:5432/test] [--clients 8] [--seconds 20]
+
+Creates a private database on that server (dropped afterwards), migrates it, adds titles with
+licences and patrons, then runs CLIENTS processes (each with its own engine) for SECONDS: each loop
+borrows a random title and returns it, one transaction each, through ``elibrary.lending.services``
+(with the search-queue hook on, as in the app). A monitor samples the lending invariants in a
+REPEATABLE READ snapshot during the run, and once more at the end. Prints borrow+return pairs per
+second, borrow latency (p50/p95/p99), refusals, and the invariant violations (must be 0).
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+TITLES = 40
+COPIES = 3
+PATRONS_PER_CLIENT = 20
+
+
+def setup(url: str, n_clients: int) -> tuple[list[int], list[list[int]], int]:
+    """Schema, titles with licences (mixed models) and patrons; returns ids."""
+    from elibrary.db import Database
+    from elibrary.lending import services
+    from elibrary.migrate import upgrade_database
+    from elibrary.catalog.models import Title
+    from elibrary.patrons.models import Patron
+
+    db = Database(url)
+    upgrade_database(db.engine)
+    with db.scope() as session:
+        titles = []
+        for n in range(TITLES):
+            title = Title(title=f"ベンチマークの本 {n}")
+            session.add(title)
+            session.flush()
+            model = ("concurrent", "one-copy", "metered-loans")[n % 3]
+            copies = 1 if model == "one-copy" else COPIES
+            services.add_license(session, title.id, model, copies=copies, loans=1_000_000 if model == "metered-loans" else None)
+            titles.append(title.id)
+        clients = []
+        for c in range(n_clients):
+            ids = []
+            for p in range(PATRONS_PER_CLIENT):
+                patron = Patron(card_hash=f"bench-{c}-{p}", card_enc=b"-", category="teacher")
+                session.add(patron)
+                session.flush()
+                ids.append(patron.id)
+            clients.append(ids)
+    db.dispose()
+    return titles, clients, 0
+
+
+def client(url: str, titles: list[int], patrons: list[int], seconds: float, start, results) -> None:
+    """Borrow and return until time is up; report latencies and counts."""
+    from elibrary.catalog.indexing import watch_changes
+    from elibrary.db import Database
+    from elibrary.errors import DomainError
+    from elibrary.lending import services
+    from elibrary.patrons.models import Patron
+
+    db = Database(url)
+    watch_changes(db.factory)  # as in the app: every loan change queues its title for re-indexing
+    rng = random.Random()
+    latencies, pairs, refused, errors = [], 0, 0, []
+    start.wait()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        patron_id, title_id = rng.choice(patrons), rng.choice(titles)
+        began = time.perf_counter()
+        try:
+            with db.scope() as session:
+                loan = services.borrow(session, session.get(Patron, patron_id), title_id)
+                loan_id = loan.id
+        except DomainError:
+            refused += 1
+            continue
+        except Exception as exc:  # a crash is a finding, not noise
+            errors.append(repr(exc))
+            continue
+        latencies.append(time.perf_counter() - began)
+        try:
+            with db.scope() as session:
+                services.return_loan(session, session.get(Patron, patron_id), loan_id)
+            pairs += 1
+        except Exception as exc:
+            errors.append(repr(exc))
+    db.dispose()
+    results.put((latencies, pairs, refused, errors[:5]))
+
+
+def monitor(url: str, stop, results) -> None:
+    """Sample the invariants in consistent snapshots while the clients run."""
+    from sqlalchemy.orm import Session
+
+    from elibrary.db import make_engine, utcnow
+    from elibrary.lending.invariants import violations
+
+    engine = make_engine(url).execution_options(isolation_level="REPEATABLE READ")
+    samples, found = 0, []
+    while not stop.is_set():
+        with Session(bind=engine) as session:
+            found += violations(session, utcnow())
+        samples += 1
+        time.sleep(0.2)
+    engine.dispose()
+    results.put((samples, found[:10], len(found)))
+
+
+def main() -> int:
+    server = make_url(args.url)
+    name = f"elibrary_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        titles, clients, _ = setup(url, args.clients)
+        ctx = multiprocessing.get_context("fork")
+        start, stop = ctx.Event(), ctx.Event()
+        results, monitor_results = ctx.Queue(), ctx.Queue()
+        processes = [ctx.Process(target=client, args=(url, titles, patrons, args.seconds, start, results)) for patrons in clients]
+        watcher = ctx.Process(target=monitor, args=(url, stop, monitor_results))
+        for process in processes:
+            process.start()
+        watcher.start()
+        time.sleep(1.0)  # let every client import and connect
+        began = time.monotonic()
+        start.set()
+        outcomes = [results.get(timeout=args.seconds + 120) for _ in processes]
+        elapsed = time.monotonic() - began
+        stop.set()
+        samples, examples, violation_count = monitor_results.get(timeout=60)
+        for process in (*processes, watcher):
+            process.join(timeout=30)
+
+        from sqlalchemy.orm import Session
+
+        from elibrary.db import make_engine, utcnow
+        from elibrary.lending.invariants import violations
+
+        engine = make_engine(url)
+        with Session(bind=engine) as session:
+            final = violations(session, utcnow())
+            loans_left = session.execute(text("SELECT COUNT(*) FROM loans")).scalar()
+        engine.dispose()
+
+        latencies = sorted(x for lat, *_ in outcomes for x in lat)
+        pairs = sum(o[1] for o in outcomes)
+        refused = sum(o[2] for o in outcomes)
+        errors = [e for o in outcomes for e in o[3]]
+        q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
+        print(f"clients={args.clients} seconds={elapsed:.1f} titles={TITLES} engine=postgresql")
+        print(f"borrow+return pairs: {pairs}  ({pairs / elapsed:.0f} pairs/s)")
+        print(f"borrow latency ms: p50={q[49] * 1000:.1f} p95={q[94] * 1000:.1f} p99={q[98] * 1000:.1f}")
+        print(f"refused borrows (no free copy / already on loan): {refused}")
+        print(f"crashes: {len(errors)} {errors[:3]}")
+        print(f"invariant violations: {violation_count + len(final)} (monitor samples: {samples}; final check: {len(final)}; loans left: {loans_left})")
+        for line in examples + final:
+            print("  ", line)
+        return 0 if not (violation_count or final or errors or loans_left) else 1
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--url", default="postgresql://root@127.0.0.1:5432/test", help="a PostgreSQL server (a private database is created on it)")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    sys.exit(main())

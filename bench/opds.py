@@ -1,0 +1,232 @@
+"""OPDS benchmark: requests/s and p50/p95 latency on gunicorn with a large catalog (run separately, not a test).
+
+    .venv/bin/python bench/opds.py --titles 100000 --seconds 10 --out /tmp/elibrary-opds-bench
+
+Builds (once; kept in ``--out``) a SQLite instance with ``--titles`` synthetic titles — the same
+generator as ``bench/search.py`` — a third of them licensed (open, one-copy, concurrent), and their
+Whoosh index. Then serves it with ``gunicorn --workers 2`` (the README's production setting per 2
+cores) and measures, at concurrency 1 and 8, for ``--seconds`` each after a warm-up:
+
+- ``ceiling``: a bare Flask endpoint added to the same application (no database, returns "ok");
+- ``root``: ``/opds/v2/`` (OPDS 2 navigation); ``root-v1``: ``/opds/v1/``;
+- ``acquisition``: ``/opds/v2/new`` (50 publications, facets with counts, paging);
+  ``acquisition-v1``: ``/opds/v1/new`` (50 Atom entries);
+- ``search``: ``/opds/v2/search?query=...`` over a rotating set of Japanese queries.
+
+Clients run in this process (threads, keep-alive off as gunicorn's sync workers close connections), on
+the same machine, so absolute numbers are a floor. The figure that matters is the ratio of the
+acquisition page's throughput to the ceiling's.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+QUERIES = ["日本", "歴史", "こども", "ねこ", "宇宙の図鑑", "なつめ", "科学 入門", "鉄道", "データ", "むらかみ はるき"]
+WSGI = '''
+from elibrary import create_app
+
+app = create_app()
+
+
+@app.get("/bench/bare")
+def bare():
+    return "ok"
+'''
+
+
+def _search_bench_module():
+    spec = importlib.util.spec_from_file_location("bench_search", ROOT / "bench" / "search.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(out: Path, n: int) -> None:
+    """A migrated SQLite database with ``n`` titles and the matching Whoosh index."""
+    from sqlalchemy import insert
+
+    from elibrary.catalog.models import Contributor, Title, TitleContributor
+    from elibrary.db import make_engine
+    from elibrary.lending.models import License
+    from elibrary.migrate import upgrade_database
+    from elibrary.search.whoosh_backend import WhooshSearch
+
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "instance").mkdir(parents=True)
+    engine = make_engine(f"sqlite:///{out / 'instance' / 'elibrary.db'}")
+    upgrade_database(engine)
+    documents = list(_search_bench_module().catalog(n))
+    people: dict[tuple[str, str], int] = {}
+    titles, credits, licences = [], [], []
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    rng = random.Random(7)
+    isbns: set[str] = set()
+    for doc in documents:
+        isbn = doc.isbn if doc.isbn not in isbns else None  # the generator may repeat one; the column is unique
+        isbns.add(doc.isbn)
+        created = start + timedelta(minutes=doc.id)
+        titles.append(dict(
+            id=doc.id, title=doc.title, title_reading=doc.title_reading, subtitle=doc.subtitle,
+            series_title=doc.series, series_reading="", volume="", publisher=doc.publisher, published_on=doc.published,
+            isbn=isbn, ndc=doc.ndc, language=doc.language, audience=doc.audience, description=doc.description,
+            format=doc.format, page_progression="ltr", accessibility=[], status="active", source="bench",
+            created_at=created, updated_at=created,
+        ))
+        for position, (name, reading) in enumerate(zip(doc.contributors, doc.contributor_readings)):
+            key = (name, reading)
+            if key not in people:
+                people[key] = len(people) + 1
+            credits.append(dict(title_id=doc.id, contributor_id=people[key], role="aut", position=position))
+        roll = rng.random()
+        if roll < 0.1:
+            licences.append(dict(title_id=doc.id, model="open", copies=None, drm_free_download=False, note="", created_at=created))
+        elif roll < 0.33:
+            licences.append(dict(title_id=doc.id, model="one-copy", copies=1, drm_free_download=False, note="", created_at=created))
+    with engine.begin() as conn:
+        conn.execute(insert(Title), titles)
+        conn.execute(insert(Contributor), [dict(id=i, name=n_, name_reading=r) for (n_, r), i in people.items()])
+        conn.execute(insert(TitleContributor), credits)
+        conn.execute(insert(License), licences)
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    print(f"database: {n} titles, {len(people)} contributors, {len(licences)} licences", flush=True)
+    search = WhooshSearch(out / "instance" / "search-index")
+    began = time.perf_counter()
+    search.rebuild(documents, progress=lambda d: d % 20000 == 0 and print(f"  {d} indexed", flush=True))
+    search.close()
+    print(f"index: {time.perf_counter() - began:.0f} s", flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(out: Path, workers: int, feed_cache: bool = True) -> tuple[subprocess.Popen, str]:
+    """gunicorn on the instance, with the bare endpoint added."""
+    (out / "bench_wsgi.py").write_text(WSGI)
+    port = _free_port()
+    env = {**os.environ, "ELIBRARY_INSTANCE_PATH": str(out / "instance"), "ELIBRARY_SEARCH": "whoosh", "ELIBRARY_NOTIFIER": "log"}
+    if not feed_cache:
+        env["ELIBRARY_OPDS_FEED_CACHE_SECONDS"] = "0"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--pythonpath", f"{out},{ROOT}", "--log-level", "warning", "bench_wsgi:app"],
+        cwd=ROOT, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(url + "/bench/bare", timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def load(url: str, paths: list[str], concurrency: int, seconds: float) -> dict:
+    """``concurrency`` threads requesting ``paths`` in turn for ``seconds``; throughput and latency."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker(offset: int) -> None:
+        mine, failed = [], 0
+        with httpx.Client(base_url=url, timeout=60, headers={"Accept-Encoding": "identity"}) as client:
+            i = offset
+            while time.monotonic() < stop:
+                began = time.perf_counter()
+                response = client.get(paths[i % len(paths)])
+                mine.append(time.perf_counter() - began)
+                failed += response.status_code != 200
+                i += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    pick = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000  # noqa: E731
+    return {"requests": len(latencies), "errors": errors[0], "rps": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(pick(0.50), 1), "p95_ms": round(pick(0.95), 1), "mean_ms": round(statistics.fmean(latencies) * 1000, 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--titles", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--out", type=Path, default=Path("/tmp/elibrary-opds-bench"))
+    parser.add_argument("--no-feed-cache", action="store_true", help="render every anonymous feed (ELIBRARY_OPDS_FEED_CACHE_SECONDS=0)")
+    parser.add_argument("--only", nargs="+", help="measure only these endpoints (the ceiling is always measured)")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the instance even if it exists")
+    args = parser.parse_args()
+    marker = args.out / f"built-{args.titles}"
+    if args.rebuild or not marker.exists():
+        build(args.out, args.titles)
+        marker.touch()
+    process, url = serve(args.out, args.workers, feed_cache=not args.no_feed_cache)
+    endpoints = {
+        "ceiling": ["/bench/bare"],
+        "root": ["/opds/v2/"],
+        "root-v1": ["/opds/v1/"],
+        "acquisition": ["/opds/v2/new"],
+        "acquisition-v1": ["/opds/v1/new"],
+        "search": [f"/opds/v2/search?query={q}" for q in QUERIES],
+    }
+    if args.only:
+        endpoints = {k: v for k, v in endpoints.items() if k == "ceiling" or k in args.only}
+    results: dict[str, dict] = {}
+    try:
+        for name, paths in endpoints.items():
+            for path in paths:  # warm-up: caches, index readers, each worker's first request
+                for _ in range(args.workers * 2):
+                    assert httpx.get(url + path, timeout=120).status_code == 200, path
+            for concurrency in args.concurrency:
+                results[f"{name}@{concurrency}"] = row = load(url, paths, concurrency, args.seconds)
+                print(f"{name:15} c={concurrency}  {row['rps']:8.1f} req/s  p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  errors {row['errors']}", flush=True)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    for concurrency in args.concurrency:
+        ceiling = results[f"ceiling@{concurrency}"]["rps"]
+        for name in ("acquisition", "acquisition-v1", "root", "search"):
+            if f"{name}@{concurrency}" not in results:
+                continue
+            ratio = results[f"{name}@{concurrency}"]["rps"] / ceiling
+            print(f"{name} / ceiling at c={concurrency}: {ratio:.0%}")
+    (args.out / f"results{'-nocache' if args.no_feed_cache else ''}.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""elibrary: an open-source e-library for Japanese public and school libraries.
+
+``create_app`` is the only place that wires settings, database, backends and blueprints together.
+Nothing runs at import.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask application from the layered settings (see ``elibrary.config``)."""
+    from elibrary import config as config_module
+    from elibrary.runtime import Runtime
+    from elibrary.web import register_web
+
+    instance_path = _instance_path(test_config)
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    settings = config_module.load_settings(instance_path, test_config, os.environ)
+    config_module.fill_paths(settings, instance_path)
+    config_module.ensure_keys(settings, instance_path)
+    config_module.check_production(settings)
+    app.config.update(settings)
+    app.config["SECRET_KEY"] = settings["ELIBRARY_SECRET_KEY"]
+    app.config["MAX_CONTENT_LENGTH"] = int(settings["ELIBRARY_MAX_UPLOAD_MB"]) * 1024 * 1024
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    if settings["ELIBRARY_ENV"] == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
+
+    app.extensions["elibrary"] = Runtime.from_settings(app.config)
+    register_web(app)
+
+    from elibrary.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _instance_path(test_config: Mapping[str, Any] | None) -> str:
+    """``ELIBRARY_INSTANCE_PATH`` (test config, then environment), else ``instance/`` beside ``wsgi.py``."""
+    explicit = (test_config or {}).get("ELIBRARY_INSTANCE_PATH") or os.environ.get("ELIBRARY_INSTANCE_PATH")
+    if explicit:
+        path = Path(explicit)
+    else:
+        path = Path(__file__).resolve().parent.parent / "instance"
+        if not (path.parent / "wsgi.py").exists():  # installed with pip: use the working directory
+            path = Path.cwd() / "instance"
+    path = path.resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)

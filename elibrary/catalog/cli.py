@@ -1,0 +1,42 @@
+"""``elibrary search reindex``."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from elibrary.catalog import indexing
+from elibrary.catalog.models import Title, TitleStatus
+from elibrary.cli import one_line_errors, progress_bar, runtime
+
+
+@click.group("search", cls=AppGroup)
+def search_group() -> None:
+    """The search index."""
+
+
+@search_group.command("reindex")
+@one_line_errors
+def reindex_command() -> None:
+    """Rebuild the search index from the database, with progress."""
+    rt = runtime()
+    # Read in a read-only transaction: on SQLite a write transaction would block all writers meanwhile.
+    with rt.db.scope(write=False) as session:
+        covered = indexing.queued_ids(session)
+        total = session.scalar(select(func.count()).select_from(Title).where(Title.status == TitleStatus.active))
+        with progress_bar(total, "indexing") as bar:
+            last = [0]
+
+            def progress(done: int) -> None:
+                bar.update(done - last[0])
+                last[0] = done
+
+            count = indexing.rebuild_index(session, rt.search, rt.indexer.enrichers, progress)
+    with rt.db.scope() as session:
+        indexing.forget_queued(session, covered)
+    click.echo(f"indexed {count} titles")
+
+
+def register(cli: click.Group) -> None:
+    """Add the commands."""
+    cli.add_command(search_group)

@@ -1,0 +1,158 @@
+"""Settings in layers: defaults, then ``instance/config.py``, then ``ELIBRARY_*`` environment variables.
+
+The names are those of ``../shared/CONTRACT.md``; they are used unchanged as Flask config keys.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+DEFAULTS: dict[str, Any] = {
+    "ELIBRARY_ENV": "development",  # "production" turns on the start-up safety checks
+    "ELIBRARY_DATABASE_URL": None,  # None: sqlite:///<instance>/elibrary.db
+    "ELIBRARY_SECRET_KEY": None,  # None: generated into <instance>/secret_key
+    "ELIBRARY_DATA_KEY": None,  # None: generated into <instance>/data_key
+    "ELIBRARY_SEARCH": "whoosh",
+    "ELIBRARY_SEARCH_PATH": None,  # None: <instance>/search-index
+    "ELIBRARY_SEARCH_SYNC": False,  # True: index in the committing thread (tests, CLI)
+    "ELIBRARY_SEARCH_COUNT_CAP": 1000,  # hit counts are exact up to this, then "1,000件以上"
+    "ELIBRARY_STORAGE": "local",
+    "ELIBRARY_STORAGE_PATH": None,  # None: <instance>/files
+    "ELIBRARY_ILS": "local",
+    "ELIBRARY_NOTIFIER": "log",  # "log" until e-mail/LINE delivery is configured
+    "ELIBRARY_SIP2_HOST": None,
+    "ELIBRARY_SIP2_PORT": 6001,
+    "ELIBRARY_SIP2_USER": "",
+    "ELIBRARY_SIP2_PASSWORD": "",
+    "ELIBRARY_SIP2_LOCATION": "",
+    "ELIBRARY_SIP2_ENCODING": "utf-8",
+    "ELIBRARY_SIP2_TLS": False,
+    "ELIBRARY_SIP2_TLS_CA": None,  # CA bundle for the ACS's certificate (None: the system's)
+    "ELIBRARY_SIP2_DIALECT": "generic",  # generic, evergreen, polaris, verso, japanese-sjis (ils/sip2/dialect.py)
+    "ELIBRARY_SIP2_INSTITUTION": "",  # AO, exactly as the ILS expects it
+    "ELIBRARY_SIP2_TERMINAL_PASSWORD": "",  # AC
+    "ELIBRARY_SIP2_SEPARATOR": None,  # None: the dialect's ("|")
+    "ELIBRARY_SIP2_TIMEOUT": 5,  # seconds per reply
+    "ELIBRARY_SIP2_POOL_SIZE": 4,
+    "ELIBRARY_SIP2_CATEGORIES": {},  # patron type (PC) -> category, e.g. {"Adult": "citizen", "*": "citizen"}
+    "ELIBRARY_ILS_HTTP_MAPPING": None,  # the HTTP connector's request/response mapping (see elibrary/ils/http.py)
+    "ELIBRARY_REGISTRATION_ENABLED": True,  # online provisional registration (利用者仮登録)
+    "ELIBRARY_REGISTRATION_REQUIRED": "name,kana,birth_date,postal_code,address,email",  # also phone; name and email always
+    "ELIBRARY_REGISTRATION_CONFIRM_HOURS": 48,
+    "ELIBRARY_REGISTRATION_EXPIRE_DAYS": 14,
+    "ELIBRARY_SIGNIN_SLOW_AFTER": 3,  # failed sign-ins per card before each retry must wait (doubling)
+    "ELIBRARY_SIGNIN_LOCK_AFTER": 10,
+    "ELIBRARY_SIGNIN_ADDRESS_SLOW_AFTER": 20,  # per client address (schools share one)
+    "ELIBRARY_SIGNIN_ADDRESS_LOCK_AFTER": 100,
+    "ELIBRARY_SIGNIN_LOCK_MINUTES": 15,
+    "ELIBRARY_SMTP_HOST": "localhost",
+    "ELIBRARY_SMTP_PORT": 25,
+    "ELIBRARY_SMTP_FROM": "elibrary@localhost",
+    "ELIBRARY_SMTP_USER": None,
+    "ELIBRARY_SMTP_PASSWORD": None,
+    "ELIBRARY_SMTP_STARTTLS": False,
+    "ELIBRARY_LINE_CHANNEL_ID": None,
+    "ELIBRARY_LINE_CHANNEL_SECRET": None,
+    "ELIBRARY_LINE_ACCESS_TOKEN": None,
+    "ELIBRARY_LINE_LIFF_ID": None,
+    "ELIBRARY_LINE_API_BASE": "https://api.line.me",
+    "ELIBRARY_LINE_LOGIN_BASE": "https://access.line.me",
+    "ELIBRARY_OIDC_ISSUER": None,
+    "ELIBRARY_OIDC_CLIENT_ID": None,
+    "ELIBRARY_OIDC_CLIENT_SECRET": None,
+    "ELIBRARY_LIBRARY_NAME": "電子図書館",
+    "ELIBRARY_LIBRARY_NAME_EN": "e-Library",
+    "ELIBRARY_MAX_UPLOAD_MB": 200,
+    "ELIBRARY_ONIX_SCHEMA_PATH": None,  # None: ../shared/external/onix (EDItEUR XSDs, for `import onix --validate`)
+    "ELIBRARY_DEFAULT_LOCALE": "ja",
+    "ELIBRARY_LENDING_JOBS_INTERVAL": 300,  # seconds between in-process lending passes; 0 turns it off
+}
+
+# Values that must never protect a production site.
+DEVELOPMENT_SECRETS = frozenset({"dev", "development", "secret", "change-me", "changeme", "test"})
+MIN_SECRET_LENGTH = 32
+
+_BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False, "": False}
+
+
+class ConfigError(RuntimeError):
+    """The settings are unusable; the message says which one and why."""
+
+
+def load_settings(instance_path: str, test_config: Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Merge defaults, ``instance/config.py`` and the environment (or ``test_config``) into one dict."""
+    settings = dict(DEFAULTS)
+    config_file = Path(instance_path) / "config.py"
+    if config_file.exists():
+        namespace: dict[str, Any] = {"__file__": str(config_file)}
+        exec(compile(config_file.read_bytes(), str(config_file), "exec"), namespace)  # noqa: S102 - operator's own file
+        settings.update({k: v for k, v in namespace.items() if k.isupper()})
+    for key, value in environ.items():
+        if key.startswith("ELIBRARY_"):
+            settings[key] = _coerce(value, DEFAULTS.get(key))
+    if test_config:
+        settings.update(test_config)
+    return settings
+
+
+def _coerce(value: str, default: Any) -> Any:
+    """Turn an environment string into the default's type (ints and booleans)."""
+    if isinstance(default, bool):
+        if value.strip().lower() not in _BOOLEAN_WORDS:
+            raise ConfigError(f"expected a yes/no value, got {value!r}")
+        return _BOOLEAN_WORDS[value.strip().lower()]
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"expected a whole number, got {value!r}") from None
+    return value
+
+
+def fill_paths(settings: dict[str, Any], instance_path: str) -> None:
+    """Derive instance-relative defaults (database, index, files)."""
+    base = Path(instance_path)
+    if not settings["ELIBRARY_DATABASE_URL"]:
+        settings["ELIBRARY_DATABASE_URL"] = f"sqlite:///{base / 'elibrary.db'}"
+    if not settings["ELIBRARY_SEARCH_PATH"]:
+        settings["ELIBRARY_SEARCH_PATH"] = str(base / "search-index")
+    if not settings["ELIBRARY_STORAGE_PATH"]:
+        settings["ELIBRARY_STORAGE_PATH"] = str(base / "files")
+
+
+def ensure_keys(settings: dict[str, Any], instance_path: str) -> None:
+    """Read the secret keys from the instance folder, generating them (mode 0600) on first start."""
+    for setting, filename in (("ELIBRARY_SECRET_KEY", "secret_key"), ("ELIBRARY_DATA_KEY", "data_key")):
+        if settings.get(setting):
+            continue
+        settings[setting] = _read_or_create_key(Path(instance_path) / filename)
+    from elibrary.security.keys import load_key_ring
+
+    load_key_ring(settings, instance_path)  # earlier data keys (after `elibrary keys rotate`) and the lookup key
+
+
+def _read_or_create_key(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)  # 256 bits, also usable as an AES-256 key after decoding
+    # O_EXCL: two workers starting together must not write two different keys.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def check_production(settings: Mapping[str, Any]) -> None:
+    """Refuse to run a production site with a development secret."""
+    if settings.get("ELIBRARY_ENV") != "production":
+        return
+    for name in ("ELIBRARY_SECRET_KEY", "ELIBRARY_DATA_KEY"):
+        value = str(settings.get(name) or "")
+        if value.lower() in DEVELOPMENT_SECRETS or len(value) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"{name} is a development value; set a random key of at least {MIN_SECRET_LENGTH} characters")

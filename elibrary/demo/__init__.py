@@ -1,0 +1,115 @@
+"""Demo content for ``elibrary init --demo``: titles with covers and real book files, shelves, patrons.
+
+Everything is generated here (texts written for elibrary, pictures drawn with Pillow, PDFs made with
+reportlab); nothing is copied. Loading is idempotent: titles are matched by ``source="demo"`` and their
+key, so a second run adds nothing and leaves staff edits alone.
+
+Other domains add their demo data through a hook: if ``elibrary.lending.demo`` exists, its
+``add_demo_licenses(session, titles)`` (or ``add_demo_licences``) is called with the titles added in this run.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import io
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from elibrary.catalog.covers import set_cover
+from elibrary.catalog.files import EPUB, PDF, attach_book_file
+from elibrary.catalog.models import Shelf, Title
+from elibrary.catalog.services import create_title, ensure_collection
+from elibrary.catalog.shelves import add_to_shelf, create_shelf
+from elibrary.demo.catalog import COLLECTIONS, PATRONS, SHELVES, SOURCE, TITLES, DemoTitle
+from elibrary.patrons.services import add_local_patron, find_by_card
+
+LENDING_HOOK = ("elibrary.lending.demo", ("add_demo_licenses", "add_demo_licences"))
+
+
+@functools.cache
+def book_file(key: str) -> tuple[bytes, str] | None:
+    """The generated book file of the demo title ``key`` and its media type (cached per process)."""
+    from elibrary.demo import books, pdfs
+
+    entry = _entry(key)
+    if entry.book in books.BUILDERS:
+        return books.BUILDERS[entry.book](entry), EPUB
+    if entry.book in pdfs.BUILDERS:
+        return pdfs.BUILDERS[entry.book](entry), PDF
+    return None
+
+
+@functools.cache
+def cover_image(key: str) -> bytes:
+    """The generated cover of the demo title ``key`` (cached per process)."""
+    from elibrary.demo import covers, drawing, picture_book
+
+    entry = _entry(key)
+    if entry.book == "picture_book":
+        return drawing.jpeg(picture_book.draw_cover().resize((600, 840)))
+    return covers.draw_cover(entry)
+
+
+def _entry(key: str) -> DemoTitle:
+    return next(entry for entry in TITLES if entry.key == key)
+
+
+def load_demo(session: Session, runtime, echo: Callable[[str], None] = print) -> int:
+    """Add the demo collection (titles, files, covers, shelves, patrons); returns how many titles were added."""
+    for code, name, name_en in COLLECTIONS:
+        ensure_collection(session, code, name, name_en)
+    existing = {t.source_record_id: t for t in session.scalars(select(Title).where(Title.source == SOURCE))}
+    added: list[tuple[DemoTitle, Title]] = []
+    for n, entry in enumerate(TITLES, 1):
+        if entry.key in existing:
+            continue
+        title = create_title(session, entry.data)
+        set_cover(session, runtime.storage, title, io.BytesIO(cover_image(entry.key)))
+        generated = book_file(entry.key)
+        if generated is not None:
+            data, media_type = generated
+            attach_book_file(session, runtime.storage, title, io.BytesIO(data), media_type)
+        added.append((entry, title))
+        echo(f"demo: [{n}/{len(TITLES)}] {entry.data.title}" + (" (+ book file)" if generated else ""))
+    _fill_shelves(session, added)
+    _add_patrons(session, runtime, echo)
+    _call_lending_hook(session, [title for _, title in added])
+    return len(added)
+
+
+def _fill_shelves(session: Session, added: list[tuple[DemoTitle, Title]]) -> None:
+    shelves = {s.slug: s for s in session.scalars(select(Shelf).where(Shelf.slug.in_([d.slug for d in SHELVES])))}
+    for demo_shelf in SHELVES:
+        if demo_shelf.slug not in shelves:
+            shelves[demo_shelf.slug] = create_shelf(
+                session, demo_shelf.slug, demo_shelf.name, name_en=demo_shelf.name_en,
+                description=demo_shelf.description, audience=demo_shelf.audience,
+            )
+    for entry, title in added:  # only new titles: a title staff took off a shelf stays off
+        for slug in entry.shelves:
+            add_to_shelf(session, shelves[slug], title)
+
+
+def _add_patrons(session: Session, runtime, echo: Callable[[str], None]) -> None:
+    for patron in PATRONS:
+        if find_by_card(session, runtime.cipher, patron.card) is None:
+            add_local_patron(session, runtime.cipher, patron.card, patron.pin, category=patron.category, name=patron.name)
+        echo(f"demo patron ({patron.category}): card {patron.card}  PIN {patron.pin}")
+
+
+def _call_lending_hook(session: Session, titles: list[Title]) -> None:
+    module_name, function_names = LENDING_HOOK
+    if not titles:
+        return
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:  # lending has no demo data (yet); any other missing module is a bug
+            return
+        raise
+    hook = next((getattr(module, name) for name in function_names if hasattr(module, name)), None)
+    if hook is None:
+        raise AttributeError(f"{module_name} has no {' or '.join(function_names)}")
+    hook(session, titles)

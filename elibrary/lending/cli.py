@@ -1,0 +1,96 @@
+"""``elibrary licenses add`` and ``elibrary jobs run``."""
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from elibrary.catalog.models import Title
+from elibrary.cli import one_line_errors, runtime
+from elibrary.errors import InvalidInput, NotFound
+from elibrary.lending import jobs, services
+from elibrary.lending.models import LicenseModel
+
+
+def find_title(session: Session, key: str) -> Title:
+    """The title named by an ISBN (10 or 13 digits, hyphens allowed) or by its id."""
+    raw = key.strip().replace("-", "").replace(" ", "").upper()
+    isbn = _isbn13(raw)
+    if isbn is not None:
+        title = session.scalar(select(Title).where(Title.isbn == isbn))
+        if title is not None:
+            return title
+    if raw.isdigit() and len(raw) < 10:
+        title = session.get(Title, int(raw))
+        if title is not None:
+            return title
+    raise NotFound(f"本が見つかりません: {key}", f"No title with ISBN or id {key}")
+
+
+def _isbn13(raw: str) -> str | None:
+    if len(raw) == 13 and raw.isdigit():
+        return raw
+    if len(raw) == 10 and raw[:9].isdigit() and (raw[9].isdigit() or raw[9] == "X"):
+        body = "978" + raw[:9]
+        check = (10 - sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body)) % 10) % 10
+        return body + str(check)
+    return None
+
+
+@click.group("licenses", cls=AppGroup)
+def licenses_group() -> None:
+    """Licences bought for titles."""
+
+
+@licenses_group.command("add")
+@click.argument("title_key")
+@click.option("--model", "model", required=True, type=click.Choice([m.value for m in LicenseModel]), help="The licence model.")
+@click.option("--copies", type=int, default=None, help="Simultaneous loans (one-copy: 1).")
+@click.option("--loans", type=int, default=None, help="Total loans allowed (metered-loans, or a cap).")
+@click.option("--until", "until", default=None, help="Last day of the licence, YYYY-MM-DD (Japan time).")
+@click.option("--loan-days", type=int, default=None, help="Longest loan under this licence, in days.")
+@click.option("--drm-free", is_flag=True, help="Allow downloading the file without DRM.")
+@one_line_errors
+def add_command(title_key: str, model: str, copies: int | None, loans: int | None, until: str | None, loan_days: int | None, drm_free: bool) -> None:
+    """Add a licence to a title (TITLE_KEY is an ISBN or the title's id)."""
+    rt = runtime()
+    end = _parse_date(until) if until else None
+    with rt.db.scope() as session:
+        title = find_title(session, title_key)
+        license = services.add_license(
+            session, title.id, model, copies=copies, loans=loans, until=end, loan_days=loan_days, drm_free_download=drm_free, cipher=rt.cipher
+        )
+        click.echo(f"licence {license.id} added to title {title.id} ({model})")
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"日付は YYYY-MM-DD で指定してください: {text}", f"Dates are YYYY-MM-DD: {text}", field="until") from None
+
+
+@click.group("jobs", cls=AppGroup)
+def jobs_group() -> None:
+    """Scheduled work."""
+
+
+@jobs_group.command("run")
+@one_line_errors
+def run_command() -> None:
+    """One pass: expire loans and holds, move waitlists, send due notifications."""
+    rt = runtime()
+    report = jobs.run_pass(rt.db, rt.cipher)
+    click.echo(f"lending: {report.summary()}")
+    sent = rt.deliver_notifications()
+    click.echo(f"notifications sent: {sent}")
+    rt.indexer.run_once()
+
+
+def register(cli: click.Group) -> None:
+    """Add the commands."""
+    cli.add_command(licenses_group)
+    cli.add_command(jobs_group)

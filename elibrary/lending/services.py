@@ -1,0 +1,397 @@
+"""Lending services: licences, loans and holds. Plain functions on a ``Session``; no Flask here.
+
+Every decision about a title's copies is taken while holding that title's lock (``locks.py``), so
+loans never exceed what was licensed and queue places are never skipped or duplicated, however many
+workers press 借りる at once. Services flush, never commit.
+
+``cipher`` (where accepted) lets the service queue a notification for a hold that became ready; without
+it the hold still becomes ready and the scheduled jobs send the notice (``notified_at`` stays empty).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from elibrary.catalog.models import Title, TitleStatus
+from elibrary.db import utcnow
+from elibrary.errors import InvalidInput, NotFound
+from elibrary.lending import history, licenses, locks, notices, policy
+from elibrary.lending.history import delete_reading_history, reading_history, set_reading_history  # noqa: F401  (API)
+from elibrary.lending.licenses import license_usage, licenses_of, spending_order  # noqa: F401  (API)
+from elibrary.lending.availability import Availability, ShelfView, availability, copies_free, shelf  # noqa: F401  (API)
+from elibrary.lending.errors import (
+    AlreadyBorrowed,
+    HoldNotFound,
+    HoldRefused,
+    InvalidLicense,
+    LimitReached,
+    LoanNotFound,
+    NotAvailable,
+    NotLendable,
+    RenewalRefused,
+)
+from elibrary.lending.models import Hold, HoldState, License, LicenseModel, Loan, ReadingHistoryEntry
+from elibrary.patrons.models import Patron
+from elibrary.security.crypto import DataCipher
+
+__all__ = [
+    "Availability",
+    "ShelfView",
+    "active_loan",
+    "add_license",
+    "availability",
+    "borrow",
+    "can_read",
+    "cancel_hold",
+    "place_hold",
+    "renew",
+    "resume_hold",
+    "return_loan",
+    "shelf",
+    "suspend_hold",
+]
+
+MAX_SUSPEND_DAYS = 365
+
+
+# --- licences ---------------------------------------------------------------------------------
+
+
+def add_license(
+    session: Session,
+    title_id: int,
+    model: str | LicenseModel,
+    *,
+    copies: int | None = None,
+    loans: int | None = None,
+    until: date | datetime | None = None,
+    loan_days: int | None = None,
+    drm_free_download: bool = False,
+    note: str = "",
+    now: datetime | None = None,
+    cipher: DataCipher | None = None,
+) -> License:
+    """Add a licence bought for a title; waiting holds are served at once from its copies."""
+    now = now or utcnow()
+    try:
+        model = LicenseModel(model)
+    except ValueError:
+        raise InvalidLicense(
+            "ライセンスの種類は one-copy, concurrent, metered-loans, metered-time, open のいずれかです。",
+            "The model must be one of one-copy, concurrent, metered-loans, metered-time, open.",
+            field="model",
+        ) from None
+    title = locks.lock_title(session, title_id)
+    if title is None:
+        raise NotFound("本が見つかりません。", "No such title.")
+    valid_until = licenses.end_of_day(until) if isinstance(until, date) and not isinstance(until, datetime) else until
+    copies = licenses.check_terms(model, copies, loans, valid_until, loan_days, now)
+    license = License(
+        title_id=title.id,
+        model=model,
+        copies=copies,
+        loans_total=loans,
+        loans_remaining=loans,
+        valid_until=valid_until,
+        max_loan_days=loan_days,
+        drm_free_download=drm_free_download or model == LicenseModel.open,
+        note=note[:200],
+    )
+    session.add(license)
+    session.flush()
+    promote_holds(session, title.id, now, cipher)
+    return license
+
+
+# --- loans ------------------------------------------------------------------------------------
+
+
+def _lendable_title(session: Session, title_id: int) -> Title:
+    title = locks.lock_title(session, title_id)
+    if title is None or title.status != TitleStatus.active:
+        raise NotFound("本が見つかりません。", "No such title.")
+    return title
+
+
+def _locked_patron(session: Session, patron: Patron, now: datetime) -> Patron:
+    fresh = locks.lock_patron(session, patron.id)
+    if fresh is None:
+        raise NotFound("利用者が見つかりません。", "No such patron.")
+    policy.check_patron_may_borrow(fresh, now)
+    return fresh
+
+
+def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | None = None, cipher: DataCipher | None = None) -> Loan:
+    """Lend a copy of the title to the patron, from their ready hold or a free licence."""
+    now = now or utcnow()
+    patron = _locked_patron(session, patron, now)
+    title = _lendable_title(session, title_id)
+    this_loan, loan_count = session.execute(
+        select(
+            select(Loan.id).where(Loan.patron_id == patron.id, Loan.title_id == title.id).scalar_subquery(),
+            select(func.count()).select_from(Loan).where(Loan.patron_id == patron.id).scalar_subquery(),
+        )
+    ).one()
+    if this_loan is not None:
+        raise AlreadyBorrowed()
+    usage = licenses.license_usage(session, title.id)
+    lending = [lic for lic, _, _ in usage if lic.stop_reason(now) is None]
+    if not lending:
+        raise NotLendable()
+    rules = policy.category_policy(session, patron.category)
+    policy.check_collection(rules, title, is_open=any(lic.is_open for lic in lending))
+    if loan_count >= rules.max_loans:
+        raise LimitReached(
+            f"貸出できるのは{rules.max_loans}冊までです。返却してから借りてください。",
+            f"You may have at most {rules.max_loans} loans. Return a book first.",
+            reason="max-loans",
+        )
+    free = {lic.id: copies_free(lic, on_loan, reserved) for lic, on_loan, reserved in usage}
+    hold = session.scalar(select(Hold).where(Hold.patron_id == patron.id, Hold.title_id == title.id))
+    license = None
+    if hold is not None and hold.state == HoldState.ready:
+        license = next((lic for lic in lending if lic.id == hold.license_id), None)  # the copy kept for this hold
+    if license is None:
+        license = next((lic for lic in lending if free[lic.id] is None or free[lic.id] > 0), None)
+    if license is None:
+        raise NotAvailable(can_hold=True)
+    if hold is not None:
+        session.delete(hold)  # only now: a refusal changes nothing
+    loan = Loan(patron_id=patron.id, title_id=title.id, license_id=license.id, started_at=now, due_at=_due(session, rules, license, now))
+    if license.loans_remaining is not None:
+        license.loans_remaining -= 1
+    session.add(loan)
+    history.record_event(session, "borrow", title.id, patron, now)
+    session.flush()
+    return loan
+
+
+def _due(session: Session, rules: policy.CategoryPolicy, license: License, now: datetime) -> datetime:
+    days = min(rules.loan_days, license.max_loan_days or rules.loan_days, policy.setting(session, "max_loan_days") or rules.loan_days)
+    due = now + timedelta(days=days)
+    if license.valid_until is not None:
+        due = min(due, license.valid_until)
+    return due
+
+
+def active_loan(session: Session, patron_id: int, title_id: int) -> Loan | None:
+    """The patron's current loan of the title, if any."""
+    return session.scalar(select(Loan).where(Loan.patron_id == patron_id, Loan.title_id == title_id))
+
+
+def _patron_loan(session: Session, patron: Patron, loan_id: int) -> Loan:
+    """The patron's loan, read under its title's lock (a stale page may post a returned loan)."""
+    locked = locks.lock_title_of(session, Loan, loan_id)
+    loan = session.scalars(select(Loan).where(Loan.id == loan_id).execution_options(populate_existing=True)).one_or_none() if locked else None
+    if loan is None or loan.patron_id != patron.id:
+        raise LoanNotFound()
+    return loan
+
+
+def return_loan(session: Session, patron: Patron, loan_id: int, *, now: datetime | None = None, cipher: DataCipher | None = None) -> None:
+    """Return a loan early; the copy goes to the first waiting hold."""
+    now = now or utcnow()
+    loan = _patron_loan(session, patron, loan_id)
+    title_id = loan.title_id
+    end_loan(session, loan, "return", now)
+    promote_holds(session, title_id, now, cipher)
+
+
+def end_loan(session: Session, loan: Loan, kind: str, now: datetime) -> None:
+    """End a loan (returned or expired): keep a de-identified event, and history only if opted in."""
+    patron = session.get(Patron, loan.patron_id)
+    hours = max(0, int((now - loan.started_at).total_seconds() // 3600))
+    history.record_event(session, kind, loan.title_id, patron, now, loan_hours=hours)
+    if patron is not None and patron.keep_reading_history:
+        session.add(
+            ReadingHistoryEntry(
+                patron_id=patron.id,
+                title_id=loan.title_id,
+                borrowed_on=policy.tokyo_today(loan.started_at),
+                returned_on=policy.tokyo_today(now),
+            )
+        )
+    session.delete(loan)
+    session.flush()
+
+
+def renew(session: Session, patron: Patron, loan_id: int, *, now: datetime | None = None) -> Loan:
+    """Extend a loan by a new loan period, only when nobody is waiting and renewals are left."""
+    now = now or utcnow()
+    loan = _patron_loan(session, patron, loan_id)
+    policy.check_patron_may_borrow(patron, now)
+    rules = policy.category_policy(session, patron.category)
+    if loan.renewals >= rules.renewals:
+        raise RenewalRefused("延長できる回数を超えています。", "No renewals are left for this loan.", reason="no-renewals-left")
+    waiting = session.scalar(
+        select(func.count()).select_from(Hold).where(Hold.title_id == loan.title_id, Hold.state.in_([HoldState.waiting, HoldState.ready]))
+    )
+    if waiting:
+        raise RenewalRefused(
+            "予約している方がいるため延長できません。", "Others are waiting for this book, so the loan cannot be renewed.", reason="holds"
+        )
+    license = session.get(License, loan.license_id)
+    if license is None or license.stop_reason(now) is not None or (license.loans_remaining is not None and license.loans_remaining < 1):
+        raise RenewalRefused("ライセンスの条件により延長できません。", "The licence does not allow a renewal.", reason="license")
+    due = _due(session, rules, license, now)
+    if due <= loan.due_at:
+        raise RenewalRefused("ライセンスの期限のため延長できません。", "The licence ends before a renewal would.", reason="license")
+    if license.loans_remaining is not None:
+        license.loans_remaining -= 1  # publishers count a renewal as a new loan
+    loan.due_at = due
+    loan.renewals += 1
+    loan.due_notice_sent_at = None
+    history.record_event(session, "renew", loan.title_id, patron, now)
+    session.flush()
+    return loan
+
+
+def can_read(session: Session, patron, title: Title, *, now: datetime | None = None) -> bool:
+    """Open titles are readable by anyone; licensed ones only by a patron with a current loan."""
+    now = now or utcnow()
+    if session.scalar(select(func.count()).select_from(License).where(License.title_id == title.id, License.model == LicenseModel.open)):
+        return True
+    if patron is None or not getattr(patron, "is_authenticated", False) or getattr(patron, "is_staff", False):
+        return False
+    loan = active_loan(session, patron.id, title.id)
+    return loan is not None and loan.due_at > now
+
+
+# --- holds ------------------------------------------------------------------------------------
+
+
+def place_hold(session: Session, patron: Patron, title_id: int, *, now: datetime | None = None) -> Hold:
+    """Join the title's waitlist (予約) when no copy is free."""
+    now = now or utcnow()
+    patron = _locked_patron(session, patron, now)
+    title = _lendable_title(session, title_id)
+    if active_loan(session, patron.id, title.id) is not None:
+        raise HoldRefused("この本はすでに借りています。", "You already have this book on loan.", reason="on-loan")
+    if session.scalar(select(Hold.id).where(Hold.patron_id == patron.id, Hold.title_id == title.id)) is not None:
+        raise HoldRefused("この本はすでに予約しています。", "You already have a hold on this book.", reason="already-held")
+    usage = [row for row in licenses.license_usage(session, title.id) if row[0].stop_reason(now) is None]
+    lending = [lic for lic, _, _ in usage]
+    if not lending:
+        raise NotLendable()
+    if any(lic.is_open for lic in lending):
+        raise HoldRefused("この本は予約なしで読めます。", "This book is free to read; no hold is needed.", reason="open")
+    rules = policy.category_policy(session, patron.category)
+    policy.check_collection(rules, title, is_open=False)
+    if any(copies_free(lic, on_loan, reserved) for lic, on_loan, reserved in usage):
+        raise HoldRefused("貸出できる本があります。予約せずに借りてください。", "A copy is available: borrow it instead.", reason="available")
+    count = session.scalar(select(func.count()).select_from(Hold).where(Hold.patron_id == patron.id))
+    if count >= rules.max_holds:
+        raise LimitReached(
+            f"予約できるのは{rules.max_holds}件までです。", f"You may have at most {rules.max_holds} holds.", reason="max-holds"
+        )
+    last = session.scalar(select(func.max(Hold.queue_seq)).where(Hold.title_id == title.id)) or 0
+    hold = Hold(patron_id=patron.id, title_id=title.id, queue_seq=last + 1, state=HoldState.waiting, created_at=now)
+    session.add(hold)
+    history.record_event(session, "hold", title.id, patron, now)
+    session.flush()
+    return hold
+
+
+def _patron_hold(session: Session, patron: Patron, hold_id: int) -> Hold:
+    """The patron's hold, read under its title's lock."""
+    locked = locks.lock_title_of(session, Hold, hold_id)
+    hold = session.scalars(select(Hold).where(Hold.id == hold_id).execution_options(populate_existing=True)).one_or_none() if locked else None
+    if hold is None or hold.patron_id != patron.id:
+        raise HoldNotFound()
+    return hold
+
+
+def cancel_hold(session: Session, patron: Patron, hold_id: int, *, now: datetime | None = None, cipher: DataCipher | None = None) -> None:
+    """Leave the waitlist; a copy reserved for this hold passes to the next patron."""
+    now = now or utcnow()
+    hold = _patron_hold(session, patron, hold_id)
+    title_id = hold.title_id
+    session.delete(hold)
+    history.record_event(session, "hold-cancel", title_id, patron, now)
+    session.flush()
+    promote_holds(session, title_id, now, cipher)
+
+
+def suspend_hold(
+    session: Session, patron: Patron, hold_id: int, until: date, *, now: datetime | None = None, cipher: DataCipher | None = None
+) -> Hold:
+    """Pause a hold until a date without losing its place; it resumes by itself on that day."""
+    now = now or utcnow()
+    today = policy.tokyo_today(now)
+    if not isinstance(until, date) or until <= today:
+        raise InvalidInput("再開日は明日以降の日付にしてください。", "The resume date must be in the future.", field="until")
+    if until > today + timedelta(days=MAX_SUSPEND_DAYS):
+        raise InvalidInput("休止できるのは1年以内です。", "A hold can be suspended for at most a year.", field="until")
+    hold = _patron_hold(session, patron, hold_id)
+    hold.state = HoldState.suspended
+    hold.suspended_until = datetime.combine(until, time(0), tzinfo=policy.TOKYO)
+    hold.license_id = None  # a ready copy goes to the next patron
+    hold.ready_until = None
+    session.flush()
+    promote_holds(session, hold.title_id, now, cipher)
+    return hold
+
+
+def resume_hold(session: Session, patron: Patron, hold_id: int, *, now: datetime | None = None, cipher: DataCipher | None = None) -> Hold:
+    """Resume a suspended hold at its old place in the queue."""
+    now = now or utcnow()
+    hold = _patron_hold(session, patron, hold_id)
+    if hold.state == HoldState.suspended:
+        hold.state = HoldState.waiting
+        hold.suspended_until = None
+        session.flush()
+        promote_holds(session, hold.title_id, now, cipher)
+    return hold
+
+
+def promote_holds(session: Session, title_id: int, now: datetime, cipher: DataCipher | None = None) -> list[Hold]:
+    """Give free copies to waiting holds in queue order (the caller holds the title lock)."""
+    holds = session.scalars(
+        select(Hold).where(Hold.title_id == title_id, Hold.state.in_([HoldState.waiting, HoldState.ready])).order_by(Hold.queue_seq)
+    ).all()
+    if not holds:
+        return []
+    usage = licenses.license_usage(session, title_id)
+    lending = [lic for lic, _, _ in usage if lic.stop_reason(now) is None]
+    lending_ids = {lic.id for lic in lending}
+    on_loan = {lic.id: n for lic, n, _ in usage}
+    reserved = {lic.id: 0 for lic, _, _ in usage}
+    for hold in holds:
+        if hold.state != HoldState.ready:
+            continue
+        if hold.license_id in lending_ids:
+            reserved[hold.license_id] += 1
+        else:  # its licence stopped lending: the hold loses the reservation but keeps its place
+            hold.state, hold.license_id, hold.ready_until = HoldState.waiting, None, None
+    free = {lic.id: copies_free(lic, on_loan[lic.id], reserved[lic.id]) for lic in lending}
+    promoted = []
+    for hold in holds:
+        if hold.state != HoldState.waiting:
+            continue
+        license = next((lic for lic in lending if free[lic.id] is None or free[lic.id] > 0), None)
+        if license is None:
+            break
+        if free[license.id] is not None:
+            free[license.id] -= 1
+        patron = session.get(Patron, hold.patron_id)
+        rules = policy.category_policy(session, patron.category if patron else "citizen")
+        hold.state = HoldState.ready
+        hold.license_id = license.id
+        hold.ready_until = now + timedelta(days=rules.hold_ready_days)
+        hold.notified_at = None
+        promoted.append(hold)
+    session.flush()
+    if cipher is not None:
+        for hold in promoted:
+            notices.hold_ready(session, cipher, hold, now)
+    return promoted
+
+
+def lapse_hold(session: Session, hold: Hold, now: datetime) -> None:
+    """A ready hold not borrowed in time ends (the caller holds the title lock and promotes next)."""
+    patron = session.get(Patron, hold.patron_id)
+    history.record_event(session, "hold-lapsed", hold.title_id, patron, now)
+    session.delete(hold)
+    session.flush()

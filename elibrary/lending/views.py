@@ -1,0 +1,176 @@
+"""Patron lending pages: マイ本棚 (/shelf) and the borrow, hold, return, renew and hold-change actions.
+
+Each POST calls one service; refusals are ``DomainError``s that ``web/errors.py`` turns into a flash
+message on the page the patron came from. Staff pages are in ``staff_views.py``.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from elibrary.errors import InvalidInput
+from elibrary.lending import availability as availability_queries
+from elibrary.lending import jobs, services
+from elibrary.web.auth import patron_required
+from elibrary.web.i18n import t
+from elibrary.web.safety import safe_next_url
+from elibrary.web.transactions import db_session, runtime
+
+bp = Blueprint("lending", __name__)
+
+
+def _back():
+    return redirect(safe_next_url(request.form.get("next")) or url_for("lending.shelf"), code=303)
+
+
+@bp.get("/shelf")
+@patron_required
+def shelf():
+    """マイ本棚: the patron's loans and holds."""
+    view = services.shelf(db_session(), current_user)
+    return render_template("lending/shelf.html", shelf=view, today=date.today())
+
+
+@bp.post("/titles/<int:title_id>/borrow")
+@patron_required
+def borrow(title_id: int):
+    """借りる."""
+    loan = services.borrow(db_session(), current_user, title_id, cipher=runtime().cipher)
+    flash(t(f"借りました。返却期限: {_local(loan.due_at)}", f"Borrowed. Due: {_local(loan.due_at)}"), "success")
+    return _back()
+
+
+@bp.post("/titles/<int:title_id>/hold")
+@patron_required
+def hold(title_id: int):
+    """予約する."""
+    placed = services.place_hold(db_session(), current_user, title_id)
+    position = services.availability(db_session(), title_id, current_user).position or placed.queue_seq
+    flash(t(f"予約しました。順番は{position}番目です。", f"Hold placed. You are number {position} in the queue."), "success")
+    return _back()
+
+
+@bp.post("/loans/<int:loan_id>/return")
+@patron_required
+def return_loan(loan_id: int):
+    """返却する."""
+    services.return_loan(db_session(), current_user, loan_id, cipher=runtime().cipher)
+    flash(t("返却しました。", "Returned."), "success")
+    return _back()
+
+
+@bp.post("/loans/<int:loan_id>/renew")
+@patron_required
+def renew(loan_id: int):
+    """延長する."""
+    loan = services.renew(db_session(), current_user, loan_id)
+    flash(t(f"延長しました。新しい返却期限: {_local(loan.due_at)}", f"Renewed. New due date: {_local(loan.due_at)}"), "success")
+    return _back()
+
+
+@bp.post("/holds/<int:hold_id>/cancel")
+@patron_required
+def cancel_hold(hold_id: int):
+    """予約を取り消す."""
+    services.cancel_hold(db_session(), current_user, hold_id, cipher=runtime().cipher)
+    flash(t("予約を取り消しました。", "Hold cancelled."), "success")
+    return _back()
+
+
+@bp.post("/holds/<int:hold_id>/suspend")
+@patron_required
+def suspend_hold(hold_id: int):
+    """予約を休止する (until a date; the place is kept)."""
+    raw = request.form.get("until", "")
+    try:
+        until = date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput("再開日を YYYY-MM-DD で入力してください。", "Enter the resume date as YYYY-MM-DD.", field="until") from None
+    services.suspend_hold(db_session(), current_user, hold_id, until, cipher=runtime().cipher)
+    flash(t(f"{until.isoformat()} まで予約を休止します。順番はそのままです。", f"Hold suspended until {until.isoformat()}; your place is kept."), "success")
+    return _back()
+
+
+@bp.post("/holds/<int:hold_id>/resume")
+@patron_required
+def resume_hold(hold_id: int):
+    """予約を再開する."""
+    services.resume_hold(db_session(), current_user, hold_id, cipher=runtime().cipher)
+    flash(t("予約を再開しました。", "Hold resumed."), "success")
+    return _back()
+
+
+@bp.get("/shelf/history")
+@patron_required
+def history():
+    """読書記録: kept only if the patron opted in."""
+    entries = services.reading_history(db_session(), current_user)
+    titles = {title.id: title for title in _titles(entries)}
+    return render_template("lending/history.html", entries=entries, titles=titles)
+
+
+@bp.post("/shelf/history")
+@patron_required
+def set_history():
+    """Switch the reading history on or off (off deletes it)."""
+    keep = request.form.get("keep") == "1"
+    services.set_reading_history(db_session(), current_user, keep)
+    flash(
+        t("読書記録を残します。", "Your reading history will be kept.") if keep else t("読書記録を残しません。記録は削除しました。", "Reading history is off and was deleted."),
+        "success",
+    )
+    return redirect(url_for("lending.history"), code=303)
+
+
+@bp.post("/shelf/history/delete")
+@patron_required
+def delete_history():
+    """Delete the kept reading history (the setting stays as it is)."""
+    count = services.delete_reading_history(db_session(), current_user)
+    flash(t(f"読書記録を{count}件削除しました。", f"Deleted {count} history entries."), "success")
+    return redirect(url_for("lending.history"), code=303)
+
+
+def _titles(entries):
+    from sqlalchemy import select
+
+    from elibrary.catalog.models import Title
+
+    ids = {entry.title_id for entry in entries}
+    return db_session().scalars(select(Title).where(Title.id.in_(ids))).all() if ids else []
+
+
+def _local(moment) -> str:
+    from elibrary.lending.policy import TOKYO
+
+    return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+
+
+def title_lending(title):
+    """Template global for the OPAC title page: the title's availability as the current user sees it."""
+    if title is None:
+        return None
+    patron = current_user if current_user.is_authenticated and not current_user.is_staff else None
+    return availability_queries.availability(db_session(), title.id, patron)
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprints, template helpers, the search enricher and the in-process scheduler."""
+    from elibrary.lending import staff_views
+
+    app.register_blueprint(bp)
+    staff_views.init_app(app)
+    app.jinja_env.globals["title_lending"] = title_lending
+    app.jinja_env.filters["tokyo_time"] = _local
+    rt = app.extensions["elibrary"]
+    if availability_queries.available_map not in rt.indexer.enrichers:
+        rt.indexer.enrichers.append(availability_queries.available_map)
+    interval = int(app.config.get("ELIBRARY_LENDING_JOBS_INTERVAL") or 0)
+    scheduler = jobs.Scheduler(rt, 0 if app.config.get("TESTING") else interval)
+    app.extensions["lending_scheduler"] = scheduler
+
+    @app.before_request
+    def start_lending_scheduler():
+        scheduler.ensure_started()

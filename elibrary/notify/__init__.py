@@ -1,0 +1,7 @@
+"""Notifiers, chosen by ``ELIBRARY_NOTIFIER``, and the outbox they deliver from."""
+
+BACKENDS = {
+    "log": "elibrary.notify.memory:LogNotifier",
+    "memory": "elibrary.notify.memory:RecordingNotifier",
+    "smtp": "elibrary.notify.smtp:SMTPNotifier",
+}

@@ -1,0 +1,33 @@
+"""The notifier interface: deliver a message to a patron by e-mail, LINE, ...
+
+Services never call a notifier directly: they add an ``OutboxMessage`` row in the same transaction
+(``notify.outbox.enqueue``), and the after-commit delivery hands committed rows to the notifier, so
+nobody hears of a loan that was rolled back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+class DeliveryFailed(Exception):
+    """The message could not be delivered now; it stays in the outbox to be retried."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to one recipient address on one channel."""
+
+    channel: str  # "email", "line"
+    address: str
+    subject: str
+    body: str
+    kind: str = "staff"  # "due-soon", "hold-ready", "staff", "confirm-email", ...
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Sends messages."""
+
+    def send(self, message: Message) -> None:
+        """Deliver or raise ``DeliveryFailed``."""

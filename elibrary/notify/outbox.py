@@ -1,0 +1,66 @@
+"""Queue messages in the business transaction; deliver committed ones afterwards."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from elibrary.db import request_after_commit, utcnow
+from elibrary.notify.base import DeliveryFailed, Message, Notifier
+from elibrary.notify.models import OutboxMessage
+from elibrary.security.crypto import DataCipher
+
+log = logging.getLogger(__name__)
+
+AFTER_COMMIT_TASK = "deliver-notifications"
+MAX_ATTEMPTS = 8
+
+
+def enqueue(session: Session, cipher: DataCipher, message: Message) -> OutboxMessage:
+    """Add ``message`` to the outbox; it is delivered only if this transaction commits."""
+    row = OutboxMessage(
+        channel=message.channel,
+        kind=message.kind,
+        address_enc=cipher.encrypt(message.address, "outbox.address"),
+        subject_enc=cipher.encrypt(message.subject, "outbox.subject"),
+        body_enc=cipher.encrypt(message.body, "outbox.body"),
+    )
+    session.add(row)
+    request_after_commit(session, AFTER_COMMIT_TASK)
+    return row
+
+
+def deliver_pending(session: Session, cipher: DataCipher, notifier: Notifier, limit: int = 100) -> int:
+    """Send due messages; failures are retried later with back-off. Returns how many were sent."""
+    now = utcnow()
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.deliver_after <= now, OutboxMessage.attempts < MAX_ATTEMPTS)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # two workers never send the same message
+    sent = 0
+    for row in session.scalars(query):
+        message = Message(
+            channel=row.channel,
+            kind=row.kind,
+            address=cipher.decrypt(row.address_enc, "outbox.address"),
+            subject=cipher.decrypt(row.subject_enc, "outbox.subject"),
+            body=cipher.decrypt(row.body_enc, "outbox.body"),
+        )
+        row.attempts += 1
+        try:
+            notifier.send(message)
+        except DeliveryFailed as exc:
+            row.last_error = str(exc)[:200]
+            row.deliver_after = now + timedelta(minutes=2**row.attempts)
+            log.warning("delivery of outbox message %s failed (attempt %s)", row.id, row.attempts)
+            continue
+        row.sent_at = now
+        sent += 1
+    session.flush()
+    return sent

@@ -1,0 +1,178 @@
+"""Authentication for OPDS: the document at ``/opds/auth`` and HTTP Basic sign-in through the ILS.
+
+Policy (see README, "OPDS"): a protected resource without credentials, *and* wrong credentials, both
+answer **401** with the authentication document as the body, a ``WWW-Authenticate: Basic`` challenge
+and a ``Link`` to the document. A4OPDS §2.4 asks for 401; Thorium opens its sign-in form on a 401
+carrying the document; KOReader prompts again on 401 but reads 403 as "wrong credentials" — we never
+use 403 for credentials, only for a known patron the library's rules refuse (a blocked card). An ILS
+that does not answer is a 503 problem+json, never a 401 (the patron's PIN is not wrong).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from flask import Response, current_app, g, request, url_for
+from flask_login import current_user
+
+from elibrary.opds.negotiation import AUTH_DOCUMENT, AUTH_DOCUMENT_PALACE, FEED_V2
+from elibrary.patrons.models import Patron
+from elibrary.patrons.services import SignInFailed, sign_in_for_request
+from elibrary.security.crypto import normalize_card_number
+from elibrary.security.throttle import keys_for, throttle_of
+from elibrary.web.i18n import t
+from elibrary.web.transactions import db_session, runtime
+
+BASIC = "http://opds-spec.org/auth/basic"
+AUTH_REL = "http://opds-spec.org/auth/document"
+SHELF_REL = "http://opds-spec.org/shelf"
+
+
+class AuthenticationRequired(Exception):
+    """Answered with 401 and the authentication document (registered on the OPDS blueprint)."""
+
+    def __init__(self, wrong_credentials: bool = False) -> None:
+        super().__init__("authentication required")
+        self.wrong_credentials = wrong_credentials
+
+
+def document_url() -> str:
+    """Absolute URL of the authentication document (its ``id``)."""
+    return url_for("opds.auth_document", _external=True)
+
+
+def authentication_document() -> dict:
+    """The Authentication for OPDS 1.0 document: Basic with card number and password."""
+    settings = runtime().settings
+    name = t(settings["ELIBRARY_LIBRARY_NAME"], settings["ELIBRARY_LIBRARY_NAME_EN"])
+    links = [
+        {"rel": "logo", "href": url_for("opds.logo", _external=True), "type": "image/png", "width": 120, "height": 120},
+        {"rel": "help", "href": _help_url(), **({} if _help_url().startswith("mailto:") else {"type": "text/html"})},
+        {"rel": "register", "href": _register_url(), "type": "text/html"},
+        {"rel": SHELF_REL, "href": url_for("opds.shelf", version=2, _external=True), "type": FEED_V2},
+        {"rel": "start", "href": url_for("opds.root", version=2, _external=True), "type": FEED_V2},
+        {"rel": "alternate", "href": url_for("catalog.home", _external=True), "type": "text/html"},
+    ]
+    return {
+        "id": document_url(),
+        "title": name,
+        "description": t(
+            "利用者番号とパスワードでログインすると、本を借りたり予約したりできます。",
+            "Sign in with your library card number and password to borrow and reserve books.",
+        ),
+        "authentication": [{"type": BASIC, "labels": {"login": t("利用者番号", "Card number"), "password": t("パスワード", "Password")}}],
+        "links": links,
+    }
+
+
+def _help_url() -> str:
+    return runtime().settings.get("ELIBRARY_OPDS_HELP_URL") or url_for("catalog.home", _external=True)
+
+
+def _register_url() -> str:
+    configured = runtime().settings.get("ELIBRARY_OPDS_REGISTER_URL")
+    if configured:
+        return configured
+    for endpoint in ("patrons.register", "patrons.login"):
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint, _external=True)
+    return url_for("catalog.home", _external=True)
+
+
+def document_response(status: int = 200) -> Response:
+    """The document as a response; a client asking by Palace's older media type gets that type."""
+    accept = request.headers.get("Accept", "")
+    mimetype = AUTH_DOCUMENT_PALACE if AUTH_DOCUMENT_PALACE in accept and AUTH_DOCUMENT not in accept else AUTH_DOCUMENT
+    body = json.dumps(authentication_document(), ensure_ascii=False)
+    response = Response(body, status=status, mimetype=mimetype)
+    response.headers["Link"] = f'<{document_url()}>; rel="{AUTH_REL}"; type="{AUTH_DOCUMENT}"'
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="elibrary OPDS", charset="UTF-8"'
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def current_patron() -> Patron | None:
+    """The patron of this request: HTTP Basic credentials first, else a browser sign-in; None if anonymous.
+
+    Wrong Basic credentials raise ``AuthenticationRequired`` (401) even on public feeds: a client that
+    sends a PIN must learn that it is wrong. An unreachable ILS raises ``ILSDown`` (503).
+    """
+    if "_opds_patron" in g:
+        return g._opds_patron
+    patron = None
+    auth = request.authorization
+    if auth is not None and auth.type == "basic":
+        patron = _basic_sign_in(auth.username or "", auth.password or "")
+    elif auth is not None or request.headers.get("Authorization"):
+        raise AuthenticationRequired(wrong_credentials=True)  # a scheme we do not offer, or garbled
+    elif current_user.is_authenticated and not current_user.is_staff:
+        patron = current_user._get_current_object()
+    g._opds_patron = patron
+    return patron
+
+
+def _basic_sign_in(card: str, pin: str) -> Patron:
+    """Sign in with Basic credentials; a recent success is remembered so apps do not hit the ILS per request.
+
+    Reading apps send the PIN with every request. Checking it against the ILS (or scrypt for local
+    patrons) each time would cost 50–100 ms of CPU per feed; a success is kept for
+    ``ELIBRARY_OPDS_AUTH_CACHE_SECONDS`` under a keyed hash of card and PIN (never the PIN itself).
+    Failures are never cached, and they go through the same brute-force throttle as the sign-in form
+    (``TooManyAttempts`` answers 429). The cache is used only with the ``local`` connector: with a real
+    ILS, every request asks it, so a PIN changed or a card blocked there, or an ILS that is down, is
+    never answered from stale credentials.
+    """
+    cache: CredentialCache = current_app.extensions["elibrary.opds.credentials"]
+    rt = runtime()
+    use_cache = rt.settings.get("ELIBRARY_ILS") == "local"
+    key = rt.cipher.lookup_hash(f"opds-basic\x00{card}\x00{pin}")
+    patron_id = cache.get(key) if use_cache else None
+    if patron_id is not None:
+        # A card locked after wrong PINs stays locked for remembered credentials too.
+        throttle_of(rt).check(keys_for(rt.cipher, "card", normalize_card_number(card), request.remote_addr))
+        patron = db_session().get(Patron, patron_id)
+        if patron is not None:
+            return patron
+    try:
+        patron = sign_in_for_request(db_session(), rt, card, pin, request.remote_addr)
+    except SignInFailed:
+        raise AuthenticationRequired(wrong_credentials=True) from None
+    if use_cache:
+        cache.put(key, patron.id)
+    return patron
+
+
+class CredentialCache:
+    """Recently verified credentials (keyed hash → patron id), per process, for a few minutes."""
+
+    def __init__(self, seconds: float, size: int = 10_000) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._data: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> int | None:
+        """The patron id verified under ``key``, if still fresh."""
+        hit = self._data.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, key: str, patron_id: int) -> None:
+        """Remember a successful sign-in."""
+        if self.seconds <= 0:
+            return
+        with self._lock:
+            if len(self._data) >= self.size:
+                self._data.clear()
+            self._data[key] = (time.monotonic() + self.seconds, patron_id)
+
+
+def require_patron() -> Patron:
+    """The signed-in patron, or a 401 carrying the authentication document."""
+    patron = current_patron()
+    if patron is None:
+        raise AuthenticationRequired()
+    return patron

@@ -1,0 +1,6 @@
+"""Search backends, chosen by ``ELIBRARY_SEARCH``."""
+
+BACKENDS = {
+    "whoosh": "elibrary.search.whoosh_backend:WhooshSearch",
+    "memory": "elibrary.search.memory:MemorySearch",
+}

@@ -1,0 +1,175 @@
+"""Japanese text analysis shared by every search backend, on the index side and the query side alike.
+
+``normalize`` folds the ways one word is written: NFKC width folding (ﾅﾂﾒ, Ｐｙｔｈｏｎ), case folding,
+katakana → hiragana, the long-vowel mark ー dropped (コンピューター = コンピュータ), small kana made large
+(ァ → ア, ッ → ツ), ヴ-forms (ヴァ → バ) and old kanji forms (旧字体 → 新字体: 國 → 国, 澤 → 沢, 髙 → 高).
+
+``tokens`` is the "mixed" analyzer of ``../shared/PERFORMANCE-NOTES.md``: Latin and digit runs are whole
+words; kanji/kana runs become overlapping bigrams inside the run (never across a space or punctuation);
+a run of one character is kept as a unigram. Searching a word means requiring all of its tokens
+(AND of bigrams, no positions).
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import jaconv
+import joyokanji
+
+# 旧字体 → 新字体: joyokanji's table (359 pairs of the 常用漢字表, plus 髙 﨑 𠮷) and the variants common in
+# personal and place names that it leaves out. CJK compatibility ideographs (神, 福 ...) are folded by NFKC.
+_NAME_VARIANTS = {
+    "邉": "辺", "邊": "辺", "嶋": "島", "嶌": "島", "冨": "富", "峯": "峰", "濵": "浜", "濱": "浜",
+    "舘": "館", "眞": "真", "曻": "昇", "瀨": "瀬", "桒": "桑", "埜": "野", "苅": "刈",
+    "淵": "渕", "龍": "竜", "籠": "篭", "藪": "薮", "檜": "桧", "槇": "槙", "兔": "兎", "彥": "彦",
+    "曾": "曽", "增": "増", "德": "徳", "惠": "恵", "晉": "晋", "敎": "教", "靑": "青",
+    "淸": "清", "﨑": "崎", "髙": "高", "𠮷": "吉", "櫻": "桜", "齋": "斎",
+    "齊": "斉", "澤": "沢", "國": "国", "學": "学", "萬": "万", "廣": "広", "藝": "芸", "當": "当",
+}
+
+
+def _kanji_table() -> dict[int, str]:
+    # joyokanji's public API converts strings; convert every kanji once to read its table.
+    table: dict[int, str] = {}
+    for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2A6DF)):
+        chars = "".join(map(chr, range(lo, hi + 1)))
+        for old, new in zip(chars, joyokanji.convert(chars, variants=True)):
+            if old != new:
+                table[ord(old)] = new
+    table.update((ord(old), new) for old, new in _NAME_VARIANTS.items())
+    return table
+
+
+# Katakana → hiragana (ァ..ヶ → ぁ..ゖ); ヷヸヹヺ have no hiragana and are spelt out.
+_KANA = {cp: chr(cp - 0x60) for cp in range(ord("ァ"), ord("ヶ") + 1)}
+_KANA.update({ord("ヷ"): "わ", ord("ヸ"): "い", ord("ヹ"): "え", ord("ヺ"): "を", ord("ヽ"): "ゝ", ord("ヾ"): "ゞ"})
+_FOLD_TABLE = {**_kanji_table(), **_KANA}  # one pass: old kanji forms and katakana
+
+# ヴ-forms as they are usually written without ヴ (after katakana → hiragana, ヴ is ゔ).
+_VU_FORMS = (("ゔぁ", "ば"), ("ゔぃ", "び"), ("ゔぇ", "べ"), ("ゔぉ", "ぼ"), ("ゔゅ", "びゅ"), ("ゔ", "ぶ"))
+# Small kana made large, and the long-vowel mark dropped (－/〜 are used the same way in readings).
+_SMALL_AND_LONG = str.maketrans("ぁぃぅぇぉっゃゅょゎゕゖ", "あいうえおつやゆよわかけ", "ー－〜～")
+
+
+def to_hiragana(text: str) -> str:
+    """Width-folded, case-folded text with katakana turned into hiragana (small kana and ー kept)."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_FOLD_TABLE)
+
+
+def normalize(text: str) -> str:
+    """The one normalisation applied to indexed text and to queries."""
+    text = to_hiragana(text)
+    if "ゔ" in text:
+        for old, new in _VU_FORMS:
+            text = text.replace(old, new)
+    return text.translate(_SMALL_AND_LONG)
+
+
+_CJK = "\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff々〆〇"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+# A run is a kanji/kana run, or a word of letters and digits ("913.6" and "don't" stay one word).
+_LETTER = f"(?:(?![{_CJK}])[^\\W_])"
+_RUN = re.compile(f"[{_CJK}]+|{_LETTER}+(?:[.']{_LETTER}+)*")
+
+
+def _is_cjk(ch: str) -> bool:
+    return _CJK_CHAR.match(ch) is not None
+
+
+def runs(normalized: str) -> list[str]:
+    """Split normalised text into kanji/kana runs and Latin/digit words (separators dropped)."""
+    return _RUN.findall(normalized)
+
+
+def run_tokens(run: str) -> list[str]:
+    """Tokens of one run: the whole word, or overlapping bigrams of a kanji/kana run (a unigram if alone)."""
+    if not _is_cjk(run[0]) or len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def tokens(text: str) -> list[str]:
+    """Index tokens of ``text`` (normalised here), in order, duplicates kept."""
+    return [tok for run in runs(normalize(text)) for tok in run_tokens(run)]
+
+
+_KANJI_CHAR = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff々〆〇]")
+
+
+def unigrams(text: str) -> list[str]:
+    """Every kanji of ``text`` once, for one-kanji queries (猫) over short fields; lone kana mean little."""
+    return list(dict.fromkeys(_KANJI_CHAR.findall(normalize(text))))
+
+
+def is_single_cjk(run: str) -> bool:
+    """A one-character kanji/kana run: searched as a unigram."""
+    return len(run) == 1 and _is_cjk(run)
+
+
+def romaji(reading: str) -> list[str]:
+    """Hepburn-ish romaji words of a kana reading, plus the forms typed without long vowels (soseki)."""
+    kana = to_hiragana(reading).replace("ー", "")
+    words = [w for w in re.split(r"[^a-z]+", jaconv.kana2alphabet(kana)) if w]
+    if not words:
+        return []
+    forms = [*words, "".join(words)] if len(words) > 1 else words
+    short = [re.sub(r"ou|oo", "o", re.sub(r"uu", "u", w)) for w in forms]
+    return list(dict.fromkeys(forms + short))
+
+
+@functools.lru_cache(maxsize=8192)
+def reading_tokens(reading: str) -> tuple[str, ...]:
+    """Tokens of a reading as written (ナツメ ソウセキ), without spaces (なつめそうせき), and in romaji."""
+    if not reading.strip():
+        return ()
+    joined = re.sub(r"[\s・=＝,、]+", "", reading)
+    return tuple(dict.fromkeys(tokens(reading) + tokens(joined) + romaji(reading)))
+
+
+def sort_key(reading: str) -> str:
+    """Key for 五十音順 (gojūon order) of a reading: hiragana with voicing marks kept, spaces removed."""
+    return re.sub(r"\s+", "", normalize(reading))
+
+
+_ISBN_CHARS = re.compile(r"[\s\-‐–—]")
+
+
+def isbn_query(word: str) -> str | None:
+    """The 13 digits an ISBN-looking query word stands for (hyphens allowed, ISBN-10 converted), or None."""
+    compact = _ISBN_CHARS.sub("", unicodedata.normalize("NFKC", word)).upper()
+    if re.fullmatch(r"\d{13}", compact):
+        return compact
+    if re.fullmatch(r"\d{9}[\dX]", compact):
+        core = "978" + compact[:9]
+        check = (10 - sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(core)) % 10) % 10
+        return core + str(check)
+    return None
+
+
+_ISBN_SPAN = re.compile(r"(?<![\dA-Za-z])(?:97[89][\s\-‐–—]*)?\d(?:[\s\-‐–—]*\d){8}[\s\-‐–—]*[\dXx](?![\dA-Za-z])")
+
+
+_ISBN_LABEL = re.compile(r"(?i)\bisbn(?:-1[03])?[:\s]*")
+
+
+def compact_isbns(text: str) -> str:
+    """ISBN-shaped digit groups written with hyphens or spaces ("978 4 10 101001 4") joined into one word."""
+    text = _ISBN_LABEL.sub(" ", unicodedata.normalize("NFKC", text))
+    return _ISBN_SPAN.sub(lambda m: _ISBN_CHARS.sub("", m.group()), text)
+
+
+def isbn_tokens(isbn: str) -> list[str]:
+    """The ISBN as indexed: 13 digits (queries with hyphens are compacted by ``isbn_query``)."""
+    digits = isbn_query(isbn) if isbn else None
+    return [digits] if digits else []
+
+
+def ndc_tokens(ndc: str) -> list[str]:
+    """An NDC class as words: "913.6" is found by 913.6 and by 913."""
+    ndc = normalize(ndc).strip()
+    if not ndc:
+        return []
+    whole = ndc.split(".")[0]
+    return list(dict.fromkeys([ndc, whole]))

@@ -1,0 +1,74 @@
+"""What of a ``SearchDocument`` is searched, and how a query is matched against it, independent of the engine.
+
+A document becomes token lists per field; a query becomes *units* (one per word), each a list of clauses
+that must all match, each clause a few ``(field, token)`` alternatives. The Whoosh backend stores the
+token lists in its index and evaluates units with bitsets; the in-memory fake evaluates the same units
+against Python sets, so both behave alike by construction and the contract suite checks the engines.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from elibrary.search import analysis
+from elibrary.search.base import MAX_QUERY_LENGTH, SearchDocument
+
+TOKEN_FIELDS = ("text", "title", "author", "uni")
+
+Clause = Sequence[tuple[str, str]]  # alternatives (field, token): any of them may match
+Unit = Sequence[Clause]  # all clauses must match: one query word
+
+
+def field_tokens(doc: SearchDocument) -> dict[str, list[str]]:
+    """Tokens per field: ``text`` is the catch-all; ``title``/``author`` rank; ``uni`` serves 1-char queries."""
+    readings = [doc.title_reading, doc.series_reading, *doc.contributor_readings]
+    reading_toks = [tok for r in readings for tok in analysis.reading_tokens(r)]
+    title = analysis.tokens(f"{doc.title} {doc.subtitle}") + list(analysis.reading_tokens(doc.title_reading))
+    author = [t for c in doc.contributors for t in analysis.tokens(c)]
+    author += [t for r in doc.contributor_readings for t in analysis.reading_tokens(r)]
+    body = " ".join([doc.title, doc.subtitle, doc.series, *doc.contributors, doc.publisher, *doc.subjects, doc.description])
+    text = analysis.tokens(body) + reading_toks + analysis.isbn_tokens(doc.isbn) + analysis.ndc_tokens(doc.ndc)
+    short = " ".join([doc.title, doc.subtitle, doc.series, *doc.contributors, *doc.subjects, *readings])
+    return {
+        "text": list(dict.fromkeys(text)),
+        "title": list(dict.fromkeys(title)),
+        "author": list(dict.fromkeys(author)),
+        "uni": analysis.unigrams(short),
+    }
+
+
+def facet_values(doc: SearchDocument) -> dict[str, str]:
+    """The facet codes of a document ("" when unknown)."""
+    return {
+        "audience": doc.audience,
+        "format": doc.format,
+        "language": doc.language,
+        "ndc1": doc.ndc[:1] if doc.ndc[:1].isdigit() else "",
+        "availability": "available" if doc.available else "unavailable",
+    }
+
+
+def reading_key(doc: SearchDocument) -> str:
+    """Sort key for 五十音順: the title's reading, or the title itself when it has none."""
+    return analysis.sort_key(doc.title_reading or doc.title)
+
+
+def newest_key(doc: SearchDocument) -> tuple[int, int]:
+    """Sort key for "newest": publication date descending, undated last, then id."""
+    return (-int(doc.published.strftime("%Y%m%d")) if doc.published else 0, doc.id)
+
+
+def query_units(text: str, field: str = "text") -> list[Unit]:
+    """The query as units of clauses; query syntax characters are plain text, long text is cut."""
+    units: list[Unit] = []
+    for word in analysis.compact_isbns((text or "")[:MAX_QUERY_LENGTH]).split():
+        isbn = analysis.isbn_query(word)
+        if isbn:
+            # Also the digits as typed: a ten-digit number need not be an ISBN.
+            units.append([[(field, isbn), (field, analysis.normalize(word))]])
+            continue
+        for run in analysis.runs(analysis.normalize(word)):
+            if analysis.is_single_cjk(run):
+                units.append([[(field, run), ("uni", run)]] if field == "text" else [[(field, run)]])
+            else:
+                units.append([[(field, tok)] for tok in analysis.run_tokens(run)])
+    return units

@@ -1,0 +1,113 @@
+"""An in-memory search backend: the fake for tests, with the same analysis and matching rules as Whoosh.
+
+Documents are kept as token sets per field (``documents.field_tokens``) and every query is evaluated by
+scanning them, so it is only for small catalogs: tests and development.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from elibrary.search import documents
+from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchQuery, SearchResult
+from elibrary.search.documents import Unit
+
+DEFAULT_COUNT_CAP = 1000
+
+
+class _Entry:
+    __slots__ = ("doc", "tokens", "facets")
+
+    def __init__(self, doc: SearchDocument) -> None:
+        self.doc = doc
+        self.tokens = {(field, tok) for field, toks in documents.field_tokens(doc).items() for tok in toks}
+        self.facets = documents.facet_values(doc)
+
+    def matches(self, unit: Unit) -> bool:
+        return all(any(alt in self.tokens for alt in clause) for clause in unit)
+
+
+class MemorySearch:
+    """Every query word must match (AND); ranking and sorts as in ``WhooshSearch``."""
+
+    def __init__(self, *, count_cap: int = DEFAULT_COUNT_CAP) -> None:
+        self.count_cap = count_cap
+        self._entries: dict[int, _Entry] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> "MemorySearch":
+        """Only ``ELIBRARY_SEARCH_COUNT_CAP`` is read."""
+        return cls(count_cap=int(settings.get("ELIBRARY_SEARCH_COUNT_CAP") or DEFAULT_COUNT_CAP))
+
+    def upsert(self, documents_: Iterable[SearchDocument]) -> None:
+        """Add or replace documents."""
+        entries = [_Entry(doc) for doc in documents_]
+        with self._lock:
+            self._entries.update((e.doc.id, e) for e in entries)
+
+    def delete(self, ids: Iterable[int]) -> None:
+        """Remove documents."""
+        with self._lock:
+            for i in ids:
+                self._entries.pop(i, None)
+
+    def rebuild(self, documents_: Iterable[SearchDocument], progress: Progress | None = None) -> int:
+        """Replace everything (swapped in at the end, as the Whoosh backend does)."""
+        fresh: dict[int, _Entry] = {}
+        for doc in documents_:
+            fresh[doc.id] = _Entry(doc)
+            if progress:
+                progress(len(fresh))
+        with self._lock:
+            self._entries = fresh
+        return len(fresh)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Filter, match, rank or sort, window."""
+        units = documents.query_units(query.text or "")
+        with self._lock:
+            entries = list(self._entries.values())
+        hits = [
+            e for e in entries
+            if all(e.matches(u) for u in units)
+            and all(f in FACETS and (not v or e.facets[f] == str(v)) for f, v in query.filters.items())
+        ]
+        sort = query.sort if query.sort in SORTS else "relevance"
+        if sort == "reading":
+            hits.sort(key=lambda e: (documents.reading_key(e.doc).encode("utf-8"), e.doc.id))
+        else:
+            hits.sort(key=lambda e: documents.newest_key(e.doc))
+            if sort == "relevance" and units:
+                hits.sort(key=lambda e: self._tier(e, query.text))
+        facets: dict[str, dict[str, int]] = {}
+        if query.with_facets:
+            for facet in FACETS:
+                counts: dict[str, int] = {}
+                for e in hits:
+                    if value := e.facets[facet]:
+                        counts[value] = counts.get(value, 0) + 1
+                facets[facet] = counts
+        offset, limit = max(query.offset, 0), max(query.limit, 0)
+        window = hits[offset : offset + limit]
+        capped = len(hits) > self.count_cap
+        return SearchResult(
+            ids=[e.doc.id for e in window],
+            total=self.count_cap if capped else len(hits),
+            total_is_capped=capped,
+            facets=facets,
+        )
+
+    @staticmethod
+    def _tier(entry: _Entry, text: str) -> int:
+        pairs = list(zip(documents.query_units(text, "title"), documents.query_units(text, "author")))
+        if all(entry.matches(t) for t, _ in pairs):
+            return 0
+        if all(entry.matches(t) or entry.matches(a) for t, a in pairs):
+            return 1
+        return 2
+
+    def status(self) -> dict:
+        """Always healthy."""
+        return {"ok": True, "backend": "memory", "documents": len(self._entries)}

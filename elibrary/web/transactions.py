@@ -1,0 +1,52 @@
+"""One database session per request: commit when the view succeeds, roll back otherwise."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+from sqlalchemy.orm import Session
+
+from elibrary.runtime import Runtime
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def runtime() -> Runtime:
+    """The application's ``Runtime`` (database, backends)."""
+    return current_app.extensions["elibrary"]
+
+
+def db_session() -> Session:
+    """This request's session, opened on first use. Unsafe methods take SQLite's write lock up front."""
+    session = g.get("_db_session")
+    if session is None:
+        session = runtime().db.session(write=request.method not in SAFE_METHODS)
+        g._db_session = session
+    return session
+
+
+def rollback_request_session() -> None:
+    """Undo this request's changes (called by the error handlers before rendering an error)."""
+    session = g.get("_db_session")
+    if session is not None:
+        session.rollback()
+        g._db_session_failed = True
+
+
+def init_app(app: Flask) -> None:
+    """Register the commit and close hooks."""
+
+    @app.after_request
+    def commit(response):
+        session = g.get("_db_session")
+        if session is not None and not g.get("_db_session_failed") and response.status_code < 400:
+            session.commit()  # an error here propagates: the client must not see success
+        elif session is not None:
+            session.rollback()
+        return response
+
+    @app.teardown_request
+    def close(exc):
+        session = g.pop("_db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()

@@ -1,0 +1,299 @@
+"""The readers' web layer: the reader pages, book resources one at a time, reading positions, engines.
+
+Every resource request re-checks the loan (``services.grant_reading``), so a returned or expired loan
+closes all URLs at once; responses are ``private, no-cache`` so even a cached copy is revalidated.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, abort, jsonify, render_template, request, send_from_directory, url_for
+from flask_login import current_user
+
+from elibrary.books import open_epub, read_package
+from elibrary.errors import Forbidden
+from elibrary.patrons.models import Patron
+from elibrary.web.transactions import db_session, runtime
+from readers import services
+from readers.content import TEXT_TYPES, content_type_for, rewrite_resource
+
+bp = Blueprint("readers", __name__, url_prefix="/read", template_folder="templates", static_folder="static")
+ENGINES = Path(__file__).resolve().parent / "node_modules"
+# Only these parts of node_modules are served, and only these file types.
+ENGINE_DIRS = ("foliate-js/", "pdfjs-dist/build/", "pdfjs-dist/web/", "pdfjs-dist/cmaps/",
+               "pdfjs-dist/standard_fonts/", "pdfjs-dist/wasm/", "construct-style-sheets-polyfill/dist/")
+ENGINE_SUFFIXES = (".js", ".mjs", ".css", ".bcmap", ".pfb", ".ttf", ".wasm", ".svg", ".png", ".gif")
+
+# The reader page: only our own scripts run. Book documents are loaded into blob: frames that inherit this
+# policy, so a script inside an EPUB (inline or blob:) is blocked and can never reach our cookies or APIs.
+READER_CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {importmap}; style-src 'self' 'unsafe-inline' blob:; "
+    "img-src 'self' blob: data:; font-src 'self' blob: data:; media-src 'self' blob:; frame-src 'self' blob:; "
+    "worker-src 'self' blob:; connect-src 'self' blob: data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'self'"
+)
+# A book resource opened directly gets an opaque origin and no scripts at all.
+RESOURCE_CSP = ("sandbox; default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                "font-src 'self' data:; media-src 'self'; script-src 'none'")
+
+
+def _import_map() -> tuple[str, str]:
+    """The engines' bare module names mapped to our engine route, and the CSP hash allowing it."""
+    engine = url_for("readers.engine", path="x")[:-1]
+    body = json.dumps({"imports": {"construct-style-sheets-polyfill":
+                                   engine + "construct-style-sheets-polyfill/dist/adoptedStyleSheets.js"}})
+    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    return body, f"'sha256-{digest}'"
+
+
+def _grant(title_id: int) -> services.ReadingGrant:
+    return services.grant_reading(db_session(), current_user, title_id)
+
+
+def _patron() -> Patron | None:
+    user = current_user
+    return user if isinstance(user, Patron) and user.is_authenticated else None
+
+
+@lru_cache(maxsize=64)
+def _package_summary(storage_key: str) -> dict:
+    """Per stored file (keys contain the content hash, so entries never go stale): types, sizes, layout."""
+    with open_epub(runtime().storage.open(storage_key)) as archive:
+        package = read_package(archive)
+        sizes = {name: archive.size(name) for name in archive.names}
+    return {
+        "types": {item.path: item.media_type for item in package.manifest.values()},
+        "sizes": sizes,
+        "dir": "rtl" if package.is_rtl else "ltr",
+        "layout": package.rendition.layout,
+        "title": package.title,
+        "language": package.language,
+        "has_media_overlays": any(item.media_overlay for item in package.manifest.values()),
+    }
+
+
+@bp.get("/<int:title_id>")
+def reader(title_id: int):
+    """The reader page for the title (EPUB or PDF), with the patron's saved position."""
+    grant = _grant(title_id)
+    patron = _patron()
+    position = services.position_of(db_session(), patron, grant) if patron else None
+    data = {
+        "titleId": title_id,
+        "title": grant.title.title,
+        "format": "pdf" if grant.is_pdf else "epub",
+        "base": url_for("readers.resource", title_id=title_id, entry="x")[:-1],
+        "pdf": url_for("readers.pdf", title_id=title_id),
+        "positionUrl": url_for("readers.position", title_id=title_id) if patron else None,
+        "engine": url_for("readers.engine", path="x")[:-1],
+        "position": _position_json(position),
+        "dir": grant.title.page_progression or "ltr",
+        "storageKey": f"elibrary-reader-{title_id}",
+    }
+    if not grant.is_pdf:
+        summary = _package_summary(grant.book_file.storage_key)
+        data.update(sizes=summary["sizes"], dir=summary["dir"], layout=summary["layout"],
+                    mediaOverlays=summary["has_media_overlays"], language=summary["language"])
+    import_map, import_map_hash = _import_map()
+    response = Response(render_template("readers/reader.html", grant=grant, data_json=json.dumps(data, ensure_ascii=False),
+                                        is_pdf=grant.is_pdf, book_data=data, import_map=import_map))
+    response.headers["Content-Security-Policy"] = READER_CSP.format(importmap=import_map_hash)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _position_json(position) -> dict | None:
+    if position is None:
+        return None
+    return {"location": position.location, "fraction": position.fraction, "bookmarks": position.bookmarks,
+            "revision": position.revision, "updated_at": position.updated_at.isoformat()}
+
+
+@bp.get("/<int:title_id>/r/<path:entry>")
+def resource(title_id: int, entry: str):
+    """One file from inside the stored EPUB, with its content type, ETag and byte ranges."""
+    grant = _grant(title_id)
+    if grant.is_pdf:
+        abort(404)
+    book_file = grant.book_file
+    archive = open_epub(runtime().storage.open(book_file.storage_key))
+    try:
+        info = archive.info(entry)
+        etag = f"{book_file.sha256[:20]}-{info.CRC:08x}"
+        if request.if_none_match.contains(etag):
+            archive.close()
+            return _resource_headers(Response(status=304), etag)
+        content_type = content_type_for(entry, _package_summary(book_file.storage_key)["types"].get(entry, ""))
+        if content_type in TEXT_TYPES or info.file_size <= 64 * 1024:
+            data = rewrite_resource(archive.read_bytes(entry), content_type)
+            archive.close()
+            response = Response(data, mimetype=content_type)
+            response = response.make_conditional(request, accept_ranges=True, complete_length=len(data))
+            return _resource_headers(response, etag)
+        return _resource_headers(_streamed(archive, entry, info.file_size, content_type), etag)
+    except BaseException:
+        archive.close()
+        raise
+
+
+def _streamed(archive, entry: str, size: int, content_type: str) -> Response:
+    """Large media in 64 KiB chunks (bounded memory), honouring a single byte range."""
+    byte_range = request.range
+    start, end, status = 0, size, 200
+    if byte_range is not None:
+        bounds = byte_range.range_for_length(size)
+        if bounds is None:
+            archive.close()
+            response = Response(status=416)
+            response.headers["Content-Range"] = f"bytes */{size}"
+            return response
+        start, end, status = bounds[0], bounds[1], 206
+    def chunks():
+        try:
+            yield from archive.iter_range(entry, start, end)
+        finally:
+            archive.close()
+
+    response = Response(chunks(), status=status, mimetype=content_type, direct_passthrough=True)
+    response.content_length = end - start
+    if status == 206:
+        response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    response.headers["Accept-Ranges"] = "bytes"
+    response.call_on_close(archive.close)
+    return response
+
+
+def _resource_headers(response: Response, etag: str) -> Response:
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Content-Security-Policy"] = RESOURCE_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/<int:title_id>/pdf")
+def pdf(title_id: int):
+    """The PDF, by byte ranges for pdf.js (it asks only for the parts it shows)."""
+    grant = _grant(title_id)
+    if not grant.is_pdf:
+        abort(404)
+    book_file = grant.book_file
+    storage = runtime().storage
+    size = storage.size(book_file.storage_key)
+    etag = book_file.sha256[:32]
+    if request.if_none_match.contains(etag):
+        return _resource_headers(Response(status=304), etag)
+    stream = storage.open(book_file.storage_key)
+    byte_range = request.range
+    start, end, status = 0, size, 200
+    if byte_range is not None:
+        bounds = byte_range.range_for_length(size)
+        if bounds is None:
+            stream.close()
+            return Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+        start, end, status = bounds[0], bounds[1], 206
+
+    def chunks():
+        try:
+            stream.seek(start)
+            left = end - start
+            while left > 0:
+                chunk = stream.read(min(65536, left))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                yield chunk
+        finally:
+            stream.close()
+
+    response = Response(chunks(), status=status, mimetype="application/pdf", direct_passthrough=True)
+    response.content_length = end - start
+    response.headers["Accept-Ranges"] = "bytes"
+    if status == 206:
+        response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    return _resource_headers(response, etag)
+
+
+@bp.route("/<int:title_id>/position", methods=["GET", "PUT"])
+def position(title_id: int):
+    """The signed-in patron's reading position and bookmarks for the title (JSON)."""
+    patron = _patron()
+    if patron is None:
+        raise Forbidden("しおりを保存するにはログインしてください。", "Sign in to keep your place.")
+    grant = _grant(title_id)
+    session = db_session()
+    if request.method == "PUT":
+        body = request.get_json(silent=True) or {}
+        saved = services.save_position(session, patron, grant, body.get("location", ""), body.get("fraction", 0),
+                                       body.get("bookmarks"))
+        return jsonify(_position_json(saved))
+    return jsonify(_position_json(services.position_of(session, patron, grant)) or {})
+
+
+@bp.get("/<int:title_id>/download")
+def download(title_id: int):
+    """The whole file, for open titles and licences that allow a DRM-free download."""
+    grant = _grant(title_id)
+    if not grant.may_download:
+        raise Forbidden("この本はダウンロードできません。ブラウザで読んでください。",
+                        "This book cannot be downloaded; read it in the browser.")
+    book_file = grant.book_file
+    extension = "pdf" if grant.is_pdf else "epub"
+    stream = runtime().storage.open(book_file.storage_key)
+    response = Response(_file_chunks(stream), mimetype=book_file.media_type, direct_passthrough=True)
+    response.content_length = book_file.size
+    response.headers["Content-Disposition"] = f'attachment; filename="book-{title_id}.{extension}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _file_chunks(stream):
+    try:
+        while chunk := stream.read(65536):
+            yield chunk
+    finally:
+        stream.close()
+
+
+@bp.get("/engine/<path:path>")
+def engine(path: str):
+    """Files of the npm reading engines (foliate-js, pdf.js), straight from ``readers/node_modules``."""
+    if not path.startswith(ENGINE_DIRS) or not path.endswith(ENGINE_SUFFIXES) or ".." in path:
+        abort(404)
+    response = send_from_directory(ENGINES, path, max_age=3600)
+    if path.endswith((".mjs", ".js")):
+        response.mimetype = "text/javascript"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def title_actions_context(title) -> dict:
+    """Whether the OPAC title page shows 読む / ダウンロード for ``title`` (used by the partial)."""
+    session = db_session()
+    book_file = services.readable_file(session, title.id)
+    if book_file is None:
+        return {"readable": False}
+    is_open = services.is_open_title(session, title.id)
+    try:
+        grant = services.grant_reading(session, current_user, title.id)
+    except Forbidden:
+        grant = None
+    return {"readable": True, "is_open": is_open, "grant": grant,
+            "read_url": url_for("readers.reader", title_id=title.id),
+            "download_url": url_for("readers.download", title_id=title.id) if grant and grant.may_download else None}
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint, the loan-end hook, and the partial's helper."""
+    services.install_loan_end_hook()
+    app.register_blueprint(bp)
+    app.jinja_env.globals["reader_actions"] = title_actions_context
+

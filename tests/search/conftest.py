@@ -1,0 +1,55 @@
+"""Fixtures for the search tests: every backend by name, and a document builder."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from elibrary.search.base import SearchDocument
+from elibrary.search.memory import MemorySearch
+from elibrary.search.whoosh_backend import WhooshSearch
+
+BACKENDS = ["memory", "whoosh"]
+
+
+def build_backend(name: str, path, **options):
+    """A fresh backend of kind ``name`` (Whoosh indexes live under ``path``)."""
+    if name == "memory":
+        return MemorySearch(**options)
+    return WhooshSearch(path, **options)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, tmp_path):
+    """Each search backend in turn, empty."""
+    search = build_backend(request.param, tmp_path / "index")
+    yield search
+    if hasattr(search, "close"):
+        search.close()
+
+
+def doc(id: int, title: str, **fields) -> SearchDocument:
+    """A search document with sensible defaults."""
+    fields.setdefault("language", "ja")
+    fields.setdefault("audience", "general")
+    fields.setdefault("format", "epub-reflowable")
+    return SearchDocument(id=id, title=title, **fields)
+
+
+# A small catalog most tests search: readings, old kanji forms, English, facets, dates.
+CATALOG = [
+    doc(1, "吾輩は猫である", title_reading="ワガハイ ワ ネコ デ アル", contributors=("夏目漱石",),
+        contributor_readings=("ナツメ ソウセキ",), publisher="新潮社", isbn="9784101010014", ndc="913.6",
+        published=date(2003, 6, 1), subjects=("小説",)),
+    doc(2, "猫の事務所", title_reading="ネコ ノ ジムショ", contributors=("宮沢賢治",), contributor_readings=("ミヤザワ ケンジ",),
+        audience="children", format="epub-fixed", ndc="913.6", published=date(2015, 4, 1)),
+    doc(3, "國語の歴史", title_reading="コクゴ ノ レキシ", contributors=("齋藤一郎",), contributor_readings=("サイトウ イチロウ",),
+        ndc="810.2", published=date(1990, 1, 1), description="日本語の移り変わりを学ぶ。"),
+    doc(4, "はじめてのコンピューター", title_reading="ハジメテ ノ コンピューター", audience="children", ndc="007",
+        published=date(2020, 1, 15), available=False),
+    doc(5, "Python for Librarians", subtitle="A Practical Guide", contributors=("Jane Smith",), language="en",
+        format="pdf", ndc="007.64", published=date(2021, 3, 3), description="Automate the library catalogue."),
+    doc(6, "ヴァイオリンの本", title_reading="ヴァイオリン ノ ホン", audience="ya", ndc="763", published=None),
+    doc(7, "こころ", title_reading="ココロ", contributors=("夏目漱石",), contributor_readings=("ナツメ ソウセキ",),
+        ndc="913.6", published=date(2004, 3, 1), description="先生と私の物語。"),
+]

@@ -1,0 +1,164 @@
+"""The search contract: every backend (the in-memory fake and Whoosh) behaves the same."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from elibrary.search.base import FACETS, SearchBackend, SearchQuery
+from tests.search.conftest import CATALOG, build_backend, doc
+
+
+@pytest.fixture
+def filled(backend):
+    backend.upsert(CATALOG)
+    return backend
+
+
+def ids(backend, text="", **kwargs):
+    return backend.search(SearchQuery(text=text, **kwargs)).ids
+
+
+def test_is_a_search_backend(backend):
+    assert isinstance(backend, SearchBackend)
+
+
+def test_empty_index_answers_nothing(backend):
+    result = backend.search(SearchQuery(text="猫"))
+    assert (result.ids, result.total, result.total_is_capped) == ([], 0, False)
+    assert backend.status()["ok"] is True
+
+
+def test_upsert_then_search(filled):
+    assert sorted(ids(filled, "猫")) == [1, 2]
+    assert ids(filled, "事務所") == [2]
+
+
+def test_upsert_replaces_a_document(filled):
+    filled.upsert([replace(CATALOG[1], title="犬の事務所", title_reading="イヌ ノ ジムショ")])
+    assert ids(filled, "事務所") == [2]
+    assert ids(filled, "犬") == [2]
+    assert 2 not in ids(filled, "猫")
+    assert filled.search(SearchQuery()).total == len(CATALOG)
+
+
+def test_delete_removes_and_ignores_unknown_ids(filled):
+    filled.delete([2, 999])
+    assert ids(filled, "猫") == [1]
+    assert filled.search(SearchQuery()).total == len(CATALOG) - 1
+    filled.delete([])
+
+
+def test_rebuild_replaces_everything_and_reports_progress(filled):
+    seen = []
+    count = filled.rebuild([doc(10, "新しい本"), doc(11, "もう一冊の本")], progress=seen.append)
+    assert count == 2
+    assert seen[-1] == 2
+    assert sorted(ids(filled)) == [10, 11]
+    assert ids(filled, "猫") == []
+
+
+def test_words_are_anded(filled):
+    assert ids(filled, "夏目漱石 こころ") == [7]
+    assert ids(filled, "猫 事務所") == [2]
+    assert ids(filled, "猫 python") == []
+
+
+def test_relevance_puts_title_matches_first(filled):
+    # 7 has 漱石 as author; 1 too. A title match beats an author-only match.
+    filled.upsert([doc(8, "漱石とその時代", published=date(1980, 1, 1))])
+    assert ids(filled, "漱石")[0] == 8
+    assert set(ids(filled, "漱石")) == {1, 7, 8}
+
+
+def test_relevance_ties_are_newest_first(filled):
+    assert ids(filled, "夏目漱石") == [7, 1]
+
+
+def test_sort_newest_puts_undated_last(filled):
+    assert ids(filled, sort="newest") == [5, 4, 2, 7, 1, 3, 6]
+
+
+def test_sort_by_reading_is_gojuon(filled):
+    # English (no reading: sorted by its title) first, then こくご, こころ, ねこの, はじめて, ばいおりん, わがはい.
+    assert ids(filled, sort="reading") == [5, 3, 7, 2, 4, 6, 1]
+
+
+def test_empty_query_returns_everything_sorted(filled):
+    result = filled.search(SearchQuery(text="", sort="newest"))
+    assert result.total == len(CATALOG)
+    assert result.ids == [5, 4, 2, 7, 1, 3, 6]
+
+
+def test_unknown_sort_falls_back_to_relevance(filled):
+    assert ids(filled, "猫", sort="bogus") == ids(filled, "猫")
+
+
+def test_paging(filled):
+    everything = ids(filled, sort="newest", limit=100)
+    pages = [ids(filled, sort="newest", offset=o, limit=3) for o in (0, 3, 6)]
+    assert sum(pages, []) == everything
+    assert ids(filled, sort="newest", offset=50) == []
+
+
+def test_facet_counts(filled):
+    facets = filled.search(SearchQuery(text="")).facets
+    assert set(facets) == set(FACETS)
+    assert facets["audience"] == {"general": 4, "children": 2, "ya": 1}
+    assert facets["format"] == {"epub-reflowable": 5, "epub-fixed": 1, "pdf": 1}
+    assert facets["language"] == {"ja": 6, "en": 1}
+    assert facets["ndc1"] == {"9": 3, "8": 1, "0": 2, "7": 1}
+    assert facets["availability"] == {"available": 6, "unavailable": 1}
+
+
+def test_facets_count_the_hits_only(filled):
+    facets = filled.search(SearchQuery(text="猫")).facets
+    assert facets["audience"] == {"general": 1, "children": 1}
+    assert facets["format"] == {"epub-reflowable": 1, "epub-fixed": 1}
+
+
+def test_facets_can_be_skipped(filled):
+    assert filled.search(SearchQuery(text="猫", with_facets=False)).facets == {}
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"audience": "children"}, [2, 4]),
+        ({"format": "pdf"}, [5]),
+        ({"language": "en"}, [5]),
+        ({"ndc1": "9"}, [1, 2, 7]),
+        ({"availability": "unavailable"}, [4]),
+        ({"audience": "children", "format": "epub-fixed"}, [2]),
+        ({"audience": ""}, [1, 2, 3, 4, 5, 6, 7]),
+        ({"audience": "nobody"}, []),
+        ({"colour": "red"}, []),
+    ],
+)
+def test_filters(filled, filters, expected):
+    assert sorted(ids(filled, filters=filters)) == expected
+
+
+def test_filter_and_text(filled):
+    assert ids(filled, "猫", filters={"audience": "children"}) == [2]
+
+
+@pytest.mark.parametrize("name", ["memory", "whoosh"])
+def test_count_is_capped(name, tmp_path):
+    search = build_backend(name, tmp_path / "index", count_cap=5)
+    search.upsert([doc(i, f"図書館の本 {i}") for i in range(1, 13)])
+    result = search.search(SearchQuery(text="図書館", limit=20))
+    assert result.total == 5
+    assert result.total_is_capped is True
+    assert len(result.ids) == 12  # the cap limits the count, not the hits one can page through
+    exact = search.search(SearchQuery(text="図書館", filters={"format": "epub-reflowable"}, limit=3))
+    assert exact.total_is_capped is True
+    few = search.search(SearchQuery(text="図書館 12"))
+    assert (few.ids, few.total, few.total_is_capped) == ([12], 1, False)
+
+
+def test_status_counts_documents(filled):
+    status = filled.status()
+    assert status["ok"] is True
+    assert status["documents"] == len(CATALOG)

@@ -1,0 +1,121 @@
+"""The index follows the database, through the application: commit in one worker, find it in another."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+from whoosh import index
+
+from elibrary import create_app
+from elibrary.catalog import indexing
+from elibrary.catalog.indexing import process_queue
+from elibrary.catalog.models import SearchQueueEntry, Title
+from elibrary.catalog.services import ContributorCredit, title_data_of, update_title, withdraw_title
+from elibrary.search.base import SearchQuery
+from elibrary.search.whoosh_backend import WhooshSearch
+from tests.catalog.factories import make_title
+
+
+@pytest.fixture
+def app_config(app_config):
+    app_config["ELIBRARY_SEARCH"] = "whoosh"
+    return app_config
+
+
+@pytest.fixture
+def second_rt(app_config, rt):
+    """A second application (another gunicorn worker) on the same instance folder and database."""
+    other = create_app(app_config)
+    yield other.extensions["elibrary"]
+    other.extensions["elibrary"].db.dispose()
+
+
+def found(runtime, text):
+    return runtime.search.search(SearchQuery(text=text)).ids
+
+
+def add_ginga(session) -> int:
+    title = make_title(
+        session,
+        title="銀河鐵道の夜",
+        title_reading="ギンガ テツドウ ノ ヨル",
+        contributors=(ContributorCredit("宮沢賢治", "ミヤザワ ケンジ"),),
+    )
+    return title.id
+
+
+def test_a_title_committed_in_one_worker_is_found_by_another(rt, second_rt):
+    assert isinstance(rt.search, WhooshSearch) and isinstance(second_rt.search, WhooshSearch)
+    with rt.db.scope() as session:
+        title_id = add_ginga(session)
+    for query in ("銀河鉄道", "ぎんがてつどう", "みやざわけんじ", "宮沢賢治 夜"):
+        assert found(second_rt, query) == [title_id], query
+
+    with second_rt.db.scope() as session:
+        title = session.get(Title, title_id)
+        update_title(session, title, replace(title_data_of(title), title="銀河鉄道の朝", title_reading="ギンガ テツドウ ノ アサ"))
+    assert found(rt, "朝") == [title_id]
+    assert found(rt, "夜") == []
+
+    with rt.db.scope() as session:
+        withdraw_title(session, session.get(Title, title_id))
+    assert found(second_rt, "銀河") == []
+    with rt.db.scope() as session:
+        assert session.scalar(select(func.count()).select_from(SearchQueueEntry)) == 0
+
+
+def test_a_rolled_back_title_is_never_indexed(rt):
+    with pytest.raises(RuntimeError), rt.db.scope() as session:
+        add_ginga(session)
+        raise RuntimeError("the request failed")
+    assert found(rt, "銀河") == []
+
+
+def test_a_busy_index_keeps_the_queue_until_the_next_pass(rt, second_rt):
+    writer = index.open_dir(rt.settings["ELIBRARY_SEARCH_PATH"]).writer()
+    try:
+        with rt.db.scope() as session:
+            title_id = add_ginga(session)  # committed; indexing fails on the lock and is logged
+        assert found(second_rt, "銀河") == []
+        with rt.db.scope() as session:
+            assert session.scalar(select(func.count()).select_from(SearchQueueEntry)) >= 1
+    finally:
+        writer.cancel()
+    second_rt.indexer.run_once()  # any worker's next pass (the background thread retries every 30 s)
+    assert found(rt, "銀河") == [title_id]
+    with rt.db.scope() as session:
+        assert session.scalar(select(func.count()).select_from(SearchQueueEntry)) == 0
+        assert process_queue(session, rt.search) == 0
+
+
+def test_reindex_command_rebuilds_from_the_database(rt, runner):
+    with rt.db.scope() as session:
+        title_id = add_ginga(session)
+    rt.search.rebuild([])  # the index lost everything
+    assert found(rt, "銀河") == []
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "indexed 1 titles" in result.output
+    assert found(rt, "銀河") == [title_id]
+    with rt.db.scope() as session:
+        assert session.scalar(select(func.count()).select_from(SearchQueueEntry)) == 0
+
+
+def test_reindex_forgets_only_the_entries_it_covered(rt):
+    with rt.db.scope() as session:
+        session.add(SearchQueueEntry(title_id=111))
+    with rt.db.scope(write=False) as session:
+        covered = indexing.queued_ids(session)
+    with rt.db.scope() as session:
+        session.add(SearchQueueEntry(title_id=222))  # queued while the rebuild ran
+    with rt.db.scope() as session:
+        indexing.forget_queued(session, covered)
+    with rt.db.scope() as session:
+        assert session.scalars(select(SearchQueueEntry.title_id)).all() == [222]
+
+
+def test_healthz_reports_the_search_index(client):
+    body = client.get("/healthz").get_json()
+    assert body["checks"]["search"]["ok"] is True
+    assert body["checks"]["search"]["backend"] == "whoosh"
