@@ -42,9 +42,11 @@ from elibrary.search.base import (
     SearchUnavailable,
 )
 from elibrary.search.documents import TOKEN_FIELDS, query_units
-from elibrary.search.whoosh_docsets import IndexSets, SegmentSets
+from elibrary.search.whoosh_docsets import IndexSets, SegmentGone, SegmentSets
 
 DEFAULT_COUNT_CAP = 1000
+# A search racing another worker's merge retries with a fresh reader (see ``SegmentGone``).
+_RETRIES = 3
 
 
 def _token_field() -> fields.FieldType:
@@ -213,8 +215,16 @@ class WhooshSearch:
     # -- searching ------------------------------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResult:
         """Answer a query: any text is accepted, too-long text is cut at ``MAX_QUERY_LENGTH``."""
-        with self._segments() as segments:
-            return self._search(segments, query)
+        gone: SegmentGone | None = None
+        for _attempt in range(_RETRIES):
+            try:
+                with self._segments() as segments:
+                    return self._search(segments, query)
+            except SegmentGone as exc:
+                gone = exc
+                with self._read_lock:
+                    self._sets.forget(str(exc))
+        raise SearchUnavailable("search index is changing too fast to read; try again") from gone
 
     def _search(self, segments: list[SegmentSets], query: SearchQuery) -> SearchResult:
         units = query_units(query.text or "")

@@ -60,6 +60,15 @@ def _leaf_ids(matcher) -> Iterable[int]:
         matcher._next_block()
 
 
+class SegmentGone(Exception):
+    """A segment's files were deleted (merged away by another writer) after its reader was opened.
+
+    Whoosh opens column files lazily and answers ``has_column`` by looking for the file, so a search that
+    races a merge would otherwise read every value of the vanished column as its default. The search is
+    retried with a fresh reader, which no longer holds the segment.
+    """
+
+
 class TermCache:
     """Posting lists of recently used terms, least recently used dropped past a memory budget.
 
@@ -172,7 +181,12 @@ class SegmentSets:
         """All values of a column, by document number."""
         if field not in self._columns:
             if self.reader.has_column(field):
-                self._columns[field] = list(self.reader.column_reader(field))
+                try:
+                    self._columns[field] = list(self.reader.column_reader(field))
+                except OSError as exc:  # deleted between the check and the open
+                    raise SegmentGone(self.key) from exc
+            elif self.size and field in self.reader.schema and self.reader.schema[field].column_type:
+                raise SegmentGone(self.key)  # the schema has the column, so its file was merged away
             else:
                 self._columns[field] = [0 if field != "reading" else b""] * self.size
         return self._columns[field]
@@ -236,6 +250,10 @@ class IndexSets:
             fresh[key] = sets
             segments.append(sets)
         self._by_segment, self.segments = fresh, segments
+
+    def forget(self, key: str) -> None:
+        """Drop a segment whose files are gone; the next ``attach`` will not hold it."""
+        self._by_segment.pop(key, None)
 
     def documents(self) -> int:
         """Live documents in the index."""

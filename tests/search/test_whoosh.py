@@ -155,3 +155,35 @@ def test_from_settings_reads_path_and_cap(tmp_path):
     search.upsert([doc(i, "同じ本") for i in range(1, 6)])
     result = search.search(SearchQuery(text="同じ"))
     assert (result.total, result.total_is_capped) == (3, True)
+
+
+def test_a_search_racing_a_merge_retries_instead_of_reading_default_ids(path, monkeypatch):
+    # Deterministic form of the race above: the column file of a segment vanishes after its reader opened.
+    search = WhooshSearch(path)
+    search.upsert(CATALOG)
+    columns = [f for name in ("num", "published", "reading") for f in path.glob(f"*.{name}.col")]
+    assert columns
+    for column in columns:
+        column.rename(column.with_name(column.name + ".moved"))
+    calls = []
+    real = WhooshSearch._segments
+
+    def segments(self):
+        calls.append(1)
+        if len(calls) == 2:  # the retry: the files are back, as in a fresh generation
+            for column in columns:
+                column.with_name(column.name + ".moved").rename(column)
+        return real(self)
+
+    monkeypatch.setattr(WhooshSearch, "_segments", segments)
+    assert ids(search, "猫") == [1, 2]
+    assert len(calls) == 2
+
+
+def test_a_segment_that_stays_gone_is_reported_unavailable(path):
+    search = WhooshSearch(path)
+    search.upsert(CATALOG)
+    for column in path.glob("*.num.col"):
+        column.unlink()
+    with pytest.raises(SearchUnavailable):
+        search.search(SearchQuery(text="猫"))
