@@ -47,13 +47,14 @@ def register_commands(app: Flask) -> None:
     from catalog_import import cli as import_cli
     from elibrary import setup_commands
     from elibrary.audit import cli as audit_cli
+    from elibrary.backup import cli as backup_cli
     from elibrary.security import cli as keys_cli
     from elibrary.catalog import cli as catalog_cli
     from elibrary.lending import cli as lending_cli
     from elibrary.patrons import cli as patron_cli
     from elibrary.staff import cli as staff_cli
 
-    for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, import_cli):
+    for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, import_cli, backup_cli):
         module.register(app.cli)
 
 

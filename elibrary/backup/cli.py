@@ -1,0 +1,83 @@
+"""``elibrary backup create [DIR]`` and ``elibrary backup restore FILE``."""
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from elibrary.backup.archive import create_backup, restore_backup
+from elibrary.catalog.cli import reindex_command
+from elibrary.cli import one_line_errors, runtime
+
+
+def _version() -> str:
+    try:
+        return version("elibrary")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group("backup", cls=AppGroup)
+def backup_group() -> None:
+    """Backups of the database, book files and keys."""
+
+
+@backup_group.command("create")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--without-keys", is_flag=True, help="Leave the key files out (keep them safe separately).")
+@one_line_errors
+def create_command(directory: Path | None, without_keys: bool) -> None:
+    """Write a consistent backup into DIRECTORY (default: <instance>/backups) while the site runs."""
+    rt = runtime()
+    instance = Path(current_app.instance_path)
+    summary = create_backup(
+        rt.db.engine,
+        rt.storage,
+        instance,
+        directory or instance / "backups",
+        include_keys=not without_keys,
+        version=_version(),
+        progress=_say,
+    )
+    if without_keys:
+        _say("keys left out: restoring needs this instance's key files (secret_key, data_key*, lookup_key)")
+    elif "data_key" not in summary.keys:
+        _say("warning: the data key is not in the instance folder (set by ELIBRARY_DATA_KEY?): keep it with the backup")
+    _say("the backup holds personal data and the keys to read it: store it like the keys")
+    click.echo(str(summary.path))
+
+
+@backup_group.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Overwrite a database that already holds data.")
+@one_line_errors
+def restore_command(file: Path, replace: bool) -> None:
+    """Restore FILE into this instance's database, book storage and keys, then rebuild the search index."""
+    rt = runtime()
+    summary = restore_backup(
+        file,
+        rt.db.engine,
+        rt.db.write_engine,
+        rt.storage,
+        Path(current_app.instance_path),
+        replace=replace,
+        progress=_say,
+    )
+    rows = sum(summary.tables.values())
+    _say(f"restored {rows} rows, {summary.files} files, {len(summary.keys)} key files")
+    click.get_current_context().invoke(reindex_command)  # the index is derived: rebuilt from the restored rows
+    if summary.keys:
+        _say("restart the application servers so that they read the restored keys")
+    click.echo(f"restored {file}")
+
+
+def register(cli: click.Group) -> None:
+    """Add the commands."""
+    cli.add_command(backup_group)
