@@ -43,6 +43,7 @@ from elibrary.search.base import (
 )
 from elibrary.search.documents import TOKEN_FIELDS, query_units
 from elibrary.search.whoosh_docsets import IndexSets, SegmentGone, SegmentSets
+from elibrary.search.whoosh_segments import SegmentBuilder
 
 DEFAULT_COUNT_CAP = 1000
 # A search racing another worker's merge retries with a fresh reader (see ``SegmentGone``).
@@ -192,11 +193,18 @@ class WhooshSearch:
                 self._index = None
         count = 0
         with self._writer(max(self.lock_timeout, 60.0), limitmb=128) as writer:
+            # Whoosh's add_document/commit path is kept for schemas the direct segment builder cannot write.
+            builder = SegmentBuilder(writer) if SegmentBuilder.supports(writer.schema) else None
             for doc in documents:
-                writer.add_document(**document_fields(doc))
+                if builder is not None:
+                    builder.add(document_fields(doc))
+                else:
+                    writer.add_document(**document_fields(doc))
                 count += 1
                 if progress:
                     progress(count)
+            if builder is not None:
+                builder.finish()
             self._commit(writer, mergetype=CLEAR)
         return count
 

@@ -1,0 +1,79 @@
+"""The direct segment builder writes exactly the files Whoosh's own add_document/commit path writes."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from whoosh import fields, index
+
+from elibrary.search import whoosh_segments
+from elibrary.search.base import SearchQuery
+from elibrary.search.whoosh_backend import WhooshSearch, make_schema
+from elibrary.search.whoosh_segments import SegmentBuilder
+from tests.search.conftest import CATALOG, doc
+
+# Enough documents that common terms span several 128-posting blocks (one of exactly 256 postings), plus
+# values the tokenizer splits further (an NDC with a space) and documents with nearly every field empty.
+DOCUMENTS = CATALOG + [
+    doc(100 + i, f"図書館の本 第{i}号", title_reading="トショカン ノ ホン", contributors=(f"著者{i % 7}",),
+        publisher="岩波書店" if i % 2 else "", subjects=("図書館",) if i < 256 else (), ndc="913.6 ア" if i == 3 else "913",
+        published=date(2000 + i % 20, 1 + i % 12, 1) if i % 5 else None, available=bool(i % 3),
+        description="library books and the 図書館 " * (i % 3))
+    for i in range(300)
+] + [doc(900, "", language="", audience="", format=""), doc(901, "猫")]
+
+
+def segment_files(path) -> dict[str, bytes]:
+    """The files of the index's only segment, keyed by name with the random segment id taken out."""
+    ix = index.open_dir(str(path))
+    (segment,) = ix._segments()
+    sid = segment.segment_id()
+    return {f.name.replace(sid, "SEG"): f.read_bytes() for f in path.iterdir() if sid in f.name}
+
+
+def build(path, monkeypatch, *, direct: bool):
+    """Rebuild an index of DOCUMENTS through the segment builder or through add_document."""
+    with monkeypatch.context() as patch:
+        if not direct:
+            patch.setattr(SegmentBuilder, "supports", staticmethod(lambda schema: False))
+        search = WhooshSearch(path)
+        assert search.rebuild(DOCUMENTS) == len(DOCUMENTS)
+    return search
+
+
+def test_the_builder_writes_the_same_bytes_as_add_document(tmp_path, monkeypatch):
+    build(tmp_path / "whoosh", monkeypatch, direct=False)
+    build(tmp_path / "direct", monkeypatch, direct=True)
+    expected, written = segment_files(tmp_path / "whoosh"), segment_files(tmp_path / "direct")
+    assert {"SEG.pst", "SEG.trm", "SEG._stored.col", "SEG.num.col", "SEG.reading.col"} <= set(expected)
+    assert written.keys() == expected.keys()
+    for name in expected:
+        assert written[name] == expected[name], name
+
+
+def test_the_posting_by_posting_fallback_writes_the_same_bytes(tmp_path, monkeypatch):
+    # A codec whose postings writer lacks the block buffer gets one call per posting.
+    build(tmp_path / "whoosh", monkeypatch, direct=False)
+    monkeypatch.setattr(whoosh_segments, "_BLOCK_ATTRS", ("_no_such_buffer",))
+    build(tmp_path / "direct", monkeypatch, direct=True)
+    assert segment_files(tmp_path / "direct") == segment_files(tmp_path / "whoosh")
+
+
+def test_a_rebuilt_index_answers_queries(tmp_path, monkeypatch):
+    search = build(tmp_path / "direct", monkeypatch, direct=True)
+    assert search.search(SearchQuery(text="図書館")).total == 300
+    assert search.search(SearchQuery(text="ア")).ids == [103]  # the NDC's second word
+    assert search.search(SearchQuery(text="猫", sort="newest")).ids == [2, 1, 901]
+
+
+def test_only_existence_only_schemas_take_the_direct_path():
+    assert SegmentBuilder.supports(make_schema())
+    assert not SegmentBuilder.supports(fields.Schema(body=fields.TEXT))  # positions and frequencies
+    assert not SegmentBuilder.supports(fields.Schema(tag=fields.ID(field_boost=2.0)))
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_an_empty_rebuild_leaves_an_empty_index(tmp_path, monkeypatch, direct):
+    search = build(tmp_path / "index", monkeypatch, direct=direct)
+    assert search.rebuild([]) == 0
+    assert search.status()["documents"] == 0
