@@ -39,8 +39,14 @@ def _queue_touched_titles(session: Session, _flush_context) -> None:
         title_id = getattr(obj, "search_title_id", None)
         if title_id is not None:
             ids.add(title_id)
+    queue_titles(session, ids)
+
+
+def queue_titles(session: Session, title_ids: Iterable[int]) -> None:
+    """Queue titles for re-indexing in this transaction: for changes made with Core SQL, which no flush sees."""
+    ids = sorted(set(title_ids))
     if ids:
-        session.connection().execute(insert(SearchQueueEntry), [{"title_id": i} for i in sorted(ids)])
+        session.connection().execute(insert(SearchQueueEntry.__table__), [{"title_id": i} for i in ids] if len(ids) > 1 else {"title_id": ids[0]})
         request_after_commit(session, AFTER_COMMIT_TASK)
 
 

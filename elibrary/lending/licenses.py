@@ -1,15 +1,18 @@
-"""Licences: checking a new licence's terms, and the order licences are spent in (Palace's rule)."""
+"""Licences: checking a new licence's terms, the order licences are spent in (Palace's rule), and what a
+title's licences have free."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, and_, bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from elibrary.lending import policy
 from elibrary.lending.errors import InvalidLicense
-from elibrary.lending.models import Hold, HoldState, License, LicenseModel, Loan
+from elibrary.lending.models import Hold, HoldState, License, LicenseModel, LicenseTerms, Loan
 
 
 def end_of_day(day: date) -> datetime:
@@ -53,7 +56,7 @@ def licenses_of(session: Session, title_id: int) -> list[License]:
     return sorted(rows, key=spending_order)
 
 
-def spending_order(license: License):
+def spending_order(license: License | LicenseTerms):
     """Palace's rule: use the licence that would be wasted first."""
     far = datetime.max.replace(tzinfo=policy.TOKYO)
     return (
@@ -70,3 +73,64 @@ def license_usage(session: Session, title_id: int) -> list[tuple[License, int, i
     reserved = select(func.count()).select_from(Hold).where(Hold.license_id == License.id, Hold.state == HoldState.ready).scalar_subquery()
     rows = session.execute(select(License, on_loan, reserved).where(License.title_id == title_id)).all()
     return sorted(((lic, n, r) for lic, n, r in rows), key=lambda row: spending_order(row[0]))
+
+
+# --- the borrow decision's reads, in one statement -------------------------------------------------
+
+_licenses, _loans, _holds = License.__table__, Loan.__table__, Hold.__table__
+_reserving = _holds.alias("reserving")
+_PATRON, _TITLE = bindparam("patron_id", type_=Integer), bindparam("title_id", type_=Integer)
+_MINE = select(
+    select(_loans.c.id).where(_loans.c.patron_id == _PATRON, _loans.c.title_id == _TITLE).scalar_subquery().label("this_loan"),
+    select(func.count()).select_from(_loans).where(_loans.c.patron_id == _PATRON).scalar_subquery().label("loan_count"),
+).subquery("mine")
+_BORROW_STATE = select(
+    _MINE.c.this_loan,
+    _MINE.c.loan_count,
+    _holds.c.id.label("hold_id"),
+    _holds.c.state.label("hold_state"),
+    _holds.c.license_id.label("hold_license_id"),
+    _licenses.c.id,
+    _licenses.c.model,
+    _licenses.c.copies,
+    _licenses.c.loans_remaining,
+    _licenses.c.valid_until,
+    _licenses.c.max_loan_days,
+    select(func.count()).select_from(_loans).where(_loans.c.license_id == _licenses.c.id).scalar_subquery().label("on_loan"),
+    select(func.count())
+    .select_from(_reserving)
+    .where(_reserving.c.license_id == _licenses.c.id, _reserving.c.state == HoldState.ready)
+    .scalar_subquery()
+    .label("reserved"),
+).select_from(
+    _MINE.outerjoin(_holds, and_(_holds.c.patron_id == _PATRON, _holds.c.title_id == _TITLE)).outerjoin(_licenses, _licenses.c.title_id == _TITLE)
+)
+
+
+@dataclass(frozen=True)
+class BorrowState:
+    """Everything ``borrow`` decides on, read after the patron and title locks are held."""
+
+    this_loan: int | None  # the patron's loan of this title
+    loan_count: int  # the patron's loans
+    hold_id: int | None  # the patron's hold on this title
+    hold_state: HoldState | None
+    hold_license_id: int | None  # the copy reserved for a ready hold
+    usage: list[tuple[LicenseTerms, int, int]]  # licences best to spend first, with loans and ready reservations
+
+
+def borrow_state(connection: Connection, patron_id: int, title_id: int) -> BorrowState:
+    """The patron's loan, loan count and hold for the title, and its licences' usage (one round trip).
+
+    The query joins the patron's own figures (one row) to the title's licences, so each licence row repeats
+    them; a title without licences still gives that one row.
+    """
+    rows = connection.execute(_BORROW_STATE, {"patron_id": patron_id, "title_id": title_id}).all()
+    first = rows[0]
+    usage = [
+        (LicenseTerms(r.id, r.model, r.copies, r.loans_remaining, r.valid_until, r.max_loan_days), r.on_loan, r.reserved)
+        for r in rows
+        if r.id is not None
+    ]
+    usage.sort(key=lambda row: spending_order(row[0]))
+    return BorrowState(first.this_loan, first.loan_count, first.hold_id, first.hold_state, first.hold_license_id, usage)

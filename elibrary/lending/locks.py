@@ -4,23 +4,59 @@ On PostgreSQL (READ COMMITTED) a decision such as "a copy is free, lend it" is m
 ``SELECT ... FOR NO KEY UPDATE`` on the title row: a second worker lending the same title waits, then
 reads the first one's committed loan. ``NO KEY`` so that inserting loans (foreign keys take ``KEY
 SHARE``) never conflicts with it. On SQLite every writing transaction begins ``IMMEDIATE`` (see
-``elibrary.db``), which serialises writers for the whole database, so no row lock is needed.
+``elibrary.db``), which serialises writers for the whole database, so no row lock is needed (SQLAlchemy
+compiles ``FOR UPDATE`` to nothing there).
 
-Order, to avoid deadlocks: the patron first, then the title; never two titles in one transaction.
+Order, to avoid deadlocks: the patron first, then the title; never two titles in one transaction. Rows of
+loans and holds are changed only while their title is locked, so nobody locks a loan before its title.
+
+What a decision reads must be read *after* the lock is granted, in a later statement: under READ
+COMMITTED each statement sees the data committed when it started, and a statement that waited for the
+lock would still see the world from before the wait.
+
+The ``*_row`` functions are the hot path (borrow, return): one prepared Core statement each, returning a
+plain row. ``lock_title`` and ``lock_patron`` return ORM objects for the less frequent services.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
+from elibrary.lending.models import Hold, Loan
 from elibrary.patrons.models import Patron
+
+_patrons, _titles, _loans, _holds = Patron.__table__, Title.__table__, Loan.__table__, Hold.__table__
+
+_PATRON_ROW = (
+    select(_patrons.c.id, _patrons.c.category, _patrons.c.blocked, _patrons.c.block_reason, _patrons.c.expires_on, _patrons.c.keep_reading_history)
+    .where(_patrons.c.id == bindparam("patron_id", type_=Integer))
+    .with_for_update(key_share=True)
+)
+_TITLE_ROW = select(_titles.c.id, _titles.c.status).where(_titles.c.id == bindparam("title_id", type_=Integer)).with_for_update(key_share=True)
+
+
+def _title_of(table):
+    row_title = select(table.c.title_id).where(table.c.id == bindparam("row_id", type_=Integer)).scalar_subquery()
+    return select(_titles.c.id).where(_titles.c.id == row_title).with_for_update(key_share=True)
+
+
+_TITLE_OF = {Loan: _title_of(_loans), Hold: _title_of(_holds)}
+
+
+def lock_patron_row(connection: Connection, patron_id: int) -> Row | None:
+    """The patron's lending fields (category, blocked, block_reason, expires_on, keep_reading_history), locked."""
+    return connection.execute(_PATRON_ROW, {"patron_id": patron_id}).first()
+
+
+def lock_title_row(connection: Connection, title_id: int) -> Row | None:
+    """The title's id and status, locked against other lending decisions until this transaction ends."""
+    return connection.execute(_TITLE_ROW, {"title_id": title_id}).first()
 
 
 def _locked(session: Session, stmt):
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(key_share=True)
-    return session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+    return session.scalars(stmt.with_for_update(key_share=True).execution_options(populate_existing=True)).one_or_none()
 
 
 def lock_title(session: Session, title_id: int) -> Title | None:
@@ -38,8 +74,4 @@ def lock_title_of(session: Session, model, row_id: int) -> int | None:
 
     The caller re-reads the row afterwards: under READ COMMITTED it may have ended while we waited.
     """
-    stmt = select(Title.id).where(Title.id == select(model.title_id).where(model.id == row_id).scalar_subquery())
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(key_share=True)
-    return session.scalar(stmt)
-
+    return session.connection().execute(_TITLE_OF[model], {"row_id": row_id}).scalar()

@@ -8,6 +8,7 @@ patron who opted in, a ``ReadingHistoryEntry``.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -77,13 +78,39 @@ class License(Base):
 
     def stop_reason(self, now: datetime) -> tuple[str, str] | None:
         """Why this licence no longer lends (Japanese, English), or None while it does."""
-        if self.valid_until is not None and self.valid_until <= now:
-            return ("契約期間が終了しました", "the licence has expired")
-        if self.loans_remaining is not None and self.loans_remaining <= 0:
-            return ("貸出回数の上限に達しました", "all licensed loans have been used")
-        if not self.is_open and not self.copies:
-            return ("同時貸出数が0です", "the licence has no copies")
-        return None
+        return stop_reason(self, now)
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseTerms:
+    """What a lending decision needs of a licence, read as a plain row (the borrow path loads no ``License``)."""
+
+    id: int
+    model: LicenseModel
+    copies: int | None
+    loans_remaining: int | None
+    valid_until: datetime | None
+    max_loan_days: int | None
+
+    @property
+    def is_open(self) -> bool:
+        """Unlimited: readable without a loan."""
+        return self.model == LicenseModel.open
+
+    def stop_reason(self, now: datetime) -> tuple[str, str] | None:
+        """Why this licence no longer lends (Japanese, English), or None while it does."""
+        return stop_reason(self, now)
+
+
+def stop_reason(terms: License | LicenseTerms, now: datetime) -> tuple[str, str] | None:
+    """The one rule for when a licence stops lending: expired, all loans used, or no copies."""
+    if terms.valid_until is not None and terms.valid_until <= now:
+        return ("契約期間が終了しました", "the licence has expired")
+    if terms.loans_remaining is not None and terms.loans_remaining <= 0:
+        return ("貸出回数の上限に達しました", "all licensed loans have been used")
+    if not terms.is_open and not terms.copies:
+        return ("同時貸出数が0です", "the licence has no copies")
+    return None
 
 
 class Loan(Base):
