@@ -17,21 +17,22 @@ _INSERT_HISTORY = insert(ReadingHistoryEntry.__table__)
 def record_event(session: Session, kind: str, title_id: int, patron: Patron | None, now: datetime, loan_hours: int | None = None) -> None:
     """A de-identified statistics event: category, age band and school, never who.
 
-    ``patron`` is anything with the patron's ``category`` (a ``Patron`` or a row read by the service).
     Written at once with Core SQL: nothing reads events back in the same transaction.
     """
-    session.connection().execute(
-        _INSERT_EVENT,
-        {
-            "occurred_on": policy.tokyo_today(now),
-            "kind": kind,
-            "title_id": title_id,
-            "category": patron.category if patron else "",
-            "age_band": age_band(patron, now),
-            "school": (getattr(patron, "school_code", None) or "")[:40] if patron else "",
-            "loan_hours": loan_hours,
-        },
-    )
+    session.connection().execute(_INSERT_EVENT, event_row(kind, title_id, patron, now, loan_hours))
+
+
+def event_row(kind: str, title_id: int, patron, now: datetime, loan_hours: int | None = None) -> dict:
+    """The columns of a ``lending_events`` row; ``patron`` is anything with the patron's ``category`` (or None)."""
+    return {
+        "occurred_on": policy.tokyo_today(now),
+        "kind": kind,
+        "title_id": title_id,
+        "category": patron.category if patron else "",
+        "age_band": age_band(patron, now),
+        "school": (getattr(patron, "school_code", None) or "")[:40] if patron else "",
+        "loan_hours": loan_hours,
+    }
 
 
 def record_reading(session: Session, patron_id: int, title_id: int, borrowed_on: date, returned_on: date) -> None:

@@ -34,6 +34,19 @@ _PATRON_ROW = (
     .where(_patrons.c.id == bindparam("patron_id", type_=Integer))
     .with_for_update(key_share=True)
 )
+_PATRON_AND_TITLE = (
+    select(
+        _patrons.c.id,
+        _patrons.c.category,
+        _patrons.c.blocked,
+        _patrons.c.block_reason,
+        _patrons.c.expires_on,
+        _titles.c.status.label("title_status"),
+    )
+    .join_from(_patrons, _titles, _titles.c.id == bindparam("title_id", type_=Integer))
+    .where(_patrons.c.id == bindparam("patron_id", type_=Integer))
+    .with_for_update(key_share=True, of=[_patrons, _titles])  # PostgreSQL locks them in this order
+)
 _TITLE_ROW = select(_titles.c.id, _titles.c.status).where(_titles.c.id == bindparam("title_id", type_=Integer)).with_for_update(key_share=True)
 
 
@@ -48,6 +61,14 @@ _TITLE_OF = {Loan: _title_of(_loans), Hold: _title_of(_holds)}
 def lock_patron_row(connection: Connection, patron_id: int) -> Row | None:
     """The patron's lending fields (category, blocked, block_reason, expires_on, keep_reading_history), locked."""
     return connection.execute(_PATRON_ROW, {"patron_id": patron_id}).first()
+
+
+def lock_patron_and_title(connection: Connection, patron_id: int, title_id: int) -> Row | None:
+    """Both locks of a borrow in one statement, patron first: the patron's lending fields and ``title_status``.
+
+    None if either row is missing (the caller asks which, on that rare path).
+    """
+    return connection.execute(_PATRON_AND_TITLE, {"patron_id": patron_id, "title_id": title_id}).first()
 
 
 def lock_title_row(connection: Connection, title_id: int) -> Row | None:

@@ -10,19 +10,15 @@ it the hold still becomes ready and the scheduled jobs send the notice (``notifi
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
 
-from sqlalchemy import Integer, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
-
-from elibrary.catalog import indexing
+from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title, TitleStatus
 from elibrary.db import utcnow
 from elibrary.errors import InvalidInput, NotFound
-from elibrary.lending import history, licenses, locks, notices, policy
+from elibrary.lending import history, licenses, loan_rows, locks, notices, policy
 from elibrary.lending.history import delete_reading_history, reading_history, set_reading_history  # noqa: F401  (API)
 from elibrary.lending.licenses import license_usage, licenses_of, spending_order  # noqa: F401  (API)
 from elibrary.lending.availability import Availability, ShelfView, availability, copies_free, shelf  # noqa: F401  (API)
@@ -37,7 +33,7 @@ from elibrary.lending.errors import (
     NotLendable,
     RenewalRefused,
 )
-from elibrary.lending.models import Hold, HoldState, License, LicenseModel, LicenseTerms, Loan
+from elibrary.lending.models import Hold, HoldState, License, LicenseModel, Loan
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher
 
@@ -59,27 +55,6 @@ __all__ = [
 ]
 
 MAX_SUSPEND_DAYS = 365
-
-# The statements of the borrow/return hot path, built once.
-_loans, _holds, _licenses, _patrons = Loan.__table__, Hold.__table__, License.__table__, Patron.__table__
-_INSERT_LOAN = insert(_loans).returning(_loans.c.id)
-_DELETE_LOAN = delete(_loans).where(_loans.c.id == bindparam("loan_id", type_=Integer))
-_DELETE_HOLD = delete(_holds).where(_holds.c.id == bindparam("hold_id", type_=Integer))
-_SPEND_LOAN = update(_licenses).where(_licenses.c.id == bindparam("spent_license", type_=Integer)).values(loans_remaining=_licenses.c.loans_remaining - 1)
-_LOAN_TO_END = (
-    select(
-        _loans.c.id,
-        _loans.c.patron_id,
-        _loans.c.title_id,
-        _loans.c.started_at,
-        _patrons.c.category,
-        _patrons.c.keep_reading_history,
-        exists().where(_holds.c.title_id == _loans.c.title_id, _holds.c.state.in_([HoldState.waiting, HoldState.ready])).label("queue"),
-    )
-    .join_from(_loans, _patrons, _loans.c.patron_id == _patrons.c.id)
-    .where(_loans.c.id == bindparam("loan_id", type_=Integer))
-)
-
 
 # --- licences ---------------------------------------------------------------------------------
 
@@ -154,28 +129,21 @@ def _connection(session: Session) -> Connection:
     return session.connection()
 
 
-def _forget(session: Session, model, row_id: int) -> None:
-    """A row deleted with Core SQL leaves the session too (a later ``get`` must not find it)."""
-    obj = session.identity_map.get(identity_key(model, row_id))
-    if obj is not None:
-        session.expunge(obj)
-
-
 def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | None = None, cipher: DataCipher | None = None) -> Loan:
     """Lend a copy of the title to the patron, from their ready hold or a free licence.
 
-    The hot path of the service: the patron's and the title's locks (two statements, in that order), then
-    one statement reading everything the decision needs, then the writes, all in Core SQL.
+    The hot path of the service, in Core SQL: one statement takes the patron's and the title's locks (in
+    that order), one reads everything the decision needs, one writes it (``loan_rows``; on SQLite the
+    writes are one statement each).
     """
     now = now or utcnow()
     connection = _connection(session)
-    me = locks.lock_patron_row(connection, patron.id)
-    if me is None:
+    me = locks.lock_patron_and_title(connection, patron.id, title_id)
+    if me is None and locks.lock_patron_row(connection, patron.id) is None:
         raise NotFound("利用者が見つかりません。", "No such patron.")
-    policy.check_patron_may_borrow(me, now)
-    title = locks.lock_title_row(connection, title_id)
-    if title is None or title.status != TitleStatus.active:
+    if me is None or me.title_status != TitleStatus.active:
         raise NotFound("本が見つかりません。", "No such title.")
+    policy.check_patron_may_borrow(me, now)
     state = licenses.borrow_state(connection, me.id, title_id)
     if state.this_loan is not None:
         raise AlreadyBorrowed()
@@ -199,28 +167,7 @@ def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | N
         license = next((lic for lic in lending if free[lic.id] is None or free[lic.id] > 0), None)
     if license is None:
         raise NotAvailable(can_hold=True)
-    return _lend(session, me, title_id, license, _due(session, rules, license, now), state.hold_id, now)
-
-
-def _lend(session: Session, patron, title_id: int, license: LicenseTerms, due: datetime, hold_id: int | None, now: datetime) -> Loan:
-    """Write a decided loan: the hold it came from ends, a metered licence spends a loan (only now: a refusal changes nothing)."""
-    connection = session.connection()
-    if hold_id is not None:
-        connection.execute(_DELETE_HOLD, {"hold_id": hold_id})
-        _forget(session, Hold, hold_id)
-    values = {"patron_id": patron.id, "title_id": title_id, "license_id": license.id, "started_at": now, "due_at": due, "renewals": 0, "due_notice_sent_at": None}
-    loan_id = connection.execute(_INSERT_LOAN, values).scalar_one()
-    if license.loans_remaining is not None:
-        connection.execute(_SPEND_LOAN, {"spent_license": license.id})
-        spent = session.identity_map.get(identity_key(License, license.id))
-        if spent is not None:
-            session.expire(spent, ["loans_remaining"])
-    history.record_event(session, "borrow", title_id, patron, now)
-    indexing.queue_titles(session, [title_id])
-    loan = Loan(id=loan_id, **values)
-    make_transient_to_detached(loan)  # the row is written: the session gets it without a flush or a SELECT
-    session.add(loan)
-    return loan
+    return loan_rows.write_loan(session, connection, me, title_id, license, _due(session, rules, license, now), state.hold_id, now)
 
 
 def _due(session: Session, rules: policy.CategoryPolicy, license: License, now: datetime) -> datetime:
@@ -245,27 +192,18 @@ def _patron_loan(session: Session, patron: Patron, loan_id: int) -> Loan:
     return loan
 
 
-class EndingLoan(NamedTuple):
-    """What ending a loan needs to know of it and its patron."""
-
-    id: int
-    patron_id: int
-    title_id: int
-    started_at: datetime
-    category: str
-    keep_reading_history: bool
-
-
 def return_loan(session: Session, patron: Patron, loan_id: int, *, now: datetime | None = None, cipher: DataCipher | None = None) -> None:
-    """Return a loan early; the copy goes to the first waiting hold."""
+    """Return a loan early; the copy goes to the first waiting hold.
+
+    The hot path, in Core SQL: lock the loan's title, re-read the loan (it may have ended while we waited),
+    then one statement ends it (``loan_rows``); the queue is served only if the title has holds.
+    """
     now = now or utcnow()
     connection = _connection(session)
-    loan = None
-    if locks.lock_title_of(session, Loan, loan_id) is not None:
-        loan = connection.execute(_LOAN_TO_END, {"loan_id": loan_id}).first()  # after the lock: it may have ended meanwhile
+    loan = loan_rows.loan_to_end(connection, loan_id) if locks.lock_title_of(session, Loan, loan_id) is not None else None
     if loan is None or loan.patron_id != patron.id:
         raise LoanNotFound()
-    _close_loan(session, EndingLoan(*loan[:6]), "return", now)
+    loan_rows.close_loan(session, connection, loan_rows.EndingLoan(*loan[:6]), "return", now)
     if loan.queue:
         promote_holds(session, loan.title_id, now, cipher)
 
@@ -274,17 +212,8 @@ def end_loan(session: Session, loan: Loan, kind: str, now: datetime) -> None:
     """End a loan (returned or expired): keep a de-identified event, and history only if opted in."""
     patron = session.get(Patron, loan.patron_id)
     category, keep = (patron.category, patron.keep_reading_history) if patron is not None else ("", False)
-    _close_loan(session, EndingLoan(loan.id, loan.patron_id, loan.title_id, loan.started_at, category, keep), kind, now)
-
-
-def _close_loan(session: Session, loan: EndingLoan, kind: str, now: datetime) -> None:
-    hours = max(0, int((now - loan.started_at).total_seconds() // 3600))
-    history.record_event(session, kind, loan.title_id, loan, now, loan_hours=hours)
-    if loan.keep_reading_history:
-        history.record_reading(session, loan.patron_id, loan.title_id, policy.tokyo_today(loan.started_at), policy.tokyo_today(now))
-    session.connection().execute(_DELETE_LOAN, {"loan_id": loan.id})
-    _forget(session, Loan, loan.id)
-    indexing.queue_titles(session, [loan.title_id])
+    ending = loan_rows.EndingLoan(loan.id, loan.patron_id, loan.title_id, loan.started_at, category, keep)
+    loan_rows.close_loan(session, _connection(session), ending, kind, now)
 
 
 def renew(session: Session, patron: Patron, loan_id: int, *, now: datetime | None = None) -> Loan:

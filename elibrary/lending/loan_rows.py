@@ -1,0 +1,147 @@
+"""Loans written and ended with Core SQL: the statements behind ``borrow`` and ``return_loan``.
+
+``services`` decides under the locks; this module writes the decision. On PostgreSQL all the rows of one
+decision (the loan, the hold it came from, the metered licence's count, the statistics event and the
+search-queue entry) are written by one statement with data-modifying ``WITH`` clauses, so a decision
+costs one round trip; other engines (SQLite) run the same writes one statement each, through the public
+functions of ``history`` and ``catalog.indexing``. Objects the session already holds are kept in step:
+a deleted row leaves the session and a changed licence is expired, so ORM callers never see stale rows.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import Integer, bindparam, delete, exists, insert, select, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
+
+from elibrary.catalog import indexing
+from elibrary.catalog.models import SearchQueueEntry
+from elibrary.db import request_after_commit, utcnow
+from elibrary.lending import history, policy
+from elibrary.lending.models import Hold, HoldState, LendingEvent, License, LicenseTerms, Loan
+from elibrary.patrons.models import Patron
+
+_loans, _holds, _licenses, _patrons = Loan.__table__, Hold.__table__, License.__table__, Patron.__table__
+_events, _queue = LendingEvent.__table__, SearchQueueEntry.__table__
+
+LOAN_COLUMNS = ("patron_id", "title_id", "license_id", "started_at", "due_at", "renewals", "due_notice_sent_at")
+EVENT_COLUMNS = ("occurred_on", "kind", "title_id", "category", "age_band", "school", "loan_hours")
+QUEUE_COLUMNS = ("title_id", "enqueued_at")
+
+
+def _bound(table, prefix: str, columns: tuple[str, ...]) -> dict:
+    return {name: bindparam(f"{prefix}_{name}", type_=table.c[name].type) for name in columns}
+
+
+def _prefixed(prefix: str, row: dict) -> dict:
+    return {f"{prefix}_{name}": value for name, value in row.items()}
+
+
+# One statement per row (every engine).
+_INSERT_LOAN = insert(_loans).returning(_loans.c.id)
+_DELETE_LOAN = delete(_loans).where(_loans.c.id == bindparam("loan_id", type_=Integer))
+_DELETE_HOLD = delete(_holds).where(_holds.c.id == bindparam("hold_id", type_=Integer))
+_SPEND_LOAN = (
+    update(_licenses)
+    .where(_licenses.c.id == bindparam("spent_license", type_=Integer), _licenses.c.loans_remaining.is_not(None))
+    .values(loans_remaining=_licenses.c.loans_remaining - 1)
+)
+
+# The same writes as one statement each for borrow and return (PostgreSQL). A NULL hold or licence id
+# makes that part a no-op, so one prepared statement serves every case.
+_EVENT_PART = insert(_events).values(_bound(_events, "event", EVENT_COLUMNS)).cte("event")
+_QUEUE_PART = insert(_queue).values(_bound(_queue, "queue", QUEUE_COLUMNS)).cte("queued")
+_LEND_TOGETHER = select(
+    insert(_loans).values(_bound(_loans, "loan", LOAN_COLUMNS)).returning(_loans.c.id).cte("new_loan").c.id
+).add_cte(_DELETE_HOLD.cte("held"), _SPEND_LOAN.cte("spent"), _EVENT_PART, _QUEUE_PART)
+_END_TOGETHER = _DELETE_LOAN.add_cte(_EVENT_PART, _QUEUE_PART)
+
+_LOAN_TO_END = (
+    select(
+        _loans.c.id,
+        _loans.c.patron_id,
+        _loans.c.title_id,
+        _loans.c.started_at,
+        _patrons.c.category,
+        _patrons.c.keep_reading_history,
+        exists().where(_holds.c.title_id == _loans.c.title_id, _holds.c.state.in_([HoldState.waiting, HoldState.ready])).label("queue"),
+    )
+    .join_from(_loans, _patrons, _loans.c.patron_id == _patrons.c.id)
+    .where(_loans.c.id == bindparam("loan_id", type_=Integer))
+)
+
+
+class EndingLoan(NamedTuple):
+    """What ending a loan needs to know of it and its patron."""
+
+    id: int
+    patron_id: int
+    title_id: int
+    started_at: datetime
+    category: str
+    keep_reading_history: bool
+
+
+def forget(session: Session, model, row_id: int) -> None:
+    """A row deleted with Core SQL leaves the session too (a later ``get`` must not find it)."""
+    obj = session.identity_map.get(identity_key(model, row_id))
+    if obj is not None:
+        session.expunge(obj)
+
+
+def _together(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def write_loan(
+    session: Session, connection: Connection, patron, title_id: int, license: LicenseTerms, due: datetime, hold_id: int | None, now: datetime
+) -> Loan:
+    """Write a decided loan (the patron's hold on the title ends; a metered licence spends a loan); returns it."""
+    loan = {"patron_id": patron.id, "title_id": title_id, "license_id": license.id, "started_at": now, "due_at": due, "renewals": 0, "due_notice_sent_at": None}
+    spends = license.loans_remaining is not None
+    if _together(connection):
+        event = history.event_row("borrow", title_id, patron, now)
+        params = {**_prefixed("loan", loan), **_prefixed("event", event), **_prefixed("queue", {"title_id": title_id, "enqueued_at": utcnow()})}
+        loan_id = connection.execute(_LEND_TOGETHER, {**params, "hold_id": hold_id, "spent_license": license.id if spends else None}).scalar_one()
+        request_after_commit(session, indexing.AFTER_COMMIT_TASK)
+    else:
+        if hold_id is not None:
+            connection.execute(_DELETE_HOLD, {"hold_id": hold_id})
+        loan_id = connection.execute(_INSERT_LOAN, loan).scalar_one()
+        if spends:
+            connection.execute(_SPEND_LOAN, {"spent_license": license.id})
+        history.record_event(session, "borrow", title_id, patron, now)
+        indexing.queue_titles(session, [title_id])
+    if hold_id is not None:
+        forget(session, Hold, hold_id)
+    if spends and (held := session.identity_map.get(identity_key(License, license.id))) is not None:
+        session.expire(held, ["loans_remaining"])
+    written = Loan(id=loan_id, **loan)
+    make_transient_to_detached(written)  # the row exists: the session holds it without a flush or a SELECT
+    session.add(written)
+    return written
+
+
+def loan_to_end(connection: Connection, loan_id: int) -> Row | None:
+    """The loan with its patron's category and history choice, and ``queue``: whether its title has holds."""
+    return connection.execute(_LOAN_TO_END, {"loan_id": loan_id}).first()
+
+
+def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind: str, now: datetime) -> None:
+    """Delete the loan, keeping a de-identified event, and a reading-history entry only if the patron opted in."""
+    hours = max(0, int((now - loan.started_at).total_seconds() // 3600))
+    if loan.keep_reading_history:
+        history.record_reading(session, loan.patron_id, loan.title_id, policy.tokyo_today(loan.started_at), policy.tokyo_today(now))
+    if _together(connection):
+        event = history.event_row(kind, loan.title_id, loan, now, loan_hours=hours)
+        queue = {"title_id": loan.title_id, "enqueued_at": utcnow()}
+        connection.execute(_END_TOGETHER, {"loan_id": loan.id, **_prefixed("event", event), **_prefixed("queue", queue)})
+        request_after_commit(session, indexing.AFTER_COMMIT_TASK)
+    else:
+        history.record_event(session, kind, loan.title_id, loan, now, loan_hours=hours)
+        connection.execute(_DELETE_LOAN, {"loan_id": loan.id})
+        indexing.queue_titles(session, [loan.title_id])
+    forget(session, Loan, loan.id)
