@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import delete, event, insert, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from elibrary.catalog.models import SearchQueueEntry, Title, TitleContributor, TitleStatus
+from elibrary.catalog.models import Contributor, SearchQueueEntry, Subject, Title, TitleContributor, TitleStatus
 from elibrary.db import request_after_commit
 from elibrary.search.base import SearchBackend, SearchDocument, SearchError
 
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 AFTER_COMMIT_TASK = "search-index"
 BATCH = 500
+REBUILD_BATCH = 2000  # titles read per round trip by a rebuild
 
 # Other domains (lending) contribute fields such as availability: title ids in, {id: {field: value}} out.
 DocumentEnricher = Callable[[Session, list[int]], dict[int, dict]]
@@ -57,39 +58,68 @@ def queue_all(session: Session) -> None:
 
 
 def build_documents(session: Session, ids: list[int], enrichers: Iterable[DocumentEnricher] = ()) -> list[SearchDocument]:
-    """Search documents for the active titles among ``ids`` (withdrawn or deleted ones are absent)."""
-    titles = session.scalars(
-        select(Title)
-        .where(Title.id.in_(ids), Title.status == TitleStatus.active)
-        .options(selectinload(Title.contributors).joinedload(TitleContributor.contributor), selectinload(Title.subjects))
+    """Search documents for the active titles among ``ids`` (withdrawn or deleted ones are absent), by id.
+
+    Read with three plain queries (titles, credits, subjects) rather than as ORM objects: a rebuild
+    reads every title, and building mapped objects with their relationships cost more than analysing them.
+    """
+    if not ids:
+        return []
+    rows = session.execute(
+        select(*_TITLE_COLUMNS).where(Title.id.in_(ids), Title.status == TitleStatus.active).order_by(Title.id)
     ).all()
+    if not rows:
+        return []
+    found = [row.id for row in rows]
+    people: dict[int, list[tuple[str, str]]] = {}
+    for title_id, name, reading in session.execute(
+        select(TitleContributor.title_id, Contributor.name, Contributor.name_reading)
+        .join(Contributor, Contributor.id == TitleContributor.contributor_id)
+        .where(TitleContributor.title_id.in_(found))
+        .order_by(TitleContributor.title_id, TitleContributor.position, TitleContributor.id)
+    ):
+        people.setdefault(title_id, []).append((name, reading))
+    subjects: dict[int, list[str]] = {}
+    for title_id, term in session.execute(
+        select(Subject.title_id, Subject.term).where(Subject.title_id.in_(found)).order_by(Subject.title_id, Subject.id)
+    ):
+        subjects.setdefault(title_id, []).append(term)
     extra: dict[int, dict] = {}
     for enrich in enrichers:
-        for title_id, fields in enrich(session, ids).items():
+        for title_id, fields in enrich(session, found).items():
             extra.setdefault(title_id, {}).update(fields)
-    return [document_for(title, **extra.get(title.id, {})) for title in titles]
+    return [
+        _document(row, people.get(row.id, ()), subjects.get(row.id, ()), extra.get(row.id, {}))
+        for row in rows
+    ]
 
 
-def document_for(title: Title, **overrides) -> SearchDocument:
-    """The search document of one title."""
+_TITLE_COLUMNS = (
+    Title.id, Title.title, Title.title_reading, Title.subtitle, Title.series_title, Title.series_reading,
+    Title.publisher, Title.description, Title.isbn, Title.ndc, Title.audience, Title.format, Title.language,
+    Title.published_on,
+)
+
+
+def _document(row, people, subjects, overrides: dict) -> SearchDocument:
     fields = dict(
-        id=title.id,
-        title=title.title,
-        title_reading=title.title_reading or "",
-        subtitle=title.subtitle or "",
-        series=title.series_title or "",
-        series_reading=title.series_reading or "",
-        contributors=tuple(tc.contributor.name for tc in title.contributors),
-        contributor_readings=tuple(tc.contributor.name_reading for tc in title.contributors if tc.contributor.name_reading),
-        publisher=title.publisher or "",
-        subjects=tuple(s.term for s in title.subjects),
-        description=title.description or "",
-        isbn=title.isbn or "",
-        ndc=title.ndc or "",
-        audience=title.audience.value if title.audience else "",
-        format=title.format.value if title.format else "",
-        language=title.language or "",
-        published=title.published_on,
+        id=row.id,
+        title=row.title,
+        title_reading=row.title_reading or "",
+        subtitle=row.subtitle or "",
+        series=row.series_title or "",
+        series_reading=row.series_reading or "",
+        contributors=tuple(name for name, _ in people),
+        contributor_readings=tuple(reading for _, reading in people if reading),
+        publisher=row.publisher or "",
+        subjects=tuple(subjects),
+        description=row.description or "",
+        isbn=row.isbn or "",
+        ndc=row.ndc or "",
+        audience=row.audience.value if row.audience else "",
+        format=row.format.value if row.format else "",
+        language=row.language or "",
+        published=row.published_on,
     )
     fields.update(overrides)
     return SearchDocument(**fields)
@@ -140,7 +170,7 @@ def rebuild_index(session: Session, search: SearchBackend, enrichers: Iterable[D
         last = 0
         while True:
             ids = session.scalars(
-                select(Title.id).where(Title.id > last, Title.status == TitleStatus.active).order_by(Title.id).limit(BATCH)
+                select(Title.id).where(Title.id > last, Title.status == TitleStatus.active).order_by(Title.id).limit(REBUILD_BATCH)
             ).all()
             if not ids:
                 return

@@ -58,12 +58,21 @@ def to_hiragana(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().translate(_FOLD_TABLE)
 
 
+# Both tables in one pass, for text without ヴ (whose forms must be read before small kana become large).
+_ONE_PASS = {cp: new.translate(_SMALL_AND_LONG) for cp, new in _FOLD_TABLE.items()}
+_ONE_PASS.update((cp, new) for cp, new in _SMALL_AND_LONG.items() if cp not in _ONE_PASS)
+
+
 def normalize(text: str) -> str:
     """The one normalisation applied to indexed text and to queries."""
-    text = to_hiragana(text)
-    if "ゔ" in text:
-        for old, new in _VU_FORMS:
-            text = text.replace(old, new)
+    if text.isascii():
+        return text.lower()  # NFKC and the kana/kanji tables change no ASCII character
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if "ヴ" not in text and "ゔ" not in text:
+        return text.translate(_ONE_PASS)
+    text = text.translate(_FOLD_TABLE)
+    for old, new in _VU_FORMS:
+        text = text.replace(old, new)
     return text.translate(_SMALL_AND_LONG)
 
 
@@ -90,9 +99,19 @@ def run_tokens(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
+# ``_RUN`` with the kanji/kana run and the word in separate groups, so ``tokens`` need not test each run.
+_RUN_KIND = re.compile(f"([{_CJK}]+)|({_LETTER}+(?:[.']{_LETTER}+)*)")
+
+
 def tokens(text: str) -> list[str]:
-    """Index tokens of ``text`` (normalised here), in order, duplicates kept."""
-    return [tok for run in runs(normalize(text)) for tok in run_tokens(run)]
+    """Index tokens of ``text`` (normalised here), in order, duplicates kept (``run_tokens`` of each run)."""
+    out: list[str] = []
+    for cjk, word in _RUN_KIND.findall(normalize(text)):
+        if len(cjk) > 1:
+            out += map(str.__add__, cjk[:-1], cjk[1:])  # overlapping bigrams
+        else:
+            out.append(cjk or word)
+    return out
 
 
 _KANJI_CHAR = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff々〆〇]")
@@ -101,6 +120,24 @@ _KANJI_CHAR = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0
 def unigrams(text: str) -> list[str]:
     """Every kanji of ``text`` once, for one-kanji queries (猫) over short fields; lone kana mean little."""
     return list(dict.fromkeys(_KANJI_CHAR.findall(normalize(text))))
+
+
+# Strings that repeat across a catalog (names, publishers, subjects, series, NDC classes) are analysed
+# once: a rebuild of 100k titles meets each of them hundreds of times. Unique text (titles,
+# descriptions) goes through the uncached functions, so the caches hold only what is reused.
+_CACHE_SIZE = 16384
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def cached_tokens(text: str) -> tuple[str, ...]:
+    """``tokens(text)`` for a string that recurs (a name, a publisher, a subject heading)."""
+    return tuple(tokens(text)) if text else ()
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def cached_unigrams(text: str) -> tuple[str, ...]:
+    """``unigrams(text)`` for a string that recurs."""
+    return tuple(unigrams(text)) if text else ()
 
 
 def is_single_cjk(run: str) -> bool:
@@ -164,6 +201,12 @@ def isbn_tokens(isbn: str) -> list[str]:
     """The ISBN as indexed: 13 digits (queries with hyphens are compacted by ``isbn_query``)."""
     digits = isbn_query(isbn) if isbn else None
     return [digits] if digits else []
+
+
+@functools.lru_cache(maxsize=4096)
+def cached_ndc_tokens(ndc: str) -> tuple[str, ...]:
+    """``ndc_tokens`` of a class number (a catalog has a few thousand of them at most)."""
+    return tuple(ndc_tokens(ndc))
 
 
 def ndc_tokens(ndc: str) -> list[str]:

@@ -19,20 +19,27 @@ Unit = Sequence[Clause]  # all clauses must match: one query word
 
 
 def field_tokens(doc: SearchDocument) -> dict[str, list[str]]:
-    """Tokens per field: ``text`` is the catch-all; ``title``/``author`` rank; ``uni`` serves 1-char queries."""
+    """Tokens per field: ``text`` is the catch-all; ``title``/``author`` rank; ``uni`` serves 1-char queries.
+
+    Each part is analysed on its own (no token crosses the space that would join the parts, so this is
+    the analysis of the joined text); the parts that repeat across a catalog (names, readings,
+    publishers, subjects, series) come from ``analysis``'s caches.
+    """
+    tokens, cached, reading_tokens = analysis.tokens, analysis.cached_tokens, analysis.reading_tokens
     readings = [doc.title_reading, doc.series_reading, *doc.contributor_readings]
-    reading_toks = [tok for r in readings for tok in analysis.reading_tokens(r)]
-    title = analysis.tokens(f"{doc.title} {doc.subtitle}") + list(analysis.reading_tokens(doc.title_reading))
-    author = [t for c in doc.contributors for t in analysis.tokens(c)]
-    author += [t for r in doc.contributor_readings for t in analysis.reading_tokens(r)]
-    body = " ".join([doc.title, doc.subtitle, doc.series, *doc.contributors, doc.publisher, *doc.subjects, doc.description])
-    text = analysis.tokens(body) + reading_toks + analysis.isbn_tokens(doc.isbn) + analysis.ndc_tokens(doc.ndc)
-    short = " ".join([doc.title, doc.subtitle, doc.series, *doc.contributors, *doc.subjects, *readings])
+    title_part = tokens(doc.title) + list(cached(doc.subtitle))
+    people = [t for c in doc.contributors for t in cached(c)]
+    reading_toks = [t for r in readings for t in reading_tokens(r)]
+    subjects = [t for s in doc.subjects for t in cached(s)]
+    text = [*title_part, *cached(doc.series), *people, *cached(doc.publisher), *subjects, *tokens(doc.description)]
+    text += reading_toks + analysis.isbn_tokens(doc.isbn) + list(analysis.cached_ndc_tokens(doc.ndc))
+    short = [analysis.unigrams(doc.title), *(analysis.cached_unigrams(part) for part in (doc.subtitle, doc.series))]
+    short += [analysis.cached_unigrams(part) for part in (*doc.contributors, *doc.subjects, *readings)]
     return {
         "text": list(dict.fromkeys(text)),
-        "title": list(dict.fromkeys(title)),
-        "author": list(dict.fromkeys(author)),
-        "uni": analysis.unigrams(short),
+        "title": list(dict.fromkeys(title_part + list(reading_tokens(doc.title_reading)))),
+        "author": list(dict.fromkeys(people + [t for r in doc.contributor_readings for t in reading_tokens(r)])),
+        "uni": list(dict.fromkeys(c for part in short for c in part)),
     }
 
 
