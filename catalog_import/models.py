@@ -1,5 +1,6 @@
-"""What an import remembers of each record it wrote: a fingerprint for idempotent re-imports, and the
-source's data the catalog has no column for (cover URL, prices, availability).
+"""What an import remembers of each record it wrote: a fingerprint for idempotent re-imports, a hash of
+the source's bytes for the re-import fast path, and the source's data the catalog has no column for
+(cover URL, prices, availability).
 """
 from __future__ import annotations
 
@@ -9,10 +10,6 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elibrary.catalog.models import Title
-from elibrary.db import Base, UTCDateTime, utcnow
-
-from elibrary.catalog.models import Title
-
 from elibrary.db import Base, UTCDateTime, utcnow
 
 
@@ -26,6 +23,8 @@ class ImportedRecord(Base):
     source: Mapped[str] = mapped_column(String(40))
     source_record_id: Mapped[str | None] = mapped_column(String(200))
     fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the record as parsed
+    # blake2b-128 of the source's bytes (ONIX: the <Product>) and the mapping version; migration 0008_import_hash
+    source_hash: Mapped[str | None] = mapped_column(String(32))
     cover_url: Mapped[str] = mapped_column(String(1000), default="")
     # {"prices": [{"amount", "currency", "price_type"}], "availability": "20"} from ONIX supply detail
     supply: Mapped[dict] = mapped_column(JSON, default=dict)

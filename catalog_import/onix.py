@@ -1,14 +1,18 @@
 """ONIX for Books 3.0 and 3.1 (reference or short tags), streamed one ``<Product>`` at a time.
 
-The message is never held whole: each product is turned into an ``ImportRecord`` and freed. Short tags
-are renamed to reference names inside each product, so the extraction below reads one vocabulary.
+The message is never held whole: each product is turned into an ``ImportRecord`` and freed. Each product
+is read into a ``ProductNode`` tree named by reference tags, so the extraction below reads one vocabulary.
+Every product's serialised bytes are hashed (``source_hash``); a product whose hash the caller already
+knows from an earlier import is not mapped at all but yielded as a ``KnownRecord`` (the re-import fast path).
 Readings (ヨミ) come from the ``collationkey`` attribute (as JPRO sends them) or from a title element
 written in kana (``textscript="Kana"``).
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import BinaryIO
 
@@ -16,17 +20,25 @@ from lxml import etree
 
 from catalog_import import onix_codes as codes
 from catalog_import.readings import kana_reading
-from catalog_import.records import ContributorRecord, ImportRecord, ParsedItem, Price, Problem, SubjectRecord
+from catalog_import.onix_tree import product_tree
+from catalog_import.records import ContributorRecord, ImportRecord, KnownRecord, ParsedItem, Price, Problem, SubjectRecord
 from catalog_import.text import html_to_text, optional, tidy, xhtml_text
-from catalog_import.xmlsafe import UnsafeXML, clear_seen, hardened_iterparse, local_name, refuse_entity_declarations
+from catalog_import.xmlsafe import UnsafeXML, clear_seen, hardened_iterparse, hardened_parser, local_name, refuse_entity_declarations
 
 SOURCE = "onix"
 _ROOTS = ("ONIXMessage", "ONIXmessage")
 _PRODUCTS = ("Product", "product")
+# Part of every product hash: change it whenever the mapping below changes what a product becomes, so the
+# first re-import after an upgrade maps every product again instead of calling it unchanged.
+MAPPING_VERSION = b"onix-map-1"
 
 
-def parse_onix(stream: BinaryIO) -> Iterator[ParsedItem]:
-    """Records (and problems) of an ONIX 3.0/3.1 message read from ``stream``."""
+def parse_onix(stream: BinaryIO, known: Mapping[str, int] | None = None) -> Iterator[ParsedItem]:
+    """Records (and problems) of an ONIX 3.0/3.1 message read from ``stream``.
+
+    ``known`` maps product hashes of earlier imports to their title ids: such a product is yielded as a
+    ``KnownRecord`` without being mapped.
+    """
     tags = [f"{{*}}{name}" for name in (*_ROOTS, *_PRODUCTS)]
     seen_root = False
     count = 0
@@ -44,7 +56,7 @@ def parse_onix(stream: BinaryIO) -> Iterator[ParsedItem]:
             if event != "end" or not seen_root:
                 continue
             count += 1
-            yield _product(element, count)
+            yield _hashed_product(element, count, known)
             clear_seen(element)
     except UnsafeXML:
         yield _fatal(count, "エンティティ宣言（DTD）を含むファイルは安全のため読み込みません。", "The file declares XML entities (DTD); refused for safety.")
@@ -56,6 +68,31 @@ def parse_onix(stream: BinaryIO) -> Iterator[ParsedItem]:
         return
     if not seen_root:
         yield _fatal(0, "ONIXのファイルではありません（ONIXMessage 要素がありません）。", "Not an ONIX file: there is no ONIXMessage element.")
+
+
+def product_hash(xml: bytes) -> str:
+    """The hash of one product's serialised bytes and of the mapping's version (32 hex digits)."""
+    return hashlib.blake2b(xml, digest_size=16, person=MAPPING_VERSION).hexdigest()
+
+
+def _hashed_product(element, number: int, known: Mapping[str, int] | None) -> ParsedItem:
+    xml = etree.tostring(element, with_tail=False)
+    digest = product_hash(xml)
+    title_id = known.get(digest) if known else None
+    if title_id is not None:
+        return KnownRecord(SOURCE, f"product {number}", digest, title_id, functools.partial(_reread, xml, number, digest))
+    item = _product(element, number)
+    if isinstance(item, ImportRecord):
+        item.source_hash = digest
+    return item
+
+
+def _reread(xml: bytes, number: int, digest: str) -> ParsedItem:
+    """Map a ``KnownRecord`` after all, from the bytes it was hashed from."""
+    item = _product(etree.fromstring(xml, hardened_parser()), number)
+    if isinstance(item, ImportRecord):
+        item.source_hash = digest
+    return item
 
 
 def _fatal(count: int, ja: str, en: str) -> Problem:
@@ -72,29 +109,14 @@ def _check_message(root) -> Problem | None:
     return None
 
 
-_TAGS: dict[str, str] = {}
-
-
-def _normalise(product) -> None:
-    tags = _TAGS
-    for element in product.iter():
-        tag = element.tag
-        name = tags.get(tag) if isinstance(tag, str) else None
-        if name is None:
-            if not isinstance(tag, str):
-                continue
-            name = tags[tag] = codes.canonical_tag(local_name(tag))
-        if name != tag:
-            element.tag = name
-
-
-def _text(element, path: str) -> str | None:
-    value = element.findtext(path) if element is not None else None
+def _text(node, path: str) -> str | None:
+    found = node.find(path) if node is not None else None
+    value = found.text if found is not None else None
     return optional(value) if value else None
 
 
-def _product(product, number: int) -> ParsedItem:
-    _normalise(product)
+def _product(element, number: int) -> ParsedItem:
+    product = product_tree(element)
     record_id = _text(product, "RecordReference")
     detail = product.find("DescriptiveDetail")
     record = ImportRecord(source=SOURCE, position=f"product {number}", source_record_id=record_id)
@@ -310,7 +332,7 @@ def _collateral(collateral, record: ImportRecord) -> None:
             texts.setdefault(_text(content, "TextType"), element)
     chosen = texts.get("03") if texts.get("03") is not None else texts.get("02")
     if chosen is not None:
-        record.description = html_to_text(xhtml_text(chosen)) or None
+        record.description = html_to_text(xhtml_text(chosen.element)) or None
     for resource in collateral.findall("SupportingResource"):
         if _text(resource, "ResourceContentType") == "01" and _text(resource, "ResourceMode") == "03":
             link = _text(resource, "ResourceVersion/ResourceLink")

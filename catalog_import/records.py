@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Union
@@ -80,6 +81,9 @@ class ImportRecord:
     cover_image: bytes | None = field(default=None, repr=False)
     cover_media_type: str | None = None
     check_report: list | None = None
+    # A hash of the source's bytes for this record (ONIX: the serialised <Product>), stored with the import
+    # so that the same bytes next time are recognised before they are mapped. Not part of the fingerprint.
+    source_hash: str | None = None
 
     @property
     def label(self) -> str:
@@ -130,4 +134,19 @@ class Problem:
         return self.reason_en if locale == "en" else self.reason_ja
 
 
-ParsedItem = Union[ImportRecord, Problem]
+@dataclass
+class KnownRecord:
+    """A record whose source bytes hash to those of an earlier import: not mapped again (re-import fast path).
+
+    ``title_id`` is the title that import wrote; ``read()`` maps the record after all, for when something
+    else in the same run changed that title and this record must be applied again to win.
+    """
+
+    source: str
+    position: str
+    source_hash: str
+    title_id: int
+    read: Callable[[], "ImportRecord | Problem"] = field(repr=False, compare=False)
+
+
+ParsedItem = Union[ImportRecord, Problem, KnownRecord]

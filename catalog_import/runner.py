@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog_import.apply import ImportSummary, Importer
+from catalog_import.apply import ImportSummary, Importer, known_hashes
 from catalog_import.epub import epub_paths, parse_epub
 from catalog_import.marc import parse_marc
 from catalog_import.onix import parse_onix
@@ -38,8 +38,11 @@ MAX_LOCAL_COVER = 10 * 1024 * 1024
 
 
 def items_of(kind: str, paths: list[str], *, validate: bool = False, epubcheck: bool = False,
-             schema_folder: str | None = None) -> Iterator[ParsedItem]:
-    """Every parsed item of ``paths``; positions are prefixed with the file name when there are several."""
+             schema_folder: str | None = None, known: Mapping[str, int] | None = None) -> Iterator[ParsedItem]:
+    """Every parsed item of ``paths``; positions are prefixed with the file name when there are several.
+
+    ``known`` (ONIX): source hashes of earlier imports and their titles; those products come as ``KnownRecord``.
+    """
     if kind == "epub":
         for path in epub_paths(paths):
             yield from parse_epub(path, epubcheck=epubcheck)
@@ -59,15 +62,15 @@ def items_of(kind: str, paths: list[str], *, validate: bool = False, epubcheck: 
                     yield from (_prefixed(p, prefix) for p in problems)
                     continue
                 stream.seek(0)
-            for item in _parse(kind, stream, path.name):
+            for item in _parse(kind, stream, path.name, known):
                 if kind == "onix" and isinstance(item, ImportRecord):
                     attach_local_cover(item, path.parent)
                 yield _prefixed(item, prefix)
 
 
-def _parse(kind: str, stream, name: str) -> Iterator[ParsedItem]:
+def _parse(kind: str, stream, name: str, known: Mapping[str, int] | None = None) -> Iterator[ParsedItem]:
     if kind == "onix":
-        return parse_onix(stream)
+        return parse_onix(stream, known)
     if kind == "marc":
         return parse_marc(stream)
     if kind == "csv":
@@ -128,11 +131,27 @@ def run_import(
     """Import ``paths`` of ``kind``; ``index`` is ``inline`` (CLI: index now) or ``kick`` (web: the indexer thread)."""
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r}")
-    writer = ReportWriter(report) if report is not None else None
-    items = items_of(kind, paths, validate=validate, epubcheck=epubcheck, schema_folder=rt.settings.get("ELIBRARY_ONIX_SCHEMA_PATH"))
     started = time.perf_counter()
+    summary = _apply(rt, kind, paths, dry_run=dry_run, validate=validate, epubcheck=epubcheck, report=report, progress=progress)
+    summary.import_seconds = time.perf_counter() - started
+    if not dry_run and summary.touched:
+        started = time.perf_counter()
+        update_index(rt, summary.touched, index=index)
+        summary.index_seconds = time.perf_counter() - started
+    return summary
+
+
+def _apply(rt: Runtime, kind: str, paths: list[str], *, dry_run: bool, validate: bool, epubcheck: bool,
+           report: TextIO | None, progress: Callable[[int], None] | None) -> ImportSummary:
+    """Parse and apply ``paths`` in one import session, committing batch by batch (or nothing, dry)."""
+    writer = ReportWriter(report) if report is not None else None
     session = import_session(rt.db)
     try:
+        # About 100 bytes a title, freed before indexing; an unchanged product then costs a hash and a lookup.
+        known = known_hashes(session, kind) if kind == "onix" else None
+        items = items_of(kind, paths, validate=validate, epubcheck=epubcheck,
+                         schema_folder=rt.settings.get("ELIBRARY_ONIX_SCHEMA_PATH"), known=known)
+
         def commit(batch_session: Session) -> None:
             if not dry_run:
                 batch_session.commit()
@@ -144,17 +163,12 @@ def run_import(
             session.rollback()
         else:
             session.commit()
+        return summary
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
-    summary.import_seconds = time.perf_counter() - started
-    if not dry_run and summary.touched:
-        started = time.perf_counter()
-        update_index(rt, summary.touched, index=index)
-        summary.index_seconds = time.perf_counter() - started
-    return summary
 
 
 def update_index(rt: Runtime, touched: int, *, index: str = "inline") -> None:

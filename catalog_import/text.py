@@ -80,6 +80,8 @@ def tidy(value: str | None, *, multiline: bool = False) -> str:
     """NFC, control characters removed, runs of spaces collapsed; blank lines kept to one when ``multiline``."""
     if not value:
         return ""
+    if value.isalnum() and value.isascii():  # codes and numbers, most of what a feed holds: nothing to tidy
+        return value
     if not value.isascii() and not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     if _CONTROL.search(value):
