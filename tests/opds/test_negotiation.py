@@ -81,3 +81,17 @@ def test_versioned_roots_have_exact_media_types(client):
     assert client.get("/opds/v2/").headers["Content-Type"] == "application/opds+json"
     assert client.get("/opds/v1/opensearch.xml").headers["Content-Type"] == "application/opensearchdescription+xml"
     assert client.get("/opds/auth").headers["Content-Type"] == "application/opds-authentication+json"
+
+
+def test_every_html_page_points_reading_apps_to_both_catalogs(client):
+    # OPDS autodiscovery: an app (or a person pasting the library's address) given the home page finds the feeds.
+    from lxml import html
+
+    page = html.fromstring(client.get("/").data)
+    links = {link.get("type"): link.get("href") for link in page.xpath("//head/link[@rel='alternate']")}
+    assert links == {
+        "application/atom+xml;profile=opds-catalog;kind=navigation": "/opds/v1/",
+        "application/opds+json": "/opds/v2/",
+    }
+    for media_type, href in links.items():
+        assert client.get(href).headers["Content-Type"] == media_type
