@@ -8,11 +8,16 @@ borrows a random title and returns it, one transaction each, through ``elibrary.
 (with the search-queue hook on, as in the app). A monitor samples the lending invariants in a
 REPEATABLE READ snapshot during the run, and once more at the end. Prints borrow+return pairs per
 second, borrow latency (p50/p95/p99), refusals, and the invariant violations (must be 0).
+
+It also says where the time went, per borrow+return pair: CPU of the client processes (Python) and, when
+the server runs on this machine (``/proc``), CPU of their PostgreSQL backends, and how busy the machine's
+cores were (the monitor, other postgres processes and other work on a shared machine show up there).
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import statistics
 import sys
@@ -63,6 +68,22 @@ def setup(url: str, n_clients: int) -> tuple[list[int], list[list[int]], int]:
     return titles, clients, 0
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a process on this machine, or None if it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), sum(values) / os.sysconf("SC_CLK_TCK")
+
+
 def client(url: str, titles: list[int], patrons: list[int], seconds: float, start, results) -> None:
     """Borrow and return until time is up; report latencies and counts."""
     from elibrary.catalog.indexing import watch_changes
@@ -75,7 +96,10 @@ def client(url: str, titles: list[int], patrons: list[int], seconds: float, star
     watch_changes(db.factory)  # as in the app: every loan change queues its title for re-indexing
     rng = random.Random()
     latencies, pairs, refused, errors = [], 0, 0, []
+    with db.engine.connect() as conn:  # the pooled connection every transaction below reuses
+        backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
     start.wait()
+    cpu, backend_cpu = time.process_time(), process_cpu(backend)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         patron_id, title_id = rng.choice(patrons), rng.choice(titles)
@@ -97,8 +121,10 @@ def client(url: str, titles: list[int], patrons: list[int], seconds: float, star
             pairs += 1
         except Exception as exc:
             errors.append(repr(exc))
+    cpu = time.process_time() - cpu
+    backend_cpu = None if backend_cpu is None or db.engine.pool.checkedin() != 1 else process_cpu(backend) - backend_cpu
     db.dispose()
-    results.put((latencies, pairs, refused, errors[:5]))
+    results.put((latencies, pairs, refused, errors[:5], cpu, backend_cpu))
 
 
 def monitor(url: str, stop, results) -> None:
@@ -137,10 +163,12 @@ def main() -> int:
             process.start()
         watcher.start()
         time.sleep(1.0)  # let every client import and connect
+        busy, total = machine_busy()
         began = time.monotonic()
         start.set()
         outcomes = [results.get(timeout=args.seconds + 120) for _ in processes]
         elapsed = time.monotonic() - began
+        busy, total = (now - then for now, then in zip(machine_busy(), (busy, total)))
         stop.set()
         samples, examples, violation_count = monitor_results.get(timeout=60)
         for process in (*processes, watcher):
@@ -161,12 +189,20 @@ def main() -> int:
         pairs = sum(o[1] for o in outcomes)
         refused = sum(o[2] for o in outcomes)
         errors = [e for o in outcomes for e in o[3]]
+        client_cpu = sum(o[4] for o in outcomes)
+        backend_cpus = [o[5] for o in outcomes]
         q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
         print(f"clients={args.clients} seconds={elapsed:.1f} titles={TITLES} engine=postgresql")
         print(f"borrow+return pairs: {pairs}  ({pairs / elapsed:.0f} pairs/s)")
         print(f"borrow latency ms: p50={q[49] * 1000:.1f} p95={q[94] * 1000:.1f} p99={q[98] * 1000:.1f}")
         print(f"refused borrows (no free copy / already on loan): {refused}")
         print(f"crashes: {len(errors)} {errors[:3]}")
+        per_pair = 1000 / max(pairs, 1)
+        backends = f"{sum(backend_cpus) * per_pair:.2f} ms in their PostgreSQL backends" if None not in backend_cpus else "backends not visible"
+        print(
+            f"CPU per pair: {client_cpu * per_pair:.2f} ms in the client processes (Python), {backends}; "
+            f"machine {busy / elapsed:.2f} of {total / elapsed:.0f} cores busy ({busy * per_pair:.2f} ms per pair, the monitor and other work included)"
+        )
         print(f"invariant violations: {violation_count + len(final)} (monitor samples: {samples}; final check: {len(final)}; loans left: {loans_left})")
         for line in examples + final:
             print("  ", line)

@@ -13,18 +13,18 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Integer, bindparam, delete, exists, insert, select, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from elibrary.catalog import indexing
-from elibrary.catalog.models import SearchQueueEntry
+from elibrary.catalog.models import SearchQueueEntry, Title
 from elibrary.db import request_after_commit, utcnow
 from elibrary.lending import history, policy
 from elibrary.lending.models import Hold, HoldState, LendingEvent, License, LicenseTerms, Loan
 from elibrary.patrons.models import Patron
 
-_loans, _holds, _licenses, _patrons = Loan.__table__, Hold.__table__, License.__table__, Patron.__table__
+_loans, _holds, _licenses, _patrons, _titles = Loan.__table__, Hold.__table__, License.__table__, Patron.__table__, Title.__table__
 _events, _queue = LendingEvent.__table__, SearchQueueEntry.__table__
 
 LOAN_COLUMNS = ("patron_id", "title_id", "license_id", "started_at", "due_at", "renewals", "due_notice_sent_at")
@@ -57,20 +57,26 @@ _QUEUE_PART = insert(_queue).values(_bound(_queue, "queue", QUEUE_COLUMNS)).cte(
 _LEND_TOGETHER = select(
     insert(_loans).values(_bound(_loans, "loan", LOAN_COLUMNS)).returning(_loans.c.id).cte("new_loan").c.id
 ).add_cte(_DELETE_HOLD.cte("held"), _SPEND_LOAN.cte("spent"), _EVENT_PART, _QUEUE_PART)
-_END_TOGETHER = _DELETE_LOAN.add_cte(_EVENT_PART, _QUEUE_PART)
+_HAS_QUEUE = exists().where(_holds.c.title_id == _loans.c.title_id, _holds.c.state.in_([HoldState.waiting, HoldState.ready]))
+_END_TOGETHER = _DELETE_LOAN.add_cte(_EVENT_PART, _QUEUE_PART).returning(_HAS_QUEUE.label("queue"))
+_TITLE_HAS_QUEUE = select(_HAS_QUEUE.label("queue")).select_from(_loans).where(_loans.c.id == bindparam("loan_id", type_=Integer))
 
-_LOAN_TO_END = (
-    select(
-        _loans.c.id,
-        _loans.c.patron_id,
-        _loans.c.title_id,
-        _loans.c.started_at,
-        _patrons.c.category,
-        _patrons.c.keep_reading_history,
-        exists().where(_holds.c.title_id == _loans.c.title_id, _holds.c.state.in_([HoldState.waiting, HoldState.ready])).label("queue"),
-    )
-    .join_from(_loans, _patrons, _loans.c.patron_id == _patrons.c.id)
+# Return's lock and read in one statement: the title is locked first, then the loan row itself. A loan
+# ended by someone else while we waited for the title is then found deleted and no row comes back; the
+# patron's columns are not lending decisions and are read unlocked.
+_LOCK_HAS_QUEUE = exists().where(_holds.c.title_id == _loans.c.title_id, _holds.c.state.in_([HoldState.waiting, HoldState.ready]))
+_END_TOGETHER = _DELETE_LOAN.add_cte(_EVENT_PART, _QUEUE_PART).returning(_HAS_QUEUE.label("queue"))
+_TITLE_HAS_QUEUE = select(_HAS_QUEUE.label("queue")).select_from(_loans).where(_loans.c.id == bindparam("loan_id", type_=Integer))
+
+# Return's lock and read in one statement: the title is locked first, then the loan row itself. A loan
+# ended by someone else while we waited for the title is then found deleted and no row comes back; the
+# patron's columns are not lending decisions and are read unlocked.
+_LOCK_LOAN_TO_END = (
+    select(_loans.c.id, _loans.c.patron_id, _loans.c.title_id, _loans.c.started_at, _patrons.c.category, _patrons.c.keep_reading_history)
+    .join_from(_loans, _titles, _titles.c.id == _loans.c.title_id)
+    .join(_patrons, _patrons.c.id == _loans.c.patron_id)
     .where(_loans.c.id == bindparam("loan_id", type_=Integer))
+    .with_for_update(key_share=True, of=[_titles, _loans])  # PostgreSQL locks them in this order
 )
 
 
@@ -125,23 +131,29 @@ def write_loan(
     return written
 
 
-def loan_to_end(connection: Connection, loan_id: int) -> Row | None:
-    """The loan with its patron's category and history choice, and ``queue``: whether its title has holds."""
-    return connection.execute(_LOAN_TO_END, {"loan_id": loan_id}).first()
+def lock_loan_to_end(connection: Connection, loan_id: int) -> EndingLoan | None:
+    """Lock the loan's title, then the loan; the loan with its patron's category and history choice, or None."""
+    row = connection.execute(_LOCK_LOAN_TO_END, {"loan_id": loan_id}).first()
+    return EndingLoan(*row) if row is not None else None
 
 
-def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind: str, now: datetime) -> None:
-    """Delete the loan, keeping a de-identified event, and a reading-history entry only if the patron opted in."""
+def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind: str, now: datetime) -> bool:
+    """Delete the loan, keeping a de-identified event, and a reading-history entry only if the patron opted in.
+
+    Returns whether the title has holds (waiting or ready), read after the title lock: the caller then serves the queue.
+    """
     hours = max(0, int((now - loan.started_at).total_seconds() // 3600))
     if loan.keep_reading_history:
         history.record_reading(session, loan.patron_id, loan.title_id, policy.tokyo_today(loan.started_at), policy.tokyo_today(now))
     if _together(connection):
         event = history.event_row(kind, loan.title_id, loan, now, loan_hours=hours)
         queue = {"title_id": loan.title_id, "enqueued_at": utcnow()}
-        connection.execute(_END_TOGETHER, {"loan_id": loan.id, **_prefixed("event", event), **_prefixed("queue", queue)})
+        has_queue = connection.execute(_END_TOGETHER, {"loan_id": loan.id, **_prefixed("event", event), **_prefixed("queue", queue)}).scalar()
         request_after_commit(session, indexing.AFTER_COMMIT_TASK)
     else:
+        has_queue = connection.execute(_TITLE_HAS_QUEUE, {"loan_id": loan.id}).scalar()
         history.record_event(session, kind, loan.title_id, loan, now, loan_hours=hours)
         connection.execute(_DELETE_LOAN, {"loan_id": loan.id})
         indexing.queue_titles(session, [loan.title_id])
     forget(session, Loan, loan.id)
+    return bool(has_queue)

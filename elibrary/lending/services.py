@@ -195,21 +195,20 @@ def _patron_loan(session: Session, patron: Patron, loan_id: int) -> Loan:
 def return_loan(session: Session, patron: Patron, loan_id: int, *, now: datetime | None = None, cipher: DataCipher | None = None) -> None:
     """Return a loan early; the copy goes to the first waiting hold.
 
-    The hot path, in Core SQL: lock the loan's title, re-read the loan (it may have ended while we waited),
-    then one statement ends it (``loan_rows``); the queue is served only if the title has holds.
+    The hot path, in Core SQL: one statement locks the loan's title and then the loan (so a loan that ended
+    while we waited is not found), one ends it (``loan_rows``); the queue is served only if the title has holds.
     """
     now = now or utcnow()
     connection = _connection(session)
-    loan = loan_rows.loan_to_end(connection, loan_id) if locks.lock_title_of(session, Loan, loan_id) is not None else None
+    loan = loan_rows.lock_loan_to_end(connection, loan_id)
     if loan is None or loan.patron_id != patron.id:
         raise LoanNotFound()
-    loan_rows.close_loan(session, connection, loan_rows.EndingLoan(*loan[:6]), "return", now)
-    if loan.queue:
+    if loan_rows.close_loan(session, connection, loan, "return", now):
         promote_holds(session, loan.title_id, now, cipher)
 
 
 def end_loan(session: Session, loan: Loan, kind: str, now: datetime) -> None:
-    """End a loan (returned or expired): keep a de-identified event, and history only if opted in."""
+    """End a loan (returned or expired; the caller holds the title lock): a de-identified event, and history only if opted in."""
     patron = session.get(Patron, loan.patron_id)
     category, keep = (patron.category, patron.keep_reading_history) if patron is not None else ("", False)
     ending = loan_rows.EndingLoan(loan.id, loan.patron_id, loan.title_id, loan.started_at, category, keep)
