@@ -68,6 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_ONIX_SCHEMA_PATH": None,  # None: ../shared/external/onix (EDItEUR XSDs, for `import onix --validate`)
     "ELIBRARY_DEFAULT_LOCALE": "ja",
     "ELIBRARY_LENDING_JOBS_INTERVAL": 300,  # seconds between in-process lending passes; 0 turns it off
+    "ELIBRARY_OUTBOX_RETENTION_DAYS": 7,  # delivered notifications (encrypted personal data) are erased after this
+    "ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS": 30,  # notifications that gave up are kept this long for staff to see why
 }
 
 # Values that must never protect a production site.

@@ -81,9 +81,9 @@ def jobs_group() -> None:
 @jobs_group.command("run")
 @one_line_errors
 def run_command() -> None:
-    """One pass: expire loans and holds, move waitlists, send due notifications."""
+    """One pass: expire loans and holds, move waitlists, send due notifications, erase expired personal data."""
     rt = runtime()
-    report = jobs.run_pass(rt.db, rt.cipher)
+    report = jobs.run_pass(rt.db, rt.cipher, settings=rt.settings)
     click.echo(f"lending: {report.summary()}")
     sent = rt.deliver_notifications()
     click.echo(f"notifications sent: {sent}")

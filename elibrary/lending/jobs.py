@@ -1,4 +1,5 @@
-"""Scheduled lending work: expire loans and ready holds, move queues, resume suspended holds, send notices.
+"""Scheduled work: expire loans and ready holds, move queues, resume suspended holds, send notices, and
+erase personal data whose time is up (expired provisional registrations, delivered notifications).
 
 ``run_pass`` is what ``elibrary jobs run`` does. The same pass runs inside the service on a background
 thread per process (``Scheduler``), so a library without cron still returns books on time. Only one
@@ -13,6 +14,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,6 +25,8 @@ from sqlalchemy.orm import Session
 from elibrary.db import Database, utcnow
 from elibrary.lending import locks, notices, policy, services
 from elibrary.lending.models import Hold, HoldState, JobLease, License, Loan
+from elibrary.notify import outbox
+from elibrary.patrons import registration
 from elibrary.security.crypto import DataCipher
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,8 @@ class PassReport:
     holds_resumed: int = 0
     holds_ready: int = 0
     due_notices: int = 0
+    registrations_expired: int = 0
+    messages_purged: int = 0
     titles: set[int] = field(default_factory=set)
 
     def summary(self) -> str:
@@ -49,7 +55,8 @@ class PassReport:
             return "another process is running the lending jobs; nothing done"
         return (
             f"loans expired {self.loans_expired}, holds lapsed {self.holds_lapsed}, holds resumed {self.holds_resumed}, "
-            f"holds made ready {self.holds_ready}, due-soon notices {self.due_notices}"
+            f"holds made ready {self.holds_ready}, due-soon notices {self.due_notices}, "
+            f"registrations expired {self.registrations_expired}, old notifications erased {self.messages_purged}"
         )
 
 
@@ -129,8 +136,22 @@ def send_due_notices(session: Session, cipher: DataCipher, now: datetime) -> int
     return count
 
 
-def run_pass(db: Database, cipher: DataCipher, *, now: datetime | None = None, holder: str | None = None) -> PassReport:
-    """One pass of scheduled lending work, if no other process is running one."""
+def erase_expired_personal_data(session: Session, now: datetime, settings: Mapping | None, report: PassReport) -> None:
+    """Provisional registrations past their time (仮登録の期限切れ) and delivered notifications past retention."""
+    settings = settings or {}
+    report.registrations_expired = registration.purge_expired(session, now)
+    report.messages_purged = outbox.purge_old(
+        session,
+        now,
+        sent_days=int(settings.get("ELIBRARY_OUTBOX_RETENTION_DAYS", outbox.SENT_RETENTION_DAYS)),
+        failed_days=int(settings.get("ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS", outbox.FAILED_RETENTION_DAYS)),
+    )
+
+
+def run_pass(
+    db: Database, cipher: DataCipher, *, now: datetime | None = None, holder: str | None = None, settings: Mapping | None = None
+) -> PassReport:
+    """One pass of scheduled work, if no other process is running one (``settings``: the outbox retention)."""
     now = now or utcnow()
     holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     if not take_lease(db, holder, now):
@@ -144,6 +165,8 @@ def run_pass(db: Database, cipher: DataCipher, *, now: datetime | None = None, h
                 process_title(session, title_id, now, cipher, report)
         with db.scope() as session:
             report.due_notices = send_due_notices(session, cipher, now)
+        with db.scope() as session:
+            erase_expired_personal_data(session, now, settings, report)
     finally:
         release_lease(db, holder, now)
     return report
@@ -181,8 +204,8 @@ class Scheduler:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                report = run_pass(self._runtime.db, self._runtime.cipher)
-                if report.ran and (report.loans_expired or report.holds_lapsed or report.holds_ready):
+                report = run_pass(self._runtime.db, self._runtime.cipher, settings=self._runtime.settings)
+                if report.ran and (report.loans_expired or report.holds_lapsed or report.holds_ready or report.registrations_expired or report.messages_purged):
                     log.info("lending jobs: %s", report.summary())
                 self._runtime.deliver_notifications()
             except Exception:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from elibrary.db import request_after_commit, utcnow
@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 AFTER_COMMIT_TASK = "deliver-notifications"
 MAX_ATTEMPTS = 8
+SENT_RETENTION_DAYS = 7  # ELIBRARY_OUTBOX_RETENTION_DAYS
+FAILED_RETENTION_DAYS = 30  # ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS
 
 
 def enqueue(session: Session, cipher: DataCipher, message: Message) -> OutboxMessage:
@@ -64,3 +66,26 @@ def deliver_pending(session: Session, cipher: DataCipher, notifier: Notifier, li
         sent += 1
     session.flush()
     return sent
+
+
+def purge_old(session: Session, now: datetime, *, sent_days: int = SENT_RETENTION_DAYS, failed_days: int = FAILED_RETENTION_DAYS) -> int:
+    """Erase delivered messages ``sent_days`` after delivery, and given-up ones ``failed_days`` after they were queued.
+
+    Each row holds personal data (an address, a name of a book a patron waits for), encrypted; once
+    delivered it serves nothing. Messages that gave up (``MAX_ATTEMPTS``) are kept longer so staff can see
+    ``last_error``; messages still being retried are never purged. Returns how many rows were erased.
+    """
+    result = session.execute(
+        delete(OutboxMessage).where(
+            or_(
+                OutboxMessage.sent_at <= now - timedelta(days=sent_days),
+                and_(
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.attempts >= MAX_ATTEMPTS,
+                    OutboxMessage.created_at <= now - timedelta(days=failed_days),
+                ),
+            )
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount or 0
