@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elibrary.catalog.models import Title
@@ -32,4 +32,8 @@ class ImportedRecord(Base):
 
     title: Mapped[Title] = relationship()
 
-    __table_args__ = (UniqueConstraint("title_id", "source", name="uq_imported_records_title_source"),)
+    __table_args__ = (
+        UniqueConstraint("title_id", "source", name="uq_imported_records_title_source"),
+        # Records are matched by source and record id batch by batch (migration 0008_import_hash).
+        Index("ix_imported_records_source_record", "source", "source_record_id"),
+    )

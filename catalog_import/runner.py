@@ -18,6 +18,7 @@ from typing import TextIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog_import.ahead import parsed_ahead
 from catalog_import.apply import ImportSummary, Importer, known_hashes
 from catalog_import.epub import epub_paths, parse_epub
 from catalog_import.marc import parse_marc
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 KINDS = ("onix", "marc", "epub", "csv")
 REBUILD_AT = 5_000  # titles written: from here on, one rebuild beats updating documents batch by batch
 MAX_LOCAL_COVER = 10 * 1024 * 1024
+PARSE_AHEAD_FROM = 8 * 1024 * 1024  # bytes of ONIX (about 3,000 products): parsed in a second process (``ahead``)
 
 
 def items_of(kind: str, paths: list[str], *, validate: bool = False, epubcheck: bool = False,
@@ -62,7 +64,11 @@ def items_of(kind: str, paths: list[str], *, validate: bool = False, epubcheck: 
                     yield from (_prefixed(p, prefix) for p in problems)
                     continue
                 stream.seek(0)
-            for item in _parse(kind, stream, path.name, known):
+            if kind == "onix" and path.stat().st_size >= PARSE_AHEAD_FROM:
+                parsed = parsed_ahead("onix", str(path), known)
+            else:
+                parsed = _parse(kind, stream, path.name, known)
+            for item in parsed:
                 if kind == "onix" and isinstance(item, ImportRecord):
                     attach_local_cover(item, path.parent)
                 yield _prefixed(item, prefix)

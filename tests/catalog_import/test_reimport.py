@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from contextlib import closing
 
 import pytest
 from sqlalchemy import select, update
@@ -170,3 +171,30 @@ def test_parse_onix_yields_known_products_unmapped_with_a_way_back():
     assert [r.fingerprint() for r in rest] == [r.fingerprint() for r in records[1:]]
     touched = data.replace(b"<PriceAmount>1540", b"<PriceAmount>1541")
     assert next(iter(parse_onix(io.BytesIO(touched), {first.source_hash: 7}))).source_hash != first.source_hash
+
+
+def test_a_large_file_is_parsed_in_a_second_process_with_the_same_outcome(rt, monkeypatch):
+    from catalog_import import runner
+
+    monkeypatch.setattr(runner, "PARSE_AHEAD_FROM", 0)
+    first = run_import(rt, "onix", [str(JP_REF)])
+    assert (first.added, first.rejected, first.problems[0].position) == (2, 1, "product 2")
+    with rt.db.scope(write=False) as session:
+        assert title_by_isbn(session, "9784090000010").title_reading == "ホシトウミノモノガタリ"
+    assert all(hashes(rt))
+    again = run_import(rt, "onix", [str(JP_REF)])
+    assert (again.added, again.updated, again.unchanged, again.rejected) == (0, 0, 2, 1)
+
+
+def test_the_parser_process_reports_its_failure_and_stops_with_its_consumer(tmp_path):
+    from catalog_import.ahead import ParserProcessError, parsed_ahead
+
+    with pytest.raises(ParserProcessError, match="FileNotFoundError"):
+        list(parsed_ahead("onix", str(tmp_path / "missing.xml")))
+    items = parsed_ahead("onix", str(JP_REF), {})
+    assert next(items).position == "product 1"
+    items.close()  # the child is killed and reaped, not left running
+    known = {next(iter(parse_onix(io.BytesIO(JP_REF.read_bytes())))).source_hash: 5}
+    with closing(parsed_ahead("onix", str(JP_REF), known)) as items:
+        first = next(items)
+    assert first.title_id == 5 and first.read().title == "星と海の物語"
