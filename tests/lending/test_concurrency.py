@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import multiprocessing
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from elibrary.db import Database, utcnow
 from elibrary.errors import DomainError
-from elibrary.lending import services
-from elibrary.lending.models import Hold, HoldState, Loan
+from elibrary.lending import jobs, services
+from elibrary.lending.errors import LoanNotFound
+from elibrary.lending.models import Hold, HoldState, LendingEvent, Loan
 from elibrary.patrons.models import Patron
 from tests.lending.factories import make_licensed_title, make_patron
 from elibrary.lending.invariants import queue_positions, violations
@@ -98,3 +100,49 @@ def test_a_class_of_40_borrowing_a_5_copy_title_at_once(rt, database_url):
         ready = session.scalars(select(Hold.queue_seq).where(Hold.title_id == title_id, Hold.state == HoldState.ready).order_by(Hold.queue_seq)).all()
         assert ready == [1, 2, 3, 4, 5]
         assert violations(session, utcnow()) == []
+
+
+def _end_the_loan(url: str, patron_id: int, loan_id: int, title_id: int, how: str, when, barrier, results) -> None:
+    """Return the loan (a stale second tab) or expire it (a scheduler pass), in a process of its own."""
+    db = Database(url)
+    try:
+        barrier.wait(timeout=60)
+        with db.scope() as session:
+            if how == "return":
+                services.return_loan(session, session.get(Patron, patron_id), loan_id, now=when)
+            else:
+                report = jobs.PassReport()
+                jobs.process_title(session, title_id, when, None, report)
+                if not report.loans_expired:
+                    raise LoanNotFound()
+        results.put(("ended", how))
+    except DomainError as exc:
+        results.put(("refused", exc.code))
+    except Exception as exc:
+        results.put(("crash", repr(exc)))
+    finally:
+        db.dispose()
+
+
+@pytest.mark.slow
+def test_one_loan_returned_twice_and_expired_twice_at_once_ends_once(rt, database_url):
+    when = utcnow() + timedelta(days=15)  # past due: the scheduler passes would expire it
+    with rt.db.scope() as session:
+        title_id = make_licensed_title(session, "one-copy", None).id
+        reader, waiting = make_patron(session), make_patron(session)
+        loan_id = services.borrow(session, reader, title_id, now=when - timedelta(days=15)).id
+        services.place_hold(session, waiting, title_id, now=when - timedelta(days=15))
+        reader_id, waiting_id = reader.id, waiting.id
+    rt.db.dispose()
+
+    ways = ["return", "expire"] * 3
+    outcomes = _race(_end_the_loan, [(database_url, reader_id, loan_id, title_id, how, when) for how in ways])
+
+    assert "crash" not in [kind for kind, _ in outcomes], outcomes  # no deadlock, no error
+    assert [kind for kind, _ in outcomes].count("ended") == 1, outcomes
+    with rt.db.scope() as session:
+        assert session.scalar(select(func.count()).select_from(Loan)) == 0
+        ended = session.scalars(select(LendingEvent.kind).where(LendingEvent.kind.in_(["return", "expire"]))).all()
+        assert len(ended) == 1
+        assert session.scalar(select(Hold.state).where(Hold.patron_id == waiting_id)) == HoldState.ready
+        assert violations(session, when) == []

@@ -345,3 +345,17 @@ def test_statistics_events_carry_no_patron(db_session):
     events = db_session.scalars(select(LendingEvent).where(LendingEvent.title_id == title.id)).all()
     assert [(e.kind, e.category) for e in events] == [("borrow", "teacher"), ("return", "teacher")]
     assert not any("patron" in column.name for column in LendingEvent.__table__.columns)
+
+
+def test_objects_already_in_the_session_follow_borrow_and_return(db_session):
+    """borrow and return write with Core SQL: ORM objects the caller holds must not go stale."""
+    title = make_licensed_title(db_session, "metered-loans", 1, loans=5)
+    license = db_session.scalars(select(License).where(License.title_id == title.id)).one()
+    reader, waiting = make_patron(db_session), make_patron(db_session)
+    loan = services.borrow(db_session, reader, title.id)
+    assert license.loans_remaining == 4 and db_session.get(Loan, loan.id) is loan and loan.license is license
+    hold = services.place_hold(db_session, waiting, title.id)
+    services.return_loan(db_session, reader, loan.id)
+    assert db_session.get(Loan, loan.id) is None and hold.state == HoldState.ready
+    second = services.borrow(db_session, waiting, title.id)
+    assert db_session.get(Hold, hold.id) is None and license.loans_remaining == 3 and second.license_id == license.id
