@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -58,6 +59,7 @@ def parsed_ahead(parser: str, path: str, *args: Any) -> Iterator[ParsedItem]:
 
 def main() -> None:
     """The child: read what to parse from stdin; write chunks, then ``None`` (done) or a string (what failed)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it kills this process
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the pickle stream
     parser, path, args = pickle.load(sys.stdin.buffer)
