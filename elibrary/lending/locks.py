@@ -12,10 +12,11 @@ loans and holds are changed only while their title is locked, so nobody locks a 
 
 What a decision reads must be read *after* the lock is granted, in a later statement: under READ
 COMMITTED each statement sees the data committed when it started, and a statement that waited for the
-lock would still see the world from before the wait.
+lock would still see the world from before the wait. The rows a statement locks are the exception: they
+come back as their newest version, or not at all if deleted meanwhile (``loan_rows`` relies on that).
 
-The ``*_row`` functions are the hot path (borrow, return): one prepared Core statement each, returning a
-plain row. ``lock_title`` and ``lock_patron`` return ORM objects for the less frequent services.
+``lock_patron_and_title`` is borrow's hot path (one prepared Core statement, a plain row; return's lock is
+in ``loan_rows``); ``lock_title`` and ``lock_patron`` return ORM objects for the less frequent services.
 """
 from __future__ import annotations
 
@@ -29,11 +30,6 @@ from elibrary.patrons.models import Patron
 
 _patrons, _titles, _loans, _holds = Patron.__table__, Title.__table__, Loan.__table__, Hold.__table__
 
-_PATRON_ROW = (
-    select(_patrons.c.id, _patrons.c.category, _patrons.c.blocked, _patrons.c.block_reason, _patrons.c.expires_on, _patrons.c.keep_reading_history)
-    .where(_patrons.c.id == bindparam("patron_id", type_=Integer))
-    .with_for_update(key_share=True)
-)
 _PATRON_AND_TITLE = (
     select(
         _patrons.c.id,
@@ -47,7 +43,6 @@ _PATRON_AND_TITLE = (
     .where(_patrons.c.id == bindparam("patron_id", type_=Integer))
     .with_for_update(key_share=True, of=[_patrons, _titles])  # PostgreSQL locks them in this order
 )
-_TITLE_ROW = select(_titles.c.id, _titles.c.status).where(_titles.c.id == bindparam("title_id", type_=Integer)).with_for_update(key_share=True)
 
 
 def _title_of(table):
@@ -58,22 +53,12 @@ def _title_of(table):
 _TITLE_OF = {Loan: _title_of(_loans), Hold: _title_of(_holds)}
 
 
-def lock_patron_row(connection: Connection, patron_id: int) -> Row | None:
-    """The patron's lending fields (category, blocked, block_reason, expires_on, keep_reading_history), locked."""
-    return connection.execute(_PATRON_ROW, {"patron_id": patron_id}).first()
-
-
 def lock_patron_and_title(connection: Connection, patron_id: int, title_id: int) -> Row | None:
     """Both locks of a borrow in one statement, patron first: the patron's lending fields and ``title_status``.
 
     None if either row is missing (the caller asks which, on that rare path).
     """
     return connection.execute(_PATRON_AND_TITLE, {"patron_id": patron_id, "title_id": title_id}).first()
-
-
-def lock_title_row(connection: Connection, title_id: int) -> Row | None:
-    """The title's id and status, locked against other lending decisions until this transaction ends."""
-    return connection.execute(_TITLE_ROW, {"title_id": title_id}).first()
 
 
 def _locked(session: Session, stmt):

@@ -139,7 +139,7 @@ def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | N
     now = now or utcnow()
     connection = _connection(session)
     me = locks.lock_patron_and_title(connection, patron.id, title_id)
-    if me is None and locks.lock_patron_row(connection, patron.id) is None:
+    if me is None and session.scalar(select(Patron.id).where(Patron.id == patron.id)) is None:
         raise NotFound("利用者が見つかりません。", "No such patron.")
     if me is None or me.title_status != TitleStatus.active:
         raise NotFound("本が見つかりません。", "No such title.")
