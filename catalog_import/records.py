@@ -1,8 +1,8 @@
 """What every parser produces: import records and problems, plain data with no database in sight.
 
-A parser turns bytes into a stream of ``ImportRecord`` (one title as the source describes it) and
-``Problem`` (a record that could not be read at all, or a whole file refused). ``apply.apply_records``
-is the one step that writes them.
+A parser turns bytes into a stream of ``ImportRecord`` (one title as the source describes it),
+``Problem`` (a record that could not be read at all, or a whole file refused) and, for ONIX, ``KnownRecord``
+(bytes an earlier import already applied). ``apply.Importer`` is the one step that writes them.
 """
 from __future__ import annotations
 
