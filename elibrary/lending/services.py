@@ -33,7 +33,7 @@ from elibrary.lending.errors import (
     NotLendable,
     RenewalRefused,
 )
-from elibrary.lending.models import Hold, HoldState, License, LicenseModel, Loan
+from elibrary.lending.models import Hold, HoldState, License, LicenseModel, LicenseTerms, Loan
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher
 
@@ -170,7 +170,7 @@ def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | N
     return loan_rows.write_loan(session, connection, me, title_id, license, _due(session, rules, license, now), state.hold_id, now)
 
 
-def _due(session: Session, rules: policy.CategoryPolicy, license: License, now: datetime) -> datetime:
+def _due(session: Session, rules: policy.CategoryPolicy, license: License | LicenseTerms, now: datetime) -> datetime:
     days = min(rules.loan_days, license.max_loan_days or rules.loan_days, policy.setting(session, "max_loan_days") or rules.loan_days)
     due = now + timedelta(days=days)
     if license.valid_until is not None:
