@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, event, func, inspect, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import BookFile, Title, TitleStatus
 from elibrary.db import utcnow
 from elibrary.errors import Forbidden, InvalidInput, NotFound
+from elibrary.lending import loan_rows
 from elibrary.lending import services as lending
+from elibrary.lending.loan_rows import EndingLoan
 from elibrary.lending.models import License, LicenseModel, Loan
 from elibrary.patrons.models import Patron
 from readers.models import ReadingPosition
@@ -153,7 +156,15 @@ def forget_positions_of_ending_loans(session: Session, flush_context, instances)
         session.execute(delete(ReadingPosition).where(ReadingPosition.loan_id == loan.id))
 
 
+def forget_position_of_ended_loan(connection: Connection, loan: EndingLoan) -> None:
+    """Lending ends loans with Core SQL (``loan_rows.close_loan``): drop the loan's position unless the patron keeps a history."""
+    if not loan.keep_reading_history:
+        connection.execute(delete(ReadingPosition).where(ReadingPosition.loan_id == loan.id))
+
+
 def install_loan_end_hook() -> None:
-    """Listen for ending loans on every session (once per process)."""
+    """Listen for ending loans, by ORM flush or by lending's Core statements (once per process)."""
     if not event.contains(Session, "before_flush", forget_positions_of_ending_loans):
         event.listen(Session, "before_flush", forget_positions_of_ending_loans)
+    if forget_position_of_ended_loan not in loan_rows.LOAN_END_HOOKS:
+        loan_rows.LOAN_END_HOOKS.append(forget_position_of_ended_loan)

@@ -9,6 +9,7 @@ a deleted row leaves the session and a changed licence is expired, so ORM caller
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
@@ -137,12 +138,20 @@ def lock_loan_to_end(connection: Connection, loan_id: int) -> EndingLoan | None:
     return EndingLoan(*row) if row is not None else None
 
 
+# Rows of other domains tied to a loan that must end with it (the readers' saved position, unless the patron
+# keeps a reading history): each hook gets the connection and the ending loan before its row is deleted.
+# Core deletes fire no ORM events, so this is how those domains hear of it; they register once per process.
+LOAN_END_HOOKS: list[Callable[[Connection, EndingLoan], None]] = []
+
+
 def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind: str, now: datetime) -> bool:
     """Delete the loan, keeping a de-identified event, and a reading-history entry only if the patron opted in.
 
     Returns whether the title has holds (waiting or ready), read after the title lock: the caller then serves the queue.
     """
     hours = max(0, int((now - loan.started_at).total_seconds() // 3600))
+    for hook in LOAN_END_HOOKS:
+        hook(connection, loan)
     if loan.keep_reading_history:
         history.record_reading(session, loan.patron_id, loan.title_id, policy.tokyo_today(loan.started_at), policy.tokyo_today(now))
     if _together(connection):
