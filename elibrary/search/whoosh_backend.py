@@ -43,11 +43,14 @@ from elibrary.search.base import (
 )
 from elibrary.search.documents import TOKEN_FIELDS, query_units
 from elibrary.search.whoosh_docsets import IndexSets, SegmentGone, SegmentSets
-from elibrary.search.whoosh_segments import SegmentBuilder
+from elibrary.search.whoosh_segments import HelperFailed, SegmentBuilder, SegmentHelper
 
 DEFAULT_COUNT_CAP = 1000
 # A search racing another worker's merge retries with a fresh reader (see ``SegmentGone``).
 _RETRIES = 3
+# A rebuild hands documents to its helper process in batches of this many, once past ``helper_after``.
+_REBUILD_BATCH = 500
+DEFAULT_HELPER_AFTER = 5_000
 
 
 def _token_field() -> fields.FieldType:
@@ -86,10 +89,13 @@ def document_fields(doc: SearchDocument) -> dict[str, Any]:
 class WhooshSearch:
     """Full-text search over a Whoosh index directory (``ELIBRARY_SEARCH_PATH``)."""
 
-    def __init__(self, path: str | os.PathLike, *, count_cap: int = DEFAULT_COUNT_CAP, lock_timeout: float = 2.0) -> None:
+    def __init__(self, path: str | os.PathLike, *, count_cap: int = DEFAULT_COUNT_CAP, lock_timeout: float = 2.0,
+                 helper_after: int | None = DEFAULT_HELPER_AFTER) -> None:
         self.path = Path(path)
         self.count_cap = count_cap
         self.lock_timeout = lock_timeout
+        # A rebuild of more documents than this starts a helper process (None: never).
+        self.helper_after = helper_after
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._index = None
@@ -186,28 +192,56 @@ class WhooshSearch:
             self._commit(writer)
 
     def rebuild(self, documents: Iterable[SearchDocument], progress: Progress | None = None) -> int:
-        """Write a fresh index of ``documents`` and swap it in atomically (readers keep the old one until then)."""
+        """Write a fresh index of ``documents`` and swap it in atomically (readers keep the old one until then).
+
+        The new segment is written directly (``SegmentBuilder``); past ``helper_after`` documents a helper
+        process writes a second segment from batches this process offers it, so both cores work.
+        """
         if not self._schema_is_current():
             with self._write_lock, self._creation_lock():
                 index.create_in(str(self.path), make_schema())
                 self._index = None
-        count = 0
         with self._writer(max(self.lock_timeout, 60.0), limitmb=128) as writer:
-            # Whoosh's add_document/commit path is kept for schemas the direct segment builder cannot write.
-            builder = SegmentBuilder(writer) if SegmentBuilder.supports(writer.schema) else None
-            for doc in documents:
-                if builder is not None:
-                    builder.add(document_fields(doc))
-                else:
+            if not SegmentBuilder.supports(writer.schema):
+                # Whoosh's own path, for a schema the direct segment builder cannot write.
+                count = 0
+                for doc in documents:
                     writer.add_document(**document_fields(doc))
+                    count += 1
+                    if progress:
+                        progress(count)
+                self._commit(writer, mergetype=CLEAR)
+                return count
+            return self._build(writer, documents, progress)
+
+    def _build(self, writer, documents: Iterable[SearchDocument], progress: Progress | None) -> int:
+        builder, helper, batch, count = SegmentBuilder.for_writer(writer), None, [], 0
+        try:
+            for doc in documents:
+                batch.append(doc)
                 count += 1
+                if len(batch) == _REBUILD_BATCH:
+                    if helper is None and self.helper_after is not None and count > self.helper_after:
+                        helper = SegmentHelper(str(self.path), writer.indexname)
+                    if helper is None or not helper.offer(batch):
+                        for queued in batch:
+                            builder.add(document_fields(queued))
+                    batch = []
                 if progress:
                     progress(count)
-            if builder is not None:
-                builder.finish()
-            self._commit(writer, mergetype=CLEAR)
+            for queued in batch:
+                builder.add(document_fields(queued))
+            builder.finish()
+            extra = helper.finish() if helper is not None else None
+        except HelperFailed as exc:
+            raise SearchError(f"search index rebuild failed: {exc}") from exc
+        except BaseException:
+            if helper is not None:
+                helper.cancel()
+            raise
+        # CLEAR, plus the helper's segment (the writer adds its own): one new table of contents for both.
+        self._commit(writer, mergetype=lambda _writer, _old: [extra] if extra is not None else [])
         return count
-
     def _commit(self, writer, **kwargs) -> None:
         try:
             writer.commit(**kwargs)

@@ -15,6 +15,8 @@ private attributes of whoosh3's ``W3PostingsWriter`` and fall back to one call p
 """
 from __future__ import annotations
 
+import os
+import pickle
 from array import array
 from collections.abc import Mapping
 from typing import Any
@@ -38,20 +40,24 @@ def _splitter(field):
 
 
 class SegmentBuilder:
-    """Collects documents for one new segment of ``writer`` (a ``SegmentWriter`` holding the lock).
+    """Collects documents for one new segment, written through a per-document writer and a field writer.
 
-    ``add`` takes the same keyword fields as ``add_document``; ``finish`` writes the postings; the
-    writer's ``commit`` then closes the segment and swaps in the new table of contents.
+    ``add`` takes the same keyword fields as ``add_document``; ``finish`` writes the postings. Either the
+    segment is the one a ``SegmentWriter`` (holding the lock) has opened (``for_writer``: its ``commit``
+    then closes the segment and swaps in the new table of contents), or a fresh one written by a helper
+    process (``for_new_segment``, closed by ``close``) and listed in that commit.
     """
 
-    def __init__(self, writer) -> None:
-        self._writer = writer
-        self._schema = writer.schema
-        self._pdw = writer.perdocwriter
+    def __init__(self, schema, perdocwriter, fieldwriter) -> None:
+        self._schema = schema
+        self._pdw = perdocwriter
+        self._fieldwriter = fieldwriter
+        self._writer = None
+        self._segment = None
         self._indexed: dict[str, Any] = {}
         self._columns: dict[str, Any] = {}
         self._stored: set[str] = set()
-        for name, field in self._schema.items():
+        for name, field in schema.items():
             if field.indexed:
                 self._indexed[name] = _splitter(field)
             if field.column_type:
@@ -60,6 +66,24 @@ class SegmentBuilder:
                 self._stored.add(name)
         self._postings: dict[str, dict[str, array]] = {name: {} for name in self._indexed}
         self.count = 0
+
+    @classmethod
+    def for_writer(cls, writer) -> "SegmentBuilder":
+        """A builder of the segment ``writer`` has opened (nothing may be added to the writer itself)."""
+        builder = cls(writer.schema, writer.perdocwriter, writer.fieldwriter)
+        builder._writer = writer
+        return builder
+
+    @classmethod
+    def for_new_segment(cls, ix) -> "SegmentBuilder":
+        """A builder of a new segment of the index ``ix``, to be listed in the commit of the lock holder."""
+        from whoosh.codec import default_codec
+
+        codec = default_codec()
+        segment = codec.new_segment(ix.storage, ix.indexname)
+        builder = cls(ix.schema, codec.per_document_writer(ix.storage, segment), codec.field_writer(ix.storage, segment))
+        builder._segment = segment
+        return builder
 
     @staticmethod
     def supports(schema) -> bool:
@@ -76,8 +100,7 @@ class SegmentBuilder:
 
     def add(self, fields: Mapping[str, Any]) -> None:
         """Add one document (as ``add_document(**fields)`` would)."""
-        writer, pdw = self._writer, self._pdw
-        docnum = writer.docnum
+        pdw, docnum = self._pdw, self.count
         pdw.start_doc(docnum)
         for name in sorted(fields):
             value = fields[name]
@@ -97,14 +120,13 @@ class SegmentBuilder:
             if column is not None:
                 pdw.add_column_value(name, column.column_type, column.to_column_value(value))
         pdw.finish_doc()
-        writer.docnum = docnum + 1
-        self.count += 1
+        self.count = docnum + 1
 
     def finish(self) -> None:
         """Write every term's postings, fields and terms in Whoosh's order (by name, then by UTF-8 bytes)."""
         if not self.count:
             return
-        fieldwriter = self._writer.fieldwriter
+        fieldwriter = self._fieldwriter
         for name in sorted(self._postings):
             terms = self._postings.pop(name)
             if not terms:
@@ -116,8 +138,17 @@ class SegmentBuilder:
                 fieldwriter.finish_term()
             terms.clear()
             fieldwriter.finish_field()
-        # The writer finalises the segment on commit only when it believes documents were added.
-        self._writer._added = True
+        if self._writer is not None:
+            # The writer finalises its segment on commit only when it believes documents were added to it.
+            self._writer.docnum = self.count
+            self._writer._added = True
+
+    def close(self):
+        """Close a new segment's files; returns the segment (for the table of contents), None if empty."""
+        self._pdw.close()
+        self._fieldwriter.close()
+        self._segment.set_doc_count(self.count)
+        return self._segment if self.count else None
 
 
 def _add_postings(fieldwriter, ids: array) -> None:
@@ -137,3 +168,114 @@ def _add_postings(fieldwriter, ids: array) -> None:
         postwriter._maxweight = 1.0
         if start + limit < total:
             postwriter._write_block()
+
+
+class HelperFailed(Exception):
+    """The helper process writing a second segment failed; the rebuild is abandoned."""
+
+
+class SegmentHelper:
+    """A second process writing its own segment of a rebuild, so analysis and writing use both cores.
+
+    The lock holder offers batches of documents with ``offer``: a batch is taken only while the helper
+    has little queued, so both processes stay busy and neither waits for the other (the caller indexes a
+    refused batch itself). ``finish`` returns the helper's segment for the commit's table of contents;
+    until that commit no reader sees it. The helper is a plain ``python -c`` child speaking pickle over
+    its standard input and output: unlike multiprocessing's spawn it never re-imports the caller's main
+    module, and unlike fork it is safe from a threaded server process.
+    """
+
+    def __init__(self, path: str, indexname: str) -> None:
+        import queue
+        import subprocess
+        import sys
+        import threading
+        from pathlib import Path
+
+        import elibrary
+
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(elibrary.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))}
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "from elibrary.search.whoosh_segments import helper_main; helper_main()", path, indexname],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+        )
+        self._batches: queue.Queue = queue.Queue(maxsize=2)
+        self._feeder = threading.Thread(target=self._feed, name="search-rebuild-feeder", daemon=True)
+        self._feed_error: BaseException | None = None
+        self._feeder.start()
+
+    def _feed(self) -> None:
+        # Writing blocks while the helper is busy; on this thread that costs the indexing thread nothing.
+        try:
+            while True:
+                batch = self._batches.get()
+                pickle.dump(batch, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                self._process.stdin.flush()
+                if batch is None:
+                    self._process.stdin.close()
+                    return
+        except BaseException as exc:  # the helper died; finish() reports it
+            self._feed_error = exc
+
+    def offer(self, documents: list) -> bool:
+        """Hand a batch to the helper if it has room; False means the caller indexes it."""
+        import queue
+
+        if self._feed_error is not None or not self._feeder.is_alive():
+            return False
+        try:
+            self._batches.put_nowait(documents)
+            return True
+        except queue.Full:
+            return False
+
+    def finish(self):
+        """Wait for the helper to write its segment; returns it (None when it indexed nothing)."""
+        if self._feeder.is_alive():
+            self._batches.put(None)
+        self._feeder.join()
+        try:
+            kind, value = pickle.load(self._process.stdout)
+        except Exception as exc:  # no answer: it died (killed, out of memory)
+            self._process.wait()
+            raise HelperFailed(f"the helper process exited with code {self._process.returncode}") from exc
+        self._process.stdout.close()
+        self._process.wait()
+        if kind != "segment":
+            raise HelperFailed(value)
+        return value
+
+    def cancel(self) -> None:
+        """Stop the helper (its segment files are never listed, and go at the next commit)."""
+        self._process.kill()
+        self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def helper_main() -> None:
+    """The helper process: segment fields of the pickled batches on stdin, the segment pickled to stdout."""
+    import sys
+
+    from whoosh import index
+
+    from elibrary.search.whoosh_backend import document_fields
+
+    path, indexname = sys.argv[1:3]
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        builder = SegmentBuilder.for_new_segment(index.open_dir(path, indexname=indexname))
+        while (documents := pickle.load(source)) is not None:
+            for doc in documents:
+                builder.add(document_fields(doc))
+        builder.finish()
+        answer = ("segment", builder.close())
+    except Exception as exc:  # reported to the lock holder, which abandons the rebuild
+        import traceback
+
+        answer = ("error", f"{exc!r}\n{traceback.format_exc()}")
+    pickle.dump(answer, sink, protocol=pickle.HIGHEST_PROTOCOL)
+    sink.flush()

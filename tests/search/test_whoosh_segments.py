@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from whoosh import fields, index
 
-from elibrary.search import whoosh_segments
-from elibrary.search.base import SearchQuery
+from elibrary.search import whoosh_backend, whoosh_segments
+from elibrary.search.base import SearchError, SearchQuery
 from elibrary.search.whoosh_backend import WhooshSearch, make_schema
 from elibrary.search.whoosh_segments import SegmentBuilder
 from tests.search.conftest import CATALOG, doc
@@ -77,3 +77,37 @@ def test_an_empty_rebuild_leaves_an_empty_index(tmp_path, monkeypatch, direct):
     search = build(tmp_path / "index", monkeypatch, direct=direct)
     assert search.rebuild([]) == 0
     assert search.status()["documents"] == 0
+
+
+def queries_answered(search) -> list:
+    """Answers to a spread of queries: ids, totals and facet counts."""
+    texts = ["", "図書館", "猫", "としょかん", "library", "913", "岩波", "第3号", "ア", "著者3 図書館"]
+    return [
+        (r.ids, r.total, r.facets)
+        for text in texts
+        for sort in ("relevance", "newest", "reading")
+        for r in [search.search(SearchQuery(text=text, sort=sort, limit=400))]
+    ]
+
+
+def test_a_helper_process_writes_a_second_segment_with_the_same_answers(tmp_path, monkeypatch):
+    alone = build(tmp_path / "alone", monkeypatch, direct=True)
+    monkeypatch.setattr(whoosh_backend, "_REBUILD_BATCH", 40)
+    helped = WhooshSearch(tmp_path / "helped", helper_after=0)
+    assert helped.rebuild(DOCUMENTS) == len(DOCUMENTS)
+    segments = index.open_dir(str(tmp_path / "helped"))._segments()
+    assert len(segments) == 2 and sum(s.doc_count_all() for s in segments) == len(DOCUMENTS)
+    assert queries_answered(helped) == queries_answered(alone)
+    assert not (tmp_path / "helped" / "MAIN.tmp").exists()
+
+
+def test_a_failing_helper_abandons_the_rebuild_and_keeps_the_old_index(tmp_path, monkeypatch):
+    search = WhooshSearch(tmp_path / "index", helper_after=0)
+    search.upsert(CATALOG)
+    monkeypatch.setattr(whoosh_backend, "_REBUILD_BATCH", 2)
+    broken = [doc(50, None), doc(51, "犬")] + DOCUMENTS  # the first batch goes to the helper, which cannot analyse it
+    with pytest.raises(SearchError, match="rebuild failed"):
+        search.rebuild(broken)
+    assert sorted(search.search(SearchQuery(text="猫")).ids) == [1, 2]
+    search.upsert([doc(60, "猫町")])  # the lock was released
+    assert sorted(search.search(SearchQuery(text="猫")).ids) == [1, 2, 60]
