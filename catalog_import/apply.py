@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -253,16 +253,17 @@ class Importer:
         session = self.session
         isbns = {p.isbn for p in batch if p.isbn}
         by_isbn = dict(session.execute(select(Title.isbn, Title.id).where(Title.isbn.in_(isbns))).all()) if isbns else {}
-        keys = {(p.record.source, p.key) for p in batch if p.key}
         by_key: dict[tuple[str, str], int] = {}
-        if keys:
-            rows = session.execute(select(Title.source, Title.source_record_id, Title.id)
-                                   .where(tuple_(Title.source, Title.source_record_id).in_(keys))).all()
-            by_key.update({(s, k): i for s, k, i in rows})
-            rows = session.execute(select(ImportedRecord.source, ImportedRecord.source_record_id, ImportedRecord.title_id)
-                                   .where(tuple_(ImportedRecord.source, ImportedRecord.source_record_id).in_(keys))).all()
-            for s, k, i in rows:
-                by_key.setdefault((s, k), i)
+        # One query per source with ``source_record_id IN (...)``: SQLite scans the whole table for a
+        # row-value ``(source, source_record_id) IN (...)``, but searches the index for this form.
+        for source, keys in _keys_by_source((p.record.source, p.key) for p in batch if p.key).items():
+            rows = session.execute(select(Title.source_record_id, Title.id)
+                                   .where(Title.source == source, Title.source_record_id.in_(keys))).all()
+            by_key.update({(source, k): i for k, i in rows})
+            rows = session.execute(select(ImportedRecord.source_record_id, ImportedRecord.title_id)
+                                   .where(ImportedRecord.source == source, ImportedRecord.source_record_id.in_(keys))).all()
+            for k, i in rows:
+                by_key.setdefault((source, k), i)
         for pending in batch:
             pending.title_id = by_isbn.get(pending.isbn) if pending.isbn else None
             if pending.title_id is None and pending.key:
@@ -445,6 +446,13 @@ def known_hashes(session: Session, source: str) -> dict[str, int]:
     rows = session.execute(select(ImportedRecord.source_hash, ImportedRecord.title_id)
                            .where(ImportedRecord.source == source, ImportedRecord.source_hash.is_not(None)))
     return {source_hash: title_id for source_hash, title_id in rows}
+
+
+def _keys_by_source(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    grouped: dict[str, set[str]] = {}
+    for source, key in pairs:
+        grouped.setdefault(source, set()).add(key)
+    return grouped
 
 
 def _stored_hash(record: ImportRecord) -> str | None:

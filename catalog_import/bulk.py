@@ -7,7 +7,7 @@ written here has skipped a rule the admin's form applies.
 """
 from __future__ import annotations
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
@@ -26,14 +26,18 @@ def insert_titles(session: Session, rows: list[dict]) -> list[int]:
         return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
     session.execute(insert(table), rows)
     isbns = [row["isbn"] for row in rows if row.get("isbn")]
-    keys = [(row["source"], row["source_record_id"]) for row in rows if not row.get("isbn")]
+    keys: dict[str, list[str]] = {}
+    for row in rows:
+        if not row.get("isbn"):
+            keys.setdefault(row["source"], []).append(row["source_record_id"])
     by_isbn, by_key = {}, {}
     for start in range(0, len(isbns), 500):
         by_isbn.update(session.execute(select(table.c.isbn, table.c.id).where(table.c.isbn.in_(isbns[start:start + 500]))).all())
-    for start in range(0, len(keys), 500):
-        rows_found = session.execute(select(table.c.source, table.c.source_record_id, table.c.id)
-                                     .where(tuple_(table.c.source, table.c.source_record_id).in_(keys[start:start + 500])))
-        by_key.update({(source, key): title_id for source, key, title_id in rows_found})
+    for source, ids in keys.items():  # per source: SQLite searches the index for this, not for a row-value IN
+        for start in range(0, len(ids), 500):
+            found = session.execute(select(table.c.source_record_id, table.c.id)
+                                    .where(table.c.source == source, table.c.source_record_id.in_(ids[start:start + 500])))
+            by_key.update({(source, key): title_id for key, title_id in found})
     return [by_isbn[row["isbn"]] if row.get("isbn") else by_key[(row["source"], row["source_record_id"])] for row in rows]
 
 
