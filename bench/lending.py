@@ -5,7 +5,7 @@
 Creates a private database on that server (dropped afterwards), migrates it, adds titles with
 licences and patrons, then runs CLIENTS processes (each with its own engine) for SECONDS: each loop
 borrows a random title and returns it, one transaction each, through ``elibrary.lending.services``
-(with the search-queue hook on, as in the app). A monitor samples the lending invariants in a
+(with the search-queue and reading-position hooks on, as in the app). A monitor samples the lending invariants in a
 REPEATABLE READ snapshot during the run, and once more at the end. Prints borrow+return pairs per
 second, borrow latency (p50/p95/p99), refusals, and the invariant violations (must be 0).
 
@@ -91,9 +91,11 @@ def client(url: str, titles: list[int], patrons: list[int], seconds: float, star
     from elibrary.errors import DomainError
     from elibrary.lending import services
     from elibrary.patrons.models import Patron
+    from readers.services import install_loan_end_hook
 
     db = Database(url)
     watch_changes(db.factory)  # as in the app: every loan change queues its title for re-indexing
+    install_loan_end_hook()  # as in the app: an ended loan's saved reading position is erased
     rng = random.Random()
     latencies, pairs, refused, errors = [], 0, 0, []
     with db.engine.connect() as conn:  # the pooled connection every transaction below reuses
