@@ -12,6 +12,11 @@ Design (measured in ``../shared/PERFORMANCE-NOTES.md`` and ``bench/search.py``):
 - Segments are written as separate files (Whoosh copies a compound segment file into memory for every
   reader: ~100 MB and 0.3 s at 100k titles), so each search opens a fresh reader in under a millisecond
   and sees every commit of every worker; the per-segment caches survive from one search to the next.
+- ``rebuild`` writes its segment directly (``whoosh_segments.SegmentBuilder``: postings inverted in memory
+  and written a block at a time, the same files ``add_document`` would give, ~4x cheaper), and past
+  ``helper_after`` titles two helper processes analyse and write the rest as segments of their own
+  while the caller reads the database, so both cores work. The new
+  table of contents is committed once, so readers switch from the old index to the new one at once.
 - Whoosh allows one writer: writers wait ``lock_timeout`` seconds, then raise ``SearchUnavailable``;
   ``catalog.indexing`` keeps its queue rows and retries.
 """
@@ -51,6 +56,8 @@ _RETRIES = 3
 # A rebuild hands documents to its helper process in batches of this many, once past ``helper_after``.
 _REBUILD_BATCH = 500
 DEFAULT_HELPER_AFTER = 5_000
+# Helper processes of a large rebuild: with this process reading the database, enough for two cores.
+_HELPERS = 2
 
 
 def _token_field() -> fields.FieldType:
@@ -194,8 +201,8 @@ class WhooshSearch:
     def rebuild(self, documents: Iterable[SearchDocument], progress: Progress | None = None) -> int:
         """Write a fresh index of ``documents`` and swap it in atomically (readers keep the old one until then).
 
-        The new segment is written directly (``SegmentBuilder``); past ``helper_after`` documents a helper
-        process writes a second segment from batches this process offers it, so both cores work.
+        The new segment is written directly (``SegmentBuilder``); past ``helper_after`` documents two helper
+        processes analyse and write the rest as segments of their own while this one reads them.
         """
         if not self._schema_is_current():
             with self._write_lock, self._creation_lock():
@@ -215,33 +222,38 @@ class WhooshSearch:
             return self._build(writer, documents, progress)
 
     def _build(self, writer, documents: Iterable[SearchDocument], progress: Progress | None) -> int:
-        builder, helper, batch, count = SegmentBuilder.for_writer(writer), None, [], 0
+        builder, helpers, batch, count = SegmentBuilder.for_writer(writer), [], [], 0
         try:
             for doc in documents:
                 batch.append(doc)
                 count += 1
                 if len(batch) == _REBUILD_BATCH:
-                    if helper is None and self.helper_after is not None and count > self.helper_after:
-                        helper = SegmentHelper(str(self.path), writer.indexname)
-                    if helper is None or not helper.offer(batch):
-                        for queued in batch:
-                            builder.add(document_fields(queued))
+                    if not helpers and self.helper_after is not None and count > self.helper_after:
+                        helpers = [SegmentHelper(str(self.path), writer.indexname) for _ in range(_HELPERS)]
+                    self._index_batch(builder, helpers, batch, count // _REBUILD_BATCH)
                     batch = []
                 if progress:
                     progress(count)
-            for queued in batch:
-                builder.add(document_fields(queued))
+            if batch:
+                self._index_batch(builder, helpers, batch, 0)
             builder.finish()
-            extra = helper.finish() if helper is not None else None
+            extra = [segment for helper in helpers if (segment := helper.finish()) is not None]
         except HelperFailed as exc:
             raise SearchError(f"search index rebuild failed: {exc}") from exc
-        except BaseException:
-            if helper is not None:
+        finally:
+            for helper in helpers:
                 helper.cancel()
-            raise
-        # CLEAR, plus the helper's segment (the writer adds its own): one new table of contents for both.
-        self._commit(writer, mergetype=lambda _writer, _old: [extra] if extra is not None else [])
+        # CLEAR, plus the helpers' segments (the writer adds its own): one new table of contents for all.
+        self._commit(writer, mergetype=lambda _writer, _old: extra)
         return count
+
+    @staticmethod
+    def _index_batch(builder: SegmentBuilder, helpers: list[SegmentHelper], batch: list, turn: int) -> None:
+        # Helpers take turns; a batch no helper takes (none started, or one died) is indexed here.
+        if not helpers or not helpers[turn % len(helpers)].offer(batch):
+            for doc in batch:
+                builder.add(document_fields(doc))
+
     def _commit(self, writer, **kwargs) -> None:
         try:
             writer.commit(**kwargs)

@@ -8,7 +8,9 @@ lengths), so a segment can be written more directly: the postings are inverted i
 (documents are numbered in order, so each term's array of document numbers is already sorted), then
 written term by term in sorted order, a block of document numbers at a time, through the same codec
 objects ``commit`` uses. The files are those Whoosh writes itself (``tests/search/test_whoosh_segments.py``
-compares every term, posting, stored field and column with an index written by ``add_document``).
+compares them byte for byte with a segment written by ``add_document``). Memory is the inverted postings
+of the segment: about 1.2 kB per catalog record. ``SegmentHelper`` runs a second builder in another
+process, for a second segment of the same rebuild.
 
 Only schemas this module understands take this path (``SegmentBuilder.supports``); the block writes use
 private attributes of whoosh3's ``W3PostingsWriter`` and fall back to one call per posting elsewhere.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 from array import array
 from collections.abc import Mapping
 from typing import Any
@@ -177,16 +180,16 @@ class HelperFailed(Exception):
 class SegmentHelper:
     """A second process writing its own segment of a rebuild, so analysis and writing use both cores.
 
-    The lock holder offers batches of documents with ``offer``: a batch is taken only while the helper
-    has little queued, so both processes stay busy and neither waits for the other (the caller indexes a
-    refused batch itself). ``finish`` returns the helper's segment for the commit's table of contents;
+    The lock holder reads the documents and hands every batch to the helper with ``offer`` (at most two
+    wait), so reading the database and analysing and writing overlap on two cores, and the lock holder,
+    often a process that has just imported a catalog, holds no postings of its own beyond the first
+    ``helper_after`` titles. ``finish`` returns the helper's segment for the commit's table of contents;
     until that commit no reader sees it. The helper is a plain ``python -c`` child speaking pickle over
     its standard input and output: unlike multiprocessing's spawn it never re-imports the caller's main
     module, and unlike fork it is safe from a threaded server process.
     """
 
     def __init__(self, path: str, indexname: str) -> None:
-        import queue
         import subprocess
         import sys
         import threading
@@ -218,22 +221,24 @@ class SegmentHelper:
             self._feed_error = exc
 
     def offer(self, documents: list) -> bool:
-        """Hand a batch to the helper if it has room; False means the caller indexes it."""
-        import queue
-
-        if self._feed_error is not None or not self._feeder.is_alive():
-            return False
-        try:
-            self._batches.put_nowait(documents)
-            return True
-        except queue.Full:
-            return False
+        """Hand a batch to the helper, waiting while two are queued; False (helper gone) means the caller indexes it."""
+        while self._feed_error is None and self._feeder.is_alive():
+            try:
+                self._batches.put(documents, timeout=1.0)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def finish(self):
         """Wait for the helper to write its segment; returns it (None when it indexed nothing)."""
         if self._feeder.is_alive():
             self._batches.put(None)
         self._feeder.join()
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass  # the helper died before reading everything
         try:
             kind, value = pickle.load(self._process.stdout)
         except Exception as exc:  # no answer: it died (killed, out of memory)
@@ -246,9 +251,10 @@ class SegmentHelper:
         return value
 
     def cancel(self) -> None:
-        """Stop the helper (its segment files are never listed, and go at the next commit)."""
-        self._process.kill()
-        self._process.wait()
+        """Stop the helper if it still runs (its segment files are never listed, and go at the next commit)."""
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
         for stream in (self._process.stdin, self._process.stdout):
             try:
                 stream.close()
