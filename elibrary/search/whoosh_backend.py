@@ -14,8 +14,8 @@ Design (measured in ``../shared/PERFORMANCE-NOTES.md`` and ``bench/search.py``):
   and sees every commit of every worker; the per-segment caches survive from one search to the next.
 - ``rebuild`` writes its segment directly (``whoosh_segments.SegmentBuilder``: postings inverted in memory
   and written a block at a time, the same files ``add_document`` would give, ~4x cheaper), and past
-  ``helper_after`` titles two helper processes analyse and write the rest as segments of their own
-  while the caller reads the database, so both cores work. The new
+  ``helper_after`` titles two helper processes analyse and write them as two segments while the caller
+  reads the database, so both cores work. The new
   table of contents is committed once, so readers switch from the old index to the new one at once.
 - Whoosh allows one writer: writers wait ``lock_timeout`` seconds, then raise ``SearchUnavailable``;
   ``catalog.indexing`` keeps its queue rows and retries.
@@ -23,6 +23,7 @@ Design (measured in ``../shared/PERFORMANCE-NOTES.md`` and ``bench/search.py``):
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -202,7 +203,7 @@ class WhooshSearch:
         """Write a fresh index of ``documents`` and swap it in atomically (readers keep the old one until then).
 
         The new segment is written directly (``SegmentBuilder``); past ``helper_after`` documents two helper
-        processes analyse and write the rest as segments of their own while this one reads them.
+        processes analyse and write them all as two segments while this one reads them.
         """
         if not self._schema_is_current():
             with self._write_lock, self._creation_lock():
@@ -222,20 +223,27 @@ class WhooshSearch:
             return self._build(writer, documents, progress)
 
     def _build(self, writer, documents: Iterable[SearchDocument], progress: Progress | None) -> int:
-        builder, helpers, batch, count = SegmentBuilder.for_writer(writer), [], [], 0
+        # Batches wait (unanalysed) until the rebuild proves large enough for helpers, who then take them
+        # all: a large rebuild gives one segment per helper, a small one a single segment written here.
+        builder, helpers, waiting, batch, count = SegmentBuilder.for_writer(writer), [], [], [], 0
+        turns = itertools.count()  # helpers take batches in turn
         try:
             for doc in documents:
                 batch.append(doc)
                 count += 1
                 if len(batch) == _REBUILD_BATCH:
+                    waiting.append(batch)
+                    batch = []
                     if not helpers and self.helper_after is not None and count > self.helper_after:
                         helpers = [SegmentHelper(str(self.path), writer.indexname) for _ in range(_HELPERS)]
-                    self._index_batch(builder, helpers, batch, count // _REBUILD_BATCH)
-                    batch = []
+                    if helpers:
+                        for queued in waiting:
+                            self._index_batch(builder, helpers, queued, next(turns))
+                        waiting = []
                 if progress:
                     progress(count)
-            if batch:
-                self._index_batch(builder, helpers, batch, 0)
+            for queued in [*waiting, batch]:
+                self._index_batch(builder, helpers, queued, next(turns))
             builder.finish()
             extra = [segment for helper in helpers if (segment := helper.finish()) is not None]
         except HelperFailed as exc:
@@ -243,13 +251,15 @@ class WhooshSearch:
         finally:
             for helper in helpers:
                 helper.cancel()
-        # CLEAR, plus the helpers' segments (the writer adds its own): one new table of contents for all.
+        # CLEAR, plus the helpers' segments (the writer adds its own if it wrote any): one table of contents.
         self._commit(writer, mergetype=lambda _writer, _old: extra)
         return count
 
     @staticmethod
     def _index_batch(builder: SegmentBuilder, helpers: list[SegmentHelper], batch: list, turn: int) -> None:
         # Helpers take turns; a batch no helper takes (none started, or one died) is indexed here.
+        if not batch:
+            return
         if not helpers or not helpers[turn % len(helpers)].offer(batch):
             for doc in batch:
                 builder.add(document_fields(doc))

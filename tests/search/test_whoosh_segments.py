@@ -93,11 +93,15 @@ def queries_answered(search) -> list:
 def test_helper_processes_write_segments_of_their_own_with_the_same_answers(tmp_path, monkeypatch):
     alone = build(tmp_path / "alone", monkeypatch, direct=True)
     monkeypatch.setattr(whoosh_backend, "_REBUILD_BATCH", 40)
-    helped = WhooshSearch(tmp_path / "helped", helper_after=100)  # the first 120 here, the rest in two helpers
+    helped = WhooshSearch(tmp_path / "helped", helper_after=100)  # past 100 titles every batch goes to a helper
     assert helped.rebuild(DOCUMENTS) == len(DOCUMENTS)
     segments = index.open_dir(str(tmp_path / "helped"))._segments()
-    assert sorted(s.doc_count_all() for s in segments) == [80, 109, 120]  # batches 4 6 and the rest; 5 7; here
+    assert len(segments) == 2 and sum(s.doc_count_all() for s in segments) == len(DOCUMENTS)
     assert queries_answered(helped) == queries_answered(alone)
+    small = WhooshSearch(tmp_path / "small", helper_after=len(DOCUMENTS))  # never reached: one segment, written here
+    assert small.rebuild(DOCUMENTS) == len(DOCUMENTS)
+    assert len(index.open_dir(str(tmp_path / "small"))._segments()) == 1
+    assert queries_answered(small) == queries_answered(alone)
     assert not (tmp_path / "helped" / "MAIN.tmp").exists()
 
 
