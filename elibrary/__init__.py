@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from flask import Flask
+if TYPE_CHECKING:  # Flask is imported by create_app: worker processes (search rebuild helpers) never load it
+    from flask import Flask
 
 __version__ = "0.1.0"
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask application from the layered settings (see ``elibrary.config``)."""
+    from flask import Flask
+
     from elibrary import config as config_module
     from elibrary.runtime import Runtime
     from elibrary.web import register_web

@@ -40,8 +40,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, Table, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -342,6 +340,8 @@ def verify_backup(tar: tarfile.TarFile, manifest: dict[str, Any]) -> None:
 
 
 def _check_revisions(engine: Engine, revisions: list[str]) -> None:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(engine))
     for revision in revisions:
         try:
@@ -412,6 +412,8 @@ def _load_rows(conn: Connection, dump: BinaryIO, progress: Progress) -> dict[str
 
 
 def _recreate_schema(engine: Engine, revisions: list[str]) -> None:
+    from alembic import command
+
     config = alembic_config(engine)
     if engine.dialect.name != "sqlite":
         with engine.connect() as conn:

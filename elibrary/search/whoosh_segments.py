@@ -67,7 +67,7 @@ class SegmentBuilder:
                 self._columns[name] = field
             if field.stored:
                 self._stored.add(name)
-        self._postings: dict[str, dict[str, array]] = {name: {} for name in self._indexed}
+        self._postings: dict[str, dict[str, array | int]] = {name: {} for name in self._indexed}
         self.count = 0
 
     @classmethod
@@ -112,11 +112,14 @@ class SegmentBuilder:
             split = self._indexed.get(name)
             if split is not None:
                 terms = self._postings[name]
-                for token in split(value):
+                for token in split(value):  # distinct tokens: a document is added to a term once
                     ids = terms.get(token)
                     if ids is None:
-                        terms[token] = ids = array("I")
-                    ids.append(docnum)
+                        terms[token] = docnum  # most terms occur once: an int costs a third of an array
+                    elif type(ids) is int:
+                        terms[token] = array("I", (ids, docnum))
+                    else:
+                        ids.append(docnum)
             if name in self._stored:
                 pdw.add_field(name, self._schema[name], value, 0)
             column = self._columns.get(name)
@@ -135,11 +138,13 @@ class SegmentBuilder:
             if not terms:
                 continue
             fieldwriter.start_field(name, self._schema[name])
-            for btext, ids in sorted((token.encode("utf-8"), ids) for token, ids in terms.items()):
-                fieldwriter.start_term(btext)
-                _add_postings(fieldwriter, ids)
+            # UTF-8 preserves code-point order, so sorting the str tokens gives Whoosh's byte order without
+            # a second copy of every term as bytes; each term's postings are freed once written.
+            for token in sorted(terms):
+                fieldwriter.start_term(token.encode("utf-8"))
+                ids = terms.pop(token)
+                _add_postings(fieldwriter, array("I", (ids,)) if type(ids) is int else ids)
                 fieldwriter.finish_term()
-            terms.clear()
             fieldwriter.finish_field()
         if self._writer is not None:
             # The writer finalises its segment on commit only when it believes documents were added to it.
