@@ -63,6 +63,9 @@ def deliver_pending(session: Session, cipher: DataCipher, notifier: Notifier, li
             log.warning("delivery of outbox message %s failed (attempt %s)", row.id, row.attempts)
             continue
         row.sent_at = now
+        # Delivered: the address and the text (which may name a book a patron waits for) serve nothing more
+        # and are erased at once; the row keeps only channel, kind and times until ``purge_old``.
+        row.address_enc = row.subject_enc = row.body_enc = b""
         sent += 1
     session.flush()
     return sent
@@ -71,8 +74,8 @@ def deliver_pending(session: Session, cipher: DataCipher, notifier: Notifier, li
 def purge_old(session: Session, now: datetime, *, sent_days: int = SENT_RETENTION_DAYS, failed_days: int = FAILED_RETENTION_DAYS) -> int:
     """Erase delivered messages ``sent_days`` after delivery, and given-up ones ``failed_days`` after they were queued.
 
-    Each row holds personal data (an address, a name of a book a patron waits for), encrypted; once
-    delivered it serves nothing. Messages that gave up (``MAX_ATTEMPTS``) are kept longer so staff can see
+    A delivered row has already lost its address and text (``deliver_pending``); what is left (channel,
+    kind, times) is kept for the retention for delivery statistics. Messages that gave up (``MAX_ATTEMPTS``) are kept longer so staff can see
     ``last_error``; messages still being retried are never purged. Returns how many rows were erased.
     """
     result = session.execute(

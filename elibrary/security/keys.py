@@ -106,7 +106,7 @@ def reencrypt(session: Session, old: DataCipher, new: DataCipher) -> int:
         for row in session.scalars(select(model)):
             for column, context in columns:
                 blob = getattr(row, column)
-                if blob is not None:
+                if blob:  # None or b"": nothing stored (an outbox message erased after delivery)
                     setattr(row, column, new.encrypt(old.decrypt(blob, context), context))
                     count += 1
     session.flush()

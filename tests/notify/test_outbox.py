@@ -44,3 +44,18 @@ def test_retention_is_a_setting(rt):
         assert purge_old(session, utcnow() + timedelta(hours=1), sent_days=1) == 0
         assert purge_old(session, utcnow() + timedelta(days=1, hours=1), sent_days=1) == 1
         assert session.get(OutboxMessage, delivered) is None
+
+
+def test_a_delivered_message_keeps_no_address_or_text_and_key_rotation_passes_over_it(rt, app):
+    from elibrary.security.keys import rotate
+
+    (delivered,) = _queue(rt, "hold-ready")
+    with rt.db.scope() as session:
+        later = enqueue(session, rt.cipher, Message("email", "later@example.jp", "件名", "本文", kind="due-soon"))
+        later.deliver_after = utcnow() + timedelta(days=1)  # not due: stays with its content
+    with rt.db.scope() as session:
+        sent = session.get(OutboxMessage, delivered)
+        assert sent.sent_at is not None and (sent.address_enc, sent.subject_enc, sent.body_enc) == (b"", b"", b"")
+        assert sent.kind == "hold-ready"
+        assert rt.cipher.decrypt(session.get(OutboxMessage, later.id).address_enc, "outbox.address") == "later@example.jp"
+    assert rotate(rt.db, app.config, app.instance_path, environ={}).version == 2
