@@ -28,7 +28,7 @@ from elibrary.catalog import covers, files
 from elibrary.catalog.isbn import parse_optional_isbn
 from elibrary.catalog.indexing import queue_titles
 from elibrary.catalog.models import Contributor, Subject, Title, TitleContributor, TitleStatus
-from elibrary.catalog.services import ContributorCredit, SubjectEntry, TitleData, validate_title_data
+from elibrary.catalog.services import TitleData, validate_title_data
 from elibrary.db import utcnow
 from elibrary.errors import DomainError
 from elibrary.storage.base import BookStorage, StorageError
@@ -301,8 +301,8 @@ class Importer:
             given["source"], given["source_record_id"] = record.source, pending.key
         isbn = given.pop("isbn")
         data = TitleData(**{**base, **given, "isbn": None})
-        data.contributors = [ContributorCredit(c.name, c.reading, c.role) for c in record.contributors or ()]
-        data.subjects = [SubjectEntry(s.term, s.reading, s.scheme) for s in record.subjects or ()]
+        data.contributors = list(record.contributors or ())
+        data.subjects = list(record.subjects or ())
         try:
             with self.session.no_autoflush:
                 pending.data = validate_title_data(self.session, data, current=title)

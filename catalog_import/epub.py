@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from catalog_import.readings import has_kana, kana_reading
-from catalog_import.records import ContributorRecord, ImportRecord, ParsedItem, Problem, SubjectRecord
+from catalog_import.records import ImportRecord, ParsedItem, Problem
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from catalog_import.text import html_to_text, optional, tidy
 from elibrary.books import BookFileError, open_epub, read_package
 from elibrary.books.package import MetadataValue, Package
@@ -98,14 +99,14 @@ def record_from_package(package: Package, position: str) -> ImportRecord:
     if collections:
         record.series_title = optional(collections[0].value)
         record.series_reading = _reading(collections[0]) or None
-    credits = [ContributorRecord(tidy(v.value), _reading(v), _role(v, "aut")) for v in package.creators if tidy(v.value)]
-    credits += [ContributorRecord(tidy(v.value), _reading(v), _role(v, "ctb")) for v in package.contributors if tidy(v.value)]
+    credits = [ContributorCredit(tidy(v.value), _reading(v), _role(v, "aut")) for v in package.creators if tidy(v.value)]
+    credits += [ContributorCredit(tidy(v.value), _reading(v), _role(v, "ctb")) for v in package.contributors if tidy(v.value)]
     record.contributors = list(dict.fromkeys(credits)) or None
     record.publisher = optional(package.publisher)
     record.published_on = _date(package.date)
     record.description = html_to_text(package.description) or None
     keywords = [tidy(s) for s in package.subjects if tidy(s)]
-    record.subjects = [SubjectRecord(k, "keyword") for k in dict.fromkeys(keywords)] or None
+    record.subjects = [SubjectEntry(k, scheme="keyword") for k in dict.fromkeys(keywords)] or None
     record.language = optional(package.languages[0]) if package.languages else None
     record.isbn = package.isbn or _isbn_among(package.identifiers)
     fixed = package.is_fixed_layout

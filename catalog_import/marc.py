@@ -17,7 +17,8 @@ from lxml import etree
 
 from catalog_import.onix_codes import LANGUAGES
 from catalog_import.readings import has_kana, kana_reading
-from catalog_import.records import ContributorRecord, ImportRecord, ParsedItem, Problem, SubjectRecord
+from catalog_import.records import ImportRecord, ParsedItem, Problem
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from catalog_import.text import html_to_text, tidy
 from catalog_import.xmlsafe import UnsafeXML, clear_seen, hardened_iterparse, local_name, refuse_entity_declarations
 
@@ -228,14 +229,14 @@ def _series(marc, links, record: ImportRecord) -> None:
             return
 
 
-def _contributors(marc, links) -> list[ContributorRecord] | None:
+def _contributors(marc, links) -> list[ContributorCredit] | None:
     credits = []
     for field in marc.get_fields("100", "110", "111", "700", "710", "711"):
         forms = _forms(field, links)
         name, reading = _script_pair([_subfields(f, "a") for f in forms])
         if not name:
             continue
-        credits.append(ContributorRecord(name, reading, _role(field)))
+        credits.append(ContributorCredit(name, reading, _role(field)))
     return list(dict.fromkeys(credits)) or None
 
 
@@ -247,7 +248,7 @@ def _role(field: pymarc.Field) -> str:
     return RELATOR_TERMS.get(term, "aut" if field.tag.startswith("1") else "ctb")
 
 
-def _subjects(marc) -> list[SubjectRecord] | None:
+def _subjects(marc) -> list[SubjectEntry] | None:
     subjects = []
     for field in marc.get_fields("600", "610", "650", "651", "653"):
         parts = [_clean(v) for c, v in _pairs(field) if c in ("a" if field.tag == "653" else "abcdvxyz")]
@@ -260,7 +261,7 @@ def _subjects(marc) -> list[SubjectRecord] | None:
             scheme = (field.get("2") or "keyword").strip().lower()[:20]
         else:
             scheme = {"0": "lcsh", "1": "lcsh-child"}.get(field.indicator2 or "", "keyword")
-        subjects.append(SubjectRecord(term, scheme))
+        subjects.append(SubjectEntry(term, scheme=scheme))
     return list(dict.fromkeys(subjects)) or None
 
 

@@ -21,7 +21,8 @@ from lxml import etree
 from catalog_import import onix_codes as codes
 from catalog_import.readings import kana_reading
 from catalog_import.onix_tree import product_tree
-from catalog_import.records import ContributorRecord, ImportRecord, KnownRecord, ParsedItem, Price, Problem, SubjectRecord
+from catalog_import.records import ImportRecord, KnownRecord, ParsedItem, Price, Problem
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from catalog_import.text import html_to_text, optional, tidy, xhtml_text
 from catalog_import.xmlsafe import UnsafeXML, clear_seen, hardened_iterparse, hardened_parser, local_name, refuse_entity_declarations
 
@@ -214,7 +215,7 @@ def _series(detail, record: ImportRecord) -> None:
         record.volume = part
 
 
-def _contributors(detail) -> list[ContributorRecord] | None:
+def _contributors(detail) -> list[ContributorCredit] | None:
     credits = []
     for index, contributor in enumerate(detail.findall("Contributor")):
         name, reading = _person(contributor)
@@ -222,7 +223,7 @@ def _contributors(detail) -> list[ContributorRecord] | None:
             continue
         role = codes.ROLES.get(_text(contributor, "ContributorRole") or "", "ctb")
         sequence = _text(contributor, "SequenceNumber") or ""
-        credits.append((int(sequence) if sequence.isdigit() else 10_000 + index, ContributorRecord(name, reading, role)))
+        credits.append((int(sequence) if sequence.isdigit() else 10_000 + index, ContributorCredit(name, reading, role)))
     credits.sort(key=lambda pair: pair[0])
     return [credit for _, credit in credits] or None
 
@@ -279,7 +280,7 @@ def _pages(detail) -> int | None:
 
 
 def _subjects(detail, record: ImportRecord) -> None:
-    subjects: list[SubjectRecord] = []
+    subjects: list[SubjectEntry] = []
     for subject in detail.findall("Subject"):
         scheme, code = _text(subject, "SubjectSchemeIdentifier"), _text(subject, "SubjectCode")
         heading = _text(subject, "SubjectHeadingText")
@@ -287,15 +288,15 @@ def _subjects(detail, record: ImportRecord) -> None:
             record.ndc = record.ndc or code
         elif scheme == codes.SCHEME_CCODE and code:
             digits = code.upper().removeprefix("C")
-            subjects.append(SubjectRecord("C" + digits, "ccode"))
+            subjects.append(SubjectEntry("C" + digits, scheme="ccode"))
             if digits[:1] == codes.CCODE_CHILDREN and record.audience is None:
                 record.audience = "children"
         elif scheme == codes.SCHEME_KEYWORDS and heading:
-            subjects.extend(SubjectRecord(word, "keyword") for word in re.split(r"\s*[;；、]\s*", heading) if word)
+            subjects.extend(SubjectEntry(word, scheme="keyword") for word in re.split(r"\s*[;；、]\s*", heading) if word)
         elif scheme == codes.SCHEME_JP_GENRE and (heading or code):
-            subjects.append(SubjectRecord(heading or code, "genre"))
+            subjects.append(SubjectEntry(heading or code, scheme="genre"))
         elif scheme != codes.SCHEME_HIDDEN_KEYWORDS and heading:
-            subjects.append(SubjectRecord(heading, "keyword"))
+            subjects.append(SubjectEntry(heading, scheme="keyword"))
     unique = list(dict.fromkeys(subjects))
     record.subjects = unique or None
 

@@ -13,25 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Union
 
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
+
 FORMATS = ("onix", "marc", "epub", "csv")
-
-
-@dataclass(frozen=True)
-class ContributorRecord:
-    """A credited person or body as the source gives it; ``role`` is a MARC relator code (aut, trl ...)."""
-
-    name: str
-    reading: str = ""
-    role: str = "aut"
-
-
-@dataclass(frozen=True)
-class SubjectRecord:
-    """A subject heading, class or keyword; ``scheme`` is ours: keyword, ndlsh, bsh, ccode, genre."""
-
-    term: str
-    scheme: str = "keyword"
-    reading: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,8 +53,8 @@ class ImportRecord:
     page_count: int | str | None = None
     page_progression: str | None = None
     accessibility: list[str] | None = None
-    contributors: list[ContributorRecord] | None = None
-    subjects: list[SubjectRecord] | None = None
+    contributors: list[ContributorCredit] | None = None
+    subjects: list[SubjectEntry] | None = None
     cover_url: str | None = None
     prices: list[Price] = field(default_factory=list)
     availability: str | None = None  # ONIX ProductAvailability code (List 65)

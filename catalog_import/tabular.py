@@ -16,7 +16,8 @@ import unicodedata
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from catalog_import.records import ContributorRecord, ImportRecord, ParsedItem, Problem, SubjectRecord
+from catalog_import.records import ImportRecord, ParsedItem, Problem
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from catalog_import.readings import kana_reading
 from catalog_import.text import html_to_text, optional, tidy
 
@@ -179,15 +180,15 @@ def _record(values: dict[str, str], position: str) -> ParsedItem:
         record.audience = AUDIENCES.get(word, word)
     if "subjects" in values:
         words = [w for w in re.split(r"\s*[;；、,]\s*", tidy(values["subjects"])) if w]
-        record.subjects = [SubjectRecord(w, "keyword") for w in dict.fromkeys(words)] or None
+        record.subjects = [SubjectEntry(w, scheme="keyword") for w in dict.fromkeys(words)] or None
     record.contributors = _contributors(values)
     if not record.title:
         return Problem(position, "タイトルが空です。", "The title is empty.", record_id=record.source_record_id or "", field="title")
     return record
 
 
-def _contributors(values: dict[str, str]) -> list[ContributorRecord] | None:
-    credits: list[ContributorRecord] = []
+def _contributors(values: dict[str, str]) -> list[ContributorCredit] | None:
+    credits: list[ContributorCredit] = []
     readings = [r for r in _SPLIT.split(tidy(values.get("author_readings", ""))) if r] if values.get("author_readings") else []
     for column, default_role in ROLE_COLUMNS.items():
         names = [n for n in _SPLIT.split(tidy(values.get(column, ""))) if n]
@@ -197,7 +198,7 @@ def _contributors(values: dict[str, str]) -> list[ContributorRecord] | None:
             if match:
                 name, role = match.group(1), ROLE_WORDS[match.group(2)]
             reading = kana_reading(readings[index]) if column == "authors" and index < len(readings) else ""
-            credits.append(ContributorRecord(name, reading, role))
+            credits.append(ContributorCredit(name, reading, role))
     return credits or None
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from elibrary.catalog.isbn import parse_optional_isbn
 from elibrary.catalog.models import (
     ROLE_LABELS,
@@ -39,24 +40,6 @@ ACCESSIBILITY_FEATURES = (
 )  # schema.org accessibilityFeature values we show
 MAX_AGE = 120
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-
-
-@dataclass(frozen=True)
-class ContributorCredit:
-    """A contributor as entered: name, reading (katakana) and MARC role (aut, trl, ill ...)."""
-
-    name: str
-    reading: str = ""
-    role: str = "aut"
-
-
-@dataclass(frozen=True)
-class SubjectEntry:
-    """A subject heading (件名) or keyword, with its reading and vocabulary."""
-
-    term: str
-    reading: str = ""
-    scheme: str = "keyword"
 
 
 @dataclass

@@ -7,7 +7,8 @@ import zipfile
 import pytest
 
 from catalog_import.epub import epub_paths, parse_epub
-from catalog_import.records import ContributorRecord, ImportRecord, Problem
+from catalog_import.records import ImportRecord, Problem
+from elibrary.catalog.credits import ContributorCredit
 from elibrary.books.packing import pack_epub_directory
 from tests.conftest import EXTERNAL
 
@@ -42,7 +43,7 @@ def test_vertical_japanese_book_with_readings_and_rtl(tmp_path):
     (record,) = list(parse_epub(sample_epub(tmp_path, "kusamakura-japanese-vertical-writing")))
     assert isinstance(record, ImportRecord) and record.source == "epub"
     assert (record.title, record.title_reading) == ("草枕", "クサマクラ")  # file-as refinement, in katakana
-    assert record.contributors[0] == ContributorRecord("夏目 漱石", "ナツメ ソウセキ", "aut")
+    assert record.contributors[0] == ContributorCredit("夏目 漱石", "ナツメ ソウセキ", "aut")
     assert record.page_progression == "rtl" and record.layout == "reflowable" and record.format == "epub-reflowable"
     assert record.file_path.endswith(".epub")
 

@@ -7,7 +7,8 @@ import pymarc
 import pytest
 
 from catalog_import.marc import parse_marc
-from catalog_import.records import ContributorRecord, ImportRecord, Problem, SubjectRecord
+from catalog_import.records import ImportRecord, Problem
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from tests.conftest import EXTERNAL, FILES
 
 PYMARC = EXTERNAL / "marc" / "pymarc-test"
@@ -50,18 +51,18 @@ def test_marc8_cjk_record_takes_the_original_script_from_880():
     assert isinstance(record, ImportRecord)
     assert record.title == "西脇 順三郎 の 研究"
     assert record.title_reading is None  # a romanisation is not a reading (ヨミ)
-    assert record.contributors == [ContributorRecord("西脇 順三郎", "", "aut")]
+    assert record.contributors == [ContributorCredit("西脇 順三郎", "", "aut")]
     assert record.series_title == "新典社 選書"
 
 
 def test_marcxml_with_kana_readings_in_880():
     first, untitled = parse((FILES / "catalog_import" / "jp_marcxml.xml").read_bytes())
     assert (first.source_record_id, first.title, first.title_reading) == ("JTNDL:JP000001", "吾輩は猫である", "ワガハイ ワ ネコ デ アル")
-    assert first.contributors == [ContributorRecord("夏目, 漱石", "ナツメ, ソウセキ", "aut"), ContributorRecord("山田, 花子", "", "ill")]
+    assert first.contributors == [ContributorCredit("夏目, 漱石", "ナツメ, ソウセキ", "aut"), ContributorCredit("山田, 花子", "", "ill")]
     assert (first.series_title, first.series_reading, first.volume) == ("岩波文庫", "イワナミ ブンコ", "緑10-1")
     assert (first.isbn, first.ndc, first.language, first.page_count) == ("9784090000034", "913.6", "ja", 320)
     assert (first.publisher, first.published_on) == ("岩波書店", "2024-04-01")
-    assert first.subjects == [SubjectRecord("猫", "ndlsh")]
+    assert first.subjects == [SubjectEntry("猫", scheme="ndlsh")]
     assert first.description == "猫の目から見た明治の人間模様。"  # markup reduced to text, script dropped
     assert isinstance(untitled, Problem) and untitled.record_id == "JP000002" and "245" in untitled.reason_en
 

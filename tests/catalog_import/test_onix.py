@@ -8,7 +8,8 @@ import pytest
 
 from catalog_import.onix import parse_onix
 from catalog_import.onix_validate import DEFAULT_SCHEMA_PATH, validate_onix
-from catalog_import.records import ContributorRecord, ImportRecord, Price, Problem, SubjectRecord
+from catalog_import.records import ImportRecord, Price, Problem
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from tests.conftest import EXTERNAL, FILES
 
 SAMPLES = EXTERNAL / "onix" / "samples-onixcheck"
@@ -31,12 +32,12 @@ def test_japanese_record_with_readings_roles_subjects_and_supply():
     assert (first.title, first.title_reading, first.subtitle) == ("星と海の物語", "ホシトウミノモノガタリ", "夏休みの冒険")
     assert (first.series_title, first.series_reading, first.volume) == ("森のなかまシリーズ", "モリ ノ ナカマ シリーズ", "3")
     assert first.contributors == [  # in SequenceNumber order, ONIX roles as MARC relators
-        ContributorRecord("佐藤 太郎", "サトウ タロウ", "aut"),
-        ContributorRecord("鈴木 花子", "スズキ ハナコ", "ill"),
-        ContributorRecord("Jane Smith", "", "trl"),
+        ContributorCredit("佐藤 太郎", "サトウ タロウ", "aut"),
+        ContributorCredit("鈴木 花子", "スズキ ハナコ", "ill"),
+        ContributorCredit("Jane Smith", "", "trl"),
     ]
     assert first.isbn == "9784090000010" and first.ndc == "913.6" and first.language == "ja"
-    assert SubjectRecord("C8093", "ccode") in first.subjects
+    assert SubjectEntry("C8093", scheme="ccode") in first.subjects
     assert [s.term for s in first.subjects if s.scheme == "keyword"] == ["冒険", "海", "夏休み"]  # B2 (not for display) left out
     assert first.audience == "children"  # Cコード 8xxx: children's books
     assert (first.age_min, first.age_max, first.page_count) == (8, 12, 128)
@@ -72,7 +73,7 @@ def test_short_tags_and_3_1_namespace_give_the_same_record():
 def test_onixcheck_samples():
     (google,) = list(parse_onix(io.BytesIO((SAMPLES / "valid_google_onix_3.xml").read_bytes())))
     assert (google.title, google.subtitle, google.isbn, google.language) == ("This Is My Distinctive Title", "This Is A Subtitle", "9789999999991", "en")
-    assert google.contributors == [ContributorRecord("Jane Smith", "", "aut")]
+    assert google.contributors == [ContributorCredit("Jane Smith", "", "aut")]
     assert google.description == "I am a description of the book." and google.page_count == 1234
     for name in ("valid_onix3_ref.xml", "valid_onix3_ref_ns.xml", "valid_onix3_short.xml"):
         (problem,) = list(parse_onix(io.BytesIO((SAMPLES / name).read_bytes())))

@@ -4,7 +4,8 @@ from __future__ import annotations
 import codecs
 import io
 
-from catalog_import.records import ContributorRecord, ImportRecord, Problem, SubjectRecord
+from catalog_import.records import ImportRecord, Problem
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from catalog_import.report import ReportWriter, safe_cell
 from catalog_import.tabular import detect_encoding, parse_tabular
 
@@ -24,12 +25,12 @@ def test_japanese_headers_in_utf8_with_bom():
     assert isinstance(record, ImportRecord) and record.position == "line 2"
     assert (record.isbn, record.title, record.title_reading) == ("978-4-09-000001-0", "星と海の物語", "ほしとうみのものがたり")
     assert record.contributors == [
-        ContributorRecord("佐藤 太郎", "サトウ タロウ", "aut"),
-        ContributorRecord("鈴木 花子", "スズキ ハナコ", "ill"),  # role written after the name
-        ContributorRecord("Jane Smith", "", "trl"),
+        ContributorCredit("佐藤 太郎", "サトウ タロウ", "aut"),
+        ContributorCredit("鈴木 花子", "スズキ ハナコ", "ill"),  # role written after the name
+        ContributorCredit("Jane Smith", "", "trl"),
     ]
     assert (record.publisher, record.published_on, record.ndc, record.audience) == ("みどり出版", "2024/4/1", "913.6", "children")
-    assert record.subjects == [SubjectRecord("冒険"), SubjectRecord("海")]
+    assert record.subjects == [SubjectEntry("冒険"), SubjectEntry("海")]
     assert record.description == "夏の物語。"
     assert (record.volume, record.series_title) == ("3", "森のなかま")
 
@@ -45,7 +46,7 @@ def test_english_headers_and_tsv():
     data = "Title\tAuthors\tPublisher\tisbn\tID\nThe Cat\tNatsume Soseki\tIwanami\t\tX-1\n\t\t\t\t\n".encode()
     (record,) = parse(data, "list.tsv")
     assert (record.title, record.publisher, record.source_record_id, record.isbn) == ("The Cat", "Iwanami", "X-1", None)
-    assert record.contributors == [ContributorRecord("Natsume Soseki", "", "aut")]
+    assert record.contributors == [ContributorCredit("Natsume Soseki", "", "aut")]
 
 
 def test_formula_cells_reject_their_row_and_nothing_is_evaluated():
@@ -54,7 +55,7 @@ def test_formula_cells_reject_their_row_and_nothing_is_evaluated():
     assert [type(i) for i in items] == [Problem, Problem, ImportRecord, ImportRecord]
     assert items[0].field == "title" and "formula" in items[0].reason_en and items[0].position == "line 2"
     assert items[1].field == "authors"
-    assert items[2].title == "-ゼロからの本-" and items[2].contributors == [ContributorRecord("@作者", "", "aut")]
+    assert items[2].title == "-ゼロからの本-" and items[2].contributors == [ContributorCredit("@作者", "", "aut")]
 
 
 def test_a_row_in_another_encoding_is_rejected_with_what_to_do():
