@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from catalog_import.bulk import insert_rows, insert_titles
+from catalog_import.bulk import insert_rows, insert_titles, title_ids_by_isbn, title_ids_by_record
 from catalog_import.models import ImportedRecord
 from catalog_import.records import ImportRecord, KnownRecord, ParsedItem, Problem
 from catalog_import.tabular import fallback_record_id
@@ -251,15 +251,11 @@ class Importer:
     # -- matching --------------------------------------------------------------------------------
     def _match(self, batch: list[_Pending]) -> None:
         session = self.session
-        isbns = {p.isbn for p in batch if p.isbn}
-        by_isbn = dict(session.execute(select(Title.isbn, Title.id).where(Title.isbn.in_(isbns))).all()) if isbns else {}
+        by_isbn = title_ids_by_isbn(session, {p.isbn for p in batch if p.isbn})
         by_key: dict[tuple[str, str], int] = {}
-        # One query per source with ``source_record_id IN (...)``: SQLite scans the whole table for a
-        # row-value ``(source, source_record_id) IN (...)``, but searches the index for this form.
         for source, keys in _keys_by_source((p.record.source, p.key) for p in batch if p.key).items():
-            rows = session.execute(select(Title.source_record_id, Title.id)
-                                   .where(Title.source == source, Title.source_record_id.in_(keys))).all()
-            by_key.update({(source, k): i for k, i in rows})
+            by_key.update({(source, k): i for k, i in title_ids_by_record(session, source, keys).items()})
+            # Per source as well, for the same reason (see ``title_ids_by_record``).
             rows = session.execute(select(ImportedRecord.source_record_id, ImportedRecord.title_id)
                                    .where(ImportedRecord.source == source, ImportedRecord.source_record_id.in_(keys))).all()
             for k, i in rows:

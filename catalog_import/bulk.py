@@ -7,10 +7,14 @@ written here has skipped a rule the admin's form applies.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
+
+_CHUNK = 500  # ids per IN (...)
 
 
 def insert_titles(session: Session, rows: list[dict]) -> list[int]:
@@ -25,20 +29,34 @@ def insert_titles(session: Session, rows: list[dict]) -> list[int]:
     if session.get_bind().dialect.name != "sqlite":
         return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
     session.execute(insert(table), rows)
-    isbns = [row["isbn"] for row in rows if row.get("isbn")]
+    by_isbn = title_ids_by_isbn(session, [row["isbn"] for row in rows if row.get("isbn")])
     keys: dict[str, list[str]] = {}
     for row in rows:
         if not row.get("isbn"):
             keys.setdefault(row["source"], []).append(row["source_record_id"])
-    by_isbn, by_key = {}, {}
-    for start in range(0, len(isbns), 500):
-        by_isbn.update(session.execute(select(table.c.isbn, table.c.id).where(table.c.isbn.in_(isbns[start:start + 500]))).all())
-    for source, ids in keys.items():  # per source: SQLite searches the index for this, not for a row-value IN
-        for start in range(0, len(ids), 500):
-            found = session.execute(select(table.c.source_record_id, table.c.id)
-                                    .where(table.c.source == source, table.c.source_record_id.in_(ids[start:start + 500])))
-            by_key.update({(source, key): title_id for key, title_id in found})
+    by_key = {(source, key): title_id for source, ids in keys.items() for key, title_id in title_ids_by_record(session, source, ids).items()}
     return [by_isbn[row["isbn"]] if row.get("isbn") else by_key[(row["source"], row["source_record_id"])] for row in rows]
+
+
+def title_ids_by_isbn(session: Session, isbns: Iterable[str]) -> dict[str, int]:
+    """The ids of the titles with these ISBNs."""
+    isbns, found = list(isbns), {}
+    for start in range(0, len(isbns), _CHUNK):
+        found.update(session.execute(select(Title.isbn, Title.id).where(Title.isbn.in_(isbns[start:start + _CHUNK]))).all())
+    return found
+
+
+def title_ids_by_record(session: Session, source: str, keys: Iterable[str]) -> dict[str, int]:
+    """The ids of the titles of ``source`` with these record ids.
+
+    One query per source with ``source_record_id IN (...)``: SQLite scans the whole table for a row-value
+    ``(source, source_record_id) IN (...)``, but searches the index for this form.
+    """
+    keys, found = list(keys), {}
+    for start in range(0, len(keys), _CHUNK):
+        found.update(session.execute(select(Title.source_record_id, Title.id)
+                                     .where(Title.source == source, Title.source_record_id.in_(keys[start:start + _CHUNK]))).all())
+    return found
 
 
 def insert_rows(session: Session, model, rows: list[dict]) -> None:

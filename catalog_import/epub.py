@@ -15,11 +15,11 @@ from pathlib import Path
 
 from catalog_import.readings import has_kana, kana_reading
 from catalog_import.records import ImportRecord, ParsedItem, Problem
-from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from catalog_import.text import html_to_text, optional, tidy
 from elibrary.books import BookFileError, open_epub, read_package
 from elibrary.books.package import MetadataValue, Package
 from elibrary.catalog.covers import MAX_COVER_BYTES
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from elibrary.catalog.isbn import is_valid_isbn
 from elibrary.catalog.services import ACCESSIBILITY_FEATURES
 

@@ -18,9 +18,9 @@ from lxml import etree
 from catalog_import.onix_codes import LANGUAGES
 from catalog_import.readings import has_kana, kana_reading
 from catalog_import.records import ImportRecord, ParsedItem, Problem
-from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from catalog_import.text import html_to_text, tidy
 from catalog_import.xmlsafe import UnsafeXML, clear_seen, hardened_iterparse, local_name, refuse_entity_declarations
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 
 SOURCE = "marc"
 _KANJI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -22,9 +22,9 @@ from catalog_import import onix_codes as codes
 from catalog_import.readings import kana_reading
 from catalog_import.onix_tree import product_tree
 from catalog_import.records import ImportRecord, KnownRecord, ParsedItem, Price, Problem
-from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from catalog_import.text import html_to_text, optional, tidy, xhtml_text
 from catalog_import.xmlsafe import UnsafeXML, clear_seen, hardened_iterparse, hardened_parser, local_name, refuse_entity_declarations
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 
 SOURCE = "onix"
 _ROOTS = ("ONIXMessage", "ONIXmessage")

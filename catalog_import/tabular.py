@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from catalog_import.records import ImportRecord, ParsedItem, Problem
-from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from catalog_import.readings import kana_reading
 from catalog_import.text import html_to_text, optional, tidy
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 
 SOURCE = "csv"
 MAX_FIELD = 100_000

@@ -138,33 +138,30 @@ def _clean_bookmarks(bookmarks: list) -> list[dict]:
     return cleaned
 
 
-def forget_positions_of_ending_loans(session: Session, flush_context, instances) -> None:
-    """Before a flush that deletes loans: drop their positions unless the patron keeps a reading history.
+def forget_kept_positions_when_history_is_switched_off(session: Session, flush_context, instances) -> None:
+    """Before a flush: a patron who stops keeping a reading history also loses the positions kept from ended loans.
 
-    A patron who stops keeping a history also loses the positions kept from ended loans.
+    (A loan's own position goes when the loan ends: ``forget_position_of_ended_loan``.)
     """
     for patron in [obj for obj in session.dirty if isinstance(obj, Patron)]:
         history = inspect(patron).attrs.keep_reading_history.history
         if history.deleted and True in history.deleted and not patron.keep_reading_history:
             session.execute(delete(ReadingPosition).where(ReadingPosition.patron_id == patron.id,
                                                           ReadingPosition.loan_id.is_(None)))
-    ending = [obj for obj in session.deleted if isinstance(obj, Loan)]
-    for loan in ending:
-        patron = session.get(Patron, loan.patron_id)
-        if patron is not None and patron.keep_reading_history:
-            continue  # the row's loan_id is set to NULL by the foreign key; the position waits for the next loan
-        session.execute(delete(ReadingPosition).where(ReadingPosition.loan_id == loan.id))
 
 
 def forget_position_of_ended_loan(connection: Connection, loan: EndingLoan) -> None:
-    """Lending ends loans with Core SQL (``loan_rows.close_loan``): drop the loan's position unless the patron keeps a history."""
+    """A loan ends (``loan_rows.close_loan``, the one place loans are deleted): its position goes unless the patron keeps a history.
+
+    When they keep one, the foreign key sets the position's ``loan_id`` to NULL and it waits for their next loan.
+    """
     if not loan.keep_reading_history:
         connection.execute(delete(ReadingPosition).where(ReadingPosition.loan_id == loan.id))
 
 
 def install_loan_end_hook() -> None:
-    """Listen for ending loans, by ORM flush or by lending's Core statements (once per process)."""
-    if not event.contains(Session, "before_flush", forget_positions_of_ending_loans):
-        event.listen(Session, "before_flush", forget_positions_of_ending_loans)
+    """Listen for ending loans and for patrons switching their history off (once per process)."""
+    if not event.contains(Session, "before_flush", forget_kept_positions_when_history_is_switched_off):
+        event.listen(Session, "before_flush", forget_kept_positions_when_history_is_switched_off)
     if forget_position_of_ended_loan not in loan_rows.LOAN_END_HOOKS:
         loan_rows.LOAN_END_HOOKS.append(forget_position_of_ended_loan)

@@ -22,6 +22,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from elibrary.config import DEFAULTS
 from elibrary.db import Database, utcnow
 from elibrary.lending import locks, notices, policy, services
 from elibrary.lending.models import Hold, HoldState, JobLease, License, Loan
@@ -138,13 +139,13 @@ def send_due_notices(session: Session, cipher: DataCipher, now: datetime) -> int
 
 def erase_expired_personal_data(session: Session, now: datetime, settings: Mapping | None, report: PassReport) -> None:
     """Provisional registrations past their time (仮登録の期限切れ) and delivered notifications past retention."""
-    settings = settings or {}
+    settings = {**DEFAULTS, **(settings or {})}
     report.registrations_expired = registration.purge_expired(session, now)
     report.messages_purged = outbox.purge_old(
         session,
         now,
-        sent_days=int(settings.get("ELIBRARY_OUTBOX_RETENTION_DAYS", outbox.SENT_RETENTION_DAYS)),
-        failed_days=int(settings.get("ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS", outbox.FAILED_RETENTION_DAYS)),
+        sent_days=int(settings["ELIBRARY_OUTBOX_RETENTION_DAYS"]),
+        failed_days=int(settings["ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS"]),
     )
 
 

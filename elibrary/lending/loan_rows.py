@@ -65,13 +65,6 @@ _TITLE_HAS_QUEUE = select(_HAS_QUEUE.label("queue")).select_from(_loans).where(_
 # Return's lock and read in one statement: the title is locked first, then the loan row itself. A loan
 # ended by someone else while we waited for the title is then found deleted and no row comes back; the
 # patron's columns are not lending decisions and are read unlocked.
-_LOCK_HAS_QUEUE = exists().where(_holds.c.title_id == _loans.c.title_id, _holds.c.state.in_([HoldState.waiting, HoldState.ready]))
-_END_TOGETHER = _DELETE_LOAN.add_cte(_EVENT_PART, _QUEUE_PART).returning(_HAS_QUEUE.label("queue"))
-_TITLE_HAS_QUEUE = select(_HAS_QUEUE.label("queue")).select_from(_loans).where(_loans.c.id == bindparam("loan_id", type_=Integer))
-
-# Return's lock and read in one statement: the title is locked first, then the loan row itself. A loan
-# ended by someone else while we waited for the title is then found deleted and no row comes back; the
-# patron's columns are not lending decisions and are read unlocked.
 _LOCK_LOAN_TO_END = (
     select(_loans.c.id, _loans.c.patron_id, _loans.c.title_id, _loans.c.started_at, _patrons.c.category, _patrons.c.keep_reading_history)
     .join_from(_loans, _titles, _titles.c.id == _loans.c.title_id)

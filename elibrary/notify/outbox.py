@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
+from elibrary.config import DEFAULTS
 from elibrary.db import request_after_commit, utcnow
 from elibrary.notify.base import DeliveryFailed, Message, Notifier
 from elibrary.notify.models import OutboxMessage
@@ -16,8 +17,6 @@ log = logging.getLogger(__name__)
 
 AFTER_COMMIT_TASK = "deliver-notifications"
 MAX_ATTEMPTS = 8
-SENT_RETENTION_DAYS = 7  # ELIBRARY_OUTBOX_RETENTION_DAYS
-FAILED_RETENTION_DAYS = 30  # ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS
 
 
 def enqueue(session: Session, cipher: DataCipher, message: Message) -> OutboxMessage:
@@ -71,12 +70,19 @@ def deliver_pending(session: Session, cipher: DataCipher, notifier: Notifier, li
     return sent
 
 
-def purge_old(session: Session, now: datetime, *, sent_days: int = SENT_RETENTION_DAYS, failed_days: int = FAILED_RETENTION_DAYS) -> int:
+def purge_old(
+    session: Session,
+    now: datetime,
+    *,
+    sent_days: int = DEFAULTS["ELIBRARY_OUTBOX_RETENTION_DAYS"],
+    failed_days: int = DEFAULTS["ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS"],
+) -> int:
     """Erase delivered messages ``sent_days`` after delivery, and given-up ones ``failed_days`` after they were queued.
 
     A delivered row has already lost its address and text (``deliver_pending``); what is left (channel,
-    kind, times) is kept for the retention for delivery statistics. Messages that gave up (``MAX_ATTEMPTS``) are kept longer so staff can see
-    ``last_error``; messages still being retried are never purged. Returns how many rows were erased.
+    kind, times) is kept for the retention, for delivery statistics. Messages that gave up
+    (``MAX_ATTEMPTS``) are kept longer so staff can see ``last_error``; messages still being retried are
+    never purged. Returns how many rows were erased.
     """
     result = session.execute(
         delete(OutboxMessage).where(

@@ -257,12 +257,15 @@ class WhooshSearch:
 
     @staticmethod
     def _index_batch(builder: SegmentBuilder, helpers: list[SegmentHelper], batch: list, turn: int) -> None:
-        # Helpers take turns; a batch no helper takes (none started, or one died) is indexed here.
+        # Helpers take turns; without helpers (a small rebuild) the batch is indexed here. A helper that
+        # stopped fails the rebuild at once: its segment is lost, so indexing on would be wasted.
         if not batch:
             return
-        if not helpers or not helpers[turn % len(helpers)].offer(batch):
+        if not helpers:
             for doc in batch:
                 builder.add(document_fields(doc))
+        elif not helpers[turn % len(helpers)].offer(batch):
+            raise HelperFailed("a helper process stopped")
 
     def _commit(self, writer, **kwargs) -> None:
         try:

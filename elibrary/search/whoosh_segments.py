@@ -226,7 +226,7 @@ class SegmentHelper:
             self._feed_error = exc
 
     def offer(self, documents: list) -> bool:
-        """Hand a batch to the helper, waiting while two are queued; False (helper gone) means the caller indexes it."""
+        """Hand a batch to the helper, waiting while two are queued; False if the helper has gone."""
         while self._feed_error is None and self._feeder.is_alive():
             try:
                 self._batches.put(documents, timeout=1.0)

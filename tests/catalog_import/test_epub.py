@@ -8,8 +8,8 @@ import pytest
 
 from catalog_import.epub import epub_paths, parse_epub
 from catalog_import.records import ImportRecord, Problem
-from elibrary.catalog.credits import ContributorCredit
 from elibrary.books.packing import pack_epub_directory
+from elibrary.catalog.credits import ContributorCredit
 from tests.conftest import EXTERNAL
 
 SAMPLES = EXTERNAL / "epub3-samples"

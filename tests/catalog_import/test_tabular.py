@@ -5,9 +5,9 @@ import codecs
 import io
 
 from catalog_import.records import ImportRecord, Problem
-from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from catalog_import.report import ReportWriter, safe_cell
 from catalog_import.tabular import detect_encoding, parse_tabular
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 
 JAPANESE = (
     "ISBN,書名,タイトルヨミ,著者,著者ヨミ,訳者,出版社,出版日,NDC,件名,対象,内容紹介,巻次,シリーズ名\r\n"
