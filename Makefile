@@ -1,4 +1,4 @@
-# The two set-up commands of the README: `make run` and `make test` (see ../shared/CONTRACT.md).
+# The two set-up commands of the README: `make run` (the product with demo content) and `make test` (the whole suite).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -6,12 +6,16 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
 
-.PHONY: run test install install-test frontend browser init serve bench clean
+.PHONY: run test lint install install-test frontend system-packages init serve bench clean
 
 run: install frontend init serve
 
-test: install-test frontend browser
+test: install-test frontend system-packages lint
 	$(BIN)/python -W error::SyntaxWarning -m pytest $(PYTEST_ARGS)
+
+# ruff (style and mistakes) and import-linter (the layering rules of docs/architecture.md), both in setup.cfg/pyproject.toml.
+lint: install-test
+	$(BIN)/python -m ruff check .
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +31,22 @@ install-test: $(BIN)/python
 frontend:
 	@if [ -f readers/package.json ]; then cd readers && npm ci --no-audit --no-fund --loglevel=error; fi
 
-# Browser tests drive Debian's Chromium (never a downloaded browser).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
-	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium fonts-noto-cjk" >&2; exit 1; fi; }
+# Debian packages the tests use: Chromium for the browser tests (never a downloaded browser), Japanese fonts
+# (Noto CJK for screenshots, IPAex for the PDFs reportlab draws), jing and a JRE for the OPDS 1 RELAX NG and
+# EPUBCheck tests. Installed when running as root; otherwise the command to run is printed and the tests
+# that need a missing package say so when they are skipped.
+SYSTEM_PACKAGES := chromium:/usr/bin/chromium fonts-noto-cjk:/usr/share/fonts/opentype/noto \
+	fonts-ipaexfont-gothic:/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf \
+	fonts-ipaexfont-mincho:/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf \
+	jing:/usr/bin/jing default-jre-headless:/usr/bin/java
+system-packages:
+	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
+	  [ -e "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "tests that need them will be skipped; install with: sudo apt-get install$$missing" >&2; fi
 
 init:
 	$(BIN)/elibrary init --demo

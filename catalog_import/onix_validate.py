@@ -1,29 +1,37 @@
 """``--validate``: check an ONIX message against EDItEUR's XSD (3.0 or 3.1, reference or short tags).
 
-The schemas are not shipped with elibrary (EDItEUR's terms); ``ELIBRARY_ONIX_SCHEMA_PATH`` names a folder
-holding ``xsd3.0/`` and ``xsd3.1/`` as EDItEUR publishes them (by default ``../shared/external/onix``
-beside the source tree). A message with a namespace is validated while streaming; one without (the
+EDItEUR's unmodified XSDs come with the ``onixcheck`` package (Apache-2.0; the schemas under EDItEUR's own
+terms), a dependency of elibrary, so validation works on a plain install. ``ELIBRARY_ONIX_SCHEMA_PATH`` may
+name another folder holding ``xsd3.0/`` and ``xsd3.1/`` as EDItEUR publishes them (a newer code-list issue). A message with a namespace is validated while streaming; one without (the
 onixcheck samples) is given the reference namespace first, which needs it in memory, so it is bounded.
 """
 from __future__ import annotations
 
 import functools
+import importlib.util
 from pathlib import Path
 from typing import BinaryIO
 
 from lxml import etree
 
 from catalog_import.records import Problem
-from catalog_import.xmlsafe import UnsafeXML, clear_seen, hardened_parser, local_name, refuse_entity_declarations
+from catalog_import.xmlsafe import UnsafeXML, clear_seen, hardened_parser, is_entity_attack, local_name, refuse_entity_declarations
 
 MAX_PROBLEMS = 50
 MAX_IN_MEMORY = 64 * 1024 * 1024
-DEFAULT_SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shared" / "external" / "onix"
+
+
+def _packaged_schemas() -> Path:
+    """``onixcheck/schema``, found without importing onixcheck (its import pulls in more than the files)."""
+    spec = importlib.util.find_spec("onixcheck")
+    if spec is None or not spec.submodule_search_locations:
+        return Path("onixcheck-is-not-installed")  # _schema_file then reports the missing XSD clearly
+    return Path(next(iter(spec.submodule_search_locations))) / "schema"
 
 
 def schema_path(configured: str | None) -> Path:
-    """The folder with the XSDs: the setting, else ``../shared/external/onix``."""
-    return Path(configured) if configured else DEFAULT_SCHEMA_PATH
+    """The folder with the XSDs: the setting, else the copy shipped in the ``onixcheck`` package."""
+    return Path(configured) if configured else _packaged_schemas()
 
 
 @functools.lru_cache(maxsize=4)
@@ -51,9 +59,9 @@ def validate_onix(stream: BinaryIO, folder: Path) -> list[Problem]:
     try:
         namespace, release, short = _sniff(stream)
     except UnsafeXML:
-        return [Problem("file", "エンティティ宣言（DTD）を含むファイルは安全のため読み込みません。", "The file declares XML entities (DTD); refused for safety.", fatal=True)]
+        return [_ENTITIES_REFUSED]
     except etree.XMLSyntaxError as exc:
-        return [Problem(f"line {exc.lineno}", f"XMLの形式が正しくありません（{exc.lineno}行目）。", f"The XML is malformed at line {exc.lineno} ({exc.msg}).", fatal=True)]
+        return [_malformed(exc)]
     stream.seek(0)
     xsd = _schema_file(folder, release, short)
     if not xsd.exists():
@@ -84,7 +92,7 @@ def _validate_with_namespace(stream: BinaryIO, schema: etree.XMLSchema, release:
     try:
         root = etree.fromstring(data, hardened_parser())
     except etree.XMLSyntaxError as exc:
-        return [Problem(f"line {exc.lineno}", f"XMLの形式が正しくありません（{exc.lineno}行目）。", f"The XML is malformed at line {exc.lineno} ({exc.msg}).", fatal=True)]
+        return [_malformed(exc)]
     namespace = f"http://ns.editeur.org/onix/{release}/{'short' if short else 'reference'}"
     for element in root.iter():
         if isinstance(element.tag, str) and etree.QName(element).namespace is None:
@@ -92,6 +100,16 @@ def _validate_with_namespace(stream: BinaryIO, schema: etree.XMLSchema, release:
     if schema.validate(root):
         return []
     return _problems(schema.error_log)
+
+
+_ENTITIES_REFUSED = Problem("file", "エンティティ宣言（DTD）を含むファイルは安全のため読み込みません。",
+                            "The file declares XML entities (DTD); refused for safety.", fatal=True)
+
+
+def _malformed(exc: etree.XMLSyntaxError) -> Problem:
+    if is_entity_attack(exc):
+        return _ENTITIES_REFUSED
+    return Problem(f"line {exc.lineno}", f"XMLの形式が正しくありません（{exc.lineno}行目）。", f"The XML is malformed at line {exc.lineno} ({exc.msg}).", fatal=True)
 
 
 def _problems(error_log) -> list[Problem]:

@@ -1,6 +1,6 @@
 """Settings in layers: defaults, then ``instance/config.py``, then ``ELIBRARY_*`` environment variables.
 
-The names are those of ``../shared/CONTRACT.md``; they are used unchanged as Flask config keys.
+The names are those of the operators' contract (README, docs/operations.md); they are used unchanged as Flask config keys.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_LIBRARY_NAME": "電子図書館",
     "ELIBRARY_LIBRARY_NAME_EN": "e-Library",
     "ELIBRARY_MAX_UPLOAD_MB": 200,
-    "ELIBRARY_ONIX_SCHEMA_PATH": None,  # None: ../shared/external/onix (EDItEUR XSDs, for `import onix --validate`)
+    "ELIBRARY_ONIX_SCHEMA_PATH": None,  # None: the XSDs shipped in the onixcheck package (for `import onix --validate`)
     "ELIBRARY_DEFAULT_LOCALE": "ja",
     "ELIBRARY_LENDING_JOBS_INTERVAL": 300,  # seconds between in-process lending passes; 0 turns it off
     "ELIBRARY_OUTBOX_RETENTION_DAYS": 7,  # delivered notifications (encrypted personal data) are erased after this

@@ -19,9 +19,8 @@ from elibrary import create_app
 from elibrary.db import Base, make_engine
 from elibrary.migrate import upgrade_database
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-EXTERNAL = SHARED / "external"
 FILES = Path(__file__).resolve().parent / "files"
+EXTERNAL = FILES / "external"  # public test material copied in; its source and licence: tests/files/external/SOURCES.md
 PG_URL = os.environ.get("ELIBRARY_TEST_DATABASE_URL")
 
 ENGINES = ["sqlite"] + (["postgresql"] if PG_URL else [])

@@ -4,7 +4,7 @@
 katakana → hiragana, the long-vowel mark ー dropped (コンピューター = コンピュータ), small kana made large
 (ァ → ア, ッ → ツ), ヴ-forms (ヴァ → バ) and old kanji forms (旧字体 → 新字体: 國 → 国, 澤 → 沢, 髙 → 高).
 
-``tokens`` is the "mixed" analyzer of ``../shared/PERFORMANCE-NOTES.md``: Latin and digit runs are whole
+``tokens`` is the "mixed" analyzer (the best of those measured; docs/search.md): Latin and digit runs are whole
 words; kanji/kana runs become overlapping bigrams inside the run (never across a space or punctuation);
 a run of one character is kept as a unigram. Searching a word means requiring all of its tokens
 (AND of bigrams, no positions).

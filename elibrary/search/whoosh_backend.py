@@ -1,6 +1,6 @@
 """The Whoosh search backend: one index directory per site, one writer at a time, caches per process.
 
-Design (measured in ``../shared/PERFORMANCE-NOTES.md`` and ``bench/search.py``):
+Design (measured with ``bench/search.py``; see docs/search.md):
 - Text is analysed by ``analysis`` *before* Whoosh sees it and stored as space-separated tokens, so the
   index schema holds only Whoosh's own classes (it opens under whoosh3 and Whoosh-Reloaded alike) and
   query syntax never reaches a parser: queries are built from tokens.

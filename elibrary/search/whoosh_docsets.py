@@ -2,7 +2,7 @@
 
 Whoosh's own collectors score and visit every matching document in Python, so a two-kanji word that
 matches most of a 100k catalog costs hundreds of milliseconds, and exact hit counts and facet counts cost
-another pass each (``../shared/PERFORMANCE-NOTES.md``). Here every posting list is read once into a
+another pass each (measured with ``bench/search.py``). Here every posting list is read once into a
 bitset (bit *n* set = document *n* matches) and kept in a small LRU cache; a query is then big-integer
 ``&``/``|`` (C speed), its count ``int.bit_count()``, each facet count one more ``&``, and the top N come
 from a sort order computed once. Exact counting becomes free; the count cap stays part of the interface

@@ -11,6 +11,7 @@ from catalog_import.records import ImportRecord, Problem
 from elibrary.books.packing import pack_epub_directory
 from elibrary.catalog.credits import ContributorCredit
 from tests.conftest import EXTERNAL
+from tests.readers.factories import manga_epub
 
 SAMPLES = EXTERNAL / "epub3-samples"
 CONTAINER = ('<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" version="1.0"><rootfiles>'
@@ -49,7 +50,8 @@ def test_vertical_japanese_book_with_readings_and_rtl(tmp_path):
 
 
 def test_fixed_layout_manga_and_a_cover_image(tmp_path):
-    (manga,) = list(parse_epub(sample_epub(tmp_path, "haruko-html-jpeg")))
+    (tmp_path / "manga.epub").write_bytes(manga_epub())
+    (manga,) = list(parse_epub(tmp_path / "manga.epub"))
     assert manga.format == "epub-fixed" and manga.layout == "pre-paginated" and manga.page_progression == "rtl"
     (book,) = list(parse_epub(sample_epub(tmp_path, "childrens-literature")))
     assert book.cover_image[:8] == b"\x89PNG\r\n\x1a\n" and book.cover_media_type == "image/png"

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from catalog_import.onix import parse_onix
-from catalog_import.onix_validate import DEFAULT_SCHEMA_PATH, validate_onix
+from catalog_import.onix_validate import schema_path, validate_onix
 from catalog_import.records import ImportRecord, Price, Problem
 from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from tests.conftest import EXTERNAL, FILES
@@ -123,11 +123,11 @@ def test_a_product_without_title_is_a_problem_with_its_id():
 
 
 def test_validation_against_the_editeur_schemas():
-    assert validate_onix(io.BytesIO((SAMPLES / "valid_google_onix_3.xml").read_bytes()), DEFAULT_SCHEMA_PATH) == []
-    assert validate_onix(io.BytesIO((SAMPLES / "valid_onix3_short.xml").read_bytes()), DEFAULT_SCHEMA_PATH) == []  # namespace added
-    problems = validate_onix(io.BytesIO((SAMPLES / "invalid_google_onix_3.xml").read_bytes()), DEFAULT_SCHEMA_PATH)
+    assert validate_onix(io.BytesIO((SAMPLES / "valid_google_onix_3.xml").read_bytes()), schema_path(None)) == []
+    assert validate_onix(io.BytesIO((SAMPLES / "valid_onix3_short.xml").read_bytes()), schema_path(None)) == []  # namespace added
+    problems = validate_onix(io.BytesIO((SAMPLES / "invalid_google_onix_3.xml").read_bytes()), schema_path(None))
     assert any("USDD" in p.reason_en for p in problems) and all(p.position.startswith("line ") for p in problems)
-    script = validate_onix(io.BytesIO(JP_SHORT.read_bytes()), DEFAULT_SCHEMA_PATH)  # 3.1 short-tag schema picked from the namespace
+    script = validate_onix(io.BytesIO(JP_SHORT.read_bytes()), schema_path(None))  # 3.1 short-tag schema picked from the namespace
     assert script and "script" in script[0].reason_en
-    bomb = validate_onix(io.BytesIO(BOMB.encode()), DEFAULT_SCHEMA_PATH)
+    bomb = validate_onix(io.BytesIO(BOMB.encode()), schema_path(None))
     assert bomb[0].fatal and "entities" in bomb[0].reason_en

@@ -1,7 +1,7 @@
 """Validators for what the OPDS views produce: the OPDS 2 JSON Schemas and the OPDS 1.2 RELAX NG.
 
 OPDS 2 / auth document: ``jsonschema`` (draft-07) with a ``referencing.Registry`` that maps each
-schema URL to its copy under ``shared/external/opds2-schema/<host>/<path>`` (no network), rewriting
+schema URL to its copy under ``tests/files/external/opds2-schema/<host>/<path>`` (no network), rewriting
 ECMAScript named groups ``(?<`` to Python's ``(?P<``.
 
 OPDS 1.2, lenient profile: the strict ``opds_v1.2.fixed-issue3`` schema forbids every ``opds:`` element

@@ -17,7 +17,6 @@ from tests.conftest import EXTERNAL
 SAMPLES = EXTERNAL / "epub3-samples"
 W3C = EXTERNAL / "epub-tests-w3c" / "tests"
 KUSAMAKURA = SAMPLES / "kusamakura-japanese-vertical-writing"
-HARUKO = SAMPLES / "haruko-html-jpeg"
 EPUB = "application/epub+zip"
 PDF = "application/pdf"
 PIN = "secret-pin-1234"
@@ -42,6 +41,48 @@ def make_book(session: Session, storage, data: bytes, media_type: str = EPUB, *,
 def make_sample(session: Session, storage, directory=KUSAMAKURA, **kwargs) -> Title:
     """A title whose file is the unpacked sample ``directory``, zipped."""
     return make_book(session, storage, pack_epub_directory(directory), EPUB, **kwargs)
+
+
+def manga_epub(pages: int = 4) -> bytes:
+    """A fixed-layout manga made here (drawn by the demo's picture-book code): rtl, landscape spreads, portrait
+    orientation, pages paired right then left, a PNG cover, and one reflowable spine item (a text afterword).
+
+    It replaces the IDPF "haruko" sample, whose licence does not allow redistribution.
+    """
+    from elibrary.demo import drawing, picture_book
+    from elibrary.demo import epub as demo_epub
+
+    pub = demo_epub.Publication(isbn="9784999999019", title="はるのまんが", title_reading="ハルノマンガ",
+                                creators=[demo_epub.Creator("試験 太郎", "シケン タロウ")], progression="rtl",
+                                fixed_layout=True, access_modes=["visual"])
+    cover = io.BytesIO()
+    picture_book.draw_cover().save(cover, "PNG")
+    pub.add(demo_epub.Item("cover", "images/cover.png", "image/png", cover.getvalue(), properties="cover-image"))
+    for n in range(1, pages + 1):
+        image = f"images/p{n}.jpg"
+        art = picture_book.draw_page((n - 1) % len(picture_book.ALT) + 1)
+        pub.add(demo_epub.Item(f"img{n}", image, "image/jpeg", drawing.jpeg(art, 70)))
+        page = demo_epub.xhtml_page(f"{n}", f'<img src="{image}" alt="{n}ページ" style="width:100%"/>',
+                                    head_extra='<meta name="viewport" content="width=750, height=1050"/>')
+        side = "page-spread-right" if n % 2 else "page-spread-left"  # rtl: right page first
+        pub.add(demo_epub.Item(f"p{n}", f"p{n}.xhtml", "application/xhtml+xml", page, in_spine=True,
+                               spine_properties=side, label="はじまり" if n == 1 else ""))
+    afterword = demo_epub.xhtml_page("あとがき", "<p>あとがきは文字だけのページです。</p>")
+    pub.add(demo_epub.Item("after", "afterword.xhtml", "application/xhtml+xml", afterword, in_spine=True,
+                           spine_properties="rendition:layout-reflowable", label="あとがき"))
+    data = demo_epub.build_epub3(pub)
+    return _rewrite_entry(data, "OEBPS/content.opf", lambda opf: opf.replace(
+        b'<meta property="rendition:orientation">auto</meta>', b'<meta property="rendition:orientation">portrait</meta>'))
+
+
+def _rewrite_entry(data: bytes, name: str, change) -> bytes:
+    """``data`` (a zip) with the entry ``name`` passed through ``change``; the other entries as they were."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            body = source.read(info)
+            target.writestr(info, change(body) if info.filename == name else body)
+    return out.getvalue()
 
 
 def make_patron(session: Session, cipher, *, keep_reading_history: bool = False):

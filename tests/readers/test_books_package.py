@@ -9,6 +9,7 @@ import pytest
 from elibrary.books import BrokenContainer, MissingContainer, open_epub, read_package
 from elibrary.books.packing import pack_epub_directory
 from tests.conftest import EXTERNAL
+from tests.readers.factories import manga_epub
 
 SAMPLES = EXTERNAL / "epub3-samples"
 W3C = EXTERNAL / "epub-tests-w3c" / "tests"
@@ -52,8 +53,9 @@ def test_kusamakura_metadata_readings_and_rtl_spine():
     assert package.problems == []
 
 
-def test_haruko_fixed_layout_spreads_right_page_first():
-    package = package_of(SAMPLES / "haruko-html-jpeg")
+def test_fixed_layout_manga_spreads_right_page_first():
+    with open_epub(io.BytesIO(manga_epub())) as archive:
+        package = read_package(archive)
     assert package.is_fixed_layout and package.is_rtl
     assert package.rendition.spread == "landscape"
     assert package.rendition.orientation == "portrait"

@@ -6,7 +6,7 @@ import pytest
 from elibrary.lending import services as lending
 from elibrary.patrons.models import Patron
 from tests.readers.conftest import new_context, shot, sign_in
-from tests.readers.factories import HARUKO, PDF, make_book, make_epub2, make_patron, make_pdf, make_sample
+from tests.readers.factories import PDF, make_book, make_epub2, make_patron, make_pdf, make_sample, manga_epub
 
 
 def book_frame(page, must_contain: str | None = None):
@@ -214,7 +214,7 @@ SHOWN_FRAMES = """() => {
 
 def test_fixed_layout_shows_a_spread_right_page_first_on_landscape(live_server, browser):
     with live_server.rt.db.scope() as session:
-        title_id = make_sample(session, live_server.rt.storage, HARUKO, license="open").id
+        title_id = make_book(session, live_server.rt.storage, manga_epub(), license="open").id
     context = new_context(browser, live_server, viewport={"width": 1280, "height": 800}, has_touch=True, locale="ja-JP")
     page = context.new_page()
     try:
@@ -230,7 +230,7 @@ def test_fixed_layout_shows_a_spread_right_page_first_on_landscape(live_server, 
 
         boxes = eventually(lambda: len(spread_boxes()) == 2 and spread_boxes()) or spread_boxes()
         page.wait_for_timeout(300)
-        shot(page, "haruko-spread")
+        shot(page, "manga-spread")
         assert len(boxes) == 2, boxes  # a two-page spread on a landscape screen
         assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] + 1
         assert boxes[0]["height"] <= 800 - 58  # the whole spread fits the screen
@@ -238,7 +238,7 @@ def test_fixed_layout_shows_a_spread_right_page_first_on_landscape(live_server, 
         page.get_by_label("200%").check()
         page.keyboard.press("Escape")
         assert eventually(lambda: max(b["width"] for b in spread_boxes()) > boxes[0]["width"] * 1.5)
-        shot(page, "haruko-zoomed")
+        shot(page, "manga-zoomed")
     finally:
         context.close()
 
