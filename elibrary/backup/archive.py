@@ -40,9 +40,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import MetaData, select, text
+from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from elibrary.errors import DomainError
 from elibrary.storage.base import BookStorage
@@ -150,11 +149,9 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
 
 def _audit_anchor(conn: Connection) -> dict[str, Any] | None:
     """The access log's newest entry in this snapshot (see ``elibrary.audit.chain``)."""
-    try:
-        with conn.begin_nested():
-            row = conn.execute(text("SELECT id, entry_hash FROM audit_access_log ORDER BY id DESC LIMIT 1")).first()
-    except SQLAlchemyError:
+    if not inspect(conn).has_table("audit_access_log"):
         return None  # a database from before the access log
+    row = conn.execute(text("SELECT id, entry_hash FROM audit_access_log ORDER BY id DESC LIMIT 1")).first()
     return {"id": row.id, "hash": row.entry_hash} if row is not None else None
 
 

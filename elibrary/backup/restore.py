@@ -188,9 +188,10 @@ def _migrate(conn: Connection, engine: Engine, *targets: str, downgrade_first: b
 
 
 def _load_failed(exc: Exception) -> BackupError:
+    detail = " ".join(str(getattr(exc, "orig", exc)).split())[:300]  # one line: PostgreSQL adds a DETAIL line
     return _bad(
         f"行を読み込めませんでした（{exc.__class__.__name__}）。データベースは変更していません",
-        f"loading the rows failed ({exc.__class__.__name__}: {getattr(exc, 'orig', exc)}); the database was not changed",
+        f"loading the rows failed ({exc.__class__.__name__}: {detail}); the database was not changed",
     )
 
 

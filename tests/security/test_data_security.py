@@ -141,3 +141,48 @@ def test_a_new_sqlite_database_file_is_readable_by_its_owner_only(tmp_path):
             assert stat.S_IMODE(os.stat(instance / name).st_mode) == 0o600, name
     finally:
         fresh.extensions["elibrary"].db.dispose()
+
+
+# The deployment advice of issue 11 item 10, run: the app connects as a role that does not own the access log.
+APP_ROLE_GRANTS = """
+GRANT USAGE ON SCHEMA public TO {role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_access_log FROM {role};
+"""
+
+
+def test_an_app_role_that_does_not_own_the_log_can_append_but_not_rewrite(engine_name, rt):
+    import uuid
+
+    import pytest
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.orm import Session
+
+    from elibrary.audit.chain import INFO_KEY
+
+    if engine_name != "postgresql":
+        pytest.skip("roles and grants are PostgreSQL's")
+    role = f"elibrary_app_{uuid.uuid4().hex[:8]}"
+    with rt.db.engine.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        for statement in APP_ROLE_GRANTS.format(role=role).strip().splitlines():
+            conn.execute(text(statement))
+    app_engine = create_engine(rt.db.engine.url.set(username=role, password=None))
+    try:
+        with Session(app_engine, info={INFO_KEY: rt.audit}) as session, session.begin():
+            audit.record(session, audit.Access(1, "shisho@city.example.jp", "192.0.2.1", "view", "patron:1", 1, ("name",)))
+        for statement in ("ALTER TABLE audit_access_log DISABLE TRIGGER audit_access_log_append_only",
+                          "UPDATE audit_access_log SET detail = 'x'", "DELETE FROM audit_access_log", "TRUNCATE audit_access_log",
+                          "DROP TRIGGER audit_access_log_append_only ON audit_access_log"):
+            with pytest.raises(DBAPIError, match="must be owner|permission denied"):
+                with app_engine.begin() as conn:
+                    conn.execute(text(statement))
+        with rt.db.scope(write=False) as session:
+            assert audit.verify(session, audit.Anchor(1, session.scalar(select(audit.AccessLogEntry.entry_hash)))).ok
+    finally:
+        app_engine.dispose()
+        with rt.db.engine.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
