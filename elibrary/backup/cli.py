@@ -48,7 +48,7 @@ def create_command(directory: Path | None, without_keys: bool) -> None:
         progress=_say,
     )
     if without_keys:
-        _say("keys left out: restoring needs this instance's key files (secret_key, data_key*, lookup_key)")
+        _say("keys left out: restoring needs this instance's key files (secret_key, data_key*, lookup_key, audit_key)")
     elif "data_key" not in summary.keys:
         _say("warning: the data key is not in the instance folder (set by ELIBRARY_DATA_KEY?): keep it with the backup")
     _say("the backup holds personal data and the keys to read it: store it like the keys")
