@@ -41,7 +41,7 @@ def adopt(session: Session, chain: AuditChain) -> Adoption:
         return Adoption("access log: empty")
     first = session.scalar(select(AccessLogEntry).order_by(AccessLogEntry.id).limit(1))
     if first.prev_hash == GENESIS and chain.digest(GENESIS, first) == first.entry_hash:
-        result = verify(session, anchor=Anchor(last.id, last.entry_hash))
+        result = verify(session, anchor=Anchor(last.id, last.entry_hash), chain=chain)
         if not result.ok:
             return Adoption(f"access log: NOT anchored, tampered at entry {result.first_bad_id}: {result.reason}", ok=False)
         return Adoption(f"access log: {result.checked} entries anchored (the anchor file was missing)", Anchor(last.id, last.entry_hash))

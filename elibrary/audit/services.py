@@ -156,10 +156,10 @@ def each_entry(session: Session, batch: int = 1000) -> Iterator[AccessLogEntry]:
         last_id = rows[-1].id
 
 
-def verify(session: Session, anchor: Anchor | None = None) -> Verification:
+def verify(session: Session, anchor: Anchor | None = None, *, chain: AuditChain | None = None) -> Verification:
     """Recompute every keyed hash and link, then check the anchor (the chain's newest entry known outside the
     database: the anchor file, or ``anchor`` when given); the first entry that does not fit is reported."""
-    chain = chain_of(session)
+    chain = chain or chain_of(session)
     try:
         anchor = anchor or chain.read_anchor()
     except ValueError as exc:
