@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from catalog_import.csv_rows import BrokenRow, Row, RowReader, broken_reason, byte_lines, encoding_problem, text_lines
 from catalog_import.records import ImportRecord, ParsedItem, Problem
 from catalog_import.readings import kana_reading
 from catalog_import.text import html_to_text, optional, tidy
@@ -100,58 +101,55 @@ def parse_tabular(stream: BinaryIO, *, name: str = "") -> Iterator[ParsedItem]:
     sample = stream.read(64 * 1024)
     stream.seek(0)
     encoding = detect_encoding(sample)
-    text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
-    try:
-        yield from _rows(text, sample, name, encoding)
-    finally:
-        text.detach()  # the caller owns (and closes) the byte stream
+    if encoding == "utf-16":
+        text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
+        try:
+            yield from _rows(text_lines(text), sample, name, encoding)
+        finally:
+            text.detach()  # the caller owns (and closes) the byte stream
+    else:
+        yield from _rows(byte_lines(stream, encoding), sample, name, encoding)
 
 
-def _rows(text, sample: bytes, name: str, encoding: str) -> Iterator[ParsedItem]:
+def _rows(lines, sample: bytes, name: str, encoding: str) -> Iterator[ParsedItem]:
     first_line = sample.split(b"\n", 1)[0]
     delimiter = "\t" if name.lower().endswith(".tsv") or first_line.count(b"\t") > first_line.count(b",") else ","
     csv.field_size_limit(MAX_FIELD)
-    reader = csv.reader(text, delimiter=delimiter)
-    try:
-        header = next(reader, None)
-    except (csv.Error, UnicodeError) as exc:
-        yield Problem("line 1", f"見出し行を読み込めません（{exc}）。", f"The header row cannot be read ({exc}).", fatal=True)
+    reader = RowReader(lines, delimiter)
+    header = reader.read()
+    if isinstance(header, BrokenRow):
+        ja, en = broken_reason(header)
+        yield Problem("line 1", f"見出し行を読み込めません。{ja}", f"The header row cannot be read. {en}", fatal=True)
         return
-    if not header:
+    if header is None or not any(cell.strip() for cell in header.cells):
         yield Problem("line 1", "ファイルが空です。", "The file is empty.", fatal=True)
         return
-    fields = [_HEADER_INDEX.get(_key(h)) for h in header]
+    fields = [_HEADER_INDEX.get(_key(h)) for h in header.cells]
     if "title" not in fields:
-        yield Problem("line 1", f"見出し行に「タイトル」（または 書名 / title）の列がありません。見出し: {', '.join(header)[:200]}",
-                      f"The header row has no title column (タイトル, 書名 or title). Headers: {', '.join(header)[:200]}", fatal=True)
+        shown = ", ".join(header.cells)[:200]
+        yield Problem("line 1", f"見出し行に「タイトル」（または 書名 / title）の列がありません。見出し: {shown}",
+                      f"The header row has no title column (タイトル, 書名 or title). Headers: {shown}", fatal=True)
         return
-    line = reader.line_num
-    while True:
-        start = line + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield Problem(f"line {start}", f"行を読み込めません（{exc}）。引用符（\"）の閉じ忘れがないか確認してください。",
-                          f"The row cannot be read ({exc}); check for an unclosed quote (\").", fatal=True)
-            return
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
+    reader.fields = fields
+    while (row := reader.read()) is not None:
+        if isinstance(row, BrokenRow):
+            ja, en = broken_reason(row)
+            yield Problem(f"line {row.start}", ja, en)
             continue
-        yield _row(row, fields, f"line {start}", encoding)
+        if not any(cell.strip() for cell in row.cells):
+            continue
+        yield _row(row, fields, encoding)
 
 
-def _row(row: list[str], fields: list[str | None], position: str, encoding: str) -> ParsedItem:
-    cells = [(field, unicodedata.normalize("NFC", cell)) for field, cell in zip(fields, row) if field is not None and cell.strip()]
+def _row(row: Row, fields: list[str | None], encoding: str) -> ParsedItem:
+    position = f"line {row.start}"
+    cells = [(field, unicodedata.normalize("NFC", cell)) for field, cell in zip(fields, row.cells) if field is not None and cell.strip()]
     title = next((cell for field, cell in cells if field == "title"), "")[:100]  # shown in the report, neutralised there
+    wrong = encoding_problem(row.raw, "".join(row.cells), encoding)
+    if wrong is not None:
+        return Problem(position, *wrong, title=title if not any("\udc80" <= ch <= "\udcff" for ch in title) else "")
     values: dict[str, str] = {}
     for field, cell in cells:
-        if any("\udc80" <= ch <= "\udcff" for ch in cell):
-            shown = "UTF-8" if encoding.startswith("utf-8") else "Shift_JIS (cp932)"
-            return Problem(position, f"この行にファイル全体の文字コード（{shown}）と異なる文字があります。ファイル全体を UTF-8 で保存し直してください。",
-                           f"This row has bytes that are not {shown}, the file's encoding: the file mixes encodings. Save the whole file again as UTF-8.",
-                           field=field)
         if _FORMULA.match(cell):
             return Problem(position, f"「{_label(field)}」の値が表計算の数式のように見えるため取り込みませんでした。先頭の = + - @ を外し、文字として入力してください。",
                            f"The {field.replace('_', ' ')} cell looks like a spreadsheet formula and was not imported; remove the leading = + - @ and enter it as text.",

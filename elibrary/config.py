@@ -14,6 +14,8 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_DATABASE_URL": None,  # None: sqlite:///<instance>/elibrary.db
     "ELIBRARY_SECRET_KEY": None,  # None: generated into <instance>/secret_key
     "ELIBRARY_DATA_KEY": None,  # None: generated into <instance>/data_key
+    "ELIBRARY_AUDIT_KEY": None,  # None: generated into <instance>/audit_key (the access log's HMAC chain)
+    "ELIBRARY_AUDIT_ANCHOR": None,  # None: <instance>/audit_anchor (the access log's newest entry, outside the database)
     "ELIBRARY_SEARCH": "whoosh",
     "ELIBRARY_SEARCH_PATH": None,  # None: <instance>/search-index
     "ELIBRARY_SEARCH_SYNC": False,  # True: index in the committing thread (tests, CLI)
@@ -122,11 +124,13 @@ def fill_paths(settings: dict[str, Any], instance_path: str) -> None:
         settings["ELIBRARY_SEARCH_PATH"] = str(base / "search-index")
     if not settings["ELIBRARY_STORAGE_PATH"]:
         settings["ELIBRARY_STORAGE_PATH"] = str(base / "files")
+    if not settings.get("ELIBRARY_AUDIT_ANCHOR"):
+        settings["ELIBRARY_AUDIT_ANCHOR"] = str(base / "audit_anchor")
 
 
 def ensure_keys(settings: dict[str, Any], instance_path: str) -> None:
     """Read the secret keys from the instance folder, generating them (mode 0600) on first start."""
-    for setting, filename in (("ELIBRARY_SECRET_KEY", "secret_key"), ("ELIBRARY_DATA_KEY", "data_key")):
+    for setting, filename in (("ELIBRARY_SECRET_KEY", "secret_key"), ("ELIBRARY_DATA_KEY", "data_key"), ("ELIBRARY_AUDIT_KEY", "audit_key")):
         if settings.get(setting):
             continue
         settings[setting] = _read_or_create_key(Path(instance_path) / filename)
@@ -154,7 +158,7 @@ def check_production(settings: Mapping[str, Any]) -> None:
     """Refuse to run a production site with a development secret."""
     if settings.get("ELIBRARY_ENV") != "production":
         return
-    for name in ("ELIBRARY_SECRET_KEY", "ELIBRARY_DATA_KEY"):
+    for name in ("ELIBRARY_SECRET_KEY", "ELIBRARY_DATA_KEY", "ELIBRARY_AUDIT_KEY"):
         value = str(settings.get(name) or "")
         if value.lower() in DEVELOPMENT_SECRETS or len(value) < MIN_SECRET_LENGTH:
             raise ConfigError(f"{name} is a development value; set a random key of at least {MIN_SECRET_LENGTH} characters")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
@@ -66,6 +67,7 @@ def make_engine(url: str) -> Engine:
     execution option ``sqlite_begin="IMMEDIATE"``: see ``Database.writer``.
     """
     if url.startswith("sqlite"):
+        create_private_sqlite_file(url)
         kwargs: dict = {"connect_args": {"timeout": 30, "check_same_thread": False}}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
@@ -74,6 +76,20 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def create_private_sqlite_file(url: str) -> None:
+    """Create a SQLite database file readable by its owner only (0600, like the keys) before SQLite would
+    create it under the umask (often 0644); its WAL and shared-memory files take the same mode."""
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):
+        pass  # an existing database (kept as it is), or a folder that is missing (SQLite says so itself)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from elibrary import ils, notify, search, storage
+from elibrary.audit.chain import AFTER_COMMIT_TASK as AUDIT_TASK
+from elibrary.audit.chain import INFO_KEY as AUDIT_INFO
+from elibrary.audit.chain import AuditChain
 from elibrary.catalog.indexing import AFTER_COMMIT_TASK as SEARCH_TASK
 from elibrary.catalog.indexing import SearchIndexer, watch_changes
 from elibrary.db import Database
@@ -36,6 +39,7 @@ class Runtime:
     notifier: Notifier
     cipher: DataCipher
     indexer: SearchIndexer
+    audit: AuditChain
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "Runtime":
@@ -52,12 +56,21 @@ class Runtime:
             notifier=load_backend("notifier", notify.BACKENDS, settings["ELIBRARY_NOTIFIER"], settings),
             cipher=cipher,
             indexer=SearchIndexer(lambda: db.session(write=True), search_backend, synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"])),
+            audit=AuditChain.from_settings(settings),
         )
+        db.factory.configure(info={AUDIT_INFO: runtime.audit})  # every session can append to the keyed access log
         runtime.ils = load_backend("ILS", ils.BACKENDS, settings["ELIBRARY_ILS"], {**settings, "runtime": runtime})
         watch_changes(db.factory)
         db.after_commit.register(SEARCH_TASK, runtime.indexer.kick)
         db.after_commit.register(NOTIFY_TASK, runtime.deliver_notifications)
+        db.after_commit.register(AUDIT_TASK, runtime.anchor_audit_log)
         return runtime
+
+    def anchor_audit_log(self) -> None:
+        """Move the access log's anchor file to its newest committed entry (after commits that added one)."""
+        from elibrary.audit.services import anchor_latest
+
+        anchor_latest(self.db, self.audit)
 
     def deliver_notifications(self) -> int:
         """Send committed outbox messages (after commit, and from the scheduled jobs)."""

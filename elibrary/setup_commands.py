@@ -18,6 +18,7 @@ def init_command(demo: bool) -> None:
     click.echo(f"database: {rt.db.engine.url.render_as_string(hide_password=True)}")
     upgrade_database(rt.db.engine)
     click.echo("database: up to date")
+    click.echo(adopt_access_log(rt))
     status = rt.search.status()
     click.echo(f"search index: {'ok' if status.get('ok') else 'NOT OK ' + str(status)}")
     if demo:
@@ -27,6 +28,17 @@ def init_command(demo: bool) -> None:
             added = load_demo(session, rt, echo=click.echo)
         rt.indexer.run_once()
         click.echo(f"demo content: {added} titles added" if added else "demo content: already loaded")
+
+
+def adopt_access_log(rt) -> str:
+    """Bring a pre-key access log under the audit key (once) and anchor it; the line to print."""
+    from elibrary.audit.adopt import adopt
+
+    with rt.db.scope() as session:
+        adoption = adopt(session, rt.audit)
+    if adoption.anchor is not None:
+        rt.audit.write_anchor(adoption.anchor)
+    return adoption.message
 
 
 def register(cli: click.Group) -> None:

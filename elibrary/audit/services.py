@@ -1,21 +1,19 @@
-"""Writing, searching, exporting and verifying the staff access log."""
+"""Writing, searching, exporting and verifying the staff access log (the keyed chain: ``audit.chain``)."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from elibrary.audit.chain import AFTER_COMMIT_TASK, GENESIS, Anchor, AuditChain, chain_of
 from elibrary.audit.models import AccessLogEntry
-from elibrary.db import Database, utcnow
+from elibrary.db import Database, request_after_commit, utcnow
 
-GENESIS = "0" * 64
 ACTIONS = ("view", "search", "export", "change", "erase")
 CSV_COLUMNS = ("id", "at", "staff_email", "address", "action", "subject", "patron_id", "fields", "detail", "entry_hash")
 
@@ -34,26 +32,14 @@ class Access:
     detail: str = ""
 
 
-def _digest(prev_hash: str, entry: AccessLogEntry) -> str:
-    content = {
-        "prev": prev_hash,
-        "at": entry.at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
-        "staff_id": entry.staff_id,
-        "staff_email": entry.staff_email,
-        "address": entry.address,
-        "action": entry.action,
-        "subject": entry.subject,
-        "patron_id": entry.patron_id,
-        "fields": entry.fields,
-        "detail": entry.detail,
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
-
-
 def record(session: Session, access: Access) -> AccessLogEntry:
-    """Append one entry in the caller's transaction (for changes, so entry and change commit together)."""
+    """Append one entry in the caller's transaction (for changes, so entry and change commit together).
+
+    Its hash is keyed (``chain.AuditChain``); once the transaction commits, the anchor file is moved to it.
+    """
     if access.action not in ACTIONS:
         raise ValueError(f"unknown audit action {access.action!r}")
+    chain = chain_of(session)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7407)"))  # one writer at a time: a single chain
     last = session.scalar(select(AccessLogEntry).order_by(AccessLogEntry.id.desc()).limit(1))
@@ -73,10 +59,22 @@ def record(session: Session, access: Access) -> AccessLogEntry:
         detail=access.detail[:300],
         prev_hash=prev_hash,
     )
-    entry.entry_hash = _digest(prev_hash, entry)
+    entry.entry_hash = chain.digest(prev_hash, entry)
     session.add(entry)
     session.flush()
+    request_after_commit(session, AFTER_COMMIT_TASK)
     return entry
+
+
+def anchor_latest(db: Database, chain: AuditChain) -> Anchor | None:
+    """Write the newest committed entry to the anchor file (after each commit that added one)."""
+    with db.scope(write=False) as session:
+        last = session.execute(select(AccessLogEntry.id, AccessLogEntry.entry_hash).order_by(AccessLogEntry.id.desc()).limit(1)).first()
+    if last is None:
+        return None
+    anchor = Anchor(last.id, last.entry_hash)
+    chain.write_anchor(anchor)
+    return anchor
 
 
 def record_now(db: Database, access: Access) -> None:
@@ -112,15 +110,27 @@ def search(
     return list(session.scalars(query))
 
 
+# A spreadsheet evaluates a cell starting with these (CSV injection); the full-width forms are included
+# because Japanese Excel may read them as the ASCII ones.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def safe_cell(value: object) -> str:
+    """A cell no spreadsheet will evaluate: a leading formula character gets a ``'`` (shown, never run)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def to_csv(entries: Iterable[AccessLogEntry]) -> str:
-    """The entries as CSV (UTF-8 with BOM added by the caller for Excel when wanted)."""
+    """The entries as CSV (UTF-8 with BOM added by the caller for Excel when wanted), formula cells neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for entry in entries:
         writer.writerow(
-            [entry.id, entry.at.isoformat(), entry.staff_email, entry.address, entry.action, entry.subject,
-             entry.patron_id if entry.patron_id is not None else "", entry.fields, entry.detail, entry.entry_hash]
+            [safe_cell(value) for value in (
+                entry.id, entry.at.isoformat(), entry.staff_email, entry.address, entry.action, entry.subject,
+                entry.patron_id if entry.patron_id is not None else "", entry.fields, entry.detail, entry.entry_hash)]
         )
     return out.getvalue()
 
@@ -135,7 +145,8 @@ class Verification:
     reason: str = ""
 
 
-def _entries(session: Session, batch: int = 1000) -> Iterator[AccessLogEntry]:
+def each_entry(session: Session, batch: int = 1000) -> Iterator[AccessLogEntry]:
+    """Every entry, oldest first, read in batches."""
     last_id = 0
     while True:
         rows = session.scalars(select(AccessLogEntry).where(AccessLogEntry.id > last_id).order_by(AccessLogEntry.id).limit(batch)).all()
@@ -145,15 +156,28 @@ def _entries(session: Session, batch: int = 1000) -> Iterator[AccessLogEntry]:
         last_id = rows[-1].id
 
 
-def verify(session: Session) -> Verification:
-    """Recompute every hash and link; the first entry that does not fit is reported."""
-    prev_hash = GENESIS
-    checked = 0
-    for entry in _entries(session):
+def verify(session: Session, anchor: Anchor | None = None, *, chain: AuditChain | None = None) -> Verification:
+    """Recompute every keyed hash and link, then check the anchor (the chain's newest entry known outside the
+    database: the anchor file, or ``anchor`` when given); the first entry that does not fit is reported."""
+    chain = chain or chain_of(session)
+    try:
+        anchor = anchor or chain.read_anchor()
+    except ValueError as exc:
+        return Verification(False, 0, None, str(exc))
+    prev_hash, checked, last_id, anchored = GENESIS, 0, 0, False
+    for entry in each_entry(session):
         if entry.prev_hash != prev_hash:
             return Verification(False, checked, entry.id, "link to the previous entry is broken (an entry was removed or inserted)")
-        if _digest(prev_hash, entry) != entry.entry_hash:
-            return Verification(False, checked, entry.id, "entry content does not match its hash (it was changed)")
-        prev_hash = entry.entry_hash
+        if chain.digest(prev_hash, entry) != entry.entry_hash:
+            return Verification(False, checked, entry.id, "entry content does not match its keyed hash (it was changed or forged)")
+        if anchor is not None and entry.id == anchor.entry_id:
+            if entry.entry_hash != anchor.entry_hash:
+                return Verification(False, checked, entry.id, "entry differs from the anchor kept outside the database (the log was rewritten)")
+            anchored = True
+        prev_hash, last_id = entry.entry_hash, entry.id
         checked += 1
+    if anchor is not None and not anchored:
+        return Verification(False, checked, anchor.entry_id, f"the newest entries were removed: the anchor outside the database names entry {anchor.entry_id}, the log ends at {last_id or 'nothing'}")
+    if anchor is None and checked:
+        return Verification(False, checked, None, "the anchor file is missing, so removal of the newest entries cannot be ruled out (see elibrary init)")
     return Verification(True, checked)

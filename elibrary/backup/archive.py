@@ -16,9 +16,10 @@ Layout of ``elibrary-backup-<UTC time>.tar`` (written as ``.partial`` and rename
 The search index is not copied: it is derived from the database, and a copy taken beside a running
 indexer could be older or newer than the database snapshot. Restore rebuilds it from the restored data.
 
-Restore checks every checksum before it changes anything, refuses a database that already holds data
-unless told to replace it, recreates the schema at the backup's revisions, loads the rows in one
-transaction, then upgrades to this version's schema (so an old backup restores into a newer elibrary).
+The manifest also carries ``audit_anchor``: the access log's newest entry in the snapshot (id and keyed
+hash), the anchor outside the database that ``elibrary audit verify`` checks after a restore.
+
+Restoring is ``elibrary.backup.restore``.
 """
 from __future__ import annotations
 
@@ -30,7 +31,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import tarfile
 import tempfile
 import uuid
@@ -40,20 +40,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import MetaData, Table, func, insert, select, text
+from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from elibrary.errors import DomainError
-from elibrary.migrate import alembic_config, upgrade_database
-from elibrary.storage.base import BookStorage, StorageError, check_key
+from elibrary.storage.base import BookStorage
 
 FORMAT = "elibrary-backup/1"
 MANIFEST = "manifest.json"
 DATABASE = "database.jsonl.gz"
 ALEMBIC_TABLE = "alembic_version"
 # The instance files that hold keys (see ``elibrary.config.ensure_keys`` and ``elibrary.security.keys``).
-KEY_FILES = ("secret_key", "data_key", "data_key.version", "lookup_key")
+KEY_FILES = ("secret_key", "data_key", "data_key.version", "lookup_key", "audit_key")
 KEY_PREFIX = "data_key.v"
 BATCH = 1000
 CHUNK = 1 << 20
@@ -77,6 +75,7 @@ class BackupSummary:
     file_bytes: int = 0
     keys: list[str] = field(default_factory=list)
     revisions: list[str] = field(default_factory=list)
+    audit_anchor: dict[str, Any] | None = None  # the access log's newest entry: {"id": ..., "hash": ...}
 
 
 # -- values ---------------------------------------------------------------------------------------------
@@ -146,6 +145,14 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
             yield conn
     finally:
         conn.close()
+
+
+def _audit_anchor(conn: Connection) -> dict[str, Any] | None:
+    """The access log's newest entry in this snapshot (see ``elibrary.audit.chain``)."""
+    if not inspect(conn).has_table("audit_access_log"):
+        return None  # a database from before the access log
+    row = conn.execute(text("SELECT id, entry_hash FROM audit_access_log ORDER BY id DESC LIMIT 1")).first()
+    return {"id": row.id, "hash": row.entry_hash} if row is not None else None
 
 
 def _line(item: Any) -> bytes:
@@ -237,6 +244,7 @@ def create_backup(
                 say("database: reading one snapshot")
                 with _snapshot(engine) as conn:
                     summary.tables, summary.revisions = _dump_database(conn, dump)
+                    summary.audit_anchor = _audit_anchor(conn)
                 size = dump.tell()
                 dump.seek(0)
                 members[DATABASE] = {"size": size, "sha256": _add_stream(tar, DATABASE, dump, size, now.timestamp())}
@@ -266,6 +274,7 @@ def create_backup(
                 "revisions": summary.revisions,
                 "tables": summary.tables,
                 "keys": summary.keys,
+                "audit_anchor": summary.audit_anchor,
                 "members": members,
             }
             data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
@@ -277,224 +286,3 @@ def create_backup(
         partial.unlink(missing_ok=True)
         raise
     return summary
-
-
-# -- restoring ------------------------------------------------------------------------------------------
-def _bad(reason_ja: str, reason_en: str) -> BackupError:
-    return BackupError(f"バックアップを復元できません: {reason_ja}", f"cannot restore the backup: {reason_en}")
-
-
-def read_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
-    """The manifest of an opened backup, checked for format and shape."""
-    try:
-        member = tar.getmember(MANIFEST)
-        manifest = json.loads(tar.extractfile(member).read())
-    except (KeyError, ValueError, AttributeError) as exc:
-        raise _bad("manifest.json がないか壊れています", "manifest.json is missing or damaged") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise _bad("elibrary のバックアップではありません", f"not an {FORMAT} file")
-    shapes = {"members": dict, "keys": list, "revisions": list, "tables": dict}
-    if any(not isinstance(manifest.get(name), kind) for name, kind in shapes.items()) or not all(
-        isinstance(m, dict) and isinstance(m.get("size"), int) and isinstance(m.get("sha256"), str)
-        for m in manifest["members"].values()
-    ):
-        raise _bad("manifest.json の形が正しくありません", "manifest.json is malformed")
-    return manifest
-
-
-def _allowed_name(name: str) -> bool:
-    if name == DATABASE:
-        return True
-    if name.startswith("files/"):
-        try:
-            check_key(name.removeprefix("files/"))
-        except StorageError:
-            return False
-        return True
-    key = name.removeprefix("keys/")
-    return name.startswith("keys/") and (key in KEY_FILES or (key.startswith(KEY_PREFIX) and key[len(KEY_PREFIX):].isdigit()))
-
-
-def verify_backup(tar: tarfile.TarFile, manifest: dict[str, Any]) -> None:
-    """Check that every member listed is present, of its size and checksum, and that nothing else is."""
-    expected = manifest["members"]
-    seen = set()
-    for member in tar.getmembers():
-        if member.name == MANIFEST:
-            continue
-        if member.name not in expected or not member.isfile() or not _allowed_name(member.name):
-            raise _bad(f"想定外の項目 {member.name}", f"unexpected entry {member.name!r}")
-        digest = hashlib.sha256()
-        stream = tar.extractfile(member)
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-        if member.size != expected[member.name]["size"] or digest.hexdigest() != expected[member.name]["sha256"]:
-            raise _bad(f"{member.name} が壊れています", f"{member.name} is damaged (checksum mismatch)")
-        seen.add(member.name)
-    if missing := set(expected) - seen:
-        raise _bad(f"{len(missing)} 項目が欠けています", f"{len(missing)} entries are missing, e.g. {sorted(missing)[0]}")
-    if DATABASE not in seen:
-        raise _bad("データベースがありません", "it holds no database")
-    if any(f"keys/{name}" not in seen for name in manifest.get("keys", [])):
-        raise _bad("鍵ファイルの一覧が合いません", "the list of key files does not match its entries")
-
-
-def _check_revisions(engine: Engine, revisions: list[str]) -> None:
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(alembic_config(engine))
-    for revision in revisions:
-        try:
-            script.get_revision(revision)
-        except Exception as exc:
-            raise _bad(
-                f"このバージョンの elibrary が知らないスキーマ {revision} です（より新しい elibrary で作られました）",
-                f"schema revision {revision} is unknown to this elibrary (the backup is from a newer version)",
-            ) from exc
-
-
-def _holds_data(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        metadata = _reflect(conn)
-        return any(
-            conn.execute(select(1).select_from(t).limit(1)).first() is not None
-            for t in metadata.sorted_tables
-            if t.name != ALEMBIC_TABLE
-        )
-
-
-def _reset_sequences(conn: Connection, metadata: MetaData) -> None:
-    # Rows were inserted with their ids; PostgreSQL's sequences must continue after the largest.
-    for table in metadata.sorted_tables:
-        for column in table.primary_key.columns:
-            sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": column.name}).scalar()
-            if sequence:
-                top = conn.execute(select(func.max(column))).scalar()
-                conn.execute(text("SELECT setval(:s, :v, :called)"), {"s": sequence, "v": top or 1, "called": top is not None})
-
-
-def _load_rows(conn: Connection, dump: BinaryIO, progress: Progress) -> dict[str, int]:
-    metadata = _reflect(conn)
-    counts: dict[str, int] = {}
-    table: Table | None = None
-    columns: list[str] = []
-    batch: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        if batch:
-            conn.execute(insert(table), batch)
-            batch.clear()
-
-    with gzip.GzipFile(fileobj=dump, mode="rb") as gz:
-        for line in gz:
-            item = json.loads(line)
-            if item and item[0] == "table" and len(item) == 3 and isinstance(item[2], list):
-                flush()
-                name, columns = item[1], item[2]
-                if name not in metadata.tables:
-                    raise _bad(f"表 {name} がこのスキーマにありません", f"table {name} does not exist in this schema")
-                table = metadata.tables[name]
-                if unknown := set(columns) - set(table.columns.keys()):
-                    raise _bad(f"表 {name} の列 {sorted(unknown)} がありません", f"table {name} has no columns {sorted(unknown)}")
-                counts[name] = 0
-                progress(f"database: {name}")
-                continue
-            if table is None or len(item) != len(columns):
-                raise _bad("データベースの行が壊れています", "a database row is malformed")
-            batch.append({c: decode_value(v) for c, v in zip(columns, item)})
-            counts[table.name] += 1
-            if len(batch) >= BATCH:
-                flush()
-        flush()
-    if conn.dialect.name == "postgresql":
-        _reset_sequences(conn, metadata)
-    return counts
-
-
-def _recreate_schema(engine: Engine, revisions: list[str]) -> None:
-    from alembic import command
-
-    config = alembic_config(engine)
-    if engine.dialect.name != "sqlite":
-        with engine.connect() as conn:
-            migrated = ALEMBIC_TABLE in _reflect(conn).tables
-        if migrated:
-            command.downgrade(config, "base")  # also removes the functions and triggers migrations created
-    with engine.begin() as conn:
-        _reflect(conn).drop_all(conn)  # SQLite: tables are all there is (its downgrades copy whole tables)
-    for revision in revisions:
-        command.upgrade(config, revision)
-
-
-def restore_backup(
-    path: str | os.PathLike,
-    engine: Engine,
-    write_engine: Engine,
-    storage: BookStorage,
-    instance_path: str | os.PathLike,
-    *,
-    replace: bool = False,
-    progress: Progress | None = None,
-) -> BackupSummary:
-    """Restore a backup made by ``create_backup`` (see the module documentation for the order of checks).
-
-    ``write_engine`` is the engine whose transactions take SQLite's write lock at once (``Database.write_engine``).
-    """
-    say = progress or (lambda _msg: None)
-    instance = Path(instance_path)
-    summary = BackupSummary(path=Path(path))
-    try:
-        tar = tarfile.open(path, mode="r:")
-    except (OSError, tarfile.TarError) as exc:
-        raise _bad("ファイルを開けません", f"cannot open {path}: {exc}") from exc
-    with tar:
-        manifest = read_manifest(tar)
-        say("checking checksums")
-        verify_backup(tar, manifest)
-        _check_revisions(engine, manifest["revisions"])
-        if not replace and _holds_data(engine):
-            raise _bad(
-                "データベースに既にデータがあります（置き換えるには --replace）",
-                "the database already holds data (add --replace to overwrite it)",
-            )
-        say("database: recreating the schema at the backup's revisions")
-        _recreate_schema(engine, manifest["revisions"])
-        try:
-            with write_engine.begin() as conn:
-                summary.tables = _load_rows(conn, tar.extractfile(DATABASE), say)
-        except SQLAlchemyError as exc:
-            raise _bad(
-                f"行を読み込めませんでした（{exc.__class__.__name__}）。データベースは空です。ファイルと鍵は変更していません",
-                f"loading the rows failed ({exc.__class__.__name__}: {getattr(exc, 'orig', exc)}); the database is left"
-                " empty at the backup's schema, files and keys are unchanged",
-            ) from exc
-        upgrade_database(engine)  # an older backup is brought up to this version's schema
-        summary.revisions = manifest["revisions"]
-        for member in tar.getmembers():
-            if member.name.startswith("files/"):
-                key = check_key(member.name.removeprefix("files/"))
-                summary.file_bytes += storage.put(key, tar.extractfile(member))
-                summary.files += 1
-        say(f"files: {summary.files} ({summary.file_bytes} bytes)")
-        _restore_keys(tar, manifest, instance)
-        summary.keys = list(manifest["keys"])
-    return summary
-
-
-def _restore_keys(tar: tarfile.TarFile, manifest: dict[str, Any], instance: Path) -> None:
-    """Write the backup's key files; any differing current ones are kept aside, never deleted."""
-    if not manifest["keys"]:
-        return
-    aside = instance / f"keys-before-restore-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    instance.mkdir(parents=True, exist_ok=True)
-    for name in manifest["keys"]:
-        data = tar.extractfile(f"keys/{name}").read()
-        target = instance / name
-        if target.exists():
-            if target.read_bytes() == data:
-                continue
-            aside.mkdir(mode=0o700, exist_ok=True)
-            shutil.copy2(target, aside / name)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)

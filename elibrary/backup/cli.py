@@ -8,7 +8,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from elibrary.backup.archive import create_backup, restore_backup
+from elibrary.backup.archive import create_backup
+from elibrary.backup.restore import restore_backup
 from elibrary.catalog.cli import reindex_command
 from elibrary.cli import one_line_errors, runtime
 
@@ -47,7 +48,7 @@ def create_command(directory: Path | None, without_keys: bool) -> None:
         progress=_say,
     )
     if without_keys:
-        _say("keys left out: restoring needs this instance's key files (secret_key, data_key*, lookup_key)")
+        _say("keys left out: restoring needs this instance's key files (secret_key, data_key*, lookup_key, audit_key)")
     elif "data_key" not in summary.keys:
         _say("warning: the data key is not in the instance folder (set by ELIBRARY_DATA_KEY?): keep it with the backup")
     _say("the backup holds personal data and the keys to read it: store it like the keys")
@@ -72,10 +73,35 @@ def restore_command(file: Path, replace: bool) -> None:
     )
     rows = sum(summary.tables.values())
     _say(f"restored {rows} rows, {summary.files} files, {len(summary.keys)} key files")
+    _say(_restore_audit_anchor(rt, summary))
     click.get_current_context().invoke(reindex_command)  # the index is derived: rebuilt from the restored rows
     if summary.keys:
         _say("restart the application servers so that they read the restored keys")
     click.echo(f"restored {file}")
+
+
+def _restore_audit_anchor(rt, summary) -> str:
+    """The restored access log's anchor (from the manifest) under the restored audit key; the line to print."""
+    import datetime as dt
+    import os
+
+    from elibrary.audit.adopt import adopt
+    from elibrary.audit.chain import Anchor, AuditChain
+
+    chain = rt.audit
+    key_file = Path(current_app.instance_path) / "audit_key"
+    if "audit_key" in summary.keys and not os.environ.get("ELIBRARY_AUDIT_KEY"):
+        chain = AuditChain(key_file.read_text().strip().encode("utf-8"), rt.audit.anchor_path)
+    anchor = Anchor.from_dict(summary.audit_anchor)
+    if anchor is not None:
+        chain.write_anchor(anchor, force=True)
+    else:  # a backup from before the anchor: adopt (below) checks the restored chain and anchors it
+        chain.set_aside_anchor("before-restore-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ"))
+    with rt.db.scope() as session:
+        adoption = adopt(session, chain)
+    if adoption.anchor is not None:
+        chain.write_anchor(adoption.anchor)
+    return adoption.message
 
 
 def register(cli: click.Group) -> None:

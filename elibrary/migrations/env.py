@@ -18,18 +18,26 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def _run(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # ALTER TABLE via copy on SQLite
+        compare_type=True,
+        render_item=render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations_online() -> None:
+    shared = config.attributes.get("connection")
+    if shared is not None:  # the caller's open transaction (a restore): it commits or rolls back, not us
+        _run(shared)
+        return
     engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",  # ALTER TABLE via copy on SQLite
-            compare_type=True,
-            render_item=render_item,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        _run(connection)
         connection.commit()
 
 

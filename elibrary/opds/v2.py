@@ -5,8 +5,13 @@ contributor object (name reading), in katakana as catalogued. Lending state foll
 practices: link ``properties`` ``availability.state``, ``holds``, ``copies``, ``indirectAcquisition``
 and ``authenticate``. An empty page (no publications) carries a one-link ``navigation`` back to the
 catalog root, because the schema gives ``publications`` ``minItems: 1``.
+
+``metadata.description`` is read as HTML by reading apps (Readium, Thorium, Palace), while we store
+descriptions as plain text: it is written HTML-escaped, so a description can never become markup.
 """
 from __future__ import annotations
+
+from html import escape
 
 from elibrary.catalog.models import Title
 from elibrary.opds import entries
@@ -139,7 +144,7 @@ def publication(title: Title, circ: Circulation, urls: Urls, locale: str) -> dic
     if title.published_on:
         metadata["published"] = entries.issued(title.published_on)
     if title.description:
-        metadata["description"] = title.description
+        metadata["description"] = escape(title.description, quote=False)  # plain text, shown as HTML by clients
     subjects = [{"name": s.term, "scheme": entries.SUBJECT_SCHEMES.get(s.scheme, f"urn:elibrary:subject:{s.scheme}")} for s in title.subjects]
     if title.ndc:
         subjects.insert(0, {"name": f"NDC {title.ndc}", "code": title.ndc, "scheme": entries.NDC_SCHEME})

@@ -13,7 +13,8 @@ from sqlalchemy.engine import make_url
 
 from elibrary import create_app
 from elibrary.audit import services as audit
-from elibrary.backup.archive import BackupError, create_backup, decode_value, encode_value, restore_backup
+from elibrary.backup.archive import BackupError, create_backup, decode_value, encode_value
+from elibrary.backup.restore import restore_backup
 from elibrary.search.base import SearchQuery
 from tests.conftest import PG_URL, csrf_token_for, make_test_config
 
@@ -117,13 +118,18 @@ def test_a_backup_restores_into_an_empty_instance_with_every_row_file_and_key(so
     # The instance's own generated keys were set aside, not lost.
     assert list(Path(target.instance_path).glob("keys-before-restore-*/data_key"))
 
-    # The search index was rebuilt from the restored rows; the audit chain still verifies.
+    # The search index was rebuilt from the restored rows.
     assert trt.search.search(SearchQuery(text="郵便局")).ids == rt.search.search(SearchQuery(text="郵便局")).ids != []
-    assert "intact" in target.test_cli_runner().invoke(args=["audit", "verify"]).output
 
-    # A restarted app server reads the restored keys: the demo patron's encrypted card and PIN work.
+    # A restarted app server reads the restored keys: the demo patron's encrypted card and PIN work, and the
+    # access log verifies under the restored audit key against the anchor the manifest carried.
+    with tarfile.open(backup) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+    assert "keys/audit_key" in manifest["members"] and manifest["audit_anchor"]["id"] == before["audit_access_log"][-1][0]
+    assert json.loads((Path(target.instance_path) / "audit_anchor").read_text()) == manifest["audit_anchor"]
     restarted = create_app(make_test_config(Path(target.instance_path), trt.db.url))
     try:
+        assert "intact: 1 entries" in restarted.test_cli_runner().invoke(args=["audit", "verify"]).output
         assert _signs_in(restarted)
     finally:
         restarted.extensions["elibrary"].db.dispose()
@@ -219,6 +225,56 @@ def test_a_database_with_data_is_replaced_only_when_asked(source, rt, tmp_path):
     with rt.db.scope() as session:
         assert session.execute(text("SELECT title FROM titles WHERE id = 1")).scalar() != "書き換えた題名"
     assert rt.search.search(SearchQuery(text="書き換えた題名")).ids == []
+
+
+def damaged_by_duplicate_row(backup: Path, table: str) -> Path:
+    """A copy of ``backup`` whose dump repeats the first row of ``table`` (checksums updated): it passes every
+    check before loading, and loading fails on the duplicate key half-way through."""
+    import gzip
+    import hashlib
+
+    with tarfile.open(backup) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    lines = gzip.decompress(members["database.jsonl.gz"]).splitlines(keepends=True)
+    header = next(i for i, line in enumerate(lines) if json.loads(line)[:2] == ["table", table])
+    lines.insert(header + 2, lines[header + 1])
+    members["database.jsonl.gz"] = gzip.compress(b"".join(lines))
+    manifest = json.loads(members.pop("manifest.json"))
+    for name, data in members.items():
+        manifest["members"][name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    members["manifest.json"] = json.dumps(manifest).encode()
+    damaged = backup.with_name("damaged-" + backup.name)
+    with tarfile.open(damaged, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return damaged
+
+
+def test_a_replace_that_fails_while_loading_changes_nothing(source, rt, tmp_path):
+    summary = create_backup(rt.db.engine, rt.storage, source.instance_path, tmp_path / "b")
+    with rt.db.scope() as session:
+        session.execute(text("UPDATE titles SET title = '書き換えた題名' WHERE id = 1"))
+        titles = session.execute(text("SELECT count(*) FROM titles")).scalar()
+    database_file = Path(rt.db.engine.url.database) if rt.db.is_sqlite else None
+    for table in ("titles", "loans"):  # early in the dump, and late (after many tables were loaded)
+        damaged = damaged_by_duplicate_row(summary.path, table)
+        result = _restore_through_cli(source, damaged, "--replace")
+        assert result.exit_code == 1 and "the database was not changed" in result.output, result.output
+        assert result.output.strip().splitlines()[-1].startswith("Error: cannot restore") and "Traceback" not in result.output
+        with rt.db.scope(write=False) as session:
+            assert session.execute(text("SELECT title FROM titles WHERE id = 1")).scalar() == "書き換えた題名"
+            assert session.execute(text("SELECT count(*) FROM titles")).scalar() == titles
+        assert "intact" in source.test_cli_runner().invoke(args=["audit", "verify"]).output
+        if database_file is not None:  # no half-built file is left beside the live one
+            assert not [p for p in database_file.parent.iterdir() if ".restoring" in p.name]
+    replaced = _restore_through_cli(source, summary.path, "--replace")
+    assert replaced.exit_code == 0, replaced.output
+    with rt.db.scope(write=False) as session:
+        assert session.execute(text("SELECT title FROM titles WHERE id = 1")).scalar() != "書き換えた題名"
+    if database_file is not None:
+        assert database_file.stat().st_mode & 0o077 == 0
 
 
 def test_without_keys_the_backup_holds_no_key_and_says_so(source, rt, tmp_path):

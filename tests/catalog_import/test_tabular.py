@@ -62,7 +62,7 @@ def test_a_row_in_another_encoding_is_rejected_with_what_to_do():
     data = "タイトル,著者\n".encode() + "正しい行,山田\n".encode() + "壊れた行,鈴木\n".encode("cp932") + "次の行,田中\n".encode()
     items = parse(data)
     assert [type(i) for i in items] == [ImportRecord, Problem, ImportRecord]
-    assert "UTF-8" in items[1].reason_en and items[1].position == "line 3"
+    assert "This row is Shift_JIS (cp932) while the file is UTF-8" in items[1].reason_en and items[1].position == "line 3"
 
 
 def test_missing_title_column_or_empty_title():
@@ -73,10 +73,61 @@ def test_missing_title_column_or_empty_title():
     assert parse(b"") == [Problem("line 1", "ファイルが空です。", "The file is empty.", fatal=True)]
 
 
-def test_unclosed_quote_stops_with_a_reason():
-    data = ("タイトル,著者\n本,山田\n\"閉じない" + "x" * 200_000 + "\n").encode()
+def test_an_oversized_unclosed_cell_rejects_its_row_with_a_reason():
+    data = ("タイトル,著者\n本,山田\n\"閉じない" + "x" * 200_000 + "\n最後の本,佐藤\n").encode()
     items = parse(data)
-    assert isinstance(items[0], ImportRecord) and isinstance(items[-1], Problem) and items[-1].fatal
+    assert [type(i) for i in items] == [ImportRecord, Problem, ImportRecord]
+    assert items[1].position == "line 3" and "quote" in items[1].reason_en and not items[1].fatal
+    assert items[2].title == "最後の本"
+
+
+def test_an_unbalanced_quote_rejects_only_its_row_and_the_rest_is_read():
+    # The issue's file: one stray quote used to swallow the rest into a contributor's name ("added 2, rejected 0").
+    data = ("タイトル,著者,出版社\n"
+            "一の本,山田,みどり\n"
+            "二の本,\"佐藤 太郎,みどり\n"
+            "三の本,鈴木,あお\n"
+            "四の本,田中,\"あか\"\n"
+            "五の本,高橋,しろ\n").encode()
+    items = parse(data)
+    assert [type(i) for i in items] == [ImportRecord, Problem, ImportRecord, ImportRecord, ImportRecord]
+    assert items[1].position == "line 3" and "lines 3–5" in items[1].reason_en and "3行目から5行目" in items[1].reason_ja
+    assert [i.title for i in items if isinstance(i, ImportRecord)] == ["一の本", "三の本", "四の本", "五の本"]
+    assert items[3].publisher == "あか" and all("\n" not in c.name for i in items[2:] for c in i.contributors)
+
+
+def test_a_quote_left_open_at_the_end_of_the_file_is_reported():
+    items = parse("タイトル,著者\n一の本,山田\n\"二の本,佐藤\n三の本,鈴木\n".encode())
+    assert [type(i) for i in items] == [ImportRecord, Problem, ImportRecord]
+    assert items[1].position == "line 3" and items[2].title == "三の本"
+
+
+def test_a_real_multiline_description_is_kept_but_not_a_swallowed_row():
+    good = parse("タイトル,著者,出版社,内容紹介\n本,山田,みどり,\"一行目\n二行目、続き\"\n次の本,佐藤,あお,短い\n".encode())
+    assert [type(i) for i in good] == [ImportRecord, ImportRecord] and good[0].description == "一行目\n二行目、続き"
+    swallowed = parse("タイトル,著者,出版社,内容紹介\n本,山田,みどり,\"始まり\n次の本,佐藤,あお,短い\"\n三の本,鈴木,しろ,紹介\n".encode())
+    assert [type(i) for i in swallowed] == [Problem, ImportRecord, ImportRecord]
+    assert swallowed[0].position == "line 2" and "swallowed" in swallowed[0].reason_en
+    too_long = parse(("タイトル,内容紹介\n本,\"" + "行\n" * 60 + "\"\n").encode())
+    assert isinstance(too_long[0], Problem) and "50 lines" in too_long[0].reason_en
+
+
+def test_a_utf8_row_in_a_shift_jis_file_is_not_read_as_nonsense_kanji():
+    data = "タイトル,著者\n正しい行,山田\n".encode("cp932") + "混ざった行,鈴木\n".encode() + "次の行,田中\n".encode("cp932")
+    items = parse(data)
+    assert detect_encoding(data) == "cp932"
+    assert [type(i) for i in items] == [ImportRecord, Problem, ImportRecord]
+    assert items[1].position == "line 3" and "This row is UTF-8 while the file is Shift_JIS" in items[1].reason_en
+
+
+def test_shift_jis_gaiji_and_undecodable_bytes_have_their_own_reasons():
+    gaiji = "タイトル,著者\n".encode("cp932") + b"\xf0\x40\x82\xcc\x96\x7b,\x8eR\x93c\n" + "次の行,田中\n".encode("cp932")
+    items = parse(gaiji)
+    assert [type(i) for i in items] == [Problem, ImportRecord] and "gaiji" in items[0].reason_en
+    damaged = "タイトル,著者\n正しい行,山田\n".encode() + b"\xff\xfe\xfd,x\n" + "次の行,田中\n".encode()
+    items = parse(damaged)
+    assert [type(i) for i in items] == [ImportRecord, Problem, ImportRecord]
+    assert "not valid UTF-8" in items[1].reason_en and "mixes" not in items[1].reason_en
 
 
 def test_report_cells_are_neutralised():
