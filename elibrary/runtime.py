@@ -21,6 +21,7 @@ from elibrary.registry import load_backend
 from elibrary.search.base import SearchBackend
 from elibrary.security.crypto import DataCipher
 from elibrary.security.keys import cipher_from_settings
+from elibrary.security.throttle import Throttle, ThrottlePolicy
 from elibrary.storage.base import BookStorage
 
 
@@ -36,6 +37,7 @@ class Runtime:
     notifier: Notifier
     cipher: DataCipher
     indexer: SearchIndexer
+    throttle: Throttle  # sign-in brute-force counters; writes in transactions of its own
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "Runtime":
@@ -52,6 +54,7 @@ class Runtime:
             notifier=load_backend("notifier", notify.BACKENDS, settings["ELIBRARY_NOTIFIER"], settings),
             cipher=cipher,
             indexer=SearchIndexer(lambda: db.session(write=True), search_backend, synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"])),
+            throttle=Throttle(db, ThrottlePolicy.from_settings(settings)),
         )
         runtime.ils = load_backend("ILS", ils.BACKENDS, settings["ELIBRARY_ILS"], {**settings, "runtime": runtime})
         watch_changes(db.factory)

@@ -20,7 +20,6 @@ from elibrary.opds.negotiation import AUTH_DOCUMENT, AUTH_DOCUMENT_PALACE, FEED_
 from elibrary.patrons.models import Patron
 from elibrary.patrons.services import SignInFailed, sign_in_for_request
 from elibrary.security.crypto import normalize_card_number
-from elibrary.security.throttle import keys_for, throttle_of
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
@@ -131,7 +130,7 @@ def _basic_sign_in(card: str, pin: str) -> Patron:
     patron_id = cache.get(key) if use_cache else None
     if patron_id is not None:
         # A card locked after wrong PINs stays locked for remembered credentials too.
-        throttle_of(rt).check(keys_for(rt.cipher, "card", normalize_card_number(card), request.remote_addr))
+        rt.throttle.check(rt.throttle.keys(rt.cipher, "card", normalize_card_number(card), request.remote_addr))
         patron = db_session().get(Patron, patron_id)
         if patron is not None:
             return patron

@@ -77,12 +77,14 @@ def register_error_handlers(app: Flask) -> None:
         rollback_request_session()
         locale = current_locale()
         if wants_json():
-            return problem_response(exc.status, exc.code, exc.message_ja, exc.message_en, **exc.detail)
+            response = problem_response(exc.status, exc.code, exc.message_ja, exc.message_en, **exc.detail)
+            response.headers.update(exc.headers())
+            return response
         back = _same_site_referrer()
-        if request.method == "POST" and back and exc.status < 500:
+        if request.method == "POST" and back and exc.status < 429:
             flash(exc.message(locale), "error")
             return redirect(back, code=303)
-        return render_template("error.html", status=exc.status, message=exc.message(locale)), exc.status
+        return render_template("error.html", status=exc.status, message=exc.message(locale)), exc.status, exc.headers()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -204,13 +204,16 @@ def sign_in_staff(page, live_server: LiveServer, role: str = "librarian") -> Non
 
     from elibrary.staff.services import add_staff
 
+    from elibrary.security import sessions
+
     with live_server.rt.db.scope() as session:
         user, _password = add_staff(session, f"{role}-{id(page)}@city.example.jp", role, "S1" if role == "teacher" else None)
+        sid = sessions.start(session, f"s:{user.id}")
     agent = page.evaluate("navigator.userAgent")
     client = live_server.app.test_client()
     with live_server.app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": agent}):
         identifier = _create_identifier()
     with client.session_transaction() as sess:
-        sess.update({"_user_id": f"s:{user.id}", "_fresh": True, "_id": identifier})
+        sess.update({"_user_id": f"s:{user.id}", "_fresh": True, "_id": identifier, "_sid": sid})
     cookie = client.get_cookie(live_server.app.config.get("SESSION_COOKIE_NAME", "session"))
     page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
