@@ -19,14 +19,15 @@ and ils counters; address counters only fade (``address_forget_minutes`` without
 pair counters fade after ``forget_days`` without a failure. Unknown cards count like known ones, so the
 answer never tells which of card or PIN was wrong.
 
-**A 4-digit PIN stays unguessable for a year** (``max_guesses_per_year``). 10,000 PINs; with the
-defaults an attacker from fresh addresses gets at most the card budget: 5 failures, then locks of
-1, 2, 4, 8 and 16 hours (5 more), then one try a day — and waiting out the 7-day forgetting instead
-gives 10 tries per 7 days + 31 hours: at most 440 a year. From the owner's own known address (a
-shared school or family NAT), the pair budget adds at most 526 (5 + 8 lock steps from 15 minutes,
-then 7 quiet days). Together fewer than 1,000 guesses a year: under a 10 % chance of finding a
-4-digit PIN by trying for a whole year, from every address in the world, and under 4.4 % without the
-owner's address. ``tests/security/test_throttle_policy.py`` checks this sum and runs the attack.
+**A 4-digit PIN stays unguessable for a year** (``max_guesses_per_year``). There are 10,000 PINs.
+With the defaults, an attacker from fresh addresses gets only the card budget: 5 failures, then locks
+of 1, 2, 4, 8 and 16 hours (5 more tries), then one try a day (≈ 375 a year); or, waiting out the
+7 quiet days each time, 10 tries per 7 days + 31 hours: 45 cycles, at most 450 tries a year. From the
+owner's own known address (a shared school or family NAT) the pair budget adds at most 528 (5 + 7 lock
+steps from 15 minutes, then the 7 quiet days: 44 cycles of 12). Together at most 978 guesses a year:
+under a 10 % chance of finding a 4-digit PIN by trying for a whole year from every address there is,
+and under 4.5 % without the owner's address. ``tests/security/test_throttle_policy.py`` checks the sum
+and runs both attacks against the rules.
 
 Refusals are ``TooManyAttempts`` (429) carrying ``Retry-After``; nothing here ever sleeps, so a worker
 is never tied up by an attacker. Counters are written in a transaction of their own (never the
@@ -174,8 +175,8 @@ def max_guesses_per_year(policy: ThrottlePolicy, *, known_address: bool = True) 
         best = 0
         for k in range(0, 40):
             ramp = sum(min(first * 2**i, policy.max_lock_minutes) for i in range(k))
-            cycles = year / (ramp + forget)
-            best = max(best, math.ceil(cycles * (limit + k)))
+            cycles = year // (ramp + forget) + 1  # cycles started within the year, the last one perhaps cut short
+            best = max(best, cycles * (limit + k))
         steps, ramp = 0, 0
         while ramp < year:
             ramp += min(first * 2**steps, policy.max_lock_minutes)
