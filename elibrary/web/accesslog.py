@@ -5,10 +5,12 @@ number, on every line, next to the title it opened: a reading record in a log fi
 blanks the user whatever the format says, drops the ``Authorization`` and ``Cookie`` headers from the
 atoms a custom format could name, leaves out query strings (search words) and masks the one-time
 tokens that travel in paths (registration confirmation). ``ACCESS_LOG_FORMAT`` is the format the
-Makefile and the README use; it names none of those either.
+Makefile and the README use; it names none of those either. The development server's request log
+(werkzeug) gets the same treatment through ``scrub_werkzeug_log``.
 """
 from __future__ import annotations
 
+import logging
 import re
 
 from gunicorn.glogging import Logger
@@ -39,3 +41,24 @@ class AccessLogger(Logger):
         atoms["f"] = redact_path(atoms.get("f"))
         atoms["r"] = f"{atoms.get('m')} {atoms['U']} {atoms.get('H')}"
         return atoms
+
+
+class _ScrubRequestLines(logging.Filter):
+    """Drops query strings and path tokens from werkzeug's request lines (the development server)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(scrub_text(arg) if isinstance(arg, str) else arg for arg in record.args)
+        return True
+
+
+def scrub_text(text: str) -> str:
+    """``text`` with query strings and one-time path tokens removed."""
+    return SECRET_IN_PATH.sub(r"\1***", re.sub(r"\?[^\s\"]*", "", text))
+
+
+def scrub_werkzeug_log() -> None:
+    """Install the filter on werkzeug's logger once per process."""
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _ScrubRequestLines) for f in logger.filters):
+        logger.addFilter(_ScrubRequestLines())

@@ -96,3 +96,16 @@ def test_the_makefile_and_readme_use_the_scrubbing_logger():
     readme = (ROOT / "README.md").read_text()
     commands = [line for line in readme.splitlines() if re.search(r"`gunicorn .*wsgi:app`", line)]
     assert commands and all("elibrary.web.accesslog.AccessLogger" in line for line in commands)
+
+
+def test_the_development_servers_request_log_is_scrubbed(app, caplog):
+    import logging
+
+    from werkzeug.serving import _log
+
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        _log("info", '127.0.0.1 - - [x] "%s" %s %s', f"GET /register/confirm/{TOKEN}?card={CARD} HTTP/1.1", "200", "-")
+        _log("info", '127.0.0.1 - - [x] "%s" %s %s', "GET /search?q=%E7%8C%AB HTTP/1.1", "200", "-")
+    text = caplog.text
+    assert "GET /register/confirm/*** HTTP/1.1" in text and "GET /search HTTP/1.1" in text
+    assert TOKEN not in text and CARD not in text and "q=" not in text

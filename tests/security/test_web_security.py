@@ -265,3 +265,12 @@ def test_bad_reading_positions_are_400_and_keep_the_saved_place(client, rt, body
     assert bad.status_code == 400
     kept = client.get(url).json
     assert kept["location"] == "epubcfi(/6/8!)" and kept["fraction"] == 0.4
+
+
+def test_a_pin_change_is_never_answered_from_the_opds_credential_cache(client, rt, runner):
+    _title_id, _patron_id, card = patron_and_title(rt)
+    shelf = {"Accept": "application/opds+json"}
+    assert client.get("/opds/v2/shelf", headers={**shelf, **basic(card, PIN)}).status_code == 200  # remembered now
+    assert runner.invoke(args=["patrons", "set-pin", card, "--pin", "new-pin-9876"]).exit_code == 0
+    assert client.get("/opds/v2/shelf", headers={**shelf, **basic(card, PIN)}).status_code == 401
+    assert client.get("/opds/v2/shelf", headers={**shelf, **basic(card, "new-pin-9876")}).status_code == 200
