@@ -67,9 +67,6 @@ def test_an_attacker_on_the_owners_own_network_stays_within_the_bound(wait_after
     rows = new_rows()
     rules.succeed(owner, rows, START - timedelta(days=1))  # the owner signed in from home yesterday
 
-    def keys(_i):
-        return owner
-
     guesses, now, streak = 0, START, 0
     while now < START + YEAR:
         until = rules.refusal(owner, rows, now)
