@@ -189,7 +189,11 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:
     path = ARTIFACTS / f"{name}.png"
     if full_page:  # lazy images below the fold would otherwise be blank
         page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
-        page.wait_for_function("Array.from(document.images).every(img => img.complete)")
+        # Polled with evaluate: wait_for_function evals its predicate in the page, which the site's CSP forbids.
+        for _ in range(100):
+            if page.evaluate("Array.from(document.images).every(img => img.complete)"):
+                break
+            page.wait_for_timeout(100)
     page.screenshot(path=str(path), full_page=full_page)
     return path
 
