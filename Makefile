@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
+# No Basic user (an OPDS card number), query string or token in the access log: elibrary/web/accesslog.py.
+ACCESS_LOG_FORMAT := %(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms
 
 .PHONY: run test lint install install-test frontend system-packages init serve bench clean
 
@@ -52,7 +54,8 @@ init:
 	$(BIN)/elibrary init --demo
 
 serve:
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - \
+	  --logger-class elibrary.web.accesslog.AccessLogger --access-logformat '$(ACCESS_LOG_FORMAT)' wsgi:app
 
 bench: install-test
 	$(BIN)/python bench/search.py

@@ -20,7 +20,7 @@ from catalog_import.runner import KINDS, run_import
 from catalog_import.tabular import COLUMNS
 from elibrary.web.auth import staff_required
 from elibrary.web.i18n import t
-from elibrary.web.transactions import db_session, runtime
+from elibrary.web.transactions import own_transactions, runtime
 
 bp = Blueprint("catalog_import", __name__, url_prefix="/admin/import")
 ADMIN_ROLES = ("admin", "librarian")
@@ -42,6 +42,7 @@ def upload_form():
 
 
 @bp.post("")
+@own_transactions  # the import commits batch by batch in its own sessions
 @staff_required(*ADMIN_ROLES)
 def upload():
     """Import the uploaded files and show the summary and the rejected records."""
@@ -51,9 +52,6 @@ def upload():
         error = t("形式を選び、ファイルを1つ以上選んでください。", "Choose a format and at least one file.")
         return render_template("import/upload.html", kinds=KINDS, columns=COLUMNS, kind=kind or "csv", error=error), 400
     dry_run = bool(request.form.get("dry_run"))
-    # The import is its own unit of work (committed batch by batch); the request's session, which only
-    # loaded the signed-in user, must not hold SQLite's write lock meanwhile.
-    db_session().commit()
     report_id = secrets.token_urlsafe(24)
     report_text = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="elibrary-import-") as folder:

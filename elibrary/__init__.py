@@ -32,8 +32,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config["SECRET_KEY"] = settings["ELIBRARY_SECRET_KEY"]
     app.config["MAX_CONTENT_LENGTH"] = int(settings["ELIBRARY_MAX_UPLOAD_MB"]) * 1024 * 1024
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Flask defines both keys (SAMESITE as None), so setdefault would keep Flask's values: set them.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = (test_config or {}).get("SESSION_COOKIE_SAMESITE", "Lax")
     if settings["ELIBRARY_ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
 

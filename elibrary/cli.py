@@ -6,11 +6,13 @@ them, runs each in one transaction, and turns errors into one-line messages with
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from elibrary.config import ConfigError
 from elibrary.errors import DomainError
@@ -22,8 +24,18 @@ def runtime() -> Runtime:
     return current_app.extensions["elibrary"]
 
 
+log = logging.getLogger("elibrary.cli")
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_down(exc: Exception) -> click.ClickException:
+    """One line for an unreachable database; the driver's detail goes to the log only."""
+    log.info("database unavailable", exc_info=exc)  # below WARNING: never printed as a traceback unless logging is set up
+    return click.ClickException(f"the database is not reachable (データベースに接続できません): {type(getattr(exc, 'orig', exc)).__name__}")
+
+
 def one_line_errors(command):
-    """Turn domain and configuration errors into ``Error: <reason>`` and exit status 1."""
+    """Turn domain, configuration and database errors into ``Error: <reason>`` and exit status 1."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -33,6 +45,8 @@ def one_line_errors(command):
             raise click.ClickException(f"{exc.message_en} ({exc.message_ja})") from None
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
+        except DATABASE_ERRORS as exc:
+            raise database_down(exc) from None
 
     return wrapper
 
@@ -67,6 +81,17 @@ def _create_app(*_args, **_kwargs):
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=True, add_default_commands=False)
+class ElibraryGroup(FlaskGroup):
+    """The ``elibrary`` group: a dead database is one line for every command, decorated or not."""
+
+    def invoke(self, ctx: click.Context):
+        """Run the command; database errors become ``Error: ...`` and exit status 1."""
+        try:
+            return super().invoke(ctx)
+        except DATABASE_ERRORS as exc:
+            raise database_down(exc) from None
+
+
+@click.group(cls=ElibraryGroup, create_app=_create_app, add_version_option=True, add_default_commands=False)
 def main() -> None:
     """elibrary: e-library for Japanese public and school libraries."""

@@ -44,11 +44,17 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_REGISTRATION_REQUIRED": "name,kana,birth_date,postal_code,address,email",  # also phone; name and email always
     "ELIBRARY_REGISTRATION_CONFIRM_HOURS": 48,
     "ELIBRARY_REGISTRATION_EXPIRE_DAYS": 14,
-    "ELIBRARY_SIGNIN_SLOW_AFTER": 3,  # failed sign-ins per card before each retry must wait (doubling)
-    "ELIBRARY_SIGNIN_LOCK_AFTER": 10,
-    "ELIBRARY_SIGNIN_ADDRESS_SLOW_AFTER": 20,  # per client address (schools share one)
-    "ELIBRARY_SIGNIN_ADDRESS_LOCK_AFTER": 100,
-    "ELIBRARY_SIGNIN_LOCK_MINUTES": 15,
+    # Sign-in throttle (elibrary/security/throttle.py states what these guarantee).
+    "ELIBRARY_SIGNIN_PAIR_LIMIT": 5,  # failures for one card from one address before that pair must wait
+    "ELIBRARY_SIGNIN_CARD_LIMIT": 5,  # failures for one card from addresses it never signed in from
+    "ELIBRARY_SIGNIN_ADDRESS_LIMIT": 30,  # failures from one address (any cards) per quiet hour
+    "ELIBRARY_SIGNIN_SCHOOL_ADDRESS_LIMIT": 300,  # the same for addresses in ELIBRARY_SCHOOL_NETWORKS
+    "ELIBRARY_SCHOOL_NETWORKS": "",  # CIDR list, e.g. "203.0.113.0/28, 2001:db8:1::/48": a school's NAT
+    "ELIBRARY_ILS_LOCK_AFTER": 0,  # failures after which the ILS itself locks a card (0: it never does)
+    "ELIBRARY_ILS_LOCK_MINUTES": 30,  # how long the ILS remembers failures when counting them
+    "ELIBRARY_SESSION_DAYS": 30,  # a sign-in lasts at most this long (server-side session record)
+    "ELIBRARY_PUBLIC_URL": None,  # the site's public base URL; required in production (other hosts refused)
+    "ELIBRARY_TRUSTED_PROXIES": 0,  # reverse proxies in front that set X-Forwarded-For/-Proto
     "ELIBRARY_SMTP_HOST": "localhost",
     "ELIBRARY_SMTP_PORT": 25,
     "ELIBRARY_SMTP_FROM": "elibrary@localhost",
@@ -155,10 +161,12 @@ def _read_or_create_key(path: Path) -> str:
 
 
 def check_production(settings: Mapping[str, Any]) -> None:
-    """Refuse to run a production site with a development secret."""
+    """Refuse to run a production site with a development secret or without its public URL."""
     if settings.get("ELIBRARY_ENV") != "production":
         return
     for name in ("ELIBRARY_SECRET_KEY", "ELIBRARY_DATA_KEY", "ELIBRARY_AUDIT_KEY"):
         value = str(settings.get(name) or "")
         if value.lower() in DEVELOPMENT_SECRETS or len(value) < MIN_SECRET_LENGTH:
             raise ConfigError(f"{name} is a development value; set a random key of at least {MIN_SECRET_LENGTH} characters")
+    if not settings.get("ELIBRARY_PUBLIC_URL"):
+        raise ConfigError("ELIBRARY_PUBLIC_URL is not set; production needs the site's public URL, e.g. https://library.example.jp")

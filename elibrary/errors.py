@@ -25,6 +25,10 @@ class DomainError(Exception):
         """The message in ``locale`` ("ja" or "en"), Japanese by default."""
         return self.message_en if locale == "en" else self.message_ja
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer must carry (``Retry-After`` for throttling and outages)."""
+        return {}
+
 
 class NotFound(DomainError):
     """The thing asked for does not exist (or is not visible to this user)."""

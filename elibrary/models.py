@@ -4,6 +4,7 @@ from elibrary.patrons import models as patron_models  # noqa: F401
 from elibrary.staff import models as staff_models  # noqa: F401
 from elibrary.notify import models as notify_models  # noqa: F401
 from elibrary.security import throttle as throttle_models  # noqa: F401
+from elibrary.security import sessions as session_models  # noqa: F401
 from elibrary.audit import models as audit_models  # noqa: F401
 from elibrary.lending import models as lending_models  # noqa: F401
 from readers import models as reader_models  # noqa: F401

@@ -24,6 +24,7 @@ from elibrary.registry import load_backend
 from elibrary.search.base import SearchBackend
 from elibrary.security.crypto import DataCipher
 from elibrary.security.keys import cipher_from_settings
+from elibrary.security.throttle import Throttle, ThrottlePolicy
 from elibrary.storage.base import BookStorage
 
 
@@ -40,6 +41,7 @@ class Runtime:
     cipher: DataCipher
     indexer: SearchIndexer
     audit: AuditChain
+    throttle: Throttle  # sign-in brute-force counters; writes in transactions of its own
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "Runtime":
@@ -57,6 +59,7 @@ class Runtime:
             cipher=cipher,
             indexer=SearchIndexer(lambda: db.session(write=True), search_backend, synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"])),
             audit=AuditChain.from_settings(settings),
+            throttle=Throttle(db, ThrottlePolicy.from_settings(settings)),
         )
         db.factory.configure(info={AUDIT_INFO: runtime.audit})  # every session can append to the keyed access log
         runtime.ils = load_backend("ILS", ils.BACKENDS, settings["ELIBRARY_ILS"], {**settings, "runtime": runtime})

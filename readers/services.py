@@ -5,6 +5,7 @@ so a returned loan closes every resource URL at once); open titles are readable 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,10 +105,7 @@ def save_position(session: Session, patron: Patron, grant: ReadingGrant, locatio
     """Record the patron's location (and bookmarks when given) for this title and loan."""
     if not isinstance(location, str) or len(location) > 1000:
         raise InvalidInput("位置情報が正しくありません。", "The reading location is not valid.", field="location")
-    try:
-        fraction = min(max(float(fraction), 0.0), 1.0)
-    except (TypeError, ValueError):
-        raise InvalidInput("進み具合が正しくありません。", "The progress value is not valid.", field="fraction") from None
+    fraction = _fraction(fraction, "fraction")
     position = session.scalar(select(ReadingPosition).where(ReadingPosition.patron_id == patron.id, ReadingPosition.title_id == grant.title.id))
     if position is None:
         position = ReadingPosition(patron_id=patron.id, title_id=grant.title.id, bookmarks=[], revision=0)
@@ -123,6 +121,13 @@ def save_position(session: Session, patron: Patron, grant: ReadingGrant, locatio
     return position
 
 
+def _fraction(value, field: str) -> float:
+    """A progress value between 0 and 1; "nan", infinities, strings and booleans are refused (400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidInput("進み具合が正しくありません。", "The progress value is not valid.", field=field)
+    return min(max(float(value), 0.0), 1.0)
+
+
 def _clean_bookmarks(bookmarks: list) -> list[dict]:
     if not isinstance(bookmarks, list) or len(bookmarks) > MAX_BOOKMARKS:
         raise InvalidInput("しおりが多すぎるか、形式が正しくありません。", "Too many bookmarks, or not valid.", field="bookmarks")
@@ -133,7 +138,7 @@ def _clean_bookmarks(bookmarks: list) -> list[dict]:
         cleaned.append({
             "location": mark["location"][:1000],
             "label": str(mark.get("label", ""))[:200],
-            "fraction": min(max(float(mark.get("fraction") or 0), 0.0), 1.0),
+            "fraction": _fraction(mark.get("fraction") or 0, "bookmarks"),
         })
     return cleaned
 

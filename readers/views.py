@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, abort, jsonify, render_template, r
 from flask_login import current_user
 
 from elibrary.books import open_epub, read_package
-from elibrary.errors import Forbidden
+from elibrary.errors import Forbidden, InvalidInput
 from elibrary.patrons.models import Patron
 from elibrary.web.transactions import db_session, runtime
 from readers import services
@@ -230,8 +230,11 @@ def position(title_id: int):
     grant = _grant(title_id)
     session = db_session()
     if request.method == "PUT":
-        body = request.get_json(silent=True) or {}
-        saved = services.save_position(session, patron, grant, body.get("location", ""), body.get("fraction", 0),
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("location"), str):
+            # Invalid JSON must never reset the saved place to the start of the book.
+            raise InvalidInput("位置情報が正しくありません。", "The reading position is not valid JSON.", field="location")
+        saved = services.save_position(session, patron, grant, body["location"], body.get("fraction", 0),
                                        body.get("bookmarks"))
         return jsonify(_position_json(saved))
     return jsonify(_position_json(services.position_of(session, patron, grant)) or {})

@@ -20,7 +20,6 @@ from elibrary.opds.negotiation import AUTH_DOCUMENT, AUTH_DOCUMENT_PALACE, FEED_
 from elibrary.patrons.models import Patron
 from elibrary.patrons.services import SignInFailed, sign_in_for_request
 from elibrary.security.crypto import normalize_card_number
-from elibrary.security.throttle import keys_for, throttle_of
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
@@ -128,46 +127,46 @@ def _basic_sign_in(card: str, pin: str) -> Patron:
     rt = runtime()
     use_cache = rt.settings.get("ELIBRARY_ILS") == "local"
     key = rt.cipher.lookup_hash(f"opds-basic\x00{card}\x00{pin}")
-    patron_id = cache.get(key) if use_cache else None
-    if patron_id is not None:
+    hit = cache.get(key) if use_cache else None
+    if hit is not None:
         # A card locked after wrong PINs stays locked for remembered credentials too.
-        throttle_of(rt).check(keys_for(rt.cipher, "card", normalize_card_number(card), request.remote_addr))
-        patron = db_session().get(Patron, patron_id)
-        if patron is not None:
+        rt.throttle.check(rt.throttle.keys(rt.cipher, "card", normalize_card_number(card), request.remote_addr))
+        patron = db_session().get(Patron, hit[0])
+        if patron is not None and patron.pin_hash == hit[1]:  # a PIN changed since is never answered from memory
             return patron
     try:
         patron = sign_in_for_request(db_session(), rt, card, pin, request.remote_addr)
     except SignInFailed:
         raise AuthenticationRequired(wrong_credentials=True) from None
     if use_cache:
-        cache.put(key, patron.id)
+        cache.put(key, (patron.id, patron.pin_hash))
     return patron
 
 
 class CredentialCache:
-    """Recently verified credentials (keyed hash → patron id), per process, for a few minutes."""
+    """Recently verified credentials (keyed hash → patron id and PIN hash), per process, for a few minutes."""
 
     def __init__(self, seconds: float, size: int = 10_000) -> None:
         self.seconds = seconds
         self.size = size
-        self._data: dict[str, tuple[float, int]] = {}
+        self._data: dict[str, tuple[float, tuple[int, str | None]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> int | None:
-        """The patron id verified under ``key``, if still fresh."""
+    def get(self, key: str) -> tuple[int, str | None] | None:
+        """(patron id, PIN hash) verified under ``key``, if still fresh."""
         hit = self._data.get(key)
         if hit is None or hit[0] < time.monotonic():
             return None
         return hit[1]
 
-    def put(self, key: str, patron_id: int) -> None:
+    def put(self, key: str, verified: tuple[int, str | None]) -> None:
         """Remember a successful sign-in."""
         if self.seconds <= 0:
             return
         with self._lock:
             if len(self._data) >= self.size:
                 self._data.clear()
-            self._data[key] = (time.monotonic() + self.seconds, patron_id)
+            self._data[key] = (time.monotonic() + self.seconds, verified)
 
 
 def require_patron() -> Patron:

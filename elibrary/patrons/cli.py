@@ -27,6 +27,23 @@ def add_command(card: str, pin: str, category: str, name: str | None) -> None:
         click.echo(f"patron {patron.id} added ({category})")
 
 
+@patrons_group.command("set-pin")
+@click.argument("card")
+@click.option("--pin", required=True, help="The new PIN / password (4+ characters).")
+@one_line_errors
+def set_pin_command(card: str, pin: str) -> None:
+    """Change a local patron's PIN; the card's sessions on every device end."""
+    from elibrary.errors import NotFound
+
+    rt = runtime()
+    with rt.db.scope() as session:
+        patron = services.find_by_card(session, rt.cipher, card)
+        if patron is None:
+            raise NotFound("その利用者番号はありません。", "No patron has that card number.")
+        services.change_local_pin(session, patron, pin)
+        click.echo(f"patron {patron.id}: PIN changed; their sessions ended")
+
+
 @patrons_group.command("expire-registrations")
 @one_line_errors
 def expire_registrations_command() -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
-from flask_login import login_user
 
 from elibrary.audit import services as audit
 from elibrary.audit.views import staff_access
@@ -11,6 +10,7 @@ from elibrary.patrons import registration
 from elibrary.patrons.services import CATEGORIES
 from elibrary.patrons.validation import FIELDS, LABELS
 from elibrary.web.auth import staff_required
+from elibrary.web.auth import sign_in_user
 from elibrary.web.i18n import current_locale, t
 from elibrary.web.transactions import db_session, runtime
 
@@ -68,7 +68,7 @@ def confirm(token: str):
     except DomainError as exc:
         db_session().rollback()
         return render_template("patrons/register_confirm.html", error=exc.message(current_locale())), 400
-    login_user(patron)
+    sign_in_user(patron)
     return render_template("patrons/register_done.html", card=card, expires_on=patron.expires_on)
 
 

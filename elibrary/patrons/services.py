@@ -10,7 +10,7 @@ from elibrary.errors import Conflict, InvalidInput, ServiceUnavailable
 from elibrary.ils.base import ILSConnector, ILSUnavailable, InvalidCredentials, PatronAccount
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher, normalize_card_number
-from elibrary.security.throttle import Throttle, TooManyAttempts, keys_for, throttle_of  # noqa: F401 - TooManyAttempts re-exported
+from elibrary.security.throttle import Throttle, TooManyAttempts  # noqa: F401 - TooManyAttempts re-exported
 
 CATEGORIES = ("citizen", "provisional", "student", "teacher")
 MIN_PIN_LENGTH = 4
@@ -65,6 +65,21 @@ def add_local_patron(
     return patron
 
 
+def change_local_pin(session: Session, patron: Patron, new_pin: str, keep: str | None = None) -> None:
+    """Set the PIN of a patron elibrary authenticates itself; every other sign-in of the card ends."""
+    from elibrary.security import sessions
+
+    if len(new_pin) < MIN_PIN_LENGTH:
+        raise InvalidInput(
+            f"パスワードは{MIN_PIN_LENGTH}文字以上にしてください。", f"The PIN must be at least {MIN_PIN_LENGTH} characters.", field="pin"
+        )
+    if patron.pin_hash is None:
+        raise InvalidInput("この利用者のパスワードは図書館システムで管理されています。", "This card's PIN is kept by the library system (ILS).")
+    patron.pin_hash = generate_password_hash(new_pin)
+    sessions.end_all(session, sessions.subject_of(patron), keep=keep)
+    session.flush()
+
+
 def sign_in(
     session: Session,
     ils: ILSConnector,
@@ -78,13 +93,14 @@ def sign_in(
     """Authenticate through the ILS and return the (created or refreshed) patron row.
 
     What the ILS says decides: a blocked or expired card still signs in, and lending tells them why.
-    With a ``throttle`` (``elibrary.security.throttle.throttle_of(runtime)``), repeated failures for
+    With a ``throttle`` (``runtime.throttle``), repeated failures for
     the card or from ``address`` slow down and then lock sign-in (``TooManyAttempts``, 429); the
-    failure count is written in its own transaction, so callers may roll back freely. The ILS is
+    failure count is written in its own transaction, so callers may roll back freely; a 429 carries
+    ``Retry-After``. The ILS is
     asked every time: when it is down the answer is ``ILSDown`` (503), never a stale sign-in.
     """
     card = normalize_card_number(card_number)
-    keys = keys_for(cipher, "card", card, address) if throttle else []
+    keys = throttle.keys(cipher, "card", card, address) if throttle else None
     if throttle:
         throttle.check(keys)
     try:
@@ -101,7 +117,7 @@ def sign_in(
     _refresh_from_account(patron, cipher, account)
     patron.last_login_at = utcnow()
     if throttle:
-        throttle.record_success(session, keys)
+        throttle.record_success(keys, caller=session)
     session.flush()
     return patron
 
@@ -112,7 +128,7 @@ def sign_in_for_request(session: Session, runtime, card_number: str, pin: str, a
     Cards issued by online registration are checked here, whatever ILS is configured.
     """
     ils = RegisteredFirst(runtime.db, runtime.cipher, runtime.ils)
-    return sign_in(session, ils, runtime.cipher, card_number, pin, address=address, throttle=throttle_of(runtime))
+    return sign_in(session, ils, runtime.cipher, card_number, pin, address=address, throttle=runtime.throttle)
 
 
 # Patrons whose PIN elibrary keeps although the library has an ILS: online registrations.

@@ -1,4 +1,4 @@
-"""``elibrary staff add``."""
+"""``elibrary staff add``, ``reset`` and ``disable``."""
 from __future__ import annotations
 
 import click
@@ -37,6 +37,17 @@ def reset_command(email: str) -> None:
         password = services.reset_credentials(session, email)
         click.echo(f"staff {email.strip().lower()} reset")
         click.echo(f"one-time password: {password}")
+
+
+@staff_group.command("disable")
+@click.argument("email")
+@one_line_errors
+def disable_command(email: str) -> None:
+    """End a staff account and its sessions (it can no longer sign in)."""
+    rt = runtime()
+    with rt.db.scope() as session:
+        user = services.disable_staff(session, email)
+        click.echo(f"staff {user.email} disabled; their sessions ended")
 
 
 def register(cli: click.Group) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from elibrary.errors import Conflict, InvalidInput
+from elibrary.security import sessions
 from elibrary.staff.models import Role, StaffUser
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -65,16 +66,31 @@ def reset_credentials(session: Session, email: str) -> str:
     user.must_change_password = True
     user.totp_secret_enc = None
     user.totp_last_step = None
+    sessions.end_all(session, sessions.subject_of(user))  # whoever holds a session of the account is out
     session.flush()
     return password
 
 
-def set_password(user: StaffUser, new_password: str) -> None:
-    """Replace the password (at least 10 characters)."""
+def set_password(session: Session, user: StaffUser, new_password: str, keep: str | None = None) -> None:
+    """Replace the password (at least 10 characters); every other sign-in of the account ends."""
     if len(new_password) < 10:
         raise InvalidInput("パスワードは10文字以上にしてください。", "Use at least 10 characters.", field="password")
     user.password_hash = generate_password_hash(new_password)
     user.must_change_password = False
+    sessions.end_all(session, sessions.subject_of(user), keep=keep)
+
+
+def disable_staff(session: Session, email: str) -> StaffUser:
+    """End a staff account (退職・異動): it can no longer sign in, and its sessions end now."""
+    from elibrary.errors import NotFound
+
+    user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise NotFound("その職員アカウントはありません。", "No staff account has that e-mail address.")
+    user.active = False
+    sessions.end_all(session, sessions.subject_of(user))
+    session.flush()
+    return user
 
 
 class PasswordsDiffer(InvalidInput):
@@ -87,31 +103,28 @@ class PasswordsDiffer(InvalidInput):
 
 def sign_in_password(session: Session, runtime, email: str, password: str, address: str | None) -> StaffUser:
     """Step one of staff sign-in, under the brute-force throttle shared by all workers."""
-    from elibrary.security.throttle import keys_for, throttle_of
-
-    throttle = throttle_of(runtime)
-    keys = keys_for(runtime.cipher, "staff", email.strip().lower(), address)
+    throttle = runtime.throttle
+    keys = throttle.keys(runtime.cipher, "staff", email.strip().lower(), address)
     throttle.check(keys)
     try:
         user = authenticate_staff(session, email, password)
     except StaffSignInFailed:
         throttle.record_failure(keys, caller=session)
         raise
-    throttle.record_success(session, keys)
+    throttle.record_success(keys, caller=session)
     return user
 
 
 def check_second_factor(session: Session, runtime, user: StaffUser, code: str, address: str | None) -> None:
     """Step two: the TOTP code, counted by the same throttle as the password."""
-    from elibrary.security.throttle import keys_for, throttle_of
     from elibrary.staff import totp
 
-    throttle = throttle_of(runtime)
-    keys = keys_for(runtime.cipher, "staff", user.email, address)
+    throttle = runtime.throttle
+    keys = throttle.keys(runtime.cipher, "staff", user.email, address)
     throttle.check(keys)
     try:
         totp.verify(user, runtime.cipher, code)
     except totp.WrongCode:
         throttle.record_failure(keys, caller=session)
         raise
-    throttle.record_success(session, keys)
+    throttle.record_success(keys, caller=session)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from elibrary.errors import DomainError
 from elibrary.staff import services, totp
 from elibrary.staff.models import StaffUser
-from elibrary.web.auth import staff_required
+from elibrary.web.auth import current_session_token, sign_in_user, sign_out_everywhere, sign_out_user, staff_required
 from elibrary.web.i18n import current_locale, t
 from elibrary.web.safety import safe_next_url
 from elibrary.web.transactions import db_session, rollback_request_session, runtime
@@ -44,15 +44,10 @@ def login():
     try:
         user = services.sign_in_password(db_session(), runtime(), email, request.form.get("password", ""), request.remote_addr)
     except DomainError as exc:
-        _keep_failure_count()
-        return render_template("staff/login.html", error=exc.message(current_locale()), email=email, next=next_url), exc.status
+        body = render_template("staff/login.html", error=exc.message(current_locale()), email=email, next=next_url)
+        return body, exc.status, exc.headers()
     session[PENDING] = {"id": user.id, "t": time.time(), "next": next_url}
     return _next_step(user)
-
-
-def _keep_failure_count() -> None:
-    # The failed attempt was counted by the brute-force throttle in the request session: keep that row.
-    db_session().commit()
 
 
 def _pending_user() -> StaffUser | None:
@@ -72,7 +67,7 @@ def _next_step(user: StaffUser):
     if user.must_change_password:
         return redirect(url_for("staff.change_password"), code=303)
     session.pop(PENDING, None)
-    login_user(user, fresh=True)
+    sign_in_user(user, fresh=True)
     return redirect(pending.get("next") or url_for("staff.home"), code=303)
 
 
@@ -86,8 +81,7 @@ def second_factor():
         try:
             services.check_second_factor(db_session(), runtime(), user, request.form.get("code", ""), request.remote_addr)
         except DomainError as exc:
-            _keep_failure_count()
-            return render_template("staff/code.html", error=exc.message(current_locale())), exc.status
+            return render_template("staff/code.html", error=exc.message(current_locale())), exc.status, exc.headers()
         session[PENDING] = {**session[PENDING], "totp_ok": True}
         return _next_step(user)
     return render_template("staff/code.html", error=None)
@@ -130,7 +124,7 @@ def change_password():
         try:
             if new != again:
                 raise services.PasswordsDiffer()
-            services.set_password(user, new)
+            services.set_password(db_session(), user, new, keep=current_session_token())
         except DomainError as exc:
             rollback_request_session()
             error = exc.message(current_locale())
@@ -152,9 +146,18 @@ def home():
 @bp.post("/logout")
 def logout():
     """Sign out (POST only)."""
-    logout_user()
+    sign_out_user()
     session.pop(PENDING, None)
     flash(t("ログアウトしました。", "You have signed out."), "info")
+    return redirect(url_for("staff.login"), code=303)
+
+
+@bp.post("/logout/everywhere")
+@staff_required()
+def logout_everywhere():
+    """Sign out on every device (a terminal left signed in elsewhere)."""
+    sign_out_everywhere()
+    flash(t("すべての端末でログアウトしました。", "You have signed out on every device."), "info")
     return redirect(url_for("staff.login"), code=303)
 
 

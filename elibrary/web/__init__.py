@@ -6,8 +6,12 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach every web concern and blueprint to ``app``."""
-    from elibrary.web import auth, errors, health, i18n, safety, transactions
+    from elibrary.web import accesslog, auth, errors, headers, health, hosts, i18n, safety, transactions
 
+    accesslog.scrub_werkzeug_log()
+
+    headers.init_app(app)  # first registered, so its after_request hook runs last
+    hosts.wrap(app, app.config)
     transactions.init_app(app)
     safety.init_app(app)
     i18n.init_app(app)

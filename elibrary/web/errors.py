@@ -4,7 +4,9 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, redirect, render_template, request
+from flask import Flask, Response, flash, redirect, render_template, request
+from markupsafe import escape
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from elibrary.errors import DomainError
@@ -69,20 +71,57 @@ def _same_site_referrer() -> str | None:
     return ref
 
 
+DATABASE_RETRY_SECONDS = 30
+DATABASE_DOWN_PAGE = """<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>一時的に利用できません / Temporarily unavailable</title></head>
+<body><main><h1>ただいま一時的にご利用いただけません</h1>
+<p>システムの一部が応答していません。しばらくしてから、もう一度お試しください。</p>
+<h1 lang="en">The service is briefly unavailable</h1>
+<p lang="en">Part of the system is not answering. Please try again in a little while.</p>
+<p><a href="{home}">トップページ / Home</a></p></main></body></html>
+"""
+
+
+def database_unavailable(exc: Exception) -> Response:
+    """503 with ``Retry-After`` when the database does not answer (detail to the log, never to the client).
+
+    The page stands alone: the site's frame would ask the database who is signed in.
+    """
+    try:
+        rollback_request_session()
+    except Exception:  # the connection is already gone
+        pass
+    log.error("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__, exc_info=exc)
+    ja, en = ("ただいま一時的にご利用いただけません。しばらくしてからお試しください。", "The service is briefly unavailable. Please try again in a little while.")
+    if wants_json():
+        response = problem_response(503, "database-unavailable", ja, en)
+    else:
+        response = Response(DATABASE_DOWN_PAGE.format(home=escape(request.script_root + "/")), status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers for domain errors, HTTP errors and unexpected exceptions."""
+
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         rollback_request_session()
         locale = current_locale()
         if wants_json():
-            return problem_response(exc.status, exc.code, exc.message_ja, exc.message_en, **exc.detail)
+            response = problem_response(exc.status, exc.code, exc.message_ja, exc.message_en, **exc.detail)
+            response.headers.update(exc.headers())
+            return response
         back = _same_site_referrer()
-        if request.method == "POST" and back and exc.status < 500:
+        if request.method == "POST" and back and exc.status < 429:
             flash(exc.message(locale), "error")
             return redirect(back, code=303)
-        return render_template("error.html", status=exc.status, message=exc.message(locale)), exc.status
+        return render_template("error.html", status=exc.status, message=exc.message(locale)), exc.status, exc.headers()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

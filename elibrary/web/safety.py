@@ -29,6 +29,11 @@ def csrf_token() -> str:
     return token
 
 
+def rotate_csrf_token() -> None:
+    """Forget the session's CSRF token (at sign-in: a token seen before sign-in is never worth anything after)."""
+    session.pop("_csrf", None)
+
+
 def init_app(app: Flask) -> None:
     """Check the token (form field or ``X-CSRF-Token`` header) on every unsafe cookie-authenticated request."""
     app.jinja_env.globals["csrf_token"] = csrf_token
@@ -37,8 +42,10 @@ def init_app(app: Flask) -> None:
     def check_csrf():
         if request.method in ("GET", "HEAD", "OPTIONS") or app.config.get("ELIBRARY_CSRF_DISABLED"):
             return
-        if request.authorization is not None:
-            return  # HTTP Basic (OPDS clients): the browser does not attach it to a forged request
+        if request.authorization is not None and "_user_id" not in session:
+            # Authenticated by the header alone (OPDS apps): a browser never attaches it to a forged
+            # request. With a signed-in cookie session the header proves nothing: check the token.
+            return
         if request.path.startswith("/opds/") and "_user_id" not in session:
             return  # no cookie sign-in to abuse; the OPDS view answers 401 with the auth document
         sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")

@@ -14,11 +14,20 @@ def runtime() -> Runtime:
     return current_app.extensions["elibrary"]
 
 
+def own_transactions(view):
+    """Mark a view whose writes all run in transactions of their own (an import committed batch by batch):
+    its request session only reads, so it never holds SQLite's write lock while the view works."""
+    view.own_transactions = True
+    return view
+
+
 def db_session() -> Session:
     """This request's session, opened on first use. Unsafe methods take SQLite's write lock up front."""
     session = g.get("_db_session")
     if session is None:
-        session = runtime().db.session(write=request.method not in SAFE_METHODS)
+        view = current_app.view_functions.get(request.endpoint or "")
+        writes = request.method not in SAFE_METHODS and not getattr(view, "own_transactions", False)
+        session = runtime().db.session(write=writes)
         g._db_session = session
     return session
 

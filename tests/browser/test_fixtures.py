@@ -14,6 +14,10 @@ def test_requests_off_loopback_are_refused_and_reported(page, live_server):
     page.goto(live_server("/"))
     page.evaluate("fetch('https://fonts.example.com/x.woff2').catch(() => null)")
     page.wait_for_timeout(200)
+    assert live_server.external_requests == []  # the site's CSP (connect-src 'self') stops it in the browser
+    page.goto("about:blank")  # a page without the site's policy: the fixture itself must refuse and report
+    page.evaluate("fetch('https://fonts.example.com/x.woff2').catch(() => null)")
+    page.wait_for_timeout(200)
     assert live_server.external_requests == ["https://fonts.example.com/x.woff2"]
     live_server.external_requests.clear()  # expected here; the fixture would fail the test otherwise
 

@@ -17,13 +17,16 @@ def sign_in_staff(client, rt, role: str = "librarian") -> str:
     """Sign a new staff member in through the session (the sign-in form has its own tests); returns a CSRF token."""
     from flask_login.utils import _create_identifier
 
+    from elibrary.security import sessions
+
     with rt.db.scope() as session:
         user, _password = add_staff(session, f"{role}-{id(client)}@city.example.jp", role, "S1" if role == "teacher" else None)
+        sid = sessions.start(session, f"s:{user.id}")
     token = csrf_token_for(client)
     with client.application.test_request_context(environ_base=client.environ_base):
         identifier = _create_identifier()
     with client.session_transaction() as sess:
-        sess.update({"_user_id": f"s:{user.id}", "_fresh": True, "_id": identifier})
+        sess.update({"_user_id": f"s:{user.id}", "_fresh": True, "_id": identifier, "_sid": sid})
     return token
 
 

@@ -48,8 +48,15 @@ def test_production_refuses_to_start_the_app(tmp_path):
 
 
 def test_production_accepts_strong_keys(tmp_path):
-    app = create_app({"ELIBRARY_INSTANCE_PATH": str(tmp_path), "ELIBRARY_ENV": "production", "ELIBRARY_SEARCH": "memory"})
+    app = create_app(
+        {"ELIBRARY_INSTANCE_PATH": str(tmp_path), "ELIBRARY_ENV": "production", "ELIBRARY_SEARCH": "memory", "ELIBRARY_PUBLIC_URL": "https://library.example.jp"}
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_production_needs_the_public_url(tmp_path):
+    with pytest.raises(ConfigError, match="ELIBRARY_PUBLIC_URL"):
+        create_app({"ELIBRARY_INSTANCE_PATH": str(tmp_path), "ELIBRARY_ENV": "production", "ELIBRARY_SEARCH": "memory"})
 
 
 def test_unknown_backend_names_the_choices(tmp_path):

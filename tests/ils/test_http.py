@@ -157,7 +157,8 @@ def test_sign_in_through_the_vendor_api_and_the_ils_going_down(client, rt, vendo
     token = csrf_token_for(client)
     ok = client.post("/login", data={"card": "２０２４ ０００１", "pin": "2468", "csrf_token": token})
     assert ok.status_code == 303
-    client.post("/logout", data={"csrf_token": token})
+    client.post("/logout", data={"csrf_token": csrf_token_for(client)})  # the token changed at sign-in
+    token = csrf_token_for(client)  # and again at sign-out
     wrong = client.post("/login", data={"card": "20240001", "pin": "0000", "csrf_token": token})
     assert wrong.status_code == 401
 

@@ -261,7 +261,8 @@ def test_sign_in_page_through_sip2_and_the_acs_going_away(client, rt):
         with rt.db.scope() as session:
             patron = session.scalars(select(Patron)).one()
             assert patron.blocked and patron.block_reason == "貸出停止中です" and name_of(patron, rt.cipher) == "佐藤 太郎"
-        client.post("/logout", data={"csrf_token": token})
+        client.post("/logout", data={"csrf_token": csrf_token_for(client)})  # the token changed at sign-in
+        token = csrf_token_for(client)  # and again at sign-out
         assert client.post("/login", data={"card": "20240002", "pin": "0000", "csrf_token": token}).status_code == 401
         rt.ils.client.port = 1  # the ACS moved away: nothing answers there
         rt.ils.close()

@@ -22,10 +22,15 @@ def sign_in(client, user_id: str) -> str:
         return csrf_token_for(client)
     from flask_login.utils import _create_identifier
 
+    from elibrary.security import sessions
+
     with client.application.test_request_context(environ_base=client.environ_base):
         identifier = _create_identifier()
+    with client.application.extensions["elibrary"].db.scope() as session:
+        sid = sessions.start(session, user_id)
     with client.session_transaction() as sess:
         sess["_user_id"] = user_id
+        sess["_sid"] = sid
         sess["_fresh"] = True
         sess["_id"] = identifier
     return token

@@ -12,7 +12,7 @@ SHELF = "/opds/v2/shelf"
 
 @pytest.fixture
 def app_config(app_config):
-    app_config.update(ELIBRARY_SIGNIN_SLOW_AFTER=2, ELIBRARY_SIGNIN_LOCK_AFTER=3)
+    app_config.update(ELIBRARY_SIGNIN_PAIR_LIMIT=3)
     return app_config
 
 
