@@ -67,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_MAX_UPLOAD_MB": 200,
     "ELIBRARY_ONIX_SCHEMA_PATH": None,  # None: ../shared/external/onix (EDItEUR XSDs, for `import onix --validate`)
     "ELIBRARY_DEFAULT_LOCALE": "ja",
+    "ELIBRARY_PDF_FONT": None,  # a Japanese TrueType .ttf for PDFs; None: IPAex Gothic (fonts-ipaexfont) if installed
     "ELIBRARY_LENDING_JOBS_INTERVAL": 300,  # seconds between in-process lending passes; 0 turns it off
     "ELIBRARY_OUTBOX_RETENTION_DAYS": 7,  # delivered notifications (encrypted personal data) are erased after this
     "ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS": 30,  # notifications that gave up are kept this long for staff to see why
