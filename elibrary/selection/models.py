@@ -36,6 +36,9 @@ class PoolTitle(Base):
     related_isbns: Mapped[list] = mapped_column(JSON, default=list)  # ONIX RelatedProduct: other editions, formats
     search_text: Mapped[str] = mapped_column(Text, default="")  # the catalog's normalisation of what is searched
     record: Mapped[dict] = mapped_column(JSON, default=dict)  # the import record, to create the catalog title
+    # "Already owned": the catalog title of the same work and why ("isbn", "related", "work"); see pool.refresh_owned.
+    owned_title_id: Mapped[int | None] = mapped_column(ForeignKey("titles.id", ondelete="SET NULL"), index=True)
+    owned_reason: Mapped[str] = mapped_column(String(10), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     offers: Mapped[list["PoolOffer"]] = relationship(back_populates="pool_title", order_by="PoolOffer.id")

@@ -1,0 +1,225 @@
+"""The candidate pool (選書候補): writing a distributor's file into it, and matching "the same work".
+
+A pool file never touches the catalog: titles the library owns are only *recognised* (same ISBN, an ONIX
+``RelatedProduct`` link, or the same normalised title and author reading), with the reason kept so the
+page can say why. Importing a file again updates its offers; an offer of a distributor that the new file
+no longer carries for that title is flagged withdrawn, never deleted (a list may hold it).
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from catalog_import.records import ImportRecord, Problem
+from catalog_import.tabular import fallback_record_id
+from elibrary.catalog.models import Title, TitleContributor, Contributor
+from elibrary.search.analysis import normalize
+from elibrary.selection.models import PoolOffer, PoolTitle
+from elibrary.selection.pool_parse import PoolItem
+
+BATCH = 500
+OWNED_REASONS = {
+    "isbn": ("同じISBN", "Same ISBN"),
+    "related": ("他の版・形態（関連商品）", "Another edition or format (related product)"),
+    "work": ("同じ書名・著者ヨミ", "Same title and author reading"),
+}
+_PUNCT = re.compile(r"[\W_]+")
+
+
+def work_key(title: str, title_reading: str, author: str) -> str:
+    """The normalised title reading (else title) and first author (reading): one key per work."""
+    left = _PUNCT.sub("", normalize(title_reading or title))
+    right = _PUNCT.sub("", normalize(author))
+    return f"{left}|{right}"[:300] if left else ""
+
+
+@dataclass
+class PoolSummary:
+    """What a pool import did."""
+
+    titles_added: int = 0
+    titles_updated: int = 0
+    offers_added: int = 0
+    offers_updated: int = 0
+    offers_withdrawn: int = 0
+    rejected: int = 0
+    skipped_offers: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    fatal: bool = False
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        """One line for the command and the page."""
+        return (f"pool: {self.titles_added} titles added, {self.titles_updated} updated; offers {self.offers_added} added, "
+                f"{self.offers_updated} updated, {self.offers_withdrawn} withdrawn; {self.skipped_offers} offers skipped, "
+                f"{self.rejected} records rejected")
+
+
+def import_pool(session: Session, items: Iterable[PoolItem | Problem], *, on_batch: Callable[[Session], None] | None = None) -> PoolSummary:
+    """Write parsed pool items in batches (``on_batch`` may commit each); returns the summary."""
+    started = time.perf_counter()
+    summary = PoolSummary()
+    owned = _OwnedIndex(session)
+    batch: list[PoolItem] = []
+    for item in items:
+        if isinstance(item, Problem):
+            summary.rejected += 1
+            summary.fatal = summary.fatal or item.fatal
+            summary.problems.append(item)
+            continue
+        summary.skipped_offers += len(item.skipped)
+        summary.problems.extend(item.skipped)
+        batch.append(item)
+        if len(batch) >= BATCH:
+            _write(session, batch, owned, summary)
+            batch = []
+            if on_batch:
+                on_batch(session)
+    if batch:
+        _write(session, batch, owned, summary)
+        if on_batch:
+            on_batch(session)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _key(record: ImportRecord) -> str:
+    if record.isbn:
+        return record.isbn
+    return f"{record.source}:{record.source_record_id or fallback_record_id(record)}"[:220]
+
+
+def _write(session: Session, batch: list[PoolItem], owned: "_OwnedIndex", summary: PoolSummary) -> None:
+    by_key: dict[str, PoolItem] = {}
+    for item in batch:
+        by_key[_key(item.record)] = item  # the last row of a title wins its metadata; offers accumulate below
+    offers_by_key: dict[str, list] = {}
+    for item in batch:
+        offers_by_key.setdefault(_key(item.record), []).extend(item.offers)
+    existing = {p.record_key: p for p in session.scalars(
+        select(PoolTitle).where(PoolTitle.record_key.in_(list(by_key))).options(selectinload(PoolTitle.offers)))}
+    for key, item in by_key.items():
+        pool_title = existing.get(key)
+        if pool_title is None:
+            pool_title = PoolTitle(record_key=key)
+            session.add(pool_title)
+            summary.titles_added += 1
+        else:
+            summary.titles_updated += 1
+        _fill(pool_title, item, owned)
+        _offers(pool_title, offers_by_key[key], item.record.withdrawn, summary)
+    session.flush()
+
+
+def _fill(pool_title: PoolTitle, item: PoolItem, owned: "_OwnedIndex") -> None:
+    record = item.record
+    credits = record.contributors or []
+    authors = "; ".join(c.name for c in credits)
+    readings = " ".join(c.reading for c in credits if c.reading)
+    published = record.published_on if isinstance(record.published_on, date) else None
+    pool_title.isbn = record.isbn
+    pool_title.title = (record.title or "")[:500]
+    pool_title.title_reading = (record.title_reading or "")[:500]
+    pool_title.authors = authors[:500]
+    pool_title.author_reading = readings[:500]
+    pool_title.publisher = (record.publisher or "")[:300]
+    pool_title.published_on = published
+    pool_title.ndc = (record.ndc or "")[:20]
+    pool_title.ndc_class = pool_title.ndc[:1] if pool_title.ndc[:1].isdigit() else ""
+    pool_title.audience = record.audience if record.audience in ("children", "ya", "general") else "general"
+    first = credits[0] if credits else None
+    pool_title.work_key = work_key(pool_title.title, pool_title.title_reading, (first.reading or first.name) if first else "")
+    pool_title.related_isbns = list(item.related_isbns)
+    pool_title.search_text = normalize(" ".join(filter(None, (
+        record.title, record.subtitle, record.title_reading, record.series_title, record.series_reading, authors, readings,
+        record.publisher, record.isbn))))
+    pool_title.record = record_json(record)
+    pool_title.owned_title_id, pool_title.owned_reason = owned.match(pool_title)
+
+
+def _offers(pool_title: PoolTitle, offers, withdrawn: bool, summary: PoolSummary) -> None:
+    current = {(o.distributor, o.offer_code): o for o in pool_title.offers}
+    seen = set()
+    for terms in offers:
+        key = (terms.distributor, terms.offer_code)
+        seen.add(key)
+        offer = current.get(key)
+        if offer is None:
+            offer = PoolOffer(distributor=terms.distributor, offer_code=terms.offer_code)
+            pool_title.offers.append(offer)
+            current[key] = offer
+            summary.offers_added += 1
+        else:
+            summary.offers_updated += 1
+        offer.model, offer.copies, offer.loans = terms.model, terms.copies, terms.loans
+        offer.term_months, offer.price, offer.tax_rate = terms.term_months, terms.price, terms.tax_rate
+        offer.withdrawn = withdrawn
+    distributors = {d for d, _ in seen}
+    for key, offer in current.items():
+        # The distributor sent this title again without this offer: it is no longer sold.
+        if key not in seen and (key[0] in distributors or withdrawn) and not offer.withdrawn:
+            offer.withdrawn = True
+            summary.offers_withdrawn += 1
+
+
+def record_json(record: ImportRecord) -> dict:
+    """What the catalog needs to create the title when an order is received."""
+    return {
+        "title": record.title, "title_reading": record.title_reading, "subtitle": record.subtitle,
+        "series_title": record.series_title, "series_reading": record.series_reading, "volume": record.volume,
+        "publisher": record.publisher, "isbn": record.isbn, "ndc": record.ndc, "language": record.language,
+        "audience": record.audience, "description": record.description, "page_count": record.page_count,
+        "published_on": record.published_on.isoformat() if isinstance(record.published_on, date) else record.published_on,
+        "contributors": [[c.name, c.reading, c.role] for c in record.contributors or ()],
+        "subjects": [[s.term, s.scheme, s.reading] for s in record.subjects or ()],
+        "source": record.source, "source_record_id": record.source_record_id,
+    }
+
+
+class _OwnedIndex:
+    """The catalog's ISBNs and work keys, read once per import, to recognise owned works."""
+
+    def __init__(self, session: Session) -> None:
+        self.by_isbn: dict[str, int] = {}
+        self.by_work: dict[str, int] = {}
+        first_credit = (select(TitleContributor.title_id, func.min(TitleContributor.position).label("position"))
+                        .group_by(TitleContributor.title_id).subquery())
+        rows = session.execute(
+            select(Title.id, Title.isbn, Title.title, Title.title_reading, Contributor.name, Contributor.name_reading)
+            .outerjoin(first_credit, first_credit.c.title_id == Title.id)
+            .outerjoin(TitleContributor, (TitleContributor.title_id == Title.id) & (TitleContributor.position == first_credit.c.position))
+            .outerjoin(Contributor, Contributor.id == TitleContributor.contributor_id))
+        for title_id, isbn, title, reading, name, name_reading in rows:
+            if isbn:
+                self.by_isbn[isbn] = title_id
+            key = work_key(title, reading, name_reading or name or "")
+            if key:
+                self.by_work.setdefault(key, title_id)
+
+    def match(self, pool_title: PoolTitle) -> tuple[int | None, str]:
+        """The owned title and the reason ("isbn", "related", "work"), or (None, "")."""
+        if pool_title.isbn and pool_title.isbn in self.by_isbn:
+            return self.by_isbn[pool_title.isbn], "isbn"
+        for isbn in pool_title.related_isbns or ():
+            if isbn in self.by_isbn:
+                return self.by_isbn[isbn], "related"
+        if pool_title.work_key and pool_title.work_key in self.by_work:
+            return self.by_work[pool_title.work_key], "work"
+        return None, ""
+
+
+def refresh_owned(session: Session, pool_title_ids: Iterable[int] | None = None) -> None:
+    """Recompute "already owned" (after receiving an order, or after catalog changes)."""
+    owned = _OwnedIndex(session)
+    query = select(PoolTitle)
+    if pool_title_ids is not None:
+        query = query.where(PoolTitle.id.in_(list(pool_title_ids)))
+    for pool_title in session.scalars(query):
+        pool_title.owned_title_id, pool_title.owned_reason = owned.match(pool_title)
+    session.flush()
