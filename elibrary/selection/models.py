@@ -206,6 +206,8 @@ class OrderLine(Base):
     tax_rate: Mapped[int] = mapped_column(Integer)
     state: Mapped[OrderState] = mapped_column(_enum(OrderState, "selection_order_state"), default=OrderState.ordered)
     title_id: Mapped[int | None] = mapped_column(ForeignKey("titles.id", ondelete="SET NULL"), index=True)
+    # Received but the book file has not arrived (ファイル未着): the licences are made when it does.
+    licensed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

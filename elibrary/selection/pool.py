@@ -177,7 +177,7 @@ def record_json(record: ImportRecord) -> dict:
         "audience": record.audience, "description": record.description, "page_count": record.page_count,
         "published_on": record.published_on.isoformat() if isinstance(record.published_on, date) else record.published_on,
         "contributors": [[c.name, c.reading, c.role] for c in record.contributors or ()],
-        "subjects": [[s.term, s.scheme, s.reading] for s in record.subjects or ()],
+        "subjects": [[s.term, s.reading, s.scheme] for s in record.subjects or ()],
         "source": record.source, "source_record_id": record.source_record_id,
     }
 

@@ -150,6 +150,7 @@ def upgrade() -> None:
     sa.Column('tax_rate', sa.Integer(), nullable=False),
     sa.Column('state', sa.Enum('ordered', 'received', 'cancelled', name='selection_order_state', native_enum=False, length=20), nullable=False),
     sa.Column('title_id', sa.Integer(), nullable=True),
+    sa.Column('licensed', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['offer_id'], ['selection_pool_offers.id'], name=op.f('fk_selection_order_lines_offer_id_selection_pool_offers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['order_id'], ['selection_orders.id'], name=op.f('fk_selection_order_lines_order_id_selection_orders'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['pool_title_id'], ['selection_pool_titles.id'], name=op.f('fk_selection_order_lines_pool_title_id_selection_pool_titles'), ondelete='SET NULL'),

@@ -1,0 +1,106 @@
+"""Receiving an order (納品): catalog titles from the pool where not owned, licences, and the money.
+
+A received line whose title has no book file yet is "ファイル未着": its licences are only made once a
+file is attached (``license_arrived``), so the title cannot be borrowed before it can be read.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from elibrary.catalog.credits import ContributorCredit, SubjectEntry
+from elibrary.catalog.models import BookFile, Title
+from elibrary.catalog.services import TitleData, create_title
+from elibrary.db import utcnow
+from elibrary.errors import Conflict
+from elibrary.lending import services as lending
+from elibrary.selection.funds import record, require_selector
+from elibrary.selection.models import LicenseCost, MoneyKind, Order, OrderLine, OrderState, PoolTitle
+from elibrary.selection.money import round_tax
+from elibrary.selection.orders import get_order, order_totals, terms_of, valid_until
+from elibrary.selection.pool import refresh_owned
+
+
+def receive_order(session: Session, staff, order_id: int, *, cipher=None) -> Order:
+    """Receive every line still on order; twice is refused (nothing counted twice)."""
+    order = get_order(session, staff, order_id)
+    if order.state == OrderState.received:
+        raise Conflict(f"発注 {order.number} は既に納品済みです。", f"Order {order.number} has already been received.")
+    if order.state == OrderState.cancelled:
+        raise Conflict("取り消された発注は納品できません。", "A cancelled order cannot be received.")
+    now = utcnow()
+    total = order_totals(order).total
+    pool_ids = []
+    for line in order.lines:
+        if line.state != OrderState.ordered:
+            continue
+        line.title_id = _catalog_title(session, line).id
+        line.state = OrderState.received
+        if line.pool_title_id:
+            pool_ids.append(line.pool_title_id)
+    order.state, order.received_at = OrderState.received, now
+    session.flush()
+    record(session, order.fund_id, MoneyKind.committed, -total, order_id=order.id, staff_id=staff.id, note=f"納品 {order.number}")
+    record(session, order.fund_id, MoneyKind.spent, total, order_id=order.id, staff_id=staff.id, note=f"納品 {order.number}")
+    for line in order.lines:
+        if line.state == OrderState.received and not line.licensed and _has_file(session, line.title_id):
+            _license(session, line, cipher)
+    refresh_owned(session, pool_ids)
+    return order
+
+
+def license_arrived(session: Session, staff, *, cipher=None) -> int:
+    """Make the licences of received lines whose book files have now arrived; returns how many lines."""
+    require_selector(staff)
+    waiting = session.scalars(select(OrderLine).where(OrderLine.state == OrderState.received, OrderLine.licensed.is_(False))
+                              .options(selectinload(OrderLine.order))).all()
+    done = 0
+    for line in waiting:
+        if line.title_id and _has_file(session, line.title_id):
+            _license(session, line, cipher)
+            done += 1
+    return done
+
+
+def waiting_for_files(session: Session, order: Order) -> set[int]:
+    """The order's received lines still without a book file (shown as ファイル未着)."""
+    return {line.id for line in order.lines if line.state == OrderState.received and not line.licensed}
+
+
+def _has_file(session: Session, title_id: int | None) -> bool:
+    return title_id is not None and session.scalar(select(BookFile.id).where(BookFile.title_id == title_id).limit(1)) is not None
+
+
+def _license(session: Session, line: OrderLine, cipher) -> None:
+    terms = terms_of(line)
+    until = valid_until(terms.term_months, line.order.received_at or utcnow())
+    tax = round_tax(line.unit_price * line.tax_rate, 100, line.order.tax_rounding)
+    for _ in range(line.quantity):
+        licence = lending.add_license(session, line.title_id, terms.model, copies=terms.copies, loans=terms.loans, until=until,
+                                      note=f"発注 {line.order.number}"[:200], cipher=cipher)
+        session.add(LicenseCost(license_id=licence.id, order_line_id=line.id, price=line.unit_price, tax=tax))
+    line.licensed = True
+    session.flush()
+
+
+def _catalog_title(session: Session, line: OrderLine) -> Title:
+    """The catalog title of the same ISBN, else one made from the pool record."""
+    if line.isbn:
+        owned = session.scalar(select(Title).where(Title.isbn == line.isbn))
+        if owned is not None:
+            return owned
+    pool_title = session.get(PoolTitle, line.pool_title_id) if line.pool_title_id else None
+    data = dict(pool_title.record) if pool_title is not None else {"title": line.description, "isbn": line.isbn}
+    published = data.get("published_on")
+    return create_title(session, TitleData(
+        title=data.get("title") or line.description, title_reading=data.get("title_reading") or "",
+        subtitle=data.get("subtitle") or "", series_title=data.get("series_title") or "",
+        series_reading=data.get("series_reading") or "", volume=data.get("volume") or "", publisher=data.get("publisher") or "",
+        published_on=date.fromisoformat(published) if published and len(published) == 10 else None, isbn=data.get("isbn"),
+        ndc=data.get("ndc") or "", language=data.get("language") or "ja", audience=data.get("audience") or "general",
+        description=data.get("description") or "",
+        contributors=[ContributorCredit(*c) for c in data.get("contributors") or ()],
+        subjects=[SubjectEntry(*s) for s in data.get("subjects") or ()],
+        source="selection", source_record_id=f"order-line:{line.id}"))
