@@ -126,7 +126,8 @@ def line_warnings(session: Session, line: SelectionLine) -> list[Warning]:
     return _warnings(session, [line], line.list_id).get(line.id, [])
 
 
-def _line(session: Session, staff, line_id: int) -> SelectionLine:
+def get_line(session: Session, staff, line_id: int) -> SelectionLine:
+    """One line (staff only)."""
     require_selector(staff)
     line = session.get(SelectionLine, line_id)
     if line is None:
@@ -136,7 +137,7 @@ def _line(session: Session, staff, line_id: int) -> SelectionLine:
 
 def update_line(session: Session, staff, line_id: int, *, quantity=None, fund_id: int | None = None, note: str | None = None) -> SelectionLine:
     """Change a line's quantity, fund or note (not once it is ordered)."""
-    line = _line(session, staff, line_id)
+    line = get_line(session, staff, line_id)
     if line.decision == Decision.ordered:
         raise Conflict("発注済みの行は変更できません。", "An ordered line cannot be changed.")
     if quantity is not None:
@@ -153,7 +154,7 @@ def update_line(session: Session, staff, line_id: int, *, quantity=None, fund_id
 
 def decide(session: Session, staff, line_id: int, decision: str) -> SelectionLine:
     """Mark a line 採用 / 保留 / 不採用 (or undecided again)."""
-    line = _line(session, staff, line_id)
+    line = get_line(session, staff, line_id)
     try:
         chosen = Decision(decision)
     except ValueError:
@@ -167,7 +168,7 @@ def decide(session: Session, staff, line_id: int, decision: str) -> SelectionLin
 
 def comment(session: Session, staff, line_id: int, text: str) -> LineComment:
     """A colleague's comment on a line."""
-    line = _line(session, staff, line_id)
+    line = get_line(session, staff, line_id)
     text = (text or "").strip()
     if not text or len(text) > 1000:
         raise InvalidInput("コメントを1000字以内で入力してください。", "Write a comment of up to 1,000 characters.", field="text")
@@ -179,7 +180,7 @@ def comment(session: Session, staff, line_id: int, text: str) -> LineComment:
 
 def remove_line(session: Session, staff, line_id: int) -> None:
     """Take a line off its list (not once ordered)."""
-    line = _line(session, staff, line_id)
+    line = get_line(session, staff, line_id)
     if line.decision == Decision.ordered:
         raise Conflict("発注済みの行は削除できません。", "An ordered line cannot be removed.")
     session.delete(line)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from elibrary.catalog.models import BookFile, Title
+from elibrary.catalog.ndc import InvalidNDC, normalize_ndc
 from elibrary.catalog.services import TitleData, create_title
 from elibrary.db import utcnow
 from elibrary.errors import Conflict
@@ -99,8 +100,16 @@ def _catalog_title(session: Session, line: OrderLine) -> Title:
         subtitle=data.get("subtitle") or "", series_title=data.get("series_title") or "",
         series_reading=data.get("series_reading") or "", volume=data.get("volume") or "", publisher=data.get("publisher") or "",
         published_on=date.fromisoformat(published) if published and len(published) == 10 else None, isbn=data.get("isbn"),
-        ndc=data.get("ndc") or "", language=data.get("language") or "ja", audience=data.get("audience") or "general",
+        ndc=_catalog_ndc(data.get("ndc")), language=data.get("language") or "ja", audience=data.get("audience") or "general",
         description=data.get("description") or "",
         contributors=[ContributorCredit(*c) for c in data.get("contributors") or ()],
         subjects=[SubjectEntry(*s) for s in data.get("subjects") or ()],
         source="selection", source_record_id=f"order-line:{line.id}"))
+
+
+def _catalog_ndc(value: str | None) -> str:
+    """The pool's NDC if the catalog accepts it; a distributor's "E" (picture books) is not an NDC number."""
+    try:
+        return normalize_ndc(value)
+    except InvalidNDC:
+        return ""
