@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from elibrary.errors import Conflict, InvalidInput, NotFound
 from elibrary.selection.funds import FundBalance, balances, require_selector
-from elibrary.selection.models import Decision, Fund, LineComment, PoolOffer, SelectionLine, SelectionList
+from elibrary.selection.models import Decision, Fund, LineComment, PoolOffer, PoolTitle, SelectionLine, SelectionList
 from elibrary.selection.money import tax_summary
 from elibrary.selection.pool import OWNED_REASONS
 
@@ -57,6 +57,7 @@ class ListView:
     lines: list[SelectionLine]
     warnings: dict[int, list[Warning]] = field(default_factory=dict)
     totals: dict[int | None, FundTotal] = field(default_factory=dict)
+    line_count: int = 0
 
 
 def create_list(session: Session, staff, name: str) -> SelectionList:
@@ -187,21 +188,46 @@ def remove_line(session: Session, staff, line_id: int) -> None:
     session.flush()
 
 
-def list_view(session: Session, staff, list_id: int, rounding: str) -> ListView:
-    """A list's lines with warnings, and its totals per fund (rejected lines left out) against each fund."""
+LINES_PER_PAGE = 100
+
+
+def list_view(session: Session, staff, list_id: int, rounding: str, *, page: int = 1) -> ListView:
+    """A page of a list's lines with their warnings, and the whole list's totals per fund against each fund.
+
+    Totals are summed in SQL over every line that is neither rejected nor ordered (a 3,000-line list is
+    not loaded to add it up); the tax is estimated per fund and rate as an order would compute it.
+    """
     selection_list = get_list(session, staff, list_id)
     lines = list(session.scalars(
         select(SelectionLine).where(SelectionLine.list_id == selection_list.id).order_by(SelectionLine.id)
-        .options(selectinload(SelectionLine.offer).selectinload(PoolOffer.pool_title), selectinload(SelectionLine.comments))))
+        .limit(LINES_PER_PAGE).offset((max(1, page) - 1) * LINES_PER_PAGE)
+        .options(selectinload(SelectionLine.offer).selectinload(PoolOffer.pool_title).load_only(*_LINE_TITLE),
+                 selectinload(SelectionLine.comments))))
     view = ListView(selection_list, lines, _warnings(session, lines, selection_list.id))
-    counted = [line for line in lines if line.decision not in (Decision.rejected, Decision.ordered)]
-    fund_ids = {line.fund_id for line in counted if line.fund_id is not None}
-    fund_balances = balances(session, fund_ids) if fund_ids else {}
-    for fund_id in {line.fund_id for line in counted}:
-        rows = [(line.quantity * (line.offer.price or 0), line.offer.tax_rate) for line in counted if line.fund_id == fund_id]
+    view.line_count = session.scalar(select(func.count()).select_from(SelectionLine).where(SelectionLine.list_id == selection_list.id)) or 0
+    sums = session.execute(
+        select(SelectionLine.fund_id, PoolOffer.tax_rate, func.sum(SelectionLine.quantity * func.coalesce(PoolOffer.price, 0)))
+        .join(PoolOffer, PoolOffer.id == SelectionLine.offer_id)
+        .where(SelectionLine.list_id == selection_list.id, SelectionLine.decision.not_in((Decision.rejected, Decision.ordered)))
+        .group_by(SelectionLine.fund_id, PoolOffer.tax_rate)).all()
+    per_fund: dict[int | None, list[tuple[int, int]]] = {}
+    for fund_id, rate, amount in sums:
+        per_fund.setdefault(fund_id, []).append((int(amount or 0), rate))
+    fund_balances = balances(session, [f for f in per_fund if f is not None]) if any(f is not None for f in per_fund) else {}
+    for fund_id, rows in per_fund.items():
         summary = tax_summary(rows, rounding)
         view.totals[fund_id] = FundTotal(fund_balances.get(fund_id), summary.subtotal, summary.tax)
     return view
+
+
+def adopted_distributors(session: Session, list_id: int) -> list[str]:
+    """The distributors of a list's adopted lines (one order each)."""
+    return list(session.scalars(select(PoolOffer.distributor).join(SelectionLine, SelectionLine.offer_id == PoolOffer.id)
+                                .where(SelectionLine.list_id == list_id, SelectionLine.decision == Decision.adopted)
+                                .distinct().order_by(PoolOffer.distributor)))
+
+
+_LINE_TITLE = (PoolTitle.id, PoolTitle.title, PoolTitle.isbn, PoolTitle.owned_title_id, PoolTitle.owned_reason)
 
 
 def _warnings(session: Session, lines: list[SelectionLine], list_id: int) -> dict[int, list[Warning]]:

@@ -53,6 +53,8 @@ class PoolSummary:
     problems: list[Problem] = field(default_factory=list)
     fatal: bool = False
     seconds: float = 0.0
+    # Offers seen so far in this run per title: a title whose rows straddle two batches keeps them all.
+    seen: dict[str, set] = field(default_factory=dict, repr=False)
 
     def line(self) -> str:
         """One line for the command and the page."""
@@ -110,10 +112,10 @@ def _write(session: Session, batch: list[PoolItem], owned: "_OwnedIndex", summar
             pool_title = PoolTitle(record_key=key)
             session.add(pool_title)
             summary.titles_added += 1
-        else:
+        elif key not in summary.seen:  # not merely the rest of a title begun in the previous batch
             summary.titles_updated += 1
         _fill(pool_title, item, owned)
-        _offers(pool_title, offers_by_key[key], item.record.withdrawn, summary)
+        _offers(pool_title, offers_by_key[key], item.record.withdrawn, summary, summary.seen.setdefault(key, set()))
     session.flush()
 
 
@@ -143,9 +145,8 @@ def _fill(pool_title: PoolTitle, item: PoolItem, owned: "_OwnedIndex") -> None:
     pool_title.owned_title_id, pool_title.owned_reason = owned.match(pool_title)
 
 
-def _offers(pool_title: PoolTitle, offers, withdrawn: bool, summary: PoolSummary) -> None:
+def _offers(pool_title: PoolTitle, offers, withdrawn: bool, summary: PoolSummary, seen: set) -> None:
     current = {(o.distributor, o.offer_code): o for o in pool_title.offers}
-    seen = set()
     for terms in offers:
         key = (terms.distributor, terms.offer_code)
         seen.add(key)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, case, exists, func, literal, select, true, union_all
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from elibrary.search.analysis import isbn_query, normalize
 from elibrary.selection.models import Decision, PoolOffer, PoolTitle, SelectionLine
@@ -89,40 +89,54 @@ def _conditions(query: PoolQuery) -> list:
 
 
 def search_pool(session: Session, query: PoolQuery, *, facets: bool = True) -> PoolPage:
-    """The page of pool titles matching ``query`` (newest first), with facet counts."""
+    """The page of pool titles matching ``query`` (newest first), with the total and facet counts.
+
+    The filter runs once: the facets and the total are counted from one CTE of the matching rows (which
+    SQLite and PostgreSQL materialise, as it is used several times), then the page is read with its offers.
+    """
     conditions = _conditions(query)
-    where = and_(*conditions) if conditions else True
-    total = session.scalar(select(func.count()).select_from(PoolTitle).where(where)) or 0
+    where = and_(*conditions) if conditions else true()
     page = max(1, query.page)
     titles = list(session.scalars(
-        select(PoolTitle).where(where).options(selectinload(PoolTitle.offers))
+        select(PoolTitle).where(where)
+        .options(load_only(*_SHOWN), selectinload(PoolTitle.offers))
         .order_by(PoolTitle.published_on.desc().nulls_last(), PoolTitle.id.desc())
         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
-    result = PoolPage(titles, total)
+    result = PoolPage(titles, 0)
     if titles:
         ids = [t.id for t in titles]
         result.on_lists = set(session.scalars(
             select(PoolOffer.pool_title_id).join(SelectionLine, SelectionLine.offer_id == PoolOffer.id)
             .where(PoolOffer.pool_title_id.in_(ids), SelectionLine.decision != Decision.rejected)))
-    if facets and total:
-        result.facets = _facets(session, where)
+    if not titles and page == 1:
+        return result
+    counted = _facets(session, where, with_models=facets)
+    result.total = sum(count for _, count in counted.get("owned", []))
+    if facets:
+        result.facets = counted
     return result
 
 
-def _facets(session: Session, where) -> dict[str, list[tuple[str, int]]]:
-    facets: dict[str, list[tuple[str, int]]] = {}
-    for name, column in (("ndc_class", PoolTitle.ndc_class), ("audience", PoolTitle.audience)):
-        rows = session.execute(select(column, func.count()).where(where).group_by(column).order_by(column)).all()
-        facets[name] = [(value or "", count) for value, count in rows]
-    owned = session.execute(select(PoolTitle.owned_title_id.is_not(None), func.count()).where(where)
-                            .group_by(PoolTitle.owned_title_id.is_not(None))).all()
-    facets["owned"] = [("yes" if flag else "no", count) for flag, count in owned]
-    matching = select(PoolTitle.id).where(where).scalar_subquery()
-    models = session.execute(select(PoolOffer.model, func.count(func.distinct(PoolOffer.pool_title_id)))
-                             .where(PoolOffer.pool_title_id.in_(matching), PoolOffer.withdrawn.is_(False))
-                             .group_by(PoolOffer.model).order_by(PoolOffer.model)).all()
-    facets["model"] = [(value, count) for value, count in models]
-    return facets
+_SHOWN = (PoolTitle.id, PoolTitle.isbn, PoolTitle.title, PoolTitle.authors, PoolTitle.publisher, PoolTitle.published_on,
+          PoolTitle.ndc, PoolTitle.audience, PoolTitle.owned_title_id, PoolTitle.owned_reason)
+
+
+def _facets(session: Session, where, *, with_models: bool) -> dict[str, list[tuple[str, int]]]:
+    matching = select(PoolTitle.id, PoolTitle.ndc_class, PoolTitle.audience,
+                      case((PoolTitle.owned_title_id.is_(None), "no"), else_="yes").label("owned")).where(where).cte("matching")
+    parts = [select(literal("ndc_class").label("facet"), matching.c.ndc_class.label("value"), func.count().label("n")).group_by(matching.c.ndc_class),
+             select(literal("audience"), matching.c.audience, func.count()).group_by(matching.c.audience),
+             select(literal("owned"), matching.c.owned, func.count()).group_by(matching.c.owned)]
+    if with_models:
+        parts.append(select(literal("model"), PoolOffer.model, func.count(func.distinct(PoolOffer.pool_title_id)))
+                     .join(matching, matching.c.id == PoolOffer.pool_title_id).where(PoolOffer.withdrawn.is_(False))
+                     .group_by(PoolOffer.model))
+    found: dict[str, list[tuple[str, int]]] = {"ndc_class": [], "audience": [], "owned": [], "model": []}
+    for facet, value, count in session.execute(union_all(*parts)):
+        found[facet].append((value or "", int(count)))
+    for values in found.values():
+        values.sort()
+    return found
 
 
 def publishers(session: Session, limit: int = 200) -> list[str]:

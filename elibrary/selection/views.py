@@ -118,11 +118,12 @@ def list_index():
 def list_page(list_id: int):
     """A list: lines, warnings, comments, decisions, totals against each fund, the order form."""
     session = db_session()
-    view = lists.list_view(session, staff(), list_id, tax_rounding(runtime().settings))
+    page = _int("page") or 1
+    view = lists.list_view(session, staff(), list_id, tax_rounding(runtime().settings), page=page)
     all_funds = funds.funds(session)
-    distributors = sorted({line.offer.distributor for line in view.lines if line.decision == lists.Decision.adopted})
+    distributors = lists.adopted_distributors(session, list_id)
     return render_template("selection/list.html", view=view, fund_list=all_funds, fund_names={f.id: f for f in all_funds},
-                           distributors=distributors)
+                           distributors=distributors, page=page, per_page=lists.LINES_PER_PAGE)
 
 
 @bp.post("/lines")

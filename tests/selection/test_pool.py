@@ -41,10 +41,11 @@ def test_onix_offers_with_licence_terms_tax_included_prices_and_skipped_terms(db
     assert db_session.scalar(select(func.count()).select_from(Title)) == 0, "the pool never touches the catalog"
 
 
-def test_reimport_updates_offers_and_flags_those_the_distributor_dropped(db_session, tmp_path):
+def test_reimport_updates_offers_and_flags_those_the_distributor_dropped(db_session, tmp_path, monkeypatch):
+    monkeypatch.setattr("elibrary.selection.pool.BATCH", 1)  # a title's two rows fall into two batches
     first = _write_csv(tmp_path, ["9784990000042,森のうた,モリ ノ ウタ,山川一,ヤマカワ ハジメ,森社,911,一般,ほんのもり,A-1,回数制限,1,12,,2000,,10",
                                   "9784990000042,森のうた,モリ ノ ウタ,山川一,ヤマカワ ハジメ,森社,911,一般,ほんのもり,A-2,ワンコピー,1,,,1500,,10"])
-    import_pool(db_session, pool_items("csv", [first], "floor"))
+    assert import_pool(db_session, pool_items("csv", [first], "floor")).offers_withdrawn == 0
     second = _write_csv(tmp_path, ["9784990000042,森のうた,モリ ノ ウタ,山川一,ヤマカワ ハジメ,森社,911,一般,ほんのもり,A-1,回数制限,1,12,,2200,,10"],
                         name="again.csv")
     summary = import_pool(db_session, pool_items("csv", [second], "floor"))
