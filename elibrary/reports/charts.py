@@ -35,6 +35,7 @@ class BarChart:
     series: Sequence[Series]
     unit: str = ""
     description: str = ""
+    category_label: str = "区分"  # the header of the categories' column in the table beside the chart
     width: int = 480
     bar_height: int = 14
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -46,7 +47,7 @@ class BarChart:
     def header(self) -> list[str]:
         """The table's header row."""
         unit = f"（{self.unit}）" if self.unit else ""
-        return ["", *(f"{s.name}{unit}" for s in self.series)]
+        return [self.category_label, *(f"{s.name}{unit}" for s in self.series)]
 
 
 def _number(value: float) -> str:

@@ -63,7 +63,7 @@ def test_the_svg_chart_parses_and_carries_its_title_and_numbers_beside_it():
     ids = {e.get("id") for e in root.iter() if e.get("id")}
     other = {e.get("id") for e in ElementTree.fromstring(second).iter() if e.get("id")}
     assert not ids & other, "two charts on one page must not share element ids"
-    assert chart.header() == ["", "所蔵（点）", "目標（点）"]
+    assert chart.header() == ["区分", "所蔵（点）", "目標（点）"]
     assert chart.rows()[1] == ["9 文学", "340", "300"]
 
 

@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_selection_pool_titles')),
     sa.UniqueConstraint('record_key', name=op.f('uq_selection_pool_titles_record_key'))
     )
+    op.create_index('ix_selection_pool_search', 'selection_pool_titles', ['search_text', 'ndc_class', 'audience', 'owned_title_id'], unique=False)
     op.create_index(op.f('ix_selection_pool_titles_audience'), 'selection_pool_titles', ['audience'], unique=False)
     op.create_index(op.f('ix_selection_pool_titles_isbn'), 'selection_pool_titles', ['isbn'], unique=False)
     op.create_index(op.f('ix_selection_pool_titles_ndc_class'), 'selection_pool_titles', ['ndc_class'], unique=False)
@@ -97,6 +98,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_selection_pool_offers')),
     sa.UniqueConstraint('pool_title_id', 'distributor', 'offer_code', name='uq_selection_offer')
     )
+    op.create_index('ix_selection_offers_facet', 'selection_pool_offers', ['model', 'withdrawn', 'pool_title_id'], unique=False)
     op.create_index(op.f('ix_selection_pool_offers_model'), 'selection_pool_offers', ['model'], unique=False)
     op.create_index(op.f('ix_selection_pool_offers_pool_title_id'), 'selection_pool_offers', ['pool_title_id'], unique=False)
     op.create_index(op.f('ix_selection_pool_offers_price'), 'selection_pool_offers', ['price'], unique=False)
@@ -201,6 +203,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_selection_pool_offers_price'), table_name='selection_pool_offers')
     op.drop_index(op.f('ix_selection_pool_offers_pool_title_id'), table_name='selection_pool_offers')
     op.drop_index(op.f('ix_selection_pool_offers_model'), table_name='selection_pool_offers')
+    op.drop_index('ix_selection_offers_facet', table_name='selection_pool_offers')
     op.drop_table('selection_pool_offers')
     op.drop_index(op.f('ix_selection_orders_fund_id'), table_name='selection_orders')
     op.drop_table('selection_orders')
@@ -211,6 +214,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_selection_pool_titles_ndc_class'), table_name='selection_pool_titles')
     op.drop_index(op.f('ix_selection_pool_titles_isbn'), table_name='selection_pool_titles')
     op.drop_index(op.f('ix_selection_pool_titles_audience'), table_name='selection_pool_titles')
+    op.drop_index('ix_selection_pool_search', table_name='selection_pool_titles')
     op.drop_table('selection_pool_titles')
     op.drop_table('selection_lists')
     op.drop_index(op.f('ix_selection_funds_fiscal_year'), table_name='selection_funds')
