@@ -6,6 +6,7 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -34,13 +35,14 @@ def test_librarian_selects_orders_receives_and_the_title_becomes_borrowable(page
     page.goto(live_server("/staff/selection/import"))
     page.set_input_files("#pool-file", str(POOL_ONIX))
     page.locator("form.form button[type=submit]").click()
-    assert "2件追加" in page.locator("#pool-import-summary").inner_text()
+    expect(page.locator("#pool-import-summary")).to_contain_text("2件追加")
     assert_accessible(page)
 
     page.goto(live_server("/staff/selection/?q=ﾜｶﾞﾊｲ"))  # half-width katakana reading
     assert page.locator(".pool-title-name").all_inner_texts() == ["吾輩は猫である"]
     page.goto(live_server("/staff/selection/"))
     page.locator(".facets a", has_text="児童").click()
+    page.wait_for_url("**audience=children**")
     assert page.locator(".pool-title-name").all_inner_texts() == ["はらぺこのくま"]
     screenshot(page, "selection-pool")
     assert_accessible(page)
@@ -50,6 +52,7 @@ def test_librarian_selects_orders_receives_and_the_title_becomes_borrowable(page
     page.fill("#fund-name", "児童書")
     page.fill("#fund-amount", "10000")
     page.locator("form.form button[type=submit]").first.click()
+    expect(page.locator("#funds")).to_contain_text("児童書")
     page.goto(live_server("/staff/selection/lists"))
     page.fill("#list-name", "春の児童書")
     page.locator("form.form button[type=submit]").click()
@@ -61,7 +64,7 @@ def test_librarian_selects_orders_receives_and_the_title_becomes_borrowable(page
     form.locator("input[name=quantity]").fill("2")
     form.locator("select[name=fund_id]").select_option(label="令和9年度 児童書")
     form.locator("button[type=submit]").click()
-    assert "リストに追加しました" in page.locator(".flash").first.inner_text()
+    expect(page.locator(".flash").first).to_contain_text("リストに追加しました")
 
     colleague = new_context(browser, live_server, viewport={"width": 1280, "height": 900}, locale="ja-JP").new_page()
     colleague.goto(live_server("/"))
@@ -69,11 +72,13 @@ def test_librarian_selects_orders_receives_and_the_title_becomes_borrowable(page
     colleague.goto(list_url)
     colleague.fill(".selection-line input[name=text]", "読み聞かせ会で使います")
     colleague.locator(".selection-line form", has=colleague.locator("input[name=text]")).locator("button").click()
+    expect(colleague.locator(".comments")).to_contain_text("読み聞かせ会で使います")
     colleague.context.close()
 
     page.goto(list_url)
     assert "読み聞かせ会で使います" in page.locator(".comments").inner_text()
     page.locator(".selection-line button[value=adopted]").click()
+    expect(page.locator(".selection-line h3")).to_contain_text("[採用]")
     totals = page.locator("#fund-totals tbody tr").inner_text()
     assert "¥3,960" in totals and "¥10,000" in totals
     screenshot(page, "selection-list")
@@ -92,8 +97,9 @@ def test_librarian_selects_orders_receives_and_the_title_becomes_borrowable(page
 
     page.goto(live_server("/staff/selection/orders"))
     page.locator("table a").first.click()
+    page.wait_for_url("**/orders/*")
     page.locator("form[action$='/receive'] button").click()
-    assert page.locator(".file-pending").count() == 1  # ファイル未着: not borrowable yet
+    expect(page.locator(".file-pending")).to_have_count(1)  # ファイル未着: not borrowable yet
     screenshot(page, "selection-order-received")
     assert_accessible(page)
     with rt.db.scope() as session:
@@ -102,7 +108,8 @@ def test_librarian_selects_orders_receives_and_the_title_becomes_borrowable(page
                              media_type="application/epub+zip"))
         title_id = title.id
     page.locator("form[action$='/files-arrived'] button").click()
-    assert page.locator(".file-pending").count() == 0
+    expect(page.locator(".flash").first).to_contain_text("1行のライセンスを有効にしました")
+    expect(page.locator(".file-pending")).to_have_count(0)
     with rt.db.scope() as session:
         loan = lending.borrow(session, make_patron(session), title_id)
         assert loan.license_id
