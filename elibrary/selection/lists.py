@@ -12,6 +12,7 @@ from elibrary.errors import Conflict, InvalidInput, NotFound
 from elibrary.selection.funds import FundBalance, balances, require_selector
 from elibrary.selection.models import Decision, Fund, LineComment, PoolOffer, PoolTitle, SelectionLine, SelectionList
 from elibrary.selection.money import tax_summary
+from elibrary.staff.models import StaffUser
 from elibrary.selection.pool import OWNED_REASONS
 
 DECISION_LABELS = {
@@ -202,7 +203,8 @@ def list_view(session: Session, staff, list_id: int, rounding: str, *, page: int
         select(SelectionLine).where(SelectionLine.list_id == selection_list.id).order_by(SelectionLine.id)
         .limit(LINES_PER_PAGE).offset((max(1, page) - 1) * LINES_PER_PAGE)
         .options(selectinload(SelectionLine.offer).selectinload(PoolOffer.pool_title).load_only(*_LINE_TITLE),
-                 selectinload(SelectionLine.comments))))
+                 selectinload(SelectionLine.added_by_user).load_only(StaffUser.email),
+                 selectinload(SelectionLine.comments).selectinload(LineComment.author).load_only(StaffUser.email))))
     view = ListView(selection_list, lines, _warnings(session, lines, selection_list.id))
     view.line_count = session.scalar(select(func.count()).select_from(SelectionLine).where(SelectionLine.list_id == selection_list.id)) or 0
     sums = session.execute(

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elibrary.db import Base, UTCDateTime, utcnow
+from elibrary.staff.models import StaffUser
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -143,6 +144,7 @@ class SelectionLine(Base):
 
     selection_list: Mapped[SelectionList] = relationship(back_populates="lines")
     offer: Mapped[PoolOffer] = relationship()
+    added_by_user: Mapped["StaffUser | None"] = relationship("StaffUser", foreign_keys=[added_by])
     comments: Mapped[list["LineComment"]] = relationship(order_by="LineComment.id", cascade="all, delete-orphan")
 
     # Two selectors adding the same offer at once: the second insert fails here and is told so.
@@ -159,6 +161,8 @@ class LineComment(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped["StaffUser | None"] = relationship("StaffUser")
 
 
 class OrderState(str, enum.Enum):

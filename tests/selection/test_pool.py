@@ -108,3 +108,19 @@ def test_the_command_imports_a_pool(runner, rt):
         assert session.scalar(select(func.count()).select_from(PoolOffer)) == 3
         assert session.scalar(select(func.count()).select_from(Title)) == 0
     assert run_pool_import(rt, "onix", [str(POOL_ONIX)]).titles_updated == 2
+
+
+def test_the_price_of_an_older_licence_is_entered_by_command(runner, rt):
+    from elibrary.lending import services as lending
+    from elibrary.selection.models import LicenseCost
+    from tests.lending.factories import make_title as make_lending_title
+
+    with rt.db.scope() as session:
+        licence_id = lending.add_license(session, make_lending_title(session).id, "one-copy").id
+    result = runner.invoke(args=["selection", "license-cost", str(licence_id), "1500"])
+    assert result.exit_code == 0, result.output
+    with rt.db.scope() as session:
+        cost = session.get(LicenseCost, licence_id)
+        assert (cost.price, cost.tax) == (1500, 150)
+    assert runner.invoke(args=["selection", "license-cost", "999999", "1"]).exit_code == 1
+    assert "0 received lines" in runner.invoke(args=["selection", "files-arrived"]).output
