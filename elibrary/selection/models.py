@@ -235,5 +235,6 @@ class LicenseCost(Base):
 Index("ix_selection_lines_offer_decision", SelectionLine.offer_id, SelectionLine.decision)
 # Pool search reads these narrow indexes instead of the wide rows (the ``record`` JSON): the words are
 # matched and the facets counted from the first, the licence-model facet from the second.
-Index("ix_selection_pool_search", PoolTitle.search_text, PoolTitle.ndc_class, PoolTitle.audience, PoolTitle.owned_title_id)
+Index("ix_selection_pool_search", PoolTitle.search_text, PoolTitle.ndc_class, PoolTitle.audience, PoolTitle.owned_title_id,
+      PoolTitle.published_on)
 Index("ix_selection_offers_facet", PoolOffer.model, PoolOffer.withdrawn, PoolOffer.pool_title_id)

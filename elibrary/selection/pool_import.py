@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from sqlalchemy import text
+
 from catalog_import.records import Problem
 from elibrary.runtime import Runtime
 from elibrary.selection.pool import PoolSummary, import_pool
 from elibrary.selection.pool_parse import PoolItem, parse_pool_csv, parse_pool_onix
 
 KINDS = ("onix", "csv")
+ANALYZE_AFTER = 1_000  # titles added by one import
 
 
 def tax_rounding(settings) -> str:
@@ -52,6 +55,11 @@ def run_pool_import(rt: Runtime, kind: str, paths: list[str], *, dry_run: bool =
             session.rollback()
         else:
             session.commit()
+            if summary.titles_added >= ANALYZE_AFTER and session.get_bind().dialect.name == "sqlite":
+                # SQLite keeps no statistics by itself; without them it picks the wrong index for pool searches.
+                session.execute(text("ANALYZE selection_pool_titles"))
+                session.execute(text("ANALYZE selection_pool_offers"))
+                session.commit()
         return summary
     except BaseException:
         session.rollback()

@@ -81,7 +81,10 @@ def _conditions(query: PoolQuery, dialect: str = "sqlite") -> list:
     if query.publisher:
         conditions.append(PoolTitle.publisher == query.publisher)
     if query.owned is not None:
-        conditions.append(PoolTitle.owned_title_id.is_not(None) if query.owned else PoolTitle.owned_title_id.is_(None))
+        # Through coalesce, so that SQLite filters in the search index instead of walking the owned_title_id
+        # index (almost every candidate is NULL there) row by wide row.
+        owned = func.coalesce(PoolTitle.owned_title_id, 0)
+        conditions.append(owned != 0 if query.owned else owned == 0)
     if query.on_list is not None:
         conditions.append(PoolTitle.id.in_(_listed_titles()) if query.on_list else PoolTitle.id.not_in(_listed_titles()))
     offer = [PoolOffer.withdrawn.is_(False)]

@@ -55,7 +55,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_selection_pool_titles')),
     sa.UniqueConstraint('record_key', name=op.f('uq_selection_pool_titles_record_key'))
     )
-    op.create_index('ix_selection_pool_search', 'selection_pool_titles', ['search_text', 'ndc_class', 'audience', 'owned_title_id'], unique=False)
+    op.create_index('ix_selection_pool_search', 'selection_pool_titles', ['search_text', 'ndc_class', 'audience', 'owned_title_id', 'published_on'], unique=False)
     op.create_index(op.f('ix_selection_pool_titles_audience'), 'selection_pool_titles', ['audience'], unique=False)
     op.create_index(op.f('ix_selection_pool_titles_isbn'), 'selection_pool_titles', ['isbn'], unique=False)
     op.create_index(op.f('ix_selection_pool_titles_ndc_class'), 'selection_pool_titles', ['ndc_class'], unique=False)
