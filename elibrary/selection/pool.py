@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog_import.records import ImportRecord, Problem
@@ -98,51 +98,68 @@ def _key(record: ImportRecord) -> str:
 
 
 def _write(session: Session, batch: list[PoolItem], owned: "_OwnedIndex", summary: PoolSummary) -> None:
+    """Update the batch's known titles through the ORM; insert new ones and their offers in multi-row INSERTs."""
     by_key: dict[str, PoolItem] = {}
-    for item in batch:
-        by_key[_key(item.record)] = item  # the last row of a title wins its metadata; offers accumulate below
     offers_by_key: dict[str, list] = {}
     for item in batch:
-        offers_by_key.setdefault(_key(item.record), []).extend(item.offers)
+        key = _key(item.record)
+        by_key[key] = item  # the last row of a title wins its metadata; offers accumulate
+        offers_by_key.setdefault(key, []).extend(item.offers)
     existing = {p.record_key: p for p in session.scalars(
         select(PoolTitle).where(PoolTitle.record_key.in_(list(by_key))).options(selectinload(PoolTitle.offers)))}
+    new_rows = []
     for key, item in by_key.items():
         pool_title = existing.get(key)
         if pool_title is None:
-            pool_title = PoolTitle(record_key=key)
-            session.add(pool_title)
-            summary.titles_added += 1
-        elif key not in summary.seen:  # not merely the rest of a title begun in the previous batch
+            new_rows.append({"record_key": key, **_values(item, owned)})
+            continue
+        if key not in summary.seen:  # not merely the rest of a title begun in the previous batch
             summary.titles_updated += 1
-        _fill(pool_title, item, owned)
+        for name, value in _values(item, owned).items():
+            setattr(pool_title, name, value)
         _offers(pool_title, offers_by_key[key], item.record.withdrawn, summary, summary.seen.setdefault(key, set()))
     session.flush()
+    if not new_rows:
+        return
+    ids = dict(session.execute(insert(PoolTitle).returning(PoolTitle.record_key, PoolTitle.id), new_rows).all())
+    summary.titles_added += len(new_rows)
+    offer_rows = {}
+    for key in ids:
+        seen = summary.seen.setdefault(key, set())
+        for terms in offers_by_key[key]:
+            seen.add((terms.distributor, terms.offer_code))
+            offer_rows[(key, terms.distributor, terms.offer_code)] = {
+                "pool_title_id": ids[key], "distributor": terms.distributor, "offer_code": terms.offer_code, "model": terms.model,
+                "copies": terms.copies, "loans": terms.loans, "term_months": terms.term_months, "price": terms.price,
+                "tax_rate": terms.tax_rate, "withdrawn": by_key[key].record.withdrawn}
+    if offer_rows:
+        session.execute(insert(PoolOffer), list(offer_rows.values()))
+        summary.offers_added += len(offer_rows)
 
 
-def _fill(pool_title: PoolTitle, item: PoolItem, owned: "_OwnedIndex") -> None:
+def _values(item: PoolItem, owned: "_OwnedIndex") -> dict:
+    """A pool title's columns from its import record."""
     record = item.record
     credits = record.contributors or []
     authors = "; ".join(c.name for c in credits)
     readings = " ".join(c.reading for c in credits if c.reading)
-    published = record.published_on if isinstance(record.published_on, date) else None
-    pool_title.isbn = record.isbn
-    pool_title.title = (record.title or "")[:500]
-    pool_title.title_reading = (record.title_reading or "")[:500]
-    pool_title.authors = authors[:500]
-    pool_title.author_reading = readings[:500]
-    pool_title.publisher = (record.publisher or "")[:300]
-    pool_title.published_on = published
-    pool_title.ndc = (record.ndc or "")[:20]
-    pool_title.ndc_class = pool_title.ndc[:1] if pool_title.ndc[:1].isdigit() else ""
-    pool_title.audience = record.audience if record.audience in ("children", "ya", "general") else "general"
+    title, title_reading = (record.title or "")[:500], (record.title_reading or "")[:500]
+    ndc = (record.ndc or "")[:20]
     first = credits[0] if credits else None
-    pool_title.work_key = work_key(pool_title.title, pool_title.title_reading, (first.reading or first.name) if first else "")
-    pool_title.related_isbns = list(item.related_isbns)
-    pool_title.search_text = normalize(" ".join(filter(None, (
-        record.title, record.subtitle, record.title_reading, record.series_title, record.series_reading, authors, readings,
-        record.publisher, record.isbn))))
-    pool_title.record = record_json(record)
-    pool_title.owned_title_id, pool_title.owned_reason = owned.match(pool_title)
+    values = {
+        "isbn": record.isbn, "title": title, "title_reading": title_reading, "authors": authors[:500],
+        "author_reading": readings[:500], "publisher": (record.publisher or "")[:300],
+        "published_on": record.published_on if isinstance(record.published_on, date) else None,
+        "ndc": ndc, "ndc_class": ndc[:1] if ndc[:1].isdigit() else "",
+        "audience": record.audience if record.audience in ("children", "ya", "general") else "general",
+        "work_key": work_key(title, title_reading, (first.reading or first.name) if first else ""),
+        "related_isbns": list(item.related_isbns),
+        "search_text": normalize(" ".join(filter(None, (record.title, record.subtitle, record.title_reading, record.series_title,
+                                                        record.series_reading, authors, readings, record.publisher, record.isbn)))),
+        "record": record_json(record),
+    }
+    values["owned_title_id"], values["owned_reason"] = owned.match(values["isbn"], values["related_isbns"], values["work_key"])
+    return values
 
 
 def _offers(pool_title: PoolTitle, offers, withdrawn: bool, summary: PoolSummary, seen: set) -> None:
@@ -203,15 +220,15 @@ class _OwnedIndex:
             if key:
                 self.by_work.setdefault(key, title_id)
 
-    def match(self, pool_title: PoolTitle) -> tuple[int | None, str]:
+    def match(self, isbn: str | None, related_isbns, key: str) -> tuple[int | None, str]:
         """The owned title and the reason ("isbn", "related", "work"), or (None, "")."""
-        if pool_title.isbn and pool_title.isbn in self.by_isbn:
-            return self.by_isbn[pool_title.isbn], "isbn"
-        for isbn in pool_title.related_isbns or ():
-            if isbn in self.by_isbn:
-                return self.by_isbn[isbn], "related"
-        if pool_title.work_key and pool_title.work_key in self.by_work:
-            return self.by_work[pool_title.work_key], "work"
+        if isbn and isbn in self.by_isbn:
+            return self.by_isbn[isbn], "isbn"
+        for other in related_isbns or ():
+            if other in self.by_isbn:
+                return self.by_isbn[other], "related"
+        if key and key in self.by_work:
+            return self.by_work[key], "work"
         return None, ""
 
 
@@ -222,5 +239,5 @@ def refresh_owned(session: Session, pool_title_ids: Iterable[int] | None = None)
     if pool_title_ids is not None:
         query = query.where(PoolTitle.id.in_(list(pool_title_ids)))
     for pool_title in session.scalars(query):
-        pool_title.owned_title_id, pool_title.owned_reason = owned.match(pool_title)
+        pool_title.owned_title_id, pool_title.owned_reason = owned.match(pool_title.isbn, pool_title.related_isbns, pool_title.work_key)
     session.flush()
