@@ -232,6 +232,23 @@ class LicenseCost(Base):
     tax: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class PurchaseRequest(Base):
+    """A patron's purchase request (リクエスト): a title by ISBN or free text; staff see counts, never who asked."""
+
+    __tablename__ = "selection_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patron_id: Mapped[int] = mapped_column(ForeignKey("patrons.id", ondelete="CASCADE"), index=True)
+    request_key: Mapped[str] = mapped_column(String(300), index=True)  # ISBN, else the normalised text: how requests group
+    isbn: Mapped[str | None] = mapped_column(String(13))
+    text: Mapped[str] = mapped_column(String(500), default="")
+    pool_title_id: Mapped[int | None] = mapped_column(ForeignKey("selection_pool_titles.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # One request per patron and title: asking twice does not count twice.
+    __table_args__ = (UniqueConstraint("patron_id", "request_key", name="uq_selection_request_patron"),)
+
+
 Index("ix_selection_lines_offer_decision", SelectionLine.offer_id, SelectionLine.decision)
 # Pool search reads these narrow indexes instead of the wide rows (the ``record`` JSON): the words are
 # matched and the facets counted from the first, the licence-model facet from the second.

@@ -168,7 +168,8 @@ def line_action(line_id: int):
 
 def init_app(app: Flask) -> None:
     """Register the selection pages (lists and pool here, money and orders in ``order_views``)."""
-    from elibrary.selection import order_views
+    from elibrary.selection import order_views, request_views
 
     app.register_blueprint(bp)
     app.register_blueprint(order_views.bp)
+    app.register_blueprint(request_views.bp)

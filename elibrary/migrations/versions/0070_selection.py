@@ -102,6 +102,22 @@ def upgrade() -> None:
     op.create_index(op.f('ix_selection_pool_offers_model'), 'selection_pool_offers', ['model'], unique=False)
     op.create_index(op.f('ix_selection_pool_offers_pool_title_id'), 'selection_pool_offers', ['pool_title_id'], unique=False)
     op.create_index(op.f('ix_selection_pool_offers_price'), 'selection_pool_offers', ['price'], unique=False)
+    op.create_table('selection_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('patron_id', sa.Integer(), nullable=False),
+    sa.Column('request_key', sa.String(length=300), nullable=False),
+    sa.Column('isbn', sa.String(length=13), nullable=True),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('pool_title_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['patron_id'], ['patrons.id'], name=op.f('fk_selection_requests_patron_id_patrons'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['pool_title_id'], ['selection_pool_titles.id'], name=op.f('fk_selection_requests_pool_title_id_selection_pool_titles'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_selection_requests')),
+    sa.UniqueConstraint('patron_id', 'request_key', name='uq_selection_request_patron')
+    )
+    op.create_index(op.f('ix_selection_requests_patron_id'), 'selection_requests', ['patron_id'], unique=False)
+    op.create_index(op.f('ix_selection_requests_pool_title_id'), 'selection_requests', ['pool_title_id'], unique=False)
+    op.create_index(op.f('ix_selection_requests_request_key'), 'selection_requests', ['request_key'], unique=False)
     op.create_table('selection_fund_movements',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('fund_id', sa.Integer(), nullable=False),
@@ -200,6 +216,10 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_selection_fund_movements_order_id'), table_name='selection_fund_movements')
     op.drop_index(op.f('ix_selection_fund_movements_fund_id'), table_name='selection_fund_movements')
     op.drop_table('selection_fund_movements')
+    op.drop_index(op.f('ix_selection_requests_request_key'), table_name='selection_requests')
+    op.drop_index(op.f('ix_selection_requests_pool_title_id'), table_name='selection_requests')
+    op.drop_index(op.f('ix_selection_requests_patron_id'), table_name='selection_requests')
+    op.drop_table('selection_requests')
     op.drop_index(op.f('ix_selection_pool_offers_price'), table_name='selection_pool_offers')
     op.drop_index(op.f('ix_selection_pool_offers_pool_title_id'), table_name='selection_pool_offers')
     op.drop_index(op.f('ix_selection_pool_offers_model'), table_name='selection_pool_offers')
