@@ -12,8 +12,8 @@ from elibrary.errors import Conflict, InvalidInput, NotFound
 from elibrary.selection.funds import FundBalance, balances, require_selector
 from elibrary.selection.models import Decision, Fund, LineComment, PoolOffer, PoolTitle, SelectionLine, SelectionList
 from elibrary.selection.money import tax_summary
-from elibrary.staff.models import StaffUser
 from elibrary.selection.pool import OWNED_REASONS
+from elibrary.staff.models import StaffUser
 
 DECISION_LABELS = {
     Decision.undecided: ("未決", "Undecided"), Decision.adopted: ("採用", "Adopted"), Decision.held: ("保留", "Held"),

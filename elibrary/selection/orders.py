@@ -15,7 +15,14 @@ from elibrary.errors import Conflict, InvalidInput, NotFound
 from elibrary.lending.policy import TOKYO
 from elibrary.selection.funds import balances, record, require_admin, require_selector
 from elibrary.selection.models import (
-    Decision, Fund, MoneyKind, Order, OrderLine, OrderState, PoolOffer, SelectionLine,
+    Decision,
+    Fund,
+    MoneyKind,
+    Order,
+    OrderLine,
+    OrderState,
+    PoolOffer,
+    SelectionLine,
 )
 from elibrary.selection.money import TaxSummary, fiscal_year_label, tax_summary
 from elibrary.selection.offers import OfferTerms

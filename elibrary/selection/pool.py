@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog_import.records import ImportRecord, Problem
 from catalog_import.tabular import fallback_record_id
-from elibrary.catalog.models import Title, TitleContributor, Contributor
+from elibrary.catalog.models import Contributor, Title, TitleContributor
 from elibrary.search.analysis import normalize
 from elibrary.selection.models import PoolOffer, PoolTitle
 from elibrary.selection.pool_parse import PoolItem

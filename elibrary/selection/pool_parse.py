@@ -215,7 +215,7 @@ def _csv_item(row, catalog_fields, offer_fields, position: str, encoding: str, r
         return parsed
     if parsed.isbn and is_valid_isbn(parsed.isbn):
         parsed.isbn = normalize_isbn(parsed.isbn)
-    values = {f: unicodedata.normalize("NFKC", cell).strip() for f, cell in zip(offer_fields, row) if f and cell.strip()}
+    values = {f: unicodedata.normalize("NFKC", cell).strip() for f, cell in zip(offer_fields, row, strict=False) if f and cell.strip()}
     item = PoolItem(parsed)
     item.related_isbns = [normalize_isbn(v) for v in values.get("related_isbns", "").replace("；", ";").split(";") if is_valid_isbn(v.strip())]
     try:

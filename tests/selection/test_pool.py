@@ -8,13 +8,13 @@ from sqlalchemy import func, select
 
 from catalog_import.records import Problem
 from elibrary.catalog.models import Title
+from elibrary.catalog.services import ContributorCredit
 from elibrary.errors import InvalidInput
 from elibrary.selection.models import PoolOffer, PoolTitle
 from elibrary.selection.money import parse_yen
 from elibrary.selection.pool import import_pool
 from elibrary.selection.pool_import import pool_items, run_pool_import
 from tests.catalog.factories import make_title
-from elibrary.catalog.services import ContributorCredit
 
 FILES = Path(__file__).resolve().parents[1] / "files" / "selection"
 POOL_ONIX = FILES / "pool.xml"
