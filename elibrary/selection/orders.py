@@ -36,8 +36,17 @@ class Overspend(Conflict):
 
 def order_totals(order: Order) -> TaxSummary:
     """The order's money as it stands (cancelled lines left out)."""
-    live = [(line.amount, line.tax_rate) for line in order.lines if line.state != OrderState.cancelled]
-    return tax_summary(live, order.tax_rounding)
+    return lines_total(order, (OrderState.ordered, OrderState.received))
+
+
+def lines_total(order: Order, states) -> TaxSummary:
+    """The money of the order's lines in ``states``, tax once per rate over them.
+
+    Committed money is the total of the lines still on order and spent money that of the lines received;
+    each change moves the difference of those totals, so when every line is received (or cancelled) the
+    fund holds exactly the order's total, whatever the order the lines arrived in.
+    """
+    return tax_summary([(line.amount, line.tax_rate) for line in order.lines if line.state in states], order.tax_rounding)
 
 
 def _lines_to_order(session: Session, list_id: int, fund_id: int, distributor: str) -> list[SelectionLine]:
@@ -119,11 +128,13 @@ def cancel_line(session: Session, staff, order_line_id: int) -> OrderLine:
     order = line.order
     if line.state != OrderState.ordered or order.state != OrderState.ordered:
         raise Conflict("納品済み・取消済みの行は取り消せません。", "Only lines still on order can be cancelled.")
-    before = order_totals(order).total
+    before = lines_total(order, (OrderState.ordered,)).total
     line.state = OrderState.cancelled
-    after = order_totals(order).total
+    after = lines_total(order, (OrderState.ordered,)).total
     if all(item.state == OrderState.cancelled for item in order.lines):
         order.state = OrderState.cancelled
+    elif not any(item.state == OrderState.ordered for item in order.lines):
+        order.state = OrderState.received
     session.flush()
     record(session, order.fund_id, MoneyKind.committed, after - before, order_id=order.id, staff_id=staff.id,
            note=f"取消 {order.number}: {line.description[:80]}")

@@ -5,50 +5,99 @@ file is attached (``license_arrived``), so the title cannot be borrowed before i
 """
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from catalog_import.tabular import _key as tabular_key
+from catalog_import.tabular import detect_encoding
 from elibrary.catalog.credits import ContributorCredit, SubjectEntry
+from elibrary.catalog.isbn import is_valid_isbn, normalize_isbn
 from elibrary.catalog.models import BookFile, Title
 from elibrary.catalog.ndc import InvalidNDC, normalize_ndc
 from elibrary.catalog.services import TitleData, create_title
 from elibrary.db import utcnow
-from elibrary.errors import Conflict
+from elibrary.errors import Conflict, InvalidInput
 from elibrary.lending import services as lending
 from elibrary.selection.funds import record, require_selector
 from elibrary.selection.models import LicenseCost, MoneyKind, Order, OrderLine, OrderState, PoolTitle
 from elibrary.selection.money import round_tax
-from elibrary.selection.orders import get_order, order_totals, terms_of, valid_until
+from elibrary.selection.orders import get_order, lines_total, terms_of, valid_until
 from elibrary.selection.pool import refresh_owned
 
 
 def receive_order(session: Session, staff, order_id: int, *, cipher=None) -> Order:
-    """Receive every line still on order; twice is refused (nothing counted twice)."""
+    """Receive every line still on order (by hand); twice is refused (nothing counted twice)."""
+    order = _receivable(session, staff, order_id)
+    return _receive(session, staff, order, [line for line in order.lines if line.state == OrderState.ordered], cipher)
+
+
+def receive_delivery(session: Session, staff, order_id: int, data: bytes, *, cipher=None) -> tuple[Order, list[str]]:
+    """Receive the lines a distributor's delivery file names (CSV/TSV with an ISBN column, UTF-8 or cp932).
+
+    Returns the order and the ISBNs of the file that match no line still on order (shown to staff).
+    """
+    order = _receivable(session, staff, order_id)
+    isbns = delivered_isbns(data)
+    outstanding = {line.isbn: line for line in order.lines if line.state == OrderState.ordered and line.isbn}
+    lines = [outstanding[isbn] for isbn in dict.fromkeys(isbns) if isbn in outstanding]
+    unknown = [isbn for isbn in dict.fromkeys(isbns) if isbn not in outstanding]
+    if not lines:
+        raise Conflict("納品ファイルに、この発注で未納品の本がありません（既に納品済みか、別の発注です）。",
+                       "The delivery file names no line of this order still on order (already received, or another order).")
+    return _receive(session, staff, order, lines, cipher), unknown
+
+
+def delivered_isbns(data: bytes) -> list[str]:
+    """The valid ISBNs of a delivery file's ISBN column (header ISBN, ISBN13 or ISBNコード)."""
+    text = data.decode(detect_encoding(data[:65536]), errors="replace")
+    first = text.split("\n", 1)[0]
+    rows = list(csv.reader(io.StringIO(text), delimiter="\t" if first.count("\t") > first.count(",") else ","))
+    if not rows:
+        raise InvalidInput("納品ファイルが空です。", "The delivery file is empty.", field="file")
+    header = [tabular_key(h) for h in rows[0]]
+    column = next((i for i, h in enumerate(header) if h in ("isbn", "isbn13", "isbnコード")), None)
+    if column is None:
+        raise InvalidInput("納品ファイルに ISBN の列がありません。", "The delivery file has no ISBN column.", field="file")
+    found = []
+    for row in rows[1:]:
+        cell = row[column].strip().replace("-", "") if len(row) > column else ""
+        if cell and is_valid_isbn(cell):
+            found.append(normalize_isbn(cell))
+    return found
+
+
+def _receivable(session: Session, staff, order_id: int) -> Order:
     order = get_order(session, staff, order_id)
     if order.state == OrderState.received:
         raise Conflict(f"発注 {order.number} は既に納品済みです。", f"Order {order.number} has already been received.")
     if order.state == OrderState.cancelled:
         raise Conflict("取り消された発注は納品できません。", "A cancelled order cannot be received.")
-    now = utcnow()
-    total = order_totals(order).total
-    pool_ids = []
-    for line in order.lines:
-        if line.state != OrderState.ordered:
-            continue
+    return order
+
+
+def _receive(session: Session, staff, order: Order, lines: list[OrderLine], cipher) -> Order:
+    """Catalog titles for ``lines``, the money moved by the difference of the totals, licences where files are."""
+    committed_before = lines_total(order, (OrderState.ordered,)).total
+    spent_before = lines_total(order, (OrderState.received,)).total
+    for line in lines:
         line.title_id = _catalog_title(session, line).id
         line.state = OrderState.received
-        if line.pool_title_id:
-            pool_ids.append(line.pool_title_id)
-    order.state, order.received_at = OrderState.received, now
+    order.received_at = utcnow()
+    if not any(line.state == OrderState.ordered for line in order.lines):
+        order.state = OrderState.received
     session.flush()
-    record(session, order.fund_id, MoneyKind.committed, -total, order_id=order.id, staff_id=staff.id, note=f"納品 {order.number}")
-    record(session, order.fund_id, MoneyKind.spent, total, order_id=order.id, staff_id=staff.id, note=f"納品 {order.number}")
-    for line in order.lines:
-        if line.state == OrderState.received and not line.licensed and _has_file(session, line.title_id):
+    committed = lines_total(order, (OrderState.ordered,)).total - committed_before
+    spent = lines_total(order, (OrderState.received,)).total - spent_before
+    record(session, order.fund_id, MoneyKind.committed, committed, order_id=order.id, staff_id=staff.id, note=f"納品 {order.number}")
+    record(session, order.fund_id, MoneyKind.spent, spent, order_id=order.id, staff_id=staff.id, note=f"納品 {order.number}")
+    for line in lines:
+        if _has_file(session, line.title_id):
             _license(session, line, cipher)
-    refresh_owned(session, pool_ids)
+    refresh_owned(session, [line.pool_title_id for line in lines if line.pool_title_id])
     return order
 
 

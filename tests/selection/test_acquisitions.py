@@ -153,3 +153,27 @@ def test_receiving_creates_titles_and_licences_moves_the_money_and_waits_for_fil
     loan = lending.borrow(db_session, make_patron(db_session), title.id)
     assert loan.license_id in {lic.id for lic in licences}
     assert order.state == OrderState.received
+
+
+def test_a_delivery_file_receives_its_lines_and_the_money_adds_up_to_the_order(db_session):
+    staff = make_staff(db_session)
+    fund = funds.create_fund(db_session, staff, 2027, "一般書", 100_000)
+    lst = lists.create_list(db_session, staff, "一般")
+    first = make_offer(db_session, title="一冊目", price=999, isbn="9784990000042")
+    second = make_offer(db_session, title="二冊目", price=999, isbn="9784990000059")
+    _adopted(db_session, staff, lst, first, fund)
+    _adopted(db_session, staff, lst, second, fund)
+    order = orders.make_order(db_session, staff, lst.id, fund.id, "ほんのもり", rounding="floor")  # 1,998 + 199 = 2,197
+    delivery = "ISBN,書名\r\n978-4-9900000-4-2,一冊目\r\n9784990000080,別の本\r\n".encode("cp932")
+    _, unknown = receiving.receive_delivery(db_session, staff, order.id, delivery)
+    assert unknown == ["9784990000080"]
+    balance = funds.balances(db_session, [fund.id])[fund.id]
+    assert (balance.committed, balance.spent) == (1_098, 1_098)  # 999 + 99 each side while half is delivered
+    with pytest.raises(Conflict):
+        receiving.receive_delivery(db_session, staff, order.id, delivery)  # the same delivery twice
+    receiving.receive_order(db_session, staff, order.id)
+    balance = funds.balances(db_session, [fund.id])[fund.id]
+    assert (balance.committed, balance.spent) == (0, 2_197), "in the end the fund pays the order's total, tax once"
+    assert order.state == OrderState.received
+    with pytest.raises(InvalidInput):
+        receiving.delivered_isbns("書名\r\nx\r\n".encode("utf-8"))

@@ -75,3 +75,23 @@ def test_teachers_and_patrons_are_kept_out(client, rt):
     sign_in_staff(client, rt, "teacher")
     assert client.get("/staff/selection/").status_code == 403
     assert client.get("/staff/selection/funds").status_code == 403
+
+
+def test_receiving_by_delivery_file_from_the_order_page(client, rt):
+    from elibrary.selection import funds, lists, orders
+    from tests.selection.factories import make_offer
+
+    user = sign_in_staff(client, rt, "librarian")
+    with rt.db.scope() as session:
+        staff = session.merge(user)
+        fund = funds.create_fund(session, staff, 2027, "一般書", 100_000)
+        lst = lists.create_list(session, staff, "一般")
+        line, _ = lists.add_line(session, staff, lst.id, make_offer(session, title="届いた本", isbn="9784990000042").id, fund_id=fund.id)
+        lists.decide(session, staff, line.id, "adopted")
+        order_id = orders.make_order(session, staff, lst.id, fund.id, "ほんのもり", rounding="floor").id
+    token = csrf_token_for(client)
+    data = {"csrf_token": token, "file": (io.BytesIO("ISBN\n9784990000042\n9784990000059\n".encode()), "delivery.csv")}
+    response = client.post(f"/staff/selection/orders/{order_id}/delivery", data=data, content_type="multipart/form-data")
+    assert response.status_code == 303
+    page = client.get(f"/staff/selection/orders/{order_id}").text
+    assert "ファイル未着" in page and "9784990000059" in page and "納品済" in page
