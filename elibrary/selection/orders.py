@@ -24,7 +24,7 @@ from elibrary.selection.models import (
     PoolOffer,
     SelectionLine,
 )
-from elibrary.selection.money import TaxSummary, fiscal_year_label, tax_summary
+from elibrary.selection.money import TaxSummary, tax_summary
 from elibrary.selection.offers import OfferTerms
 
 
@@ -146,11 +146,6 @@ def terms_of(line: OrderLine) -> OfferTerms:
     terms = line.terms or {}
     return OfferTerms(line.order.distributor, terms.get("offer_code", ""), terms.get("model", "one-copy"), terms.get("copies"),
                       terms.get("loans"), terms.get("term_months"), line.unit_price, line.tax_rate)
-
-
-def fiscal_label(order: Order, locale: str = "ja") -> str:
-    """The order's 年度 as people write it."""
-    return fiscal_year_label(order.fund.fiscal_year, locale)
 
 
 def valid_until(term_months: int | None, received: datetime) -> date | None:

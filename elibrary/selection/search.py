@@ -161,17 +161,3 @@ def _whole_pool_facets(session: Session, *, with_models: bool) -> dict[str, list
             select(PoolOffer.model, func.count(func.distinct(PoolOffer.pool_title_id))).where(PoolOffer.withdrawn.is_(False))
             .group_by(PoolOffer.model)))
     return found
-
-
-def publishers(session: Session, limit: int = 200) -> list[str]:
-    """The pool's publishers, most titles first (for the publisher filter)."""
-    rows = session.execute(select(PoolTitle.publisher, func.count()).where(PoolTitle.publisher != "")
-                           .group_by(PoolTitle.publisher).order_by(func.count().desc()).limit(limit))
-    return [name for name, _ in rows]
-
-
-def pool_title_words(session: Session, pool_title_id: int) -> PoolTitle | None:
-    """One pool title with its offers."""
-    return session.scalar(select(PoolTitle).where(PoolTitle.id == pool_title_id).options(selectinload(PoolTitle.offers)))
-
-
