@@ -51,12 +51,31 @@ def _run(kind: str, paths: tuple[str, ...], dry_run: bool, report_path: str | No
         raise click.ClickException(reason)
 
 
+def _pool_option(command):
+    return click.option("--pool", is_flag=True,
+                        help="Import a distributor's offers into the selection pool (選書候補), not the catalog.")(command)
+
+
+def _run_pool(kind: str, paths: tuple[str, ...], dry_run: bool) -> None:
+    from elibrary.selection.pool_import import run_pool_import
+
+    summary = run_pool_import(runtime(), kind, list(paths), dry_run=dry_run)
+    click.echo(summary.line() + (" (dry run: nothing written)" if dry_run else ""))
+    for problem in summary.problems[:SHOWN_PROBLEMS]:
+        click.echo(f"  {problem.position}{' ' + problem.title[:40] if problem.title else ''}: {problem.reason_en}")
+    if summary.fatal and not (summary.titles_added or summary.titles_updated):
+        raise click.ClickException(summary.problems[0].reason_en if summary.problems else "the file could not be read")
+
+
 @import_group.command("onix")
 @_options
+@_pool_option
 @click.option("--validate", is_flag=True, help="Check the file against the EDItEUR ONIX XSD first; an invalid file is not imported.")
 @one_line_errors
-def onix_command(paths, dry_run, report_path, validate) -> None:
+def onix_command(paths, dry_run, report_path, pool, validate) -> None:
     """ONIX for Books 3.0/3.1 messages (reference or short tags)."""
+    if pool:
+        return _run_pool("onix", paths, dry_run)
     _run("onix", paths, dry_run, report_path, validate=validate)
 
 
@@ -79,9 +98,12 @@ def epub_command(paths, dry_run, report_path, epubcheck) -> None:
 
 @import_group.command("csv")
 @_options
+@_pool_option
 @one_line_errors
-def csv_command(paths, dry_run, report_path) -> None:
+def csv_command(paths, dry_run, report_path, pool) -> None:
     """CSV/TSV spreadsheets (UTF-8 or Shift_JIS/cp932; Japanese or English headers, see the README)."""
+    if pool:
+        return _run_pool("csv", paths, dry_run)
     _run("csv", paths, dry_run, report_path)
 
 

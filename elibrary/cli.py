@@ -66,9 +66,10 @@ def register_commands(app: Flask) -> None:
     from elibrary.catalog import cli as catalog_cli
     from elibrary.lending import cli as lending_cli
     from elibrary.patrons import cli as patron_cli
+    from elibrary.selection import cli as selection_cli
     from elibrary.staff import cli as staff_cli
 
-    for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, import_cli, backup_cli):
+    for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, import_cli, backup_cli, selection_cli):
         module.register(app.cli)
 
 

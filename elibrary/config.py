@@ -75,6 +75,10 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_MAX_UPLOAD_MB": 200,
     "ELIBRARY_ONIX_SCHEMA_PATH": None,  # None: the XSDs shipped in the onixcheck package (for `import onix --validate`)
     "ELIBRARY_DEFAULT_LOCALE": "ja",
+    "ELIBRARY_TAX_ROUNDING": "floor",  # consumption tax per order and rate: floor 切り捨て, half-up 四捨五入, ceil 切り上げ
+    "ELIBRARY_ORDER_CSV": None,  # the distributor's order CSV: {"encoding": "cp932", "columns": [[header, field], ...]}
+    "ELIBRARY_SELECTION_TARGETS": None,  # collection balance targets in %: {"ndc": {"9": 30}, "audience": {...}, "model": {...}}
+    "ELIBRARY_PDF_FONT": None,  # a Japanese TrueType .ttf for PDFs; None: IPAex Gothic (fonts-ipaexfont) if installed
     "ELIBRARY_LENDING_JOBS_INTERVAL": 300,  # seconds between in-process lending passes; 0 turns it off
     "ELIBRARY_OUTBOX_RETENTION_DAYS": 7,  # delivered notifications (encrypted personal data) are erased after this
     "ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS": 30,  # notifications that gave up are kept this long for staff to see why

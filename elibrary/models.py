@@ -9,3 +9,4 @@ from elibrary.audit import models as audit_models  # noqa: F401
 from elibrary.lending import models as lending_models  # noqa: F401
 from readers import models as reader_models  # noqa: F401
 from catalog_import import models as import_models  # noqa: F401
+from elibrary.selection import models as selection_models  # noqa: F401

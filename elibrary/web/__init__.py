@@ -31,7 +31,8 @@ def _blueprint_registrars():
     from elibrary.audit import views as audit_views
     from elibrary.patrons import registration_views
     from elibrary.patrons import views as patron_views
+    from elibrary.selection import views as selection_views
     from elibrary.staff import views as staff_views
     from readers import views as reader_views
 
-    return [opds_views.init_app, catalog_views.init_app, patron_views.init_app, staff_views.init_app, registration_views.init_app, audit_views.init_app, reader_views.init_app, lending_views.init_app, import_views.init_app]
+    return [opds_views.init_app, catalog_views.init_app, patron_views.init_app, staff_views.init_app, registration_views.init_app, audit_views.init_app, reader_views.init_app, lending_views.init_app, import_views.init_app, selection_views.init_app]

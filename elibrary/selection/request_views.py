@@ -1,0 +1,35 @@
+"""Purchase requests (リクエスト): the patron's page, and the librarians' grouped view."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from elibrary.selection import lists, requests
+from elibrary.web.auth import patron_required, staff_required
+from elibrary.web.i18n import t
+from elibrary.web.transactions import db_session
+
+bp = Blueprint("purchase_requests", __name__, template_folder="templates")
+
+
+@bp.route("/requests", methods=["GET", "POST"])
+@patron_required
+def patron_page():
+    """A signed-in patron asks the library to buy a book, and sees their own requests."""
+    session = db_session()
+    patron = current_user._get_current_object()
+    if request.method == "POST":
+        requests.make_request(session, patron, request.form.get("text", ""))
+        flash(t("リクエストを受け付けました。", "Your request was received."), "info")
+        return redirect(url_for("purchase_requests.patron_page"), code=303)
+    return render_template("selection/patron_requests.html", mine=requests.my_requests(session, patron))
+
+
+@bp.get("/staff/selection/requests")
+@staff_required("admin", "librarian")
+def staff_page():
+    """Requests grouped by title with counts (who asked is never shown)."""
+    session = db_session()
+    staff = current_user._get_current_object()
+    return render_template("selection/requests.html", groups=requests.grouped_requests(session, staff),
+                           lists=lists.all_lists(session, staff))
