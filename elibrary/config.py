@@ -53,12 +53,18 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_SMTP_USER": None,
     "ELIBRARY_SMTP_PASSWORD": None,
     "ELIBRARY_SMTP_STARTTLS": False,
-    "ELIBRARY_LINE_CHANNEL_ID": None,
-    "ELIBRARY_LINE_CHANNEL_SECRET": None,
-    "ELIBRARY_LINE_ACCESS_TOKEN": None,
+    "ELIBRARY_LINE_LOGIN_CHANNEL_ID": None,  # the LINE MINI App / LINE Login channel (ID tokens' client_id); None: LINE off
     "ELIBRARY_LINE_LIFF_ID": None,
+    "ELIBRARY_LINE_MESSAGING_SECRET": None,  # the Messaging API channel: webhook signature secret
+    "ELIBRARY_LINE_MESSAGING_TOKEN": None,  # ... and its channel access token (push)
     "ELIBRARY_LINE_API_BASE": "https://api.line.me",
     "ELIBRARY_LINE_LOGIN_BASE": "https://access.line.me",
+    "ELIBRARY_LINE_LIFF_SDK_URL": "https://static.line-scdn.net/liff/edge/2/sdk.js",  # LINE's LIFF SDK (browser tests: a local mock)
+    "ELIBRARY_LINE_TIMEOUT": 10,  # seconds per LINE API call
+    "ELIBRARY_LINE_QUIET_HOURS": "21:00-08:00",  # local time (Asia/Tokyo) when no push is sent; "" for none
+    "ELIBRARY_LINE_NOTICE_TITLES": False,  # タイトルを通知に含める: allow patrons to opt in to book titles in LINE notices
+    "ELIBRARY_CARD_CHECK_DIGIT": "none",  # NW-7 card check digit: see elibrary/cards/checkdigits.py ALGORITHMS
+    "ELIBRARY_CARD_START_STOP": "A",  # NW-7 start/stop characters, one letter (A-D) or two ("AB")
     "ELIBRARY_OIDC_ISSUER": None,
     "ELIBRARY_OIDC_CLIENT_ID": None,
     "ELIBRARY_OIDC_CLIENT_SECRET": None,

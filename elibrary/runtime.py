@@ -14,6 +14,7 @@ from elibrary.catalog.indexing import AFTER_COMMIT_TASK as SEARCH_TASK
 from elibrary.catalog.indexing import SearchIndexer, watch_changes
 from elibrary.db import Database
 from elibrary.ils.base import ILSConnector
+from elibrary.line.client import LineClient, line_client_from_settings
 from elibrary.notify.base import Notifier
 from elibrary.notify.outbox import AFTER_COMMIT_TASK as NOTIFY_TASK
 from elibrary.notify.outbox import deliver_pending
@@ -36,6 +37,7 @@ class Runtime:
     notifier: Notifier
     cipher: DataCipher
     indexer: SearchIndexer
+    line: LineClient | None = None  # LINE Login verification and Messaging API pushes; None when LINE is off
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "Runtime":
@@ -52,6 +54,7 @@ class Runtime:
             notifier=load_backend("notifier", notify.BACKENDS, settings["ELIBRARY_NOTIFIER"], settings),
             cipher=cipher,
             indexer=SearchIndexer(lambda: db.session(write=True), search_backend, synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"])),
+            line=line_client_from_settings(settings),
         )
         runtime.ils = load_backend("ILS", ils.BACKENDS, settings["ELIBRARY_ILS"], {**settings, "runtime": runtime})
         watch_changes(db.factory)

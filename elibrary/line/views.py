@@ -1,0 +1,111 @@
+"""LINE pages: the LIFF page (link a card, open マイページ signed in), unlink, and staff unlink.
+
+The LIFF page's script sends only LINE's ID token (``liff.getIDToken()``); the server verifies it with
+LINE and keeps in the browser session only the hash of that token, so the LINE identity ends when the
+token expires. JSON endpoints answer ``application/problem+json`` on refusal (``web/errors.py``).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, jsonify, render_template, request, session, url_for
+from flask_login import current_user, login_user
+
+from elibrary.line import linking
+from elibrary.patrons import services as patron_services
+from elibrary.patrons.models import Patron
+from elibrary.web.auth import staff_required
+from elibrary.web.errors import problem_response
+from elibrary.web.transactions import db_session, runtime
+
+bp = Blueprint("line", __name__, url_prefix="/line")
+SESSION_KEY = "line_token"  # the SHA-256 of the verified ID token (``line_used_id_tokens.token_hash``)
+
+
+def _client():
+    client = runtime().line
+    if client is None or not runtime().settings.get("ELIBRARY_LINE_LOGIN_CHANNEL_ID"):
+        abort(404)  # LINE is off
+    return client
+
+
+def _verified_line_user() -> str | None:
+    return linking.verified_line_user(db_session(), runtime().cipher, session.get(SESSION_KEY))
+
+
+def _sign_in(patron: Patron) -> None:
+    # The one place LINE signs a patron in (for the session-version binding: see the merge notes).
+    login_user(patron)
+
+
+@bp.get("/liff")
+def liff():
+    """The LIFF app's page: it verifies the LINE user, then links a card or opens マイページ."""
+    _client()
+    return render_template("line/liff.html", liff_id=runtime().settings.get("ELIBRARY_LINE_LIFF_ID") or "")
+
+
+@bp.post("/session")
+def start_session():
+    """Exchange a LIFF ID token for this browser session; a linked user is signed in at once."""
+    client = _client()
+    payload = request.get_json(silent=True) or {}
+    token_row = linking.verify_id_token(db_session(), client, runtime().cipher, str(payload.get("id_token") or ""))
+    session[SESSION_KEY] = token_row.token_hash
+    line_user = runtime().cipher.decrypt(token_row.line_user_enc, "line.user")
+    patron = linking.patron_for_line_user(db_session(), runtime().cipher, line_user)
+    if patron is None:
+        return jsonify(linked=False)
+    _sign_in(patron)
+    return jsonify(linked=True, next=url_for("lending.shelf"))
+
+
+@bp.post("/link")
+def link():
+    """Card number + password for the verified LINE user: link them and sign in."""
+    _client()
+    line_user = _verified_line_user()
+    if line_user is None:
+        raise linking.LineSignInFailed()
+    payload = request.get_json(silent=True) or request.form
+    db = db_session()
+    if linking.link_for_user(db, runtime().cipher, line_user) is not None:
+        raise linking.LineUserAlreadyLinked()
+    try:
+        patron = patron_services.sign_in_for_request(
+            db, runtime(), str(payload.get("card") or ""), str(payload.get("pin") or ""), request.remote_addr
+        )
+    except (patron_services.SignInFailed, patron_services.ILSDown, patron_services.TooManyAttempts) as exc:
+        db.commit()  # nothing but the failure count can be pending: keep it
+        return problem_response(exc.status, exc.code, exc.message_ja, exc.message_en)
+    linking.link(db, runtime().cipher, patron, line_user, via="liff", address=request.remote_addr)
+    _sign_in(patron)
+    return jsonify(linked=True, next=url_for("lending.shelf"))
+
+
+@bp.post("/unlink")
+def unlink():
+    """The patron ends the link (from the LIFF page or マイページ)."""
+    db = db_session()
+    patron_id = None
+    line_user = _verified_line_user()
+    if line_user is not None:
+        row = linking.link_for_user(db, runtime().cipher, line_user)
+        patron_id = row.patron_id if row is not None else None
+    elif current_user.is_authenticated and not current_user.is_staff:
+        patron_id = current_user.id
+    if patron_id is None:
+        raise linking.LineSignInFailed()
+    linking.unlink(db, patron_id, address=request.remote_addr)
+    return jsonify(linked=False)
+
+
+@bp.post("/staff/patrons/<int:patron_id>/unlink")
+@staff_required("admin", "librarian")
+def staff_unlink(patron_id: int):
+    """Staff end a patron's LINE link (lost phone, a request at the counter)."""
+    linking.unlink(db_session(), patron_id, staff=current_user, address=request.remote_addr)
+    return jsonify(linked=False)
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(bp)
