@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_LINE_QUIET_HOURS": "21:00-08:00",  # local time (Asia/Tokyo) when no push is sent; "" for none
     "ELIBRARY_LINE_NOTICE_TITLES": False,  # タイトルを通知に含める: allow patrons to opt in to book titles in LINE notices
     "ELIBRARY_CARD_CHECK_DIGIT": "none",  # NW-7 card check digit: see elibrary/cards/checkdigits.py ALGORITHMS
+    "ELIBRARY_CARD_CHECK_DIGIT_IN_NUMBER": False,  # True: card numbers already end with their check character
     "ELIBRARY_CARD_START_STOP": "A",  # NW-7 start/stop characters, one letter (A-D) or two ("AB")
     "ELIBRARY_OIDC_ISSUER": None,
     "ELIBRARY_OIDC_CLIENT_ID": None,
