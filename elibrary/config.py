@@ -21,7 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_STORAGE": "local",
     "ELIBRARY_STORAGE_PATH": None,  # None: <instance>/files
     "ELIBRARY_ILS": "local",
-    "ELIBRARY_NOTIFIER": "log",  # "log" until e-mail/LINE delivery is configured
+    "ELIBRARY_NOTIFIER": "log",  # "log" until e-mail/LINE delivery is configured; "line": LINE push and e-mail
+    "ELIBRARY_NOTIFIER_EMAIL": "smtp",  # with ELIBRARY_NOTIFIER = "line": the notifier of e-mail messages
     "ELIBRARY_SIP2_HOST": None,
     "ELIBRARY_SIP2_PORT": 6001,
     "ELIBRARY_SIP2_USER": "",

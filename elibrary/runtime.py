@@ -51,12 +51,13 @@ class Runtime:
             search=search_backend,
             storage=load_backend("storage", storage.BACKENDS, settings["ELIBRARY_STORAGE"], settings),
             ils=None,  # type: ignore[arg-type]  # set below: connectors may need the runtime's db and cipher
-            notifier=load_backend("notifier", notify.BACKENDS, settings["ELIBRARY_NOTIFIER"], settings),
+            notifier=None,  # type: ignore[arg-type]  # set below: the LINE notifier needs the runtime's LINE client
             cipher=cipher,
             indexer=SearchIndexer(lambda: db.session(write=True), search_backend, synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"])),
             line=line_client_from_settings(settings),
         )
         runtime.ils = load_backend("ILS", ils.BACKENDS, settings["ELIBRARY_ILS"], {**settings, "runtime": runtime})
+        runtime.notifier = load_backend("notifier", notify.BACKENDS, settings["ELIBRARY_NOTIFIER"], {**settings, "runtime": runtime})
         watch_changes(db.factory)
         db.after_commit.register(SEARCH_TASK, runtime.indexer.kick)
         db.after_commit.register(NOTIFY_TASK, runtime.deliver_notifications)
@@ -65,4 +66,8 @@ class Runtime:
     def deliver_notifications(self) -> int:
         """Send committed outbox messages (after commit, and from the scheduled jobs)."""
         with self.db.scope() as session:
-            return deliver_pending(session, self.cipher, self.notifier)
+            sent = deliver_pending(session, self.cipher, self.notifier)
+            after_delivery = getattr(self.notifier, "after_delivery", None)  # the LINE notifier: blocks, quota fallback
+            if after_delivery is not None:
+                after_delivery(session, self.cipher)
+            return sent
