@@ -6,14 +6,18 @@ token expires. JSON endpoints answer ``application/problem+json`` on refusal (``
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, jsonify, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 
+from elibrary.errors import InvalidInput
 from elibrary.line import linking
+from elibrary.line.models import CHANNELS
+from elibrary.notify import recipients
 from elibrary.patrons import services as patron_services
 from elibrary.patrons.models import Patron
-from elibrary.web.auth import staff_required
+from elibrary.web.auth import patron_required, staff_required
 from elibrary.web.errors import problem_response
+from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
 bp = Blueprint("line", __name__, url_prefix="/line")
@@ -95,7 +99,33 @@ def unlink():
     if patron_id is None:
         raise linking.LineSignInFailed()
     linking.unlink(db, patron_id, address=request.remote_addr)
+    if request.form:  # the form on the settings page
+        flash(t("LINE連携を解除しました。", "The LINE link has been removed."), "info")
+        return redirect(url_for("line.settings"), code=303)
     return jsonify(linked=False)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@patron_required
+def settings():
+    """マイページ's notice settings: LINE, e-mail or both; book titles in LINE notices; the LINE link."""
+    db = db_session()
+    titles_allowed = bool(runtime().settings.get("ELIBRARY_LINE_NOTICE_TITLES"))
+    if request.method == "POST":
+        channel = request.form.get("channel", "")
+        if channel not in CHANNELS:
+            raise InvalidInput("受け取り方法を選んでください。", "Choose how to receive notices.", field="channel")
+        recipients.set_preference(db, current_user.id, channel, titles_allowed and request.form.get("include_titles") == "1")
+        flash(t("通知の設定を保存しました。", "Your notice settings have been saved."), "info")
+        return redirect(url_for("line.settings"), code=303)
+    return render_template(
+        "line/settings.html",
+        preference=recipients.preference_of(db, current_user.id),
+        link=linking.link_for_patron(db, current_user.id),
+        has_email=patron_services.notification_address(db, runtime().cipher, current_user) is not None,
+        titles_allowed=titles_allowed,
+        line_enabled=runtime().line is not None and bool(runtime().settings.get("ELIBRARY_LINE_LOGIN_CHANNEL_ID")),
+    )
 
 
 @bp.post("/staff/patrons/<int:patron_id>/unlink")
