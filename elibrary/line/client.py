@@ -143,6 +143,11 @@ class LineClient:
             raise ValueError(f"multicast takes 1 to {MULTICAST_MAX} users")
         self._send("/v2/bot/message/multicast", {"to": list(to), "messages": list(messages)}, retry_key)
 
+    def reply(self, reply_token: str, messages: Sequence[dict]) -> None:
+        """``POST /v2/bot/message/reply`` (free of quota; the token lives about a minute)."""
+        response = self._call("POST", "/v2/bot/message/reply", json={"replyToken": reply_token, "messages": list(messages)}, headers=self._bearer())
+        self._raise_for_status(response)
+
     def issue_link_token(self, user_id: str) -> str:
         """``POST /v2/bot/user/{userId}/linkToken``: start LINE's account-link flow for a friend."""
         if not USER_ID.match(user_id):

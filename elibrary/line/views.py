@@ -6,21 +6,31 @@ token expires. JSON endpoints answer ``application/problem+json`` on refusal (``
 """
 from __future__ import annotations
 
+import json
+import logging
+import re
+from urllib.parse import urlencode
+
 from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 
 from elibrary.errors import InvalidInput
 from elibrary.line import linking
+from elibrary.line import webhook as webhook_events
+from elibrary.line.client import LineError
 from elibrary.line.models import CHANNELS
 from elibrary.notify import recipients
 from elibrary.patrons import services as patron_services
 from elibrary.patrons.models import Patron
 from elibrary.web.auth import patron_required, staff_required
 from elibrary.web.errors import problem_response
-from elibrary.web.i18n import t
+from elibrary.web.i18n import current_locale, t
+from elibrary.web.safety import csrf_exempt
 from elibrary.web.transactions import db_session, runtime
 
+log = logging.getLogger(__name__)
 bp = Blueprint("line", __name__, url_prefix="/line")
+LINK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 SESSION_KEY = "line_token"  # the SHA-256 of the verified ID token (``line_used_id_tokens.token_hash``)
 
 
@@ -126,6 +136,53 @@ def settings():
         titles_allowed=titles_allowed,
         line_enabled=runtime().line is not None and bool(runtime().settings.get("ELIBRARY_LINE_LOGIN_CHANNEL_ID")),
     )
+
+
+@bp.post("/webhook")
+@csrf_exempt
+def webhook():
+    """LINE's webhook: signed with the Messaging API channel secret; always 200 once the signature is good."""
+    body = request.get_data(cache=True)
+    webhook_events.verify_signature(runtime().settings.get("ELIBRARY_LINE_MESSAGING_SECRET"), body, request.headers.get("X-Line-Signature"))
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        abort(400)
+    requests = webhook_events.handle_events(db_session(), runtime().cipher, payload if isinstance(payload, dict) else {})
+    client = runtime().line
+    for ask in requests if client is not None else []:
+        try:
+            link_token = client.issue_link_token(ask.user_id)
+            url = url_for("line.account_link", linkToken=link_token, _external=True)
+            client.reply(ask.reply_token, [{"type": "text", "text": f"図書館カードとの連携はこちらから（10分間有効）:\n{url}"}])
+        except LineError:
+            log.warning("could not answer a LINE link request")
+    return jsonify(ok=True)
+
+
+@bp.route("/account-link", methods=["GET", "POST"])
+def account_link():
+    """Our sign-in page in LINE's account-link flow: card + password, then back to LINE with a nonce."""
+    link_token = request.args.get("linkToken", "")
+    if not LINK_TOKEN.match(link_token):
+        abort(400)
+    error = None
+    if request.method == "POST":
+        db = db_session()
+        try:
+            patron = patron_services.sign_in_for_request(
+                db, runtime(), request.form.get("card", ""), request.form.get("pin", ""), request.remote_addr
+            )
+        except (patron_services.SignInFailed, patron_services.ILSDown, patron_services.TooManyAttempts) as exc:
+            db.commit()  # keep the failure count
+            error = exc.message(current_locale())
+            return render_template("line/account_link.html", error=error), exc.status
+        if linking.link_for_patron(db, patron.id) is not None:
+            raise linking.CardAlreadyLinked()
+        nonce = webhook_events.new_link_nonce(db, patron)
+        base = (runtime().settings.get("ELIBRARY_LINE_LOGIN_BASE") or "https://access.line.me").rstrip("/")
+        return redirect(f"{base}/dialog/bot/accountLink?{urlencode({'linkToken': link_token, 'nonce': nonce})}", code=303)
+    return render_template("line/account_link.html", error=error)
 
 
 @bp.post("/staff/patrons/<int:patron_id>/unlink")

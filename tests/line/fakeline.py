@@ -6,6 +6,7 @@ and ``push_responses`` queues answers (status, body) for the next pushes, to sim
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ class FakeLine:
     pushes: list[dict] = field(default_factory=list)
     push_responses: list[tuple[int, dict]] = field(default_factory=list)
     seen_retry_keys: set[str] = field(default_factory=set)
+    replies: list[dict] = field(default_factory=list)
     verify_calls: int = 0
     verify_down: bool = False
 
@@ -34,6 +36,10 @@ class FakeLine:
         self.server.expect_request("/oauth2/v2.1/verify", method="POST").respond_with_handler(self._verify)
         self.server.expect_request("/v2/bot/message/push", method="POST").respond_with_handler(self._push)
         self.server.expect_request("/v2/bot/message/multicast", method="POST").respond_with_handler(self._push)
+        self.server.expect_request("/v2/bot/message/reply", method="POST").respond_with_handler(self._reply)
+        self.server.expect_request(re.compile(r"^/v2/bot/user/U[0-9a-f]{32}/linkToken$"), method="POST").respond_with_json(
+            {"linkToken": "NMZTNuVrPTqlr2IF8Bnymkb7rXfYv5EY"}
+        )
         return self
 
     def issue_token(self, user_id: str | None = None, *, aud: str = CHANNEL_ID, exp_in: int = 600, iss: str = "https://access.line.me") -> tuple[str, str]:
@@ -55,6 +61,10 @@ class FakeLine:
         if claims["exp"] < time.time():
             return _json({"error": "invalid_request", "error_description": "IdToken expired."}, 400)
         return _json(claims)
+
+    def _reply(self, request: Request) -> Response:
+        self.replies.append(json.loads(request.get_data()))
+        return _json({})
 
     def _push(self, request: Request) -> Response:
         retry_key = request.headers.get("X-Line-Retry-Key", "")
