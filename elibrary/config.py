@@ -63,6 +63,8 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_LINE_LIFF_SDK_URL": "https://static.line-scdn.net/liff/edge/2/sdk.js",  # LINE's LIFF SDK (browser tests: a local mock)
     "ELIBRARY_LINE_TIMEOUT": 10,  # seconds per LINE API call
     "ELIBRARY_LINE_QUIET_HOURS": "21:00-08:00",  # local time (Asia/Tokyo) when no push is sent; "" for none
+    "ELIBRARY_LINE_POLL_WINDOW": "01:00-05:00",  # `elibrary line poll` runs only then (Japan time), outside the ILS's staff hours
+    "ELIBRARY_LINE_POLL_BUDGET_MINUTES": 30,  # one pass stops after this; the next pass continues where it stopped
     "ELIBRARY_LINE_NOTICE_TITLES": False,  # タイトルを通知に含める: allow patrons to opt in to book titles in LINE notices
     "ELIBRARY_CARD_CHECK_DIGIT": "none",  # NW-7 card check digit: see elibrary/cards/checkdigits.py ALGORITHMS
     "ELIBRARY_CARD_CHECK_DIGIT_IN_NUMBER": False,  # True: card numbers already end with their check character

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, LargeBinary, String
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from elibrary.db import Base, UTCDateTime, utcnow
@@ -28,6 +28,7 @@ class LineLink(Base):
     via: Mapped[str] = mapped_column(String(20), default="liff")  # liff, account-link
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the user blocked the account: no pushes
+    paper_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # last ILS poll of paper holds/overdues
 
 
 class UsedIdToken(Base):
@@ -60,6 +61,19 @@ class NoticePreference(Base):
     patron_id: Mapped[int] = mapped_column(ForeignKey("patrons.id", ondelete="CASCADE"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(10), default="both")
     include_titles: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PaperNotice(Base):
+    """A paper-book event already notified (hold ready, overdue): never twice while the ILS still lists it."""
+
+    __tablename__ = "line_paper_notices"
+    __table_args__ = (UniqueConstraint("patron_id", "kind", "item_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patron_id: Mapped[int] = mapped_column(ForeignKey("patrons.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # paper-hold-ready, overdue
+    item_hash: Mapped[str] = mapped_column(String(64))  # keyed hash of the ILS item id
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class WebhookEvent(Base):

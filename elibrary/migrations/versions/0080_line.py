@@ -1,4 +1,4 @@
-"""line: LINE links, spent ID tokens, account-link nonces, notice preferences, webhook events
+"""line: LINE links, spent ID tokens, account-link nonces, notice preferences, paper-book notices, webhook events
 
 Revision ID: 0080_line
 Revises: 0004_patrons
@@ -22,11 +22,25 @@ def upgrade() -> None:
         sa.Column("via", sa.String(length=20), nullable=False),
         sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("blocked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("paper_polled_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["patron_id"], ["patrons.id"], name=op.f("fk_line_links_patron_id_patrons"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_line_links")),
         sa.UniqueConstraint("line_user_hash", name=op.f("uq_line_links_line_user_hash")),
         sa.UniqueConstraint("patron_id", name=op.f("uq_line_links_patron_id")),
     )
+    op.create_index(op.f("ix_line_links_paper_polled_at"), "line_links", ["paper_polled_at"], unique=False)
+    op.create_table(
+        "line_paper_notices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("patron_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("item_hash", sa.String(length=64), nullable=False),
+        sa.Column("notified_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["patron_id"], ["patrons.id"], name=op.f("fk_line_paper_notices_patron_id_patrons"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_line_paper_notices")),
+        sa.UniqueConstraint("patron_id", "kind", "item_hash", name=op.f("uq_line_paper_notices_patron_id")),
+    )
+    op.create_index(op.f("ix_line_paper_notices_patron_id"), "line_paper_notices", ["patron_id"], unique=False)
     op.create_table(
         "line_used_id_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -71,6 +85,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("line_webhook_events")
+    op.drop_table("line_paper_notices")
     op.drop_table("notice_preferences")
     op.drop_table("line_account_link_nonces")
     op.drop_table("line_used_id_tokens")
