@@ -33,7 +33,9 @@ def test_verify_sends_the_channel_id_and_returns_the_user():
     assert seen["client_id"] == "1657000000" and seen["id_token"] == "tok.en.x"
 
 
-@pytest.mark.parametrize("claims", [{"aud": "2000000000"}, {"iss": "https://evil.example"}, {"exp": int(time.time()) - 1}, {"sub": "not-a-user"}, {"nonce": "other"}])
+@pytest.mark.parametrize(
+    "claims", [{"aud": "2000000000"}, {"iss": "https://evil.example"}, {"exp": int(time.time()) - 1}, {"sub": "not-a-user"}, {"nonce": "other"}]
+)
 def test_our_own_checks_refuse_what_line_let_through(claims):
     with pytest.raises(line.TokenRejected):
         _client(_verify_answer(**claims)).verify_id_token("t", nonce="mine" if "nonce" in claims else None)
@@ -54,7 +56,8 @@ def test_timeouts_and_5xx_are_unavailable_not_rejections():
     [
         (429, {"message": "Too many requests"}, {"Retry-After": "7"}, line.RateLimited),
         (429, {"message": "You have reached your monthly limit."}, {}, line.QuotaExhausted),
-        (400, {"message": "Failed to send messages", "details": [{"message": "The property, 'to', in the request body is invalid"}]}, {}, line.RecipientUnreachable),
+        (400, {"message": "Failed to send messages", "details": [{"message": "The property, 'to', in the request body is invalid"}]}, {},
+         line.RecipientUnreachable),
         (401, {"message": "Authentication failed"}, {}, line.MessageRejected),
     ],
 )

@@ -15,7 +15,9 @@ def _jst(hour, minute=0):
     return datetime(2026, 12, 7, hour, minute, tzinfo=TOKYO).astimezone(timezone.utc)
 
 
-@pytest.mark.parametrize(("hour", "minute", "quiet"), [(20, 59, False), (21, 0, True), (23, 30, True), (0, 0, True), (7, 59, True), (8, 0, False), (12, 0, False)])
+@pytest.mark.parametrize(
+    ("hour", "minute", "quiet"), [(20, 59, False), (21, 0, True), (23, 30, True), (0, 0, True), (7, 59, True), (8, 0, False), (12, 0, False)]
+)
 def test_overnight_window(hour, minute, quiet):
     at = _jst(hour, minute)
     until = quiet_until(at, NIGHT)
