@@ -190,9 +190,18 @@ def account_link():
 def staff_unlink(patron_id: int):
     """Staff end a patron's LINE link (lost phone, a request at the counter)."""
     linking.unlink(db_session(), patron_id, staff=current_user, address=request.remote_addr)
+    if request.form:  # the button on the staff patron page
+        flash(t("LINE連携を解除しました。", "The LINE link has been removed."), "info")
+        return redirect(url_for("patron_admin.lookup"), code=303)
     return jsonify(linked=False)
 
 
+def _line_link_of(patron_id: int):
+    """For the staff patron page: the patron's LINE link, if any."""
+    return linking.link_for_patron(db_session(), patron_id)
+
+
 def init_app(app: Flask) -> None:
-    """Register the blueprint."""
+    """Register the blueprint and the staff page's helper."""
     app.register_blueprint(bp)
+    app.jinja_env.globals["line_link_of"] = _line_link_of

@@ -142,3 +142,20 @@ def test_staff_unlink_is_logged_with_the_staff_member(client, rt, fake_line):
     with rt.db.scope(write=False) as session:
         entry = session.scalars(select(AccessLogEntry).where(AccessLogEntry.subject == "line-unlink")).one()
         assert entry.staff_email == staff.email and entry.patron_id == patron_id
+
+
+def test_staff_see_the_link_on_the_patron_page_and_remove_it(client, rt, fake_line):
+    from tests.conftest import sign_in_staff
+
+    rt.ils.add("10001234", "pass-1234")
+    _start(client, fake_line)
+    _post(client, "/line/link", {"card": "10001234", "pin": "pass-1234"})
+    client.post("/logout", data={"csrf_token": csrf_token_for(client)})
+    sign_in_staff(client, rt, "librarian")
+    page = client.post("/staff/patrons/", data={"card": "10001234", "csrf_token": csrf_token_for(client)}).get_data(as_text=True)
+    assert "連携中" in page
+    patron_id = int(page.split("/line/staff/patrons/")[1].split("/")[0])
+    done = client.post(f"/line/staff/patrons/{patron_id}/unlink", data={"csrf_token": csrf_token_for(client)})
+    assert done.status_code == 303 and _links(rt) == 0
+    page = client.post("/staff/patrons/", data={"card": "10001234", "csrf_token": csrf_token_for(client)}).get_data(as_text=True)
+    assert "連携していません" in page
