@@ -60,7 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_LINE_MESSAGING_TOKEN": None,  # ... and its channel access token (push)
     "ELIBRARY_LINE_API_BASE": "https://api.line.me",
     "ELIBRARY_LINE_LOGIN_BASE": "https://access.line.me",
-    "ELIBRARY_LINE_LIFF_SDK_URL": "https://static.line-scdn.net/liff/edge/2/sdk.js",  # LINE's LIFF SDK (browser tests: a local mock)
+    "ELIBRARY_LINE_LIFF_MOCK": False,  # development and browser tests only: @line/liff-mock instead of LINE (never in production)
     "ELIBRARY_LINE_TIMEOUT": 10,  # seconds per LINE API call
     "ELIBRARY_LINE_QUIET_HOURS": "21:00-08:00",  # local time (Asia/Tokyo) when no push is sent; "" for none
     "ELIBRARY_LINE_POLL_WINDOW": "01:00-05:00",  # `elibrary line poll` runs only then (Japan time), outside the ILS's staff hours

@@ -11,11 +11,11 @@ import logging
 import re
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 
 from elibrary.errors import InvalidInput
-from elibrary.line import linking
+from elibrary.line import linking, sdk
 from elibrary.line import webhook as webhook_events
 from elibrary.line.client import LineError
 from elibrary.line.models import CHANNELS
@@ -54,7 +54,25 @@ def _sign_in(patron: Patron) -> None:
 def liff():
     """The LIFF app's page: it verifies the LINE user, then links a card or opens マイページ."""
     _client()
-    return render_template("line/liff.html", liff_id=runtime().settings.get("ELIBRARY_LINE_LIFF_ID") or "")
+    settings = runtime().settings
+    mock = bool(settings.get("ELIBRARY_LINE_LIFF_MOCK")) and settings.get("ELIBRARY_ENV") != "production"
+    return render_template(
+        "line/liff.html",
+        liff_id=settings.get("ELIBRARY_LINE_LIFF_ID") or "",
+        import_map=sdk.import_map(url_for("line.sdk_file", path="x")[:-1]),
+        liff_mock=mock,
+    )
+
+
+@bp.get("/sdk/<path:path>")
+def sdk_file(path: str):
+    """The LIFF SDK's ES modules from npm (and, for tests, ``@line/liff-mock``)."""
+    if ".." in path or not sdk.allowed(path):
+        abort(404)
+    response = Response(sdk.read(path), mimetype="text/javascript")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.post("/session")

@@ -159,3 +159,22 @@ def test_staff_see_the_link_on_the_patron_page_and_remove_it(client, rt, fake_li
     assert done.status_code == 303 and _links(rt) == 0
     page = client.post("/staff/patrons/", data={"card": "10001234", "csrf_token": csrf_token_for(client)}).get_data(as_text=True)
     assert "連携していません" in page
+
+
+def test_the_sdk_route_serves_only_the_liff_modules(client):
+    from elibrary.line import sdk
+
+    try:
+        sdk.module_files()
+    except sdk.SDKMissing:
+        import pytest
+
+        pytest.skip("@line/liff is not installed (make frontend)")
+    page = client.get("/line/liff").get_data(as_text=True)
+    assert '<script type="importmap">' in page and "liff-mock" not in page  # the mock only when configured
+    module = client.get("/line/sdk/@line/liff/index.mjs")
+    assert module.status_code == 200 and module.mimetype == "text/javascript"
+    shim = client.get("/line/sdk/tiny-sha256.mjs").get_data(as_text=True)
+    assert shim.startswith("const module = { exports: {} };") and shim.rstrip().endswith("export default module.exports;")
+    for path in ("axios/index.js", "@line/liff/package.json", "../../elibrary/config.py", "@liff/../../foliate-js/view.js"):
+        assert client.get(f"/line/sdk/{path}").status_code == 404

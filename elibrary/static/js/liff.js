@@ -1,7 +1,9 @@
-// The LIFF page: initialise LIFF, send only the ID token to the server, then link a card or open マイページ.
+// The LIFF page (an ES module; @line/liff from npm through the page's import map): initialise LIFF,
+// send only the ID token to the server, then link a card or open マイページ.
 // Never send liff.getProfile() or a user id: the server trusts nothing but the verified ID token.
+import liff from "@line/liff";
+
 (function () {
-  "use strict";
   const app = document.getElementById("liff-app");
   if (!app) return;
   const status = document.getElementById("liff-status");
@@ -32,9 +34,22 @@
 
   async function start() {
     try {
-      await window.liff.init({liffId: app.dataset.liffId});
-      if (!window.liff.isLoggedIn()) { window.liff.login({redirectUri: window.location.href}); return; }
-      const result = await post(app.dataset.sessionUrl, {id_token: window.liff.getIDToken()});
+      if (app.dataset.mock) {
+        // Development and browser tests only (ELIBRARY_LINE_LIFF_MOCK): LINE's official mock plugin,
+        // with the ID token the test's fake LINE API will verify.
+        const Plugin = window.liffMock.LiffMockPlugin || window.liffMock.default || window.liffMock;
+        liff.use(new Plugin());
+        await liff.init({liffId: app.dataset.liffId, mock: true});
+        const token = window.__liffMockIdToken;
+        liff.$mock.set(function (p) { return Object.assign({}, p, {getIDToken: token, isLoggedIn: true}); });
+      } else {
+        await liff.init({liffId: app.dataset.liffId});
+      }
+      if (!liff.isLoggedIn()) {
+        liff.login({redirectUri: window.location.href});  // outside LINE: LINE Login, then back here
+        if (!liff.isLoggedIn()) return;  // (the mock signs in at once; the real SDK navigates away)
+      }
+      const result = await post(app.dataset.sessionUrl, {id_token: liff.getIDToken()});
       if (!result.ok) { say(""); fail(result.data.title || app.dataset.textFailed); return; }
       if (result.data.linked) {
         if (app.dataset.manage) { showLinked(app.dataset.textAlready); return; }
