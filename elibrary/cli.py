@@ -65,11 +65,12 @@ def register_commands(app: Flask) -> None:
     from elibrary.security import cli as keys_cli
     from elibrary.catalog import cli as catalog_cli
     from elibrary.lending import cli as lending_cli
+    from elibrary.line import cli as line_cli
     from elibrary.patrons import cli as patron_cli
     from elibrary.selection import cli as selection_cli
     from elibrary.staff import cli as staff_cli
 
-    for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, import_cli, backup_cli, selection_cli):
+    for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, import_cli, backup_cli, selection_cli, line_cli):
         module.register(app.cli)
 
 

@@ -23,7 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_STORAGE": "local",
     "ELIBRARY_STORAGE_PATH": None,  # None: <instance>/files
     "ELIBRARY_ILS": "local",
-    "ELIBRARY_NOTIFIER": "log",  # "log" until e-mail/LINE delivery is configured
+    "ELIBRARY_NOTIFIER": "log",  # "log" until e-mail/LINE delivery is configured; "line": LINE push and e-mail
+    "ELIBRARY_NOTIFIER_EMAIL": "smtp",  # with ELIBRARY_NOTIFIER = "line": the notifier of e-mail messages
     "ELIBRARY_SIP2_HOST": None,
     "ELIBRARY_SIP2_PORT": 6001,
     "ELIBRARY_SIP2_USER": "",
@@ -61,12 +62,21 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_SMTP_USER": None,
     "ELIBRARY_SMTP_PASSWORD": None,
     "ELIBRARY_SMTP_STARTTLS": False,
-    "ELIBRARY_LINE_CHANNEL_ID": None,
-    "ELIBRARY_LINE_CHANNEL_SECRET": None,
-    "ELIBRARY_LINE_ACCESS_TOKEN": None,
+    "ELIBRARY_LINE_LOGIN_CHANNEL_ID": None,  # the LINE MINI App / LINE Login channel (ID tokens' client_id); None: LINE off
     "ELIBRARY_LINE_LIFF_ID": None,
+    "ELIBRARY_LINE_MESSAGING_SECRET": None,  # the Messaging API channel: webhook signature secret
+    "ELIBRARY_LINE_MESSAGING_TOKEN": None,  # ... and its channel access token (push)
     "ELIBRARY_LINE_API_BASE": "https://api.line.me",
     "ELIBRARY_LINE_LOGIN_BASE": "https://access.line.me",
+    "ELIBRARY_LINE_LIFF_MOCK": False,  # development and browser tests only: @line/liff-mock instead of LINE (never in production)
+    "ELIBRARY_LINE_TIMEOUT": 10,  # seconds per LINE API call
+    "ELIBRARY_LINE_QUIET_HOURS": "21:00-08:00",  # local time (Asia/Tokyo) when no push is sent; "" for none
+    "ELIBRARY_LINE_POLL_WINDOW": "01:00-05:00",  # `elibrary line poll` runs only then (Japan time), outside the ILS's staff hours
+    "ELIBRARY_LINE_POLL_BUDGET_MINUTES": 30,  # one pass stops after this; the next pass continues where it stopped
+    "ELIBRARY_LINE_NOTICE_TITLES": False,  # タイトルを通知に含める: allow patrons to opt in to book titles in LINE notices
+    "ELIBRARY_CARD_CHECK_DIGIT": "none",  # NW-7 card check digit: see elibrary/cards/checkdigits.py ALGORITHMS
+    "ELIBRARY_CARD_CHECK_DIGIT_IN_NUMBER": False,  # True: card numbers already end with their check character
+    "ELIBRARY_CARD_START_STOP": "A",  # NW-7 start/stop characters, one letter (A-D) or two ("AB")
     "ELIBRARY_OIDC_ISSUER": None,
     "ELIBRARY_OIDC_CLIENT_ID": None,
     "ELIBRARY_OIDC_CLIENT_SECRET": None,

@@ -7,6 +7,8 @@ from elibrary.security import throttle as throttle_models  # noqa: F401
 from elibrary.security import sessions as session_models  # noqa: F401
 from elibrary.audit import models as audit_models  # noqa: F401
 from elibrary.lending import models as lending_models  # noqa: F401
+from elibrary.line import models as line_models  # noqa: F401
+from elibrary.announcements import models as announcement_models  # noqa: F401
 from readers import models as reader_models  # noqa: F401
 from catalog_import import models as import_models  # noqa: F401
 from elibrary.selection import models as selection_models  # noqa: F401

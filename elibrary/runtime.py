@@ -17,6 +17,7 @@ from elibrary.catalog.indexing import AFTER_COMMIT_TASK as SEARCH_TASK
 from elibrary.catalog.indexing import SearchIndexer, watch_changes
 from elibrary.db import Database
 from elibrary.ils.base import ILSConnector
+from elibrary.line.client import LineClient, line_client_from_settings
 from elibrary.notify.base import Notifier
 from elibrary.notify.outbox import AFTER_COMMIT_TASK as NOTIFY_TASK
 from elibrary.notify.outbox import deliver_pending
@@ -42,6 +43,7 @@ class Runtime:
     indexer: SearchIndexer
     audit: AuditChain
     throttle: Throttle  # sign-in brute-force counters; writes in transactions of its own
+    line: LineClient | None = None  # LINE Login verification and Messaging API pushes; None when LINE is off
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "Runtime":
@@ -55,14 +57,16 @@ class Runtime:
             search=search_backend,
             storage=load_backend("storage", storage.BACKENDS, settings["ELIBRARY_STORAGE"], settings),
             ils=None,  # type: ignore[arg-type]  # set below: connectors may need the runtime's db and cipher
-            notifier=load_backend("notifier", notify.BACKENDS, settings["ELIBRARY_NOTIFIER"], settings),
+            notifier=None,  # type: ignore[arg-type]  # set below: the LINE notifier needs the runtime's LINE client
             cipher=cipher,
             indexer=SearchIndexer(lambda: db.session(write=True), search_backend, synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"])),
             audit=AuditChain.from_settings(settings),
             throttle=Throttle(db, ThrottlePolicy.from_settings(settings)),
+            line=line_client_from_settings(settings),
         )
         db.factory.configure(info={AUDIT_INFO: runtime.audit})  # every session can append to the keyed access log
         runtime.ils = load_backend("ILS", ils.BACKENDS, settings["ELIBRARY_ILS"], {**settings, "runtime": runtime})
+        runtime.notifier = load_backend("notifier", notify.BACKENDS, settings["ELIBRARY_NOTIFIER"], {**settings, "runtime": runtime})
         watch_changes(db.factory)
         db.after_commit.register(SEARCH_TASK, runtime.indexer.kick)
         db.after_commit.register(NOTIFY_TASK, runtime.deliver_notifications)
@@ -78,4 +82,8 @@ class Runtime:
     def deliver_notifications(self) -> int:
         """Send committed outbox messages (after commit, and from the scheduled jobs)."""
         with self.db.scope() as session:
-            return deliver_pending(session, self.cipher, self.notifier)
+            sent = deliver_pending(session, self.cipher, self.notifier)
+            after_delivery = getattr(self.notifier, "after_delivery", None)  # the LINE notifier: blocks, quota fallback
+            if after_delivery is not None:
+                after_delivery(session, self.cipher)
+            return sent

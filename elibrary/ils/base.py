@@ -44,3 +44,19 @@ class ILSConnector(Protocol):
 
     def status(self) -> dict:
         """Health data: ``{"ok": bool, ...}``."""
+
+
+@dataclass(frozen=True)
+class PaperItems:
+    """A patron's paper books as the ILS reports them: holds waiting at the counter, overdue loans (item ids)."""
+
+    holds_ready: tuple[str, ...] = ()
+    overdue: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class PaperCirculation(Protocol):
+    """An optional connector capability: read a patron's paper holds and overdues (for LINE notices)."""
+
+    def paper_items(self, card_number: str) -> PaperItems:
+        """Ask the ILS; raise ``ILSUnavailable`` when it does not answer."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from elibrary.ils.base import ILSUnavailable, InvalidCredentials, PatronAccount
+from elibrary.ils.base import ILSUnavailable, InvalidCredentials, PaperItems, PatronAccount
 from elibrary.security.crypto import normalize_card_number
 
 
@@ -13,6 +13,7 @@ class FakeILS:
 
     def __init__(self) -> None:
         self.accounts: dict[str, tuple[str, PatronAccount]] = {}
+        self.paper: dict[str, PaperItems] = {}  # card -> paper holds ready and overdues
         self.down = False
 
     @classmethod
@@ -34,6 +35,12 @@ class FakeILS:
         if entry is None or entry[0] != pin:
             raise InvalidCredentials()
         return entry[1]
+
+    def paper_items(self, card_number: str) -> PaperItems:
+        """The paper items set in ``paper`` (the optional capability)."""
+        if self.down:
+            raise ILSUnavailable("fake ILS is down")
+        return self.paper.get(normalize_card_number(card_number), PaperItems())
 
     def status(self) -> dict:
         """Down when told to be."""

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
 from elibrary.lending.models import Hold, Loan
-from elibrary.notify.base import Message
 from elibrary.notify.outbox import enqueue
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher
@@ -33,12 +32,14 @@ def contact_address(session: Session, patron: Patron, cipher: DataCipher) -> tup
 
 
 def _send(session: Session, cipher: DataCipher, patron: Patron | None, kind: str, subject: str, body: str) -> bool:
-    address = contact_address(session, patron, cipher) if patron is not None else None
-    if address is None:
+    from elibrary.notify.recipients import messages_for  # the patron's channels: LINE, e-mail or both
+
+    messages = messages_for(session, cipher, patron, kind=kind, subject=subject, body=body) if patron is not None else []
+    if not messages:
         log.info("no address for a %s notice; shown on the patron's shelf only", kind)
         return False
-    channel, to = address
-    enqueue(session, cipher, Message(channel=channel, address=to, subject=subject, body=body, kind=kind))
+    for message in messages:
+        enqueue(session, cipher, message)
     return True
 
 

@@ -7,11 +7,24 @@ nobody hears of a loan that was rolled back.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 
 class DeliveryFailed(Exception):
     """The message could not be delivered now; it stays in the outbox to be retried."""
+
+
+class DeliverLater(DeliveryFailed):
+    """Not now, and not a failure: quiet hours or a rate limit. Retried at ``not_before`` without using up an attempt."""
+
+    def __init__(self, reason: str, not_before: datetime) -> None:
+        super().__init__(reason)
+        self.not_before = not_before
+
+
+class Undeliverable(DeliveryFailed):
+    """It will never be delivered (the recipient blocked the account): the outbox gives up at once."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,7 @@ class Message:
     subject: str
     body: str
     kind: str = "staff"  # "due-soon", "hold-ready", "staff", "confirm-email", ...
+    key: str = ""  # stable per outbox row: LINE's X-Line-Retry-Key is derived from it, so a retry never sends twice
 
 
 @runtime_checkable

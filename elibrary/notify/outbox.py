@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from elibrary.config import DEFAULTS
 from elibrary.db import request_after_commit, utcnow
-from elibrary.notify.base import DeliveryFailed, Message, Notifier
+from elibrary.notify.base import DeliverLater, DeliveryFailed, Message, Notifier, Undeliverable
 from elibrary.notify.models import OutboxMessage
 from elibrary.security.crypto import DataCipher
 
@@ -52,10 +52,20 @@ def deliver_pending(session: Session, cipher: DataCipher, notifier: Notifier, li
             address=cipher.decrypt(row.address_enc, "outbox.address"),
             subject=cipher.decrypt(row.subject_enc, "outbox.subject"),
             body=cipher.decrypt(row.body_enc, "outbox.body"),
+            key=f"outbox:{row.id}:{row.created_at.isoformat()}",
         )
         row.attempts += 1
         try:
             notifier.send(message)
+        except DeliverLater as exc:  # quiet hours, a rate limit: not an attempt used up
+            row.attempts -= 1
+            row.deliver_after = exc.not_before
+            continue
+        except Undeliverable as exc:
+            row.last_error = str(exc)[:200]
+            row.attempts = MAX_ATTEMPTS
+            log.warning("outbox message %s cannot be delivered; given up", row.id)
+            continue
         except DeliveryFailed as exc:
             row.last_error = str(exc)[:200]
             row.deliver_after = now + timedelta(minutes=2**row.attempts)

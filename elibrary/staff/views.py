@@ -28,6 +28,7 @@ MENU: list[tuple[str, tuple[str, ...], str, str]] = [
     ("registrations.queue", ("admin", "librarian"), "仮登録の確認", "Provisional registrations"),
     ("audit.search", ("admin",), "個人情報アクセス記録", "Personal data access log"),
     ("selection.pool", ("admin", "librarian"), "選書・発注", "Selection and orders"),
+    ("announcements.staff_list", ("admin", "librarian"), "お知らせ", "Announcements"),
 ]
 
 PENDING = "staff_signin"

@@ -25,8 +25,11 @@ def register_web(app: Flask) -> None:
 def _blueprint_registrars():
     """Each domain exposes ``init_app(app)`` that registers its blueprints; listed here in one place."""
     from catalog_import import views as import_views
+    from elibrary.announcements import views as announcement_views
+    from elibrary.cards import views as card_views
     from elibrary.catalog import views as catalog_views
     from elibrary.lending import views as lending_views
+    from elibrary.line import views as line_views
     from elibrary.opds import views as opds_views
     from elibrary.audit import views as audit_views
     from elibrary.patrons import registration_views
@@ -35,4 +38,4 @@ def _blueprint_registrars():
     from elibrary.staff import views as staff_views
     from readers import views as reader_views
 
-    return [opds_views.init_app, catalog_views.init_app, patron_views.init_app, staff_views.init_app, registration_views.init_app, audit_views.init_app, reader_views.init_app, lending_views.init_app, import_views.init_app, selection_views.init_app]
+    return [opds_views.init_app, catalog_views.init_app, patron_views.init_app, staff_views.init_app, registration_views.init_app, audit_views.init_app, reader_views.init_app, lending_views.init_app, import_views.init_app, selection_views.init_app, line_views.init_app, card_views.init_app, announcement_views.init_app]

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from elibrary.ils.base import InvalidCredentials, PatronAccount
+from elibrary.ils.base import InvalidCredentials, PaperItems, PatronAccount
 from elibrary.ils.sip2.client import Connection, SIP2Client, SIP2Error, parse_fields, sip_datetime
 from elibrary.ils.sip2.dialect import PATRON_STATUS_FLAGS, Dialect, dialect_from_settings
 
@@ -169,6 +169,32 @@ class SIP2Connector:
             if not end.startswith("36"):
                 raise SIP2Error("unexpected reply to End Session")
         return reply
+
+    def paper_items(self, card_number: str) -> PaperItems:
+        """Holds ready (64's ``AS``) and overdue items (``AT``), one 63 Patron Information request each.
+
+        SIP2 allows one ``Y`` in the summary field per request: position 0 asks for hold items, 1 for
+        overdue items. No PIN is sent: the terminal's login (93) authorises staff-side reads.
+        """
+        return self.client.conversation(lambda conn: self._paper_conversation(conn, card_number))
+
+    def _paper_conversation(self, conn: Connection, card: str) -> PaperItems:
+        sep = self.dialect.field_separator
+        if sep in card or "\r" in card:
+            raise InvalidCredentials()
+        lists = []
+        for position, field in ((0, "AS"), (1, "AT")):
+            summary = " " * position + "Y" + " " * (9 - position)
+            body = f"63{self.dialect.language}{sip_datetime(self.dialect)}{summary}AO{self.institution}{sep}AA{card}{sep}AC{self.terminal_password}{sep}"
+            reply = parse_patron_reply(conn.exchange(body), self.dialect)
+            if reply.first("BL") != "Y":
+                return PaperItems()
+            lists.append(tuple(v.strip() for v in reply.fields.get(field, []) if v.strip()))
+        if self.dialect.send_end_session:
+            end = conn.exchange(f"35{sip_datetime(self.dialect)}AO{self.institution}{sep}AA{card}{sep}")
+            if not end.startswith("36"):
+                raise SIP2Error("unexpected reply to End Session")
+        return PaperItems(holds_ready=lists[0], overdue=lists[1])
 
     def close(self) -> None:
         """Close the pooled connections."""

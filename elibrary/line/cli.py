@@ -1,0 +1,43 @@
+"""``elibrary line poll``: ask the ILS about linked patrons' paper holds and overdues (run from cron at night)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from flask.cli import AppGroup
+
+from elibrary.cli import one_line_errors, runtime
+from elibrary.errors import InvalidInput
+from elibrary.line import paper
+from elibrary.line.notifier import TOKYO, parse_quiet_hours, quiet_until
+
+
+@click.group("line", cls=AppGroup)
+def line_group() -> None:
+    """LINE: paper-book notices from the ILS."""
+
+
+@line_group.command("poll")
+@click.option("--anytime", is_flag=True, help="Run outside ELIBRARY_LINE_POLL_WINDOW (the ILS's staff hours).")
+@one_line_errors
+def poll_command(anytime: bool) -> None:
+    """One pass over linked patrons within ELIBRARY_LINE_POLL_BUDGET_MINUTES; notices go out after quiet hours."""
+    rt = runtime()
+    window = parse_quiet_hours(rt.settings.get("ELIBRARY_LINE_POLL_WINDOW"))  # the same "HH:MM-HH:MM" shape
+    now = datetime.now(TOKYO)
+    if window is not None and not anytime and quiet_until(now, window) is None:
+        raise InvalidInput(
+            f"ポーリングの時間帯（{rt.settings['ELIBRARY_LINE_POLL_WINDOW']}）ではありません。--anytime で実行できます。",
+            f"outside the polling window {rt.settings['ELIBRARY_LINE_POLL_WINDOW']} (use --anytime)",
+        )
+    budget = float(rt.settings.get("ELIBRARY_LINE_POLL_BUDGET_MINUTES") or 30) * 60
+    workers = int(rt.settings.get("ELIBRARY_SIP2_POOL_SIZE") or 4)
+    report = paper.poll(rt.db, rt.ils, rt.cipher, budget_seconds=budget, workers=workers)
+    click.echo(f"polled {report.polled}, notices {report.notices}, failed {report.failed}"
+               + (" (stopped by the time budget; the next pass continues)" if report.stopped_by_budget else ""))
+    rt.deliver_notifications()
+
+
+def register(cli: click.Group) -> None:
+    """Add the commands."""
+    cli.add_command(line_group)
