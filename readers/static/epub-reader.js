@@ -149,6 +149,13 @@ const start = async () => {
         })
         document.body.dataset.loadedSection = String(view.renderer.getContents?.()[0]?.index ?? '')
     })
+    // A book's outside links open in a new tab with no handle on this page; other schemes (javascript:,
+    // data:, file:) never open at all.
+    view.addEventListener('external-link', e => {
+        e.preventDefault()
+        const { href } = e.detail
+        if (/^(https?|mailto):/i.test(href)) window.open(href, '_blank', 'noopener,noreferrer')
+    })
     view.addEventListener('relocate', ({ detail }) => {
         ui.relocated(detail.cfi, detail.fraction, detail.tocItem?.label?.trim() ?? '')
         document.body.dataset.fraction = String(detail.fraction ?? 0)
