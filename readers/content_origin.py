@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request, url_for
 
+from elibrary.config import ConfigError
 from readers.content_tokens import HEADER
 
 CONTENT_ENDPOINTS = frozenset({"readers.resource", "readers.pdf"})
@@ -48,6 +49,24 @@ def patch_engine_file(path: str, text: str) -> str:
             raise EnginePatchFailed(f"{path}: expected one {old!r}")
         text = text.replace(old, new)
     return text
+
+
+def check_content_url(config) -> None:
+    """At start-up: the content URL is a bare http(s) origin (https in production) on a host of its own."""
+    value = config.get("ELIBRARY_CONTENT_URL")
+    if not value:
+        return
+    parts = urlsplit(str(value).strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError("ELIBRARY_CONTENT_URL must be an origin such as https://books.library.example.jp")
+    if config.get("ELIBRARY_ENV") == "production" and parts.scheme != "https":
+        raise ConfigError("ELIBRARY_CONTENT_URL must use https in production")
+    public = config.get("ELIBRARY_PUBLIC_URL")
+    if public and urlsplit(str(public)).hostname == parts.hostname:
+        raise ConfigError("ELIBRARY_CONTENT_URL must name another host than ELIBRARY_PUBLIC_URL")
+    cookie_domain = str(config.get("SESSION_COOKIE_DOMAIN") or "").lstrip(".").lower()
+    if cookie_domain and (parts.hostname == cookie_domain or parts.hostname.endswith("." + cookie_domain)):
+        raise ConfigError("the session cookie's domain (SESSION_COOKIE_DOMAIN) must not cover ELIBRARY_CONTENT_URL")
 
 
 def content_origin(app: Flask | None = None) -> str | None:

@@ -22,7 +22,7 @@ from elibrary.patrons.models import Patron
 from elibrary.web.transactions import db_session, runtime
 from readers import content_tokens, services
 from readers.content import TEXT_TYPES, content_type_for, rewrite_resource
-from readers.content_origin import (ENGINE_PATCHES, content_origin, content_url, cross_origin_headers, gate_hosts, patch_engine_file,
+from readers.content_origin import (ENGINE_PATCHES, check_content_url, content_origin, content_url, cross_origin_headers, gate_hosts, patch_engine_file,
                                     reader_policy)
 
 bp = Blueprint("readers", __name__, url_prefix="/read", template_folder="templates", static_folder="static")
@@ -350,6 +350,7 @@ def title_actions_context(title) -> dict:
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, the loan-end hook, and the partial's helper."""
+    check_content_url(app.config)
     services.install_loan_end_hook()
     app.before_request(gate_hosts)
     app.after_request(cross_origin_headers)

@@ -76,3 +76,20 @@ def test_a_pdf_is_read_by_ranges_from_the_content_host(client, rt, app):
     assert part.status_code == 206 and part.data.startswith(b"%PDF") and len(part.data) == 100
     assert "Content-Range" in part.headers["Access-Control-Expose-Headers"]
     assert client.get(f"/read/{title_id}/pdf", headers=headers).status_code == 404
+
+
+@pytest.mark.parametrize("settings", [
+    {"ELIBRARY_CONTENT_URL": "books.example.test"},
+    {"ELIBRARY_CONTENT_URL": "https://books.example.test/read/"},
+    {"ELIBRARY_CONTENT_URL": "javascript:alert(1)"},
+    {"ELIBRARY_CONTENT_URL": "http://books.example.test", "ELIBRARY_ENV": "production"},
+    {"ELIBRARY_CONTENT_URL": "https://library.example.test", "ELIBRARY_PUBLIC_URL": "https://library.example.test"},
+    {"ELIBRARY_CONTENT_URL": "https://books.example.test", "SESSION_COOKIE_DOMAIN": ".example.test"},
+])
+def test_a_content_url_that_would_not_isolate_books_is_refused_at_start(settings):
+    from elibrary.config import ConfigError
+    from readers.content_origin import check_content_url
+
+    with pytest.raises(ConfigError):
+        check_content_url(settings)
+    check_content_url({**settings, "ELIBRARY_CONTENT_URL": "https://books.example.jp", "SESSION_COOKIE_DOMAIN": None})

@@ -189,3 +189,48 @@ def test_the_engine_is_served_with_book_frames_that_cannot_run_scripts(client):
         assert served.text == patched
     with pytest.raises(EnginePatchFailed):
         patch_engine_file("foliate-js/paginator.js", "export class Paginator {}")
+
+
+@pytest.mark.slow
+def test_gunicorns_access_log_never_holds_a_content_token(app, rt, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with rt.db.scope() as session:
+        title_id = make_sample(session, rt.storage, license="open").id
+    token = content_tokens.issue(content_tokens.token_key(app.secret_key), title_id, None)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "access.log"
+    env = {**os.environ, **{name: str(app.config[name]) for name in (
+        "ELIBRARY_INSTANCE_PATH", "ELIBRARY_DATABASE_URL", "ELIBRARY_SEARCH_PATH", "ELIBRARY_STORAGE_PATH")},
+        "ELIBRARY_SEARCH": "whoosh", "ELIBRARY_NOTIFIER": "log"}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
+                                "--access-logfile", str(log), "wsgi:app"],  # as `make run` and the README run it
+                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = httpx.get(f"{url}/read/{title_id}", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        issued = _reader_data(page.text)["contentToken"]
+        chapter = httpx.get(f"{url}/read/{title_id}{CHAPTER}", headers={content_tokens.HEADER: token}, timeout=5)
+        assert chapter.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    text = log.read_text(encoding="utf-8")
+    assert f"/read/{title_id}/r/OPS/xhtml/" in text  # the content request is in the log ...
+    for secret in (token, issued):
+        assert secret not in text and secret.rsplit(".", 1)[1] not in text  # ... without any token
