@@ -5,53 +5,21 @@ and on the content host), data: and blob: scripts (foliate turns relative refere
 scripts and handlers inside inline and standalone SVG, inline handlers, a meta refresh, forms, iframes,
 objects and embeds aimed at the site, and javascript:/data: links; the hostile PDF carries JavaScript in
 its open action, page action, named scripts and links. Any attempt that works requests ``/pwned/…``.
+Each test runs on one host and with a content origin (``live_server`` in tests/readers/conftest.py).
 """
 from __future__ import annotations
 
 import io
-import socket
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from elibrary import create_app
 from elibrary.catalog.files import attach_book_file
 from elibrary.catalog.models import Title
 from elibrary.lending import services as lending
-from tests.browser.conftest import LiveServer
 from tests.readers.conftest import sign_in
 from tests.readers.factories import PDF, make_book, make_patron
 from tests.readers.hostile_books import hostile_epub, hostile_pdf
 from tests.readers.test_browser_readers import book_frame, open_reader
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(params=["single-host", "content-origin"])
-def live_server(request, live_server_config):
-    """The app on loopback; in ``content-origin`` mode book content comes from ``http://books.localhost:<port>``.
-
-    Chromium resolves ``*.localhost`` to loopback itself, so one server answers both names and the two are
-    different origins (and different sites: the site's cookies are never sent to the content host).
-    """
-    port = _free_port()
-    content_url = f"http://books.localhost:{port}" if request.param == "content-origin" else None
-    app = create_app({**live_server_config, "ELIBRARY_CONTENT_URL": content_url})
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app=app, url=f"http://127.0.0.1:{port}", content_url=content_url)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        app.extensions["elibrary"].db.dispose()
 
 
 class Attacks:
