@@ -33,7 +33,6 @@ CHAPTER = """<?xml version="1.0" encoding="UTF-8"?>
 <html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" xml:lang="ja">
 <head>
   <title>罠</title>
-  <meta http-equiv="refresh" content="1;url={main}/pwned/meta-refresh"/>
   <script src="evil.js" data-vector="relative"></script>
   <script src="{main}/read/{title}/r/OPS/evil.js" data-vector="absolute"></script>
   <script src="{content}/read/{title}/r/OPS/evil.js" data-vector="absolute-content-host"></script>
@@ -64,9 +63,25 @@ CHAPTER = """<?xml version="1.0" encoding="UTF-8"?>
 </html>
 """
 
+# The second chapter is HTML (not XHTML, where module scripts never run): a refresh that would take the
+# book's frame to the site, and our own reader code used as a gadget with the book's own settings.
+CHAPTER_TWO = """<!DOCTYPE html>
+<html lang="ja"><head><meta charset="utf-8"><title>罠の二章</title>
+  <meta http-equiv="refresh" content="0;url={main}/pwned/meta-refresh">
+  <!-- Our own reader code as a gadget (the page's policy allows its files), fed the book's own settings. -->
+  <script type="application/json" id="book-data">{"base": "{main}/pwned/gadget-content/", "engine": "{main}/read/engine/",
+    "tokenUrl": "{main}/pwned/gadget-token", "contentToken": "x", "contentHeader": "X-Content-Token", "tokenTtl": 1,
+    "positionUrl": "{main}/pwned/gadget-position", "storageKey": "x", "title": "x", "dir": "ltr"}</script>
+  <script type="application/json" id="reader-texts">{}</script>
+  <script type="module" src="{main}/read/static/epub-reader.js"></script>
+  <script type="module" src="{main}/read/engine/foliate-js/view.js"></script>
+</head>
+<body><p>罠の二章。</p></body></html>
+"""
+
 NAV = """<?xml version="1.0" encoding="UTF-8"?>
 <html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><head><title>目次</title></head>
-<body><nav epub:type="toc"><ol><li><a href="chapter.xhtml">罠</a></li></ol></nav></body></html>
+<body><nav epub:type="toc"><ol><li><a href="chapter.xhtml">罠</a></li><li><a href="chapter2.html">二章</a></li></ol></nav></body></html>
 """
 
 OPF = """<?xml version="1.0" encoding="UTF-8"?>
@@ -78,10 +93,11 @@ OPF = """<?xml version="1.0" encoding="UTF-8"?>
  <manifest>
   <item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>
   <item id="c1" href="chapter.xhtml" media-type="application/xhtml+xml" properties="scripted svg"/>
+  <item id="c2" href="chapter2.html" media-type="text/html" properties="scripted"/>
   <item id="js" href="evil.js" media-type="text/javascript"/>
   <item id="svg" href="evil.svg" media-type="image/svg+xml"/>
  </manifest>
- <spine><itemref idref="c1"/></spine>
+ <spine><itemref idref="c1"/><itemref idref="c2"/></spine>
 </package>
 """
 
@@ -100,6 +116,7 @@ def hostile_epub(main: str, content: str, title_id: int, neighbour_id: int, *, b
         archive.writestr("OPS/content.opf", OPF.format(book_title=book_title, uuid=f"00000000-0000-4000-8000-{title_id:012d}"))
         archive.writestr("OPS/nav.xhtml", NAV)
         archive.writestr("OPS/chapter.xhtml", _fill(CHAPTER, values))
+        archive.writestr("OPS/chapter2.html", _fill(CHAPTER_TWO, values))
         archive.writestr("OPS/evil.js", _fill(EVIL_JS, values))
         archive.writestr("OPS/evil.svg", _fill(EVIL_SVG, values))
     return buffer.getvalue()
