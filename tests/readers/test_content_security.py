@@ -234,3 +234,15 @@ def test_gunicorns_access_log_never_holds_a_content_token(app, rt, tmp_path):
     assert f"/read/{title_id}/r/OPS/xhtml/" in text  # the content request is in the log ...
     for secret in (token, issued):
         assert secret not in text and secret.rsplit(".", 1)[1] not in text  # ... without any token
+
+
+def test_a_books_script_is_served_as_text_that_no_page_can_run(client, rt):
+    from tests.readers.hostile_books import hostile_epub
+
+    with rt.db.scope() as session:
+        title_id = make_book(session, rt.storage, hostile_epub("http://localhost", "http://localhost", 1, 1),
+                             license="open").id
+    script = client.get(f"/read/{title_id}/r/OPS/evil.js")
+    assert script.status_code == 200 and "pwned" in script.text
+    assert script.mimetype == "text/plain" and script.headers["X-Content-Type-Options"] == "nosniff"
+    assert "script-src 'none'" in script.headers["Content-Security-Policy"]
