@@ -22,8 +22,8 @@ from elibrary.patrons.models import Patron
 from elibrary.web.transactions import db_session, runtime
 from readers import content_tokens, services
 from readers.content import TEXT_TYPES, content_type_for, rewrite_resource
-from readers.content_origin import (ENGINE_PATCHES, check_content_url, content_origin, content_url, cross_origin_headers, gate_hosts, patch_engine_file,
-                                    reader_policy)
+from readers.content_origin import (ENGINE_PATCHES, check_content_url, content_origin, content_url, cross_origin_headers,
+                                    gate_hosts, patch_engine_file, reader_policy)
 
 bp = Blueprint("readers", __name__, url_prefix="/read", template_folder="templates", static_folder="static")
 ENGINES = Path(__file__).resolve().parent / "node_modules"

@@ -93,3 +93,12 @@ def test_a_content_url_that_would_not_isolate_books_is_refused_at_start(settings
     with pytest.raises(ConfigError):
         check_content_url(settings)
     check_content_url({**settings, "ELIBRARY_CONTENT_URL": "https://books.example.jp", "SESSION_COOKIE_DOMAIN": None})
+
+
+def test_a_missing_entry_on_the_content_host_is_a_bare_404(client, rt, app):
+    with rt.db.scope() as session:
+        title_id = make_sample(session, rt.storage, license="open").id
+    for entry in ("OPS/none.xhtml", "OPS/../../etc/passwd"):
+        response = client.get(f"/read/{title_id}/r/{entry}", base_url=CONTENT, headers=_token(app, title_id))
+        assert response.status_code == 404, entry
+        assert "Set-Cookie" not in response.headers and "csrf" not in response.text, entry
