@@ -21,6 +21,7 @@ EXTRA_TYPES = {
 }
 # Types a browser could run script in if opened directly; always served with a sandboxing CSP anyway.
 _ALLOWED_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+\-]+$")
+_SCRIPT_TYPE = re.compile(r"(java|ecma|j|live)script", re.IGNORECASE)
 
 # -epub-text-orientation values (EPUB 3.0.1) and their CSS Writing Modes 3 names.
 _ORIENTATION = {"vertical-right": "mixed", "rotate-right": "sideways", "rotate-normal": "sideways",
@@ -33,11 +34,17 @@ _STYLE_ATTRIBUTE = re.compile(r"""(\sstyle\s*=\s*)(["'])(.*?)\2""", re.IGNORECAS
 
 
 def content_type_for(path: str, manifest_type: str = "") -> str:
-    """The media type to serve ``path`` as: the manifest's, else by extension, else octet-stream."""
+    """The media type to serve ``path`` as: the manifest's, else by extension, else octet-stream.
+
+    A book's scripts are served as ``text/plain``: with ``nosniff`` no browser runs them as script, even
+    from a page of the site that an injection might make load one.
+    """
     if manifest_type and _ALLOWED_TYPE.match(manifest_type.lower()):
-        return manifest_type.lower()
-    extension = posixpath.splitext(path)[1].lower()
-    return EXTRA_TYPES.get(extension) or mimetypes.types_map.get(extension) or "application/octet-stream"
+        media_type = manifest_type.lower()
+    else:
+        extension = posixpath.splitext(path)[1].lower()
+        media_type = EXTRA_TYPES.get(extension) or mimetypes.types_map.get(extension) or "application/octet-stream"
+    return "text/plain" if _SCRIPT_TYPE.search(media_type) else media_type
 
 
 def _standard_declaration(match: re.Match) -> str:

@@ -92,6 +92,26 @@ def grant_reading(session: Session, user, title_id: int, *, now: datetime | None
     return ReadingGrant(title, book_file, loan, False, bool(license and license.drm_free_download))
 
 
+def grant_for_content(session: Session, title_id: int, loan_id: int, *, now: datetime | None = None) -> ReadingGrant:
+    """The grant behind a content token: the loan it names must still be current (``loan_id`` 0: an open title)."""
+    now = now or utcnow()
+    title = session.get(Title, title_id)
+    if title is None or title.status != TitleStatus.active:
+        raise NotFound()
+    book_file = readable_file(session, title_id)
+    if book_file is None:
+        raise NoReadableFile()
+    if not loan_id:
+        if not is_open_title(session, title_id):
+            raise NotReadable()
+        return ReadingGrant(title, book_file, None, True, True)
+    loan = session.get(Loan, loan_id)
+    if loan is None or loan.title_id != title_id or loan.due_at <= now:
+        raise NotReadable()
+    license = session.get(License, loan.license_id)
+    return ReadingGrant(title, book_file, loan, False, bool(license and license.drm_free_download))
+
+
 def position_of(session: Session, patron: Patron, grant: ReadingGrant) -> ReadingPosition | None:
     """Where the patron stopped in this title (under this loan, or kept from an earlier one)."""
     position = session.scalar(select(ReadingPosition).where(ReadingPosition.patron_id == patron.id, ReadingPosition.title_id == grant.title.id))

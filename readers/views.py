@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, jsonify, render_template, request, send_from_directory, url_for
+from flask import (Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request,
+                   send_from_directory, url_for)
 from flask_login import current_user
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from elibrary.books import open_epub, read_package
-from elibrary.errors import Forbidden, InvalidInput
+from elibrary.errors import DomainError, Forbidden, InvalidInput
 from elibrary.patrons.models import Patron
 from elibrary.web.transactions import db_session, runtime
-from readers import services
+from readers import content_tokens, services
 from readers.content import TEXT_TYPES, content_type_for, rewrite_resource
+from readers.content_origin import (ENGINE_PATCHES, check_content_url, content_origin, content_url, cross_origin_headers,
+                                    gate_hosts, patch_engine_file, reader_policy)
 
 bp = Blueprint("readers", __name__, url_prefix="/read", template_folder="templates", static_folder="static")
 ENGINES = Path(__file__).resolve().parent / "node_modules"
@@ -28,26 +32,26 @@ ENGINE_DIRS = ("foliate-js/", "pdfjs-dist/build/", "pdfjs-dist/web/", "pdfjs-dis
                "pdfjs-dist/standard_fonts/", "pdfjs-dist/wasm/", "construct-style-sheets-polyfill/dist/")
 ENGINE_SUFFIXES = (".js", ".mjs", ".css", ".bcmap", ".pfb", ".ttf", ".wasm", ".svg", ".png", ".gif")
 
-# The reader page: only our own scripts run. Book documents are loaded into blob: frames that inherit this
-# policy, so a script inside an EPUB (inline or blob:) is blocked and can never reach our cookies or APIs.
-READER_CSP = (
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {importmap}; style-src 'self' 'unsafe-inline' blob:; "
-    "img-src 'self' blob: data:; font-src 'self' blob: data:; media-src 'self' blob:; frame-src 'self' blob:; "
-    "worker-src 'self' blob:; connect-src 'self' blob: data:; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'self'"
-)
 # A book resource opened directly gets an opaque origin and no scripts at all.
 RESOURCE_CSP = ("sandbox; default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
                 "font-src 'self' data:; media-src 'self'; script-src 'none'")
 
 
-def _import_map() -> tuple[str, str]:
-    """The engines' bare module names mapped to our engine route, and the CSP hash allowing it."""
+def _import_map() -> tuple[Markup, str]:
+    """The engines' bare module names mapped to our engine route (HTML-safe JSON), and the CSP hash allowing it."""
     engine = url_for("readers.engine", path="x")[:-1]
-    body = json.dumps({"imports": {"construct-style-sheets-polyfill":
-                                   engine + "construct-style-sheets-polyfill/dist/adoptedStyleSheets.js"}})
-    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    body = htmlsafe_json_dumps({"imports": {"construct-style-sheets-polyfill":
+                                            engine + "construct-style-sheets-polyfill/dist/adoptedStyleSheets.js"}})
+    digest = base64.b64encode(hashlib.sha256(str(body).encode()).digest()).decode()
     return body, f"'sha256-{digest}'"
+
+
+def _token_key() -> bytes:
+    return content_tokens.token_key(current_app.secret_key)
+
+
+def _content_token(grant: services.ReadingGrant) -> str:
+    return content_tokens.issue(_token_key(), grant.title.id, grant.loan.id if grant.loan is not None else None)
 
 
 def _grant(title_id: int) -> services.ReadingGrant:
@@ -86,8 +90,12 @@ def reader(title_id: int):
         "titleId": title_id,
         "title": grant.title.title,
         "format": "pdf" if grant.is_pdf else "epub",
-        "base": url_for("readers.resource", title_id=title_id, entry="x")[:-1],
-        "pdf": url_for("readers.pdf", title_id=title_id),
+        "base": content_url("readers.resource", title_id=title_id, entry="x")[:-1],
+        "pdf": content_url("readers.pdf", title_id=title_id),
+        "contentToken": _content_token(grant),
+        "contentHeader": content_tokens.HEADER,
+        "tokenTtl": content_tokens.TTL_SECONDS,
+        "tokenUrl": url_for("readers.content_token", title_id=title_id),
         "positionUrl": url_for("readers.position", title_id=title_id) if patron else None,
         "engine": url_for("readers.engine", path="x")[:-1],
         "position": _position_json(position),
@@ -99,9 +107,9 @@ def reader(title_id: int):
         data.update(sizes=summary["sizes"], dir=summary["dir"], layout=summary["layout"],
                     mediaOverlays=summary["has_media_overlays"], language=summary["language"])
     import_map, import_map_hash = _import_map()
-    response = Response(render_template("readers/reader.html", grant=grant, data_json=json.dumps(data, ensure_ascii=False),
-                                        is_pdf=grant.is_pdf, book_data=data, import_map=import_map))
-    response.headers["Content-Security-Policy"] = READER_CSP.format(importmap=import_map_hash)
+    response = Response(render_template("readers/reader.html", grant=grant, is_pdf=grant.is_pdf, book_data=data,
+                                        import_map=import_map))
+    response.headers["Content-Security-Policy"] = reader_policy(import_map_hash)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "same-origin"
     return response
@@ -114,12 +122,45 @@ def _position_json(position) -> dict | None:
             "revision": position.revision, "updated_at": position.updated_at.isoformat()}
 
 
+@bp.get("/<int:title_id>/content-token")
+def content_token(title_id: int):
+    """A fresh content token for the open reader page (tokens last minutes; the page renews them)."""
+    grant = _grant(title_id)
+    response = jsonify({"token": _content_token(grant), "ttl": content_tokens.TTL_SECONDS})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _plain(status: int) -> Response:
+    """A bare refusal for the content routes: no template, so nothing touches the session."""
+    return Response(f"{status}\n", status=status, mimetype="text/plain")
+
+
+def _content_grant(title_id: int) -> services.ReadingGrant | Response:
+    """The grant for a content request from its token (the content host knows no sessions).
+
+    Single-host mode still accepts the signed-in session when no token is sent (the engine always sends one).
+    """
+    token = request.headers.get(content_tokens.HEADER)
+    try:
+        if token is None and content_origin() is None:
+            return _grant(title_id)
+        claims = content_tokens.verify(_token_key(), token, title_id)
+        return services.grant_for_content(db_session(), title_id, claims.loan_id)
+    except content_tokens.BadContentToken:
+        return _plain(401)
+    except DomainError as error:
+        return _plain(error.status)
+
+
 @bp.get("/<int:title_id>/r/<path:entry>")
 def resource(title_id: int, entry: str):
     """One file from inside the stored EPUB, with its content type, ETag and byte ranges."""
-    grant = _grant(title_id)
+    grant = _content_grant(title_id)
+    if isinstance(grant, Response):
+        return grant
     if grant.is_pdf:
-        abort(404)
+        return _plain(404)
     book_file = grant.book_file
     archive = open_epub(runtime().storage.open(book_file.storage_key))
     try:
@@ -181,9 +222,11 @@ def _resource_headers(response: Response, etag: str) -> Response:
 @bp.get("/<int:title_id>/pdf")
 def pdf(title_id: int):
     """The PDF, by byte ranges for pdf.js (it asks only for the parts it shows)."""
-    grant = _grant(title_id)
+    grant = _content_grant(title_id)
+    if isinstance(grant, Response):
+        return grant
     if not grant.is_pdf:
-        abort(404)
+        return _plain(404)
     book_file = grant.book_file
     storage = runtime().storage
     size = storage.size(book_file.storage_key)
@@ -271,11 +314,25 @@ def engine(path: str):
     """Files of the npm reading engines (foliate-js, pdf.js), straight from ``readers/node_modules``."""
     if not path.startswith(ENGINE_DIRS) or not path.endswith(ENGINE_SUFFIXES) or ".." in path:
         abort(404)
-    response = send_from_directory(ENGINES, path, max_age=3600)
+    patched = _patched_engine_file(path)
+    if patched is not None:
+        response = Response(patched, mimetype="text/javascript")
+        response.cache_control.public = True
+        response.cache_control.max_age = 3600
+    else:
+        response = send_from_directory(ENGINES, path, max_age=3600)
     if path.endswith((".mjs", ".js")):
         response.mimetype = "text/javascript"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@lru_cache(maxsize=8)
+def _patched_engine_file(path: str) -> str | None:
+    """The engine file with our patches (``content_origin.ENGINE_PATCHES``), or None if it needs none."""
+    if path not in ENGINE_PATCHES:
+        return None
+    return patch_engine_file(path, (ENGINES / path).read_text(encoding="utf-8"))
 
 
 def title_actions_context(title) -> dict:
@@ -296,7 +353,10 @@ def title_actions_context(title) -> dict:
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, the loan-end hook, and the partial's helper."""
+    check_content_url(app.config)
     services.install_loan_end_hook()
+    app.before_request(gate_hosts)
+    app.after_request(cross_origin_headers)
     app.register_blueprint(bp)
     app.jinja_env.globals["reader_actions"] = title_actions_context
 

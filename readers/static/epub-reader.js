@@ -1,23 +1,13 @@
-// The EPUB reader on foliate-js: resources are fetched one at a time from the server (which checks
-// the loan on every request and maps legacy -epub-* CSS); the book never reaches the browser whole.
-import { data, texts, ReaderUI, setStatus, announce } from './reader-ui.js'
+// The EPUB reader on foliate-js: resources are fetched one at a time from the content routes (which check
+// the loan on every request and map legacy -epub-* CSS); the book never reaches the browser whole.
+import { data, texts, ReaderUI, setStatus, announce, contentFetch } from './reader-ui.js'
 import { ReadAloud } from './read-aloud.js'
 
 const encodePath = name => name.split('/').map(encodeURIComponent).join('/')
 
 const fetchEntry = async name => {
-    const response = await fetch(data.base + encodePath(name), { credentials: 'same-origin' })
+    const response = await contentFetch(data.base + encodePath(name))
     if (response.status === 404) return null
-    if (response.status === 403) {  // the loan ended while the book was open
-        if (!document.body.dataset.loanEnded) {
-            const notice = document.createElement('p')
-            notice.className = 'loan-ended'
-            notice.setAttribute('role', 'alert')
-            notice.textContent = texts.loanEnded
-            document.querySelector('.reader-bar').after(notice)
-        }
-        document.body.dataset.loanEnded = 'true'
-    }
     if (!response.ok) throw new Error(`${response.status} ${name}`)
     return response
 }
@@ -158,6 +148,13 @@ const start = async () => {
             else if (x > 2 * third) engine.goRight()
         })
         document.body.dataset.loadedSection = String(view.renderer.getContents?.()[0]?.index ?? '')
+    })
+    // A book's outside links open in a new tab with no handle on this page; other schemes (javascript:,
+    // data:, file:) never open at all.
+    view.addEventListener('external-link', e => {
+        e.preventDefault()
+        const { href } = e.detail
+        if (/^(https?|mailto):/i.test(href)) window.open(href, '_blank', 'noopener,noreferrer')
     })
     view.addEventListener('relocate', ({ detail }) => {
         ui.relocated(detail.cfi, detail.fraction, detail.tocItem?.label?.trim() ?? '')

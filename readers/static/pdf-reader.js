@@ -1,6 +1,6 @@
 // The PDF reader on pdf.js: the file is fetched by byte ranges (only the pages shown), with page
 // thumbnails, zoom, text search and the same controls, keys and saved position as the EPUB reader.
-import { data, texts, ReaderUI, settings, setStatus } from './reader-ui.js'
+import { data, texts, ReaderUI, settings, setStatus, contentFetch } from './reader-ui.js'
 
 const engineURL = path => data.engine + path
 
@@ -91,6 +91,28 @@ const renderThumbnails = (pdf, engine) => {
     }
 }
 
+const CHUNK = 128 * 1024
+
+/** pdf.js reads the PDF through us, by byte ranges, so each request carries a current content token. */
+const openRange = async pdfjsLib => {
+    const first = await contentFetch(data.pdf, { headers: { Range: `bytes=0-${CHUNK - 1}` } })
+    if (!first.ok) throw new Error(`${first.status} pdf`)
+    const length = Number((first.headers.get('Content-Range') ?? '').split('/')[1]) || Number(first.headers.get('Content-Length'))
+    const transport = new pdfjsLib.PDFDataRangeTransport(length, new Uint8Array(await first.arrayBuffer()))
+    transport.requestDataRange = (begin, end) => {
+        contentFetch(data.pdf, { headers: { Range: `bytes=${begin}-${end - 1}` } })
+            .then(async response => {
+                if (!response.ok) throw new Error(`${response.status} pdf range`)
+                transport.onDataRange(begin, new Uint8Array(await response.arrayBuffer()))
+            })
+            .catch(error => {
+                console.error(error)
+                setStatus(texts.loadFailed)
+            })
+    }
+    return transport
+}
+
 const start = async () => {
     setStatus(texts.loading)
     // Start the worker (the largest file) at once, and ask for the document before the viewer code loads.
@@ -98,12 +120,13 @@ const start = async () => {
     const pdfjsLib = await import(engineURL('pdfjs-dist/build/pdf.min.mjs'))
     globalThis.pdfjsLib = pdfjsLib
     pdfjsLib.GlobalWorkerOptions.workerPort = worker
-    const loading = pdfjsLib.getDocument({
-        url: data.pdf, withCredentials: true, rangeChunkSize: 128 * 1024, disableAutoFetch: true, disableStream: true,
+    // A PDF's own JavaScript never runs: no eval, no XFA, and the viewer gets no scripting manager.
+    const loading = openRange(pdfjsLib).then(range => pdfjsLib.getDocument({
+        range, rangeChunkSize: CHUNK, disableAutoFetch: true, disableStream: true,
         cMapUrl: engineURL('pdfjs-dist/cmaps/'), cMapPacked: true,
         standardFontDataUrl: engineURL('pdfjs-dist/standard_fonts/'), wasmUrl: engineURL('pdfjs-dist/wasm/'),
         isEvalSupported: false, enableXfa: false,
-    }).promise
+    }).promise)
     const viewerLib = await import(engineURL('pdfjs-dist/web/pdf_viewer.mjs'))
 
     const main = document.getElementById('book')
@@ -118,9 +141,14 @@ const start = async () => {
     main.append(container)
 
     const eventBus = new viewerLib.EventBus()
-    const linkService = new viewerLib.PDFLinkService({ eventBus })
+    // A PDF's web links open in a new tab without access to this page (rel noopener noreferrer).
+    const linkService = new viewerLib.PDFLinkService({
+        eventBus, externalLinkTarget: viewerLib.LinkTarget.BLANK, externalLinkRel: 'noopener noreferrer nofollow',
+    })
     const findController = new viewerLib.PDFFindController({ eventBus, linkService })
-    const viewer = new viewerLib.PDFViewer({ container, viewer: viewerElement, eventBus, linkService, findController })
+    const viewer = new viewerLib.PDFViewer({
+        container, viewer: viewerElement, eventBus, linkService, findController, scriptingManager: null,
+    })
     linkService.setViewer(viewer)
 
     const pdf = await loading

@@ -3,10 +3,63 @@
 // An engine adapter supplies: goLeft, goRight, next, prev, goToFraction, goTo(location),
 // search(query, onResult), clearSearch, applySettings(settings), label(location).
 
+// The reader page is never framed (its policy says frame-ancestors 'none'). Framed, this module is being
+// loaded by something else, e.g. a book document trying to use our code: refuse to do anything at all.
+if (window.top !== window) throw new Error('elibrary reader: not run inside a frame')
+
+// foliate-js's book frames get this sandbox (see ENGINE_PATCHES in readers/content_origin.py): no scripts,
+// no forms, no navigation of this page. WebKit alone needs allow-scripts for events to reach the frame
+// (WebKit bug 218086); there the page's policy (only our own script files) still keeps book scripts out.
+globalThis.elibraryFrameSandbox = navigator.vendor === 'Apple Computer, Inc.'
+    ? 'allow-same-origin allow-scripts' : 'allow-same-origin'
+
 export const data = JSON.parse(document.getElementById('book-data').textContent)
 export const texts = JSON.parse(document.getElementById('reader-texts').textContent)
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? ''
 const $ = id => document.getElementById(id)
+
+/** Tell the reader, once, that the loan ended while the book was open. */
+export const showLoanEnded = () => {
+    if (document.body.dataset.loanEnded) return
+    const notice = document.createElement('p')
+    notice.className = 'loan-ended'
+    notice.setAttribute('role', 'alert')
+    notice.textContent = texts.loanEnded
+    document.querySelector('.reader-bar').after(notice)
+    document.body.dataset.loanEnded = 'true'
+}
+
+// Book content is fetched with a short-lived content token in a header (never a cookie, never in the URL),
+// renewed from the site a minute before it runs out, or at once when the content host refuses it.
+const access = { token: data.contentToken, renewAt: Date.now() + (data.tokenTtl - 60) * 1000, renewing: null }
+
+const renewToken = () => {
+    access.renewing ??= fetch(data.tokenUrl, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+        .then(async response => {
+            if (response.status === 403 || response.status === 404) showLoanEnded()
+            if (!response.ok) throw new Error(`${response.status} content token`)
+            const { token, ttl } = await response.json()
+            access.token = token
+            access.renewAt = Date.now() + (ttl - 60) * 1000
+        })
+        .finally(() => { access.renewing = null })
+    return access.renewing
+}
+
+/** ``fetch`` for book content: the loan's content token, no cookies; a 403 means the loan has ended. */
+export const contentFetch = async (url, init = {}) => {
+    if (Date.now() >= access.renewAt) await renewToken()
+    const send = () => fetch(url, {
+        ...init, credentials: 'omit', headers: { ...init.headers, [data.contentHeader]: access.token },
+    })
+    let response = await send()
+    if (response.status === 401) {
+        await renewToken()
+        response = await send()
+    }
+    if (response.status === 403) showLoanEnded()
+    return response
+}
 
 export const announce = message => {
     const el = $('announcer')

@@ -309,13 +309,17 @@ def test_resource_urls_fail_as_soon_as_the_loan_is_returned(live_server, page):
         patron_id = patron.id
     sign_in(page, live_server, card)
     open_reader(page, live_server, title_id)
-    url = f"/read/{title_id}/r/OPS/xhtml/%E4%B8%80.xhtml"
-    fetch = "url => fetch(url, {credentials: 'same-origin'}).then(r => r.status)"
-    assert page.evaluate(fetch, url) == 200
+    # As the engine asks: the content URL (on the content host, if there is one) with the page's content token.
+    fetch = """entry => {
+        const data = JSON.parse(document.getElementById('book-data').textContent)
+        return fetch(data.base + entry, { credentials: 'omit', headers: { [data.contentHeader]: data.contentToken } })
+            .then(r => r.status)
+    }"""
+    assert page.evaluate(fetch, "OPS/xhtml/%E4%B8%80.xhtml") == 200
     with rt.db.scope() as session:
         lending.return_loan(session, session.get(Patron, patron_id), loan_id)
-    assert page.evaluate(fetch, url) in (403, 404)
-    assert page.evaluate(fetch, f"/read/{title_id}/r/OPS/css/vertical.css") in (403, 404)
+    assert page.evaluate(fetch, "OPS/xhtml/%E4%B8%80.xhtml") in (403, 404)
+    assert page.evaluate(fetch, "OPS/css/vertical.css") in (403, 404)
     page.get_by_role("button", name="目次").click()  # the reader now asks for a chapter it has not loaded
     page.locator("#toc a", has_text="十三").first.click()
     page.get_by_role("alert").filter(has_text="貸出期間が終了").wait_for()

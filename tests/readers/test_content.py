@@ -56,3 +56,12 @@ def test_content_types_come_from_the_manifest_else_the_extension():
     assert content_type_for("OPS/a.xhtml", "") == "application/xhtml+xml"
     assert content_type_for("OPS/fonts/a.otf") == "font/otf"
     assert content_type_for("OPS/a.bin", "text/html; charset=x") == "application/octet-stream"
+
+
+@pytest.mark.parametrize(("path", "manifest_type"), [
+    ("OPS/evil.js", "text/javascript"), ("OPS/evil.js", ""), ("OPS/evil.mjs", ""),
+    ("OPS/evil.xhtml", "application/javascript"), ("OPS/a", "application/x-javascript"), ("OPS/a", "text/ecmascript"),
+    ("OPS/a", "text/jscript"),
+])
+def test_a_books_scripts_are_served_as_plain_text(path, manifest_type):
+    assert content_type_for(path, manifest_type) == "text/plain"
