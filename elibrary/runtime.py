@@ -1,26 +1,24 @@
-"""The process-wide objects of one application: database, the four backends, cipher, indexer.
+"""The process-wide objects of one application: database, backends, cipher, indexer, jobs and scheduler.
 
-Built once by ``create_app`` and kept in ``app.extensions["elibrary"]``; nothing here imports Flask,
-so CLI commands, jobs and benchmarks use the same wiring.
+Built by ``elibrary.wiring.build_runtime`` (the one wiring room) and kept in ``app.extensions["elibrary"]``
+by ``create_app``; nothing here imports Flask, so CLI commands, jobs, benchmarks and helper processes get
+the same house from the same function.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from elibrary import ils, notify, search, storage
-from elibrary.catalog.indexing import AFTER_COMMIT_TASK as SEARCH_TASK
-from elibrary.catalog.indexing import SearchIndexer, watch_changes
+from elibrary.catalog.indexing import SearchIndexer
 from elibrary.db import Database
 from elibrary.ils.base import ILSConnector
+from elibrary.jobs import JobRegistry, Scheduler
 from elibrary.notify.base import Notifier
-from elibrary.notify.outbox import AFTER_COMMIT_TASK as NOTIFY_TASK
 from elibrary.notify.outbox import deliver_pending
-from elibrary.registry import load_backend
+from elibrary.patrons.accounts import LocalAccounts
 from elibrary.search.base import SearchBackend
 from elibrary.security.crypto import DataCipher
-from elibrary.security.keys import cipher_from_settings
 from elibrary.storage.base import BookStorage
 
 
@@ -32,32 +30,17 @@ class Runtime:
     db: Database
     search: SearchBackend
     storage: BookStorage
-    ils: ILSConnector
+    ils: ILSConnector  # the configured connector (``accounts`` itself when ELIBRARY_ILS is "local")
+    accounts: LocalAccounts  # the patrons' own account store, in front of ``ils`` at sign-in
     notifier: Notifier
     cipher: DataCipher
     indexer: SearchIndexer
+    jobs: JobRegistry
+    scheduler_tick: int = 0  # seconds between the in-process scheduler's looks; 0: no scheduler thread
+    scheduler: Scheduler = field(init=False, repr=False)
 
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "Runtime":
-        """Build the database and backends named by the settings."""
-        db = Database(settings["ELIBRARY_DATABASE_URL"])
-        cipher = cipher_from_settings(settings)  # the key ring: current, earlier and lookup keys
-        search_backend = load_backend("search", search.BACKENDS, settings["ELIBRARY_SEARCH"], settings)
-        runtime = cls(
-            settings=settings,
-            db=db,
-            search=search_backend,
-            storage=load_backend("storage", storage.BACKENDS, settings["ELIBRARY_STORAGE"], settings),
-            ils=None,  # type: ignore[arg-type]  # set below: connectors may need the runtime's db and cipher
-            notifier=load_backend("notifier", notify.BACKENDS, settings["ELIBRARY_NOTIFIER"], settings),
-            cipher=cipher,
-            indexer=SearchIndexer(lambda: db.session(write=True), search_backend, synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"])),
-        )
-        runtime.ils = load_backend("ILS", ils.BACKENDS, settings["ELIBRARY_ILS"], {**settings, "runtime": runtime})
-        watch_changes(db.factory)
-        db.after_commit.register(SEARCH_TASK, runtime.indexer.kick)
-        db.after_commit.register(NOTIFY_TASK, runtime.deliver_notifications)
-        return runtime
+    def __post_init__(self) -> None:
+        self.scheduler = Scheduler(self, self.scheduler_tick)
 
     def deliver_notifications(self) -> int:
         """Send committed outbox messages (after commit, and from the scheduled jobs)."""

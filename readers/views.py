@@ -292,8 +292,7 @@ def title_actions_context(title) -> dict:
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint, the loan-end hook, and the partial's helper."""
-    services.install_loan_end_hook()
+    """Register the blueprint and the partial's helper (the loan-end hook is wired in ``elibrary.wiring``)."""
     app.register_blueprint(bp)
     app.jinja_env.globals["reader_actions"] = title_actions_context
 

@@ -18,13 +18,13 @@ from sqlalchemy.orm import selectinload
 from elibrary.catalog.models import Title, TitleContributor, TitleStatus
 from elibrary.db import utcnow
 from elibrary.errors import Forbidden, NotFound
+from elibrary.lending import grants as reading
 from elibrary.lending import services as lending
 from elibrary.lending.errors import NotAvailable
 from elibrary.opds import auth, circulation, entries, feeds, v1, v2
 from elibrary.opds.negotiation import ACQUISITION_V1, ENTRY_V1, FEED_V2, NAVIGATION_V1, OPENSEARCH, PUBLICATION_V2, preferred_version
 from elibrary.opds.urls import Urls
 from elibrary.web.errors import problem_response
-from readers import services as reading
 from elibrary.web.i18n import current_locale
 from elibrary.web.transactions import db_session, runtime
 
@@ -266,7 +266,7 @@ def shelf(version: int):
 @bp.get("/titles/<int:title_id>/file")
 def fulfil(title_id: int):
     """The book file: anyone for open titles; the borrower (HTTP Basic or signed in) when the licence
-    allows a DRM-free download. The rule is the readers' (``readers.services.grant_reading``)."""
+    allows a DRM-free download. The rule is shared with the readers (``elibrary.lending.grants``)."""
     session = db_session()
     patron = auth.current_patron()
     try:
