@@ -5,7 +5,7 @@
 Creates a private database on that server (dropped afterwards), migrates it, adds titles with
 licences and patrons, then runs CLIENTS processes (each with its own engine) for SECONDS: each loop
 borrows a random title and returns it, one transaction each, through ``elibrary.lending.services``
-(with the search-queue and reading-position hooks on, as in the app). A monitor samples the lending invariants in a
+(with the runtime of ``elibrary.wiring.build_runtime``: the app's search queue, indexer and hooks). A monitor samples the lending invariants in a
 REPEATABLE READ snapshot during the run, and once more at the end. Prints borrow+return pairs per
 second, borrow latency (p50/p95/p99), refusals, and the invariant violations (must be 0).
 
@@ -86,16 +86,17 @@ def machine_busy() -> tuple[float, float]:
 
 def client(url: str, titles: list[int], patrons: list[int], seconds: float, start, results) -> None:
     """Borrow and return until time is up; report latencies and counts."""
-    from elibrary.catalog.indexing import watch_changes
-    from elibrary.db import Database
+    import tempfile
+
     from elibrary.errors import DomainError
     from elibrary.lending import services
     from elibrary.patrons.models import Patron
-    from readers.services import install_loan_end_hook
+    from elibrary.wiring import build_runtime, instance_settings
 
-    db = Database(url)
-    watch_changes(db.factory)  # as in the app: every loan change queues its title for re-indexing
-    install_loan_end_hook()  # as in the app: an ended loan's saved reading position is erased
+    instance = tempfile.mkdtemp(prefix="elibrary-bench-lending-")
+    overrides = {"ELIBRARY_DATABASE_URL": url, "ELIBRARY_SEARCH": "memory", "ELIBRARY_STORAGE": "memory", "ELIBRARY_NOTIFIER": "memory"}
+    rt = build_runtime(instance_settings(instance, {**overrides, "TESTING": True}, environ={}))  # TESTING: no scheduler thread
+    db = rt.db
     rng = random.Random()
     latencies, pairs, refused, errors = [], 0, 0, []
     with db.engine.connect() as conn:  # the pooled connection every transaction below reuses

@@ -19,16 +19,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask application from the layered settings (see ``elibrary.config``)."""
     from flask import Flask
 
-    from elibrary import config as config_module
     from elibrary import wiring
     from elibrary.web import register_web
 
     instance_path = _instance_path(test_config)
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
-    settings = config_module.load_settings(instance_path, test_config, os.environ)
-    config_module.fill_paths(settings, instance_path)
-    config_module.ensure_keys(settings, instance_path)
-    config_module.check_production(settings)
+    settings = wiring.instance_settings(instance_path, test_config, os.environ)
     app.config.update(settings)
     app.config["SECRET_KEY"] = settings["ELIBRARY_SECRET_KEY"]
     app.config["MAX_CONTENT_LENGTH"] = int(settings["ELIBRARY_MAX_UPLOAD_MB"]) * 1024 * 1024

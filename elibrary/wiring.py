@@ -20,13 +20,14 @@ Adding a scheduled job is one line in ``_declare_jobs`` (see ``elibrary.jobs`` f
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 
-from elibrary import notify, search, storage
+from elibrary import config, notify, search, storage
 from elibrary import ils as ils_connectors
 from elibrary.catalog import indexing
 from elibrary.db import Database
@@ -45,6 +46,18 @@ from readers import services as reading_positions
 if TYPE_CHECKING:
     import click
     from flask import Flask
+
+
+def instance_settings(instance_path: str, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The layered settings of an instance folder (defaults, ``config.py``, environment, ``overrides``), keys made or read.
+
+    What ``create_app`` uses; processes without Flask (benchmarks, helpers) use it with ``build_runtime``.
+    """
+    settings = config.load_settings(instance_path, overrides, os.environ if environ is None else environ)
+    config.fill_paths(settings, instance_path)
+    config.ensure_keys(settings, instance_path)
+    config.check_production(settings)
+    return settings
 
 
 def build_runtime(settings: Mapping[str, Any]) -> Runtime:
