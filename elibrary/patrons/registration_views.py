@@ -5,7 +5,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from flask_login import login_user
 
 from elibrary.audit import services as audit
-from elibrary.audit.views import staff_access
+from elibrary.audit.request_access import staff_access
 from elibrary.errors import DomainError
 from elibrary.patrons import registration
 from elibrary.patrons.services import CATEGORIES
