@@ -11,6 +11,7 @@ WORKERS ?= 2
 run: install frontend init serve
 
 test: install-test frontend browser
+	$(BIN)/lint-imports
 	$(BIN)/python -W error::SyntaxWarning -m pytest $(PYTEST_ARGS)
 
 $(BIN)/python:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import functools
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 
 from elibrary.config import ConfigError
 from elibrary.errors import DomainError
-from elibrary.runtime import Runtime
+
+if TYPE_CHECKING:
+    from elibrary.runtime import Runtime
 
 
 def runtime() -> Runtime:

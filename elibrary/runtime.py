@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from elibrary.catalog.indexing import SearchIndexer
-from elibrary.db import Database
-from elibrary.ils.base import ILSConnector
 from elibrary.jobs import JobRegistry, Scheduler
-from elibrary.notify.base import Notifier
 from elibrary.notify.outbox import deliver_pending
-from elibrary.patrons.accounts import LocalAccounts
-from elibrary.search.base import SearchBackend
-from elibrary.security.crypto import DataCipher
-from elibrary.storage.base import BookStorage
+
+if TYPE_CHECKING:  # the wings import the runtime (for its type); it imports none of them back
+    from elibrary.catalog.indexing import SearchIndexer
+    from elibrary.db import Database
+    from elibrary.ils.base import ILSConnector
+    from elibrary.notify.base import Notifier
+    from elibrary.patrons.accounts import LocalAccounts
+    from elibrary.search.base import SearchBackend
+    from elibrary.security.crypto import DataCipher
+    from elibrary.storage.base import BookStorage
 
 
 @dataclass
