@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the wings import the runtime (for its type); it imports non
     from elibrary.db import Database
     from elibrary.ils.base import ILSConnector
     from elibrary.notify.base import Notifier
+    from elibrary.opds.caches import OpdsCaches
     from elibrary.patrons.accounts import LocalAccounts
     from elibrary.search.base import SearchBackend
     from elibrary.security.crypto import DataCipher
@@ -37,6 +38,7 @@ class Runtime:
     notifier: Notifier
     cipher: DataCipher
     indexer: SearchIndexer
+    opds: OpdsCaches  # the OPDS feeds' per-process caches
     jobs: JobRegistry
     scheduler_tick: int = 0  # seconds between the in-process scheduler's looks; 0: no scheduler thread
     scheduler: Scheduler = field(init=False, repr=False)

@@ -36,6 +36,7 @@ from elibrary.jobs import Job, JobRegistry, every, scheduler_tick
 from elibrary.lending import availability, loan_rows
 from elibrary.lending import jobs as lending_jobs
 from elibrary.notify import outbox
+from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
 from elibrary.registry import load_backend
 from elibrary.runtime import Runtime
@@ -79,6 +80,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         notifier=load_backend("notifier", notify.BACKENDS, settings["ELIBRARY_NOTIFIER"], settings),
         cipher=cipher,
         indexer=indexer,
+        opds=OpdsCaches.from_settings(settings),
         jobs=jobs,
         scheduler_tick=0 if settings.get("TESTING") else scheduler_tick(jobs.for_web_worker()),
     )

@@ -34,7 +34,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def _cache() -> feeds.TTLCache:
-    return current_app.extensions["elibrary.opds"]
+    return runtime().opds.counts
 
 
 def shared_cache(view):
@@ -49,7 +49,7 @@ def shared_cache(view):
     def wrapper(*args, **kwargs):
         if request.headers.get("Authorization") or current_user.is_authenticated:
             return view(*args, **kwargs)
-        pages: feeds.TTLCache = current_app.extensions["elibrary.opds.pages"]
+        pages = runtime().opds.pages
         key = (request.host_url, request.full_path, current_locale())
         hit = pages.peek(key)
         if hit is not None:
@@ -303,8 +303,5 @@ def logo():
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and a per-application cache of feed counts."""
-    app.extensions["elibrary.opds"] = feeds.TTLCache(float(app.config.get("ELIBRARY_OPDS_COUNT_SECONDS", 30)))
-    app.extensions["elibrary.opds.pages"] = feeds.TTLCache(float(app.config.get("ELIBRARY_OPDS_FEED_CACHE_SECONDS", 10)), size=256)
-    app.extensions["elibrary.opds.credentials"] = auth.CredentialCache(float(app.config.get("ELIBRARY_OPDS_AUTH_CACHE_SECONDS", 300)))
+    """Register the blueprint (its caches are the runtime's: ``runtime.opds``)."""
     app.register_blueprint(bp)
