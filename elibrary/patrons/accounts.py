@@ -41,9 +41,7 @@ class LocalAccounts:
             patron: Patron | None = find_by_card(session, self._cipher, card)
             if patron is not None and self._sources is not None and patron.source not in self._sources:
                 patron = None
-            if patron is None and self._then is not None:
-                pass  # not ours: the ILS decides, outside this transaction
-            else:
+            if patron is not None or self._then is None:  # ours to answer (an unknown card, with no ILS behind: refused)
                 stored = patron.pin_hash if patron is not None and patron.pin_hash else _DUMMY_HASH
                 if not check_password_hash(stored, pin) or patron is None:
                     raise InvalidCredentials()
@@ -54,6 +52,7 @@ class LocalAccounts:
                     blocked=patron.blocked,
                     block_reasons=(patron.block_reason,) if patron.block_reason else (),
                 )
+        # Not one of ours: the ILS decides, outside this transaction.
         return self._then.authenticate(card_number, pin)  # type: ignore[union-attr]
 
     def status(self) -> dict:
