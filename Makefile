@@ -18,6 +18,7 @@ test: install-test frontend system-packages lint
 # ruff (style and mistakes) and import-linter (the layering rules of docs/architecture.md), both in setup.cfg/pyproject.toml.
 lint: install-test
 	$(BIN)/python -m ruff check .
+	$(BIN)/lint-imports
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

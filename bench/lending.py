@@ -5,7 +5,7 @@
 Creates a private database on that server (dropped afterwards), migrates it, adds titles with
 licences and patrons, then runs CLIENTS processes (each with its own engine) for SECONDS: each loop
 borrows a random title and returns it, one transaction each, through ``elibrary.lending.services``
-(with the search-queue and reading-position hooks on, as in the app). A monitor samples the lending invariants in a
+(with the runtime of ``elibrary.wiring.build_runtime``: the app's search queue, indexer and hooks). A monitor samples the lending invariants in a
 REPEATABLE READ snapshot during the run, and once more at the end. Prints borrow+return pairs per
 second, borrow latency (p50/p95/p99), refusals, and the invariant violations (must be 0).
 
@@ -21,6 +21,7 @@ import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -35,15 +36,26 @@ COPIES = 3
 PATRONS_PER_CLIENT = 20
 
 
+INSTANCE = {"path": ""}  # a temporary instance folder (generated keys), made by main() before the clients fork
+
+
+def bench_runtime(url: str):
+    """The app's runtime (``elibrary.wiring.build_runtime``) on ``url``, with in-memory search, storage and notifier."""
+    from elibrary.wiring import build_runtime, instance_settings
+
+    instance = INSTANCE["path"]
+    overrides = {"ELIBRARY_DATABASE_URL": url, "ELIBRARY_SEARCH": "memory", "ELIBRARY_STORAGE": "memory", "ELIBRARY_NOTIFIER": "memory"}
+    return build_runtime(instance_settings(instance, {**overrides, "TESTING": True}, environ={}))  # TESTING: no scheduler thread
+
+
 def setup(url: str, n_clients: int) -> tuple[list[int], list[list[int]], int]:
     """Schema, titles with licences (mixed models) and patrons; returns ids."""
-    from elibrary.db import Database
+    from elibrary.catalog.models import Title
     from elibrary.lending import services
     from elibrary.migrate import upgrade_database
-    from elibrary.catalog.models import Title
     from elibrary.patrons.models import Patron
 
-    db = Database(url)
+    db = bench_runtime(url).db
     upgrade_database(db.engine)
     with db.scope() as session:
         titles = []
@@ -86,16 +98,11 @@ def machine_busy() -> tuple[float, float]:
 
 def client(url: str, titles: list[int], patrons: list[int], seconds: float, start, results) -> None:
     """Borrow and return until time is up; report latencies and counts."""
-    from elibrary.catalog.indexing import watch_changes
-    from elibrary.db import Database
     from elibrary.errors import DomainError
     from elibrary.lending import services
     from elibrary.patrons.models import Patron
-    from readers.services import install_loan_end_hook
 
-    db = Database(url)
-    watch_changes(db.factory)  # as in the app: every loan change queues its title for re-indexing
-    install_loan_end_hook()  # as in the app: an ended loan's saved reading position is erased
+    db = bench_runtime(url).db
     rng = random.Random()
     latencies, pairs, refused, errors = [], 0, 0, []
     with db.engine.connect() as conn:  # the pooled connection every transaction below reuses
@@ -154,6 +161,8 @@ def main() -> int:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = server.set(database=name).render_as_string(hide_password=False)
+    instance = tempfile.TemporaryDirectory(prefix="elibrary-bench-lending-")
+    INSTANCE["path"] = instance.name
     try:
         titles, clients, _ = setup(url, args.clients)
         ctx = multiprocessing.get_context("fork")
@@ -210,6 +219,7 @@ def main() -> int:
             print("  ", line)
         return 0 if not (violation_count or final or errors or loans_left) else 1
     finally:
+        instance.cleanup()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from catalog_import.epub import epub_paths
 from catalog_import.runner import run_import
-from elibrary.cli import one_line_errors, runtime
+from elibrary.cli_support import one_line_errors, runtime
 
 SHOWN_PROBLEMS = 20
 

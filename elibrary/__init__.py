@@ -1,7 +1,7 @@
 """elibrary: an open-source e-library for Japanese public and school libraries.
 
-``create_app`` is the only place that wires settings, database, backends and blueprints together.
-Nothing runs at import.
+``create_app`` builds the web app around the runtime of the wiring room (``elibrary.wiring``), which
+connects settings, database, backends, hooks and jobs. Nothing runs at import.
 """
 from __future__ import annotations
 
@@ -19,16 +19,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask application from the layered settings (see ``elibrary.config``)."""
     from flask import Flask
 
-    from elibrary import config as config_module
-    from elibrary.runtime import Runtime
+    from elibrary import wiring
     from elibrary.web import register_web
 
     instance_path = _instance_path(test_config)
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
-    settings = config_module.load_settings(instance_path, test_config, os.environ)
-    config_module.fill_paths(settings, instance_path)
-    config_module.ensure_keys(settings, instance_path)
-    config_module.check_production(settings)
+    settings = wiring.instance_settings(instance_path, test_config, os.environ)
     app.config.update(settings)
     app.config["SECRET_KEY"] = settings["ELIBRARY_SECRET_KEY"]
     app.config["MAX_CONTENT_LENGTH"] = int(settings["ELIBRARY_MAX_UPLOAD_MB"]) * 1024 * 1024
@@ -38,12 +34,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if settings["ELIBRARY_ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
 
-    app.extensions["elibrary"] = Runtime.from_settings(app.config)
+    runtime = app.extensions["elibrary"] = wiring.build_runtime(app.config)
     register_web(app)
-
-    from elibrary.cli import register_commands
-
-    register_commands(app)
+    wiring.register_views(app)
+    wiring.register_commands(app.cli)
+    app.before_request(runtime.scheduler.ensure_started)  # one scheduler thread per worker process, after gunicorn's fork
     return app
 
 

@@ -120,7 +120,10 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # Sessions that will write take SQLite's write lock when they begin (no-op elsewhere).
         self.write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # Each session carries this database's hooks (``hooks_of``): other domains hear of events
+        # (a loan ending ...) per database, never through module-level lists.
+        self.hooks = Hooks()
+        self.factory = sessionmaker(bind=self.engine, expire_on_commit=False, info={HOOKS_KEY: self.hooks})
         self.after_commit = AfterCommit()
         self.after_commit.attach(self.factory)
 
@@ -144,6 +147,36 @@ class Database:
     def dispose(self) -> None:
         """Close pooled connections (after fork, and at the end of tests)."""
         self.engine.dispose()
+
+
+HOOKS_KEY = "elibrary.hooks"
+
+
+class Hooks:
+    """Named lists of callbacks of one database, filled by the wiring room (``elibrary.wiring``).
+
+    A domain that lets others hear of something names a hook (``lending.loan_rows.LOAN_END``) and calls
+    ``hooks_of(session, name)``; the wiring room adds the listeners of each runtime to its own database.
+    """
+
+    def __init__(self) -> None:
+        self._hooks: dict[str, list[Callable]] = {}
+
+    def add(self, name: str, callback: Callable) -> None:
+        """Call ``callback`` when sessions of this database run the hook ``name`` (once, however often added)."""
+        callbacks = self._hooks.setdefault(name, [])
+        if callback not in callbacks:
+            callbacks.append(callback)
+
+    def get(self, name: str) -> tuple[Callable, ...]:
+        """The callbacks of ``name``, in the order added."""
+        return tuple(self._hooks.get(name, ()))
+
+
+def hooks_of(session: Session, name: str) -> tuple[Callable, ...]:
+    """The callbacks the session's database has for hook ``name`` (none for a session made elsewhere)."""
+    hooks = session.info.get(HOOKS_KEY)
+    return hooks.get(name) if hooks is not None else ()
 
 
 class AfterCommit:

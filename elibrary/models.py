@@ -1,6 +1,7 @@
 """Imports every model module so ``Base.metadata`` is complete (for Alembic and tests)."""
 from elibrary.catalog import models as catalog_models  # noqa: F401
 from elibrary.patrons import models as patron_models  # noqa: F401
+from elibrary import jobs as job_models  # noqa: F401
 from elibrary.staff import models as staff_models  # noqa: F401
 from elibrary.notify import models as notify_models  # noqa: F401
 from elibrary.security import throttle as throttle_models  # noqa: F401

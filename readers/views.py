@@ -352,9 +352,8 @@ def title_actions_context(title) -> dict:
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint, the loan-end hook, and the partial's helper."""
+    """Register the blueprint, the content host's gate and headers, and the partial's helper (the loan-end hook is wired in ``elibrary.wiring``)."""
     check_content_url(app.config)
-    services.install_loan_end_hook()
     app.before_request(gate_hosts)
     app.after_request(cross_origin_headers)
     app.register_blueprint(bp)

@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from elibrary.audit import services
-from elibrary.cli import one_line_errors, runtime
+from elibrary.cli_support import one_line_errors, runtime
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 

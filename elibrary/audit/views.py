@@ -4,28 +4,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Flask, Response, render_template, request
-from flask_login import current_user
 
 from elibrary.audit import services
 from elibrary.audit.cli import TOKYO, local_day_start
+from elibrary.audit.request_access import staff_access  # noqa: F401 - its former home
 from elibrary.web.auth import staff_required
 from elibrary.web.transactions import db_session, runtime
 
 bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
-
-
-def staff_access(action: str, *, subject: str = "", patron_id: int | None = None, fields=(), detail: str = "") -> services.Access:
-    """An ``Access`` by the signed-in staff member from this request's address."""
-    return services.Access(
-        staff_id=current_user.id,
-        staff_email=current_user.email,
-        address=request.remote_addr,
-        action=action,
-        subject=subject,
-        patron_id=patron_id,
-        fields=tuple(fields),
-        detail=detail,
-    )
 
 
 def _filters():

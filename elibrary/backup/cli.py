@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from elibrary.backup.archive import create_backup
 from elibrary.backup.restore import restore_backup
 from elibrary.catalog.cli import reindex_command
-from elibrary.cli import one_line_errors, runtime
+from elibrary.cli_support import one_line_errors, runtime
 
 
 def _version() -> str:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from elibrary.catalog import indexing
 from elibrary.catalog.models import Title, TitleStatus
-from elibrary.cli import one_line_errors, progress_bar, runtime
+from elibrary.cli_support import one_line_errors, progress_bar, runtime
 
 
 @click.group("search", cls=AppGroup)

@@ -4,13 +4,11 @@ Everything is generated here (texts written for elibrary, pictures drawn with Pi
 reportlab); nothing is copied. Loading is idempotent: titles are matched by ``source="demo"`` and their
 key, so a second run adds nothing and leaves staff edits alone.
 
-Other domains add their demo data through a hook: if ``elibrary.lending.demo`` exists, its
-``add_demo_licenses(session, titles)`` (or ``add_demo_licences``) is called with the titles added in this run.
+Lending adds its demo licences (``elibrary.lending.demo.add_demo_licenses``) to the titles added in this run.
 """
 from __future__ import annotations
 
 import functools
-import importlib
 import io
 from collections.abc import Callable
 
@@ -23,9 +21,8 @@ from elibrary.catalog.models import Shelf, Title
 from elibrary.catalog.services import create_title, ensure_collection
 from elibrary.catalog.shelves import add_to_shelf, create_shelf
 from elibrary.demo.catalog import COLLECTIONS, PATRONS, SHELVES, SOURCE, TITLES, DemoTitle
+from elibrary.lending.demo import add_demo_licenses
 from elibrary.patrons.services import add_local_patron, find_by_card
-
-LENDING_HOOK = ("elibrary.lending.demo", ("add_demo_licenses", "add_demo_licences"))
 
 
 @functools.cache
@@ -75,7 +72,9 @@ def load_demo(session: Session, runtime, echo: Callable[[str], None] = print) ->
         echo(f"demo: [{n}/{len(TITLES)}] {entry.data.title}" + (" (+ book file)" if generated else ""))
     _fill_shelves(session, added)
     _add_patrons(session, runtime, echo)
-    _call_lending_hook(session, [title for _, title in added])
+    titles = [title for _, title in added]
+    if titles:
+        add_demo_licenses(session, titles)
     return len(added)
 
 
@@ -97,19 +96,3 @@ def _add_patrons(session: Session, runtime, echo: Callable[[str], None]) -> None
         if find_by_card(session, runtime.cipher, patron.card) is None:
             add_local_patron(session, runtime.cipher, patron.card, patron.pin, category=patron.category, name=patron.name)
         echo(f"demo patron ({patron.category}): card {patron.card}  PIN {patron.pin}")
-
-
-def _call_lending_hook(session: Session, titles: list[Title]) -> None:
-    module_name, function_names = LENDING_HOOK
-    if not titles:
-        return
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:  # lending has no demo data (yet); any other missing module is a bug
-            return
-        raise
-    hook = next((getattr(module, name) for name in function_names if hasattr(module, name)), None)
-    if hook is None:
-        raise AttributeError(f"{module_name} has no {' or '.join(function_names)}")
-    hook(session, titles)

@@ -1,4 +1,4 @@
-"""``elibrary licenses add`` and ``elibrary jobs run``."""
+"""``elibrary licenses add`` (``elibrary jobs run`` is in ``elibrary.job_commands``)."""
 from __future__ import annotations
 
 from datetime import date
@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
-from elibrary.cli import one_line_errors, runtime
+from elibrary.cli_support import one_line_errors, runtime
 from elibrary.errors import InvalidInput, NotFound
-from elibrary.lending import jobs, services
+from elibrary.lending import services
 from elibrary.lending.models import LicenseModel
 
 
@@ -73,24 +73,6 @@ def _parse_date(text: str) -> date:
         raise InvalidInput(f"日付は YYYY-MM-DD で指定してください: {text}", f"Dates are YYYY-MM-DD: {text}", field="until") from None
 
 
-@click.group("jobs", cls=AppGroup)
-def jobs_group() -> None:
-    """Scheduled work."""
-
-
-@jobs_group.command("run")
-@one_line_errors
-def run_command() -> None:
-    """One pass: expire loans and holds, move waitlists, send due notifications, erase expired personal data."""
-    rt = runtime()
-    report = jobs.run_pass(rt.db, rt.cipher, settings=rt.settings)
-    click.echo(f"lending: {report.summary()}")
-    sent = rt.deliver_notifications()
-    click.echo(f"notifications sent: {sent}")
-    rt.indexer.run_once()
-
-
 def register(cli: click.Group) -> None:
     """Add the commands."""
     cli.add_command(licenses_group)
-    cli.add_command(jobs_group)

@@ -1,36 +1,30 @@
-"""Scheduled work: expire loans and ready holds, move queues, resume suspended holds, send notices, and
-erase personal data whose time is up (expired provisional registrations, delivered notifications).
+"""Scheduled lending work: expire loans and ready holds, move queues, resume suspended holds, send notices,
+and erase personal data whose time is up (expired provisional registrations, delivered notifications).
 
-``run_pass`` is what ``elibrary jobs run`` does. The same pass runs inside the service on a background
-thread per process (``Scheduler``), so a library without cron still returns books on time. Only one
-process runs a pass at a time: it first takes the ``job_leases`` row with a conditional UPDATE (works
-the same on SQLite and PostgreSQL). Each title is then processed in its own short transaction under the
-title lock, re-reading what is due, so even two passes at once could not process a loan twice.
+``scheduled_pass`` is the ``lending`` job of the job registry (``elibrary.jobs``, declared in
+``elibrary.wiring``): ``elibrary jobs run`` and the in-process scheduler run it under the registry's lease.
+``run_pass`` is the same pass taking that lease itself (tests, benchmarks). Only one process runs a pass at
+a time: the ``job_leases`` row is taken with a conditional UPDATE (the same on SQLite and PostgreSQL).
+Each title is then processed in its own short transaction under the title lock, re-reading what is due,
+so even two passes at once could not process a loan twice.
 """
 from __future__ import annotations
 
-import logging
-import os
-import socket
-import threading
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from elibrary import jobs as leases
 from elibrary.config import DEFAULTS
 from elibrary.db import Database, utcnow
 from elibrary.lending import locks, notices, policy, services
-from elibrary.lending.models import Hold, HoldState, JobLease, License, Loan
+from elibrary.lending.models import Hold, HoldState, License, Loan
 from elibrary.notify import outbox
 from elibrary.patrons import registration
 from elibrary.security.crypto import DataCipher
-
-log = logging.getLogger(__name__)
 
 LEASE_NAME = "lending"
 LEASE_SECONDS = 300
@@ -62,28 +56,13 @@ class PassReport:
 
 
 def take_lease(db: Database, holder: str, now: datetime, seconds: int = LEASE_SECONDS) -> bool:
-    """Take the pass lease if free or expired (one conditional UPDATE; the row is created once)."""
-    with db.scope() as session:
-        if session.get(JobLease, LEASE_NAME) is None:
-            try:
-                with session.begin_nested():
-                    session.add(JobLease(name=LEASE_NAME, holder="", expires_at=now - timedelta(seconds=1)))
-            except IntegrityError:
-                pass  # another process created it first
-        result = session.execute(
-            update(JobLease)
-            .where(JobLease.name == LEASE_NAME, or_(JobLease.expires_at <= now, JobLease.holder == holder))
-            .values(holder=holder, expires_at=now + timedelta(seconds=seconds))
-        )
-        return result.rowcount == 1
+    """Take the lending pass's lease if free or expired (see ``elibrary.jobs.take_lease``)."""
+    return leases.take_lease(db, LEASE_NAME, holder, now, seconds)
 
 
 def release_lease(db: Database, holder: str, now: datetime) -> None:
     """Give the lease back, noting when the pass ran."""
-    with db.scope() as session:
-        session.execute(
-            update(JobLease).where(JobLease.name == LEASE_NAME, JobLease.holder == holder).values(holder="", expires_at=now, last_run_at=now)
-        )
+    leases.release_lease(db, LEASE_NAME, holder, now)
 
 
 def titles_with_work(session: Session, now: datetime) -> set[int]:
@@ -149,65 +128,35 @@ def erase_expired_personal_data(session: Session, now: datetime, settings: Mappi
     )
 
 
+def lending_pass(db: Database, cipher: DataCipher, now: datetime, settings: Mapping | None = None) -> PassReport:
+    """One pass of lending work, the caller holding the lease (``settings``: the outbox retention)."""
+    report = PassReport()
+    with db.scope(write=False) as session:
+        todo = sorted(titles_with_work(session, now))
+    for title_id in todo:
+        with db.scope() as session:
+            process_title(session, title_id, now, cipher, report)
+    with db.scope() as session:
+        report.due_notices = send_due_notices(session, cipher, now)
+    with db.scope() as session:
+        erase_expired_personal_data(session, now, settings, report)
+    return report
+
+
 def run_pass(
     db: Database, cipher: DataCipher, *, now: datetime | None = None, holder: str | None = None, settings: Mapping | None = None
 ) -> PassReport:
     """One pass of scheduled work, if no other process is running one (``settings``: the outbox retention)."""
     now = now or utcnow()
-    holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = holder or leases.new_holder()
     if not take_lease(db, holder, now):
         return PassReport(ran=False)
-    report = PassReport()
     try:
-        with db.scope(write=False) as session:
-            todo = sorted(titles_with_work(session, now))
-        for title_id in todo:
-            with db.scope() as session:
-                process_title(session, title_id, now, cipher, report)
-        with db.scope() as session:
-            report.due_notices = send_due_notices(session, cipher, now)
-        with db.scope() as session:
-            erase_expired_personal_data(session, now, settings, report)
+        return lending_pass(db, cipher, now, settings)
     finally:
         release_lease(db, holder, now)
-    return report
 
 
-class Scheduler:
-    """Runs ``run_pass`` every ``interval`` seconds on a daemon thread, started lazily in each process."""
-
-    def __init__(self, runtime, interval: int) -> None:
-        self._runtime = runtime
-        self.interval = interval
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-
-    def ensure_started(self) -> None:
-        """Start the thread in this process if it is not running (gunicorn forks after create_app)."""
-        if self.interval <= 0:
-            return
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
-                return
-            self._pid = os.getpid()
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="lending-jobs", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 30) -> None:
-        """End the thread after its current pass and wait for it (tests, shutdown)."""
-        self._stop.set()
-        if self._thread is not None and self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                report = run_pass(self._runtime.db, self._runtime.cipher, settings=self._runtime.settings)
-                if report.ran and (report.loans_expired or report.holds_lapsed or report.holds_ready or report.registrations_expired or report.messages_purged):
-                    log.info("lending jobs: %s", report.summary())
-                self._runtime.deliver_notifications()
-            except Exception:
-                log.exception("scheduled lending pass failed; retrying at the next interval")
+def scheduled_pass(runtime, now: datetime) -> str:
+    """The registry's ``lending`` job: one pass with the runtime's database, cipher and settings."""
+    return f"lending: {lending_pass(runtime.db, runtime.cipher, now, runtime.settings).summary()}"

@@ -20,7 +20,7 @@ from sqlalchemy.orm.util import identity_key
 
 from elibrary.catalog import indexing
 from elibrary.catalog.models import SearchQueueEntry, Title
-from elibrary.db import request_after_commit, utcnow
+from elibrary.db import hooks_of, request_after_commit, utcnow
 from elibrary.lending import history, policy
 from elibrary.lending.models import Hold, HoldState, LendingEvent, License, LicenseTerms, Loan
 from elibrary.patrons.models import Patron
@@ -133,8 +133,10 @@ def lock_loan_to_end(connection: Connection, loan_id: int) -> EndingLoan | None:
 
 # Rows of other domains tied to a loan that must end with it (the readers' saved position, unless the patron
 # keeps a reading history): each hook gets the connection and the ending loan before its row is deleted.
-# Core deletes fire no ORM events, so this is how those domains hear of it; they register once per process.
-LOAN_END_HOOKS: list[Callable[[Connection, EndingLoan], None]] = []
+# Core deletes fire no ORM events, so this is how those domains hear of it. The wiring room adds them to
+# each runtime's database (``Database.hooks``), so two databases in one process never share one.
+LOAN_END = "lending.loan-end"
+LoanEndHook = Callable[[Connection, EndingLoan], None]
 
 
 def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind: str, now: datetime) -> bool:
@@ -143,7 +145,7 @@ def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind:
     Returns whether the title has holds (waiting or ready), read after the title lock: the caller then serves the queue.
     """
     hours = max(0, int((now - loan.started_at).total_seconds() // 3600))
-    for hook in LOAN_END_HOOKS:
+    for hook in hooks_of(session, LOAN_END):
         hook(connection, loan)
     if loan.keep_reading_history:
         history.record_reading(session, loan.patron_id, loan.title_id, policy.tokyo_today(loan.started_at), policy.tokyo_today(now))

@@ -221,14 +221,3 @@ class ReadingHistoryEntry(Base):
     title_id: Mapped[int] = mapped_column(ForeignKey("titles.id", ondelete="CASCADE"))
     borrowed_on: Mapped[date] = mapped_column(Date)
     returned_on: Mapped[date] = mapped_column(Date)
-
-
-class JobLease(Base):
-    """Who runs the scheduled lending pass now: taken with a conditional UPDATE, so one at a time."""
-
-    __tablename__ = "job_leases"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(100), default="")
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

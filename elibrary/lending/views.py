@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from elibrary.errors import InvalidInput
 from elibrary.lending import availability as availability_queries
-from elibrary.lending import jobs, services
+from elibrary.lending import services
 from elibrary.web.auth import patron_required
 from elibrary.web.i18n import t
 from elibrary.web.safety import safe_next_url
@@ -157,20 +157,10 @@ def title_lending(title):
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprints, template helpers, the search enricher and the in-process scheduler."""
+    """Register the blueprints and template helpers (the search enricher and the jobs are wired in ``elibrary.wiring``)."""
     from elibrary.lending import staff_views
 
     app.register_blueprint(bp)
     staff_views.init_app(app)
     app.jinja_env.globals["title_lending"] = title_lending
     app.jinja_env.filters["tokyo_time"] = _local
-    rt = app.extensions["elibrary"]
-    if availability_queries.available_map not in rt.indexer.enrichers:
-        rt.indexer.enrichers.append(availability_queries.available_map)
-    interval = int(app.config.get("ELIBRARY_LENDING_JOBS_INTERVAL") or 0)
-    scheduler = jobs.Scheduler(rt, 0 if app.config.get("TESTING") else interval)
-    app.extensions["lending_scheduler"] = scheduler
-
-    @app.before_request
-    def start_lending_scheduler():
-        scheduler.ensure_started()

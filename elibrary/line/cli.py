@@ -6,7 +6,7 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
-from elibrary.cli import one_line_errors, runtime
+from elibrary.cli_support import one_line_errors, runtime
 from elibrary.errors import InvalidInput
 from elibrary.line import paper
 from elibrary.line.notifier import TOKYO, parse_quiet_hours, quiet_until
@@ -30,12 +30,7 @@ def poll_command(anytime: bool) -> None:
             f"ポーリングの時間帯（{rt.settings['ELIBRARY_LINE_POLL_WINDOW']}）ではありません。--anytime で実行できます。",
             f"outside the polling window {rt.settings['ELIBRARY_LINE_POLL_WINDOW']} (use --anytime)",
         )
-    budget = float(rt.settings.get("ELIBRARY_LINE_POLL_BUDGET_MINUTES") or 30) * 60
-    workers = int(rt.settings.get("ELIBRARY_SIP2_POOL_SIZE") or 4)
-    report = paper.poll(rt.db, rt.ils, rt.cipher, budget_seconds=budget, workers=workers)
-    click.echo(f"polled {report.polled}, notices {report.notices}, failed {report.failed}"
-               + (" (stopped by the time budget; the next pass continues)" if report.stopped_by_budget else ""))
-    rt.deliver_notifications()
+    click.echo(paper.scheduled_poll(rt, now))
 
 
 def register(cli: click.Group) -> None:

@@ -75,16 +75,15 @@ class LineNotifier:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "LineNotifier":
-        """The runtime's LINE client (``settings["runtime"]``) and the e-mail notifier of ``ELIBRARY_NOTIFIER_EMAIL``."""
+        """The runtime's LINE client (``settings["line_client"]``, given by the wiring) and the e-mail notifier of ``ELIBRARY_NOTIFIER_EMAIL``."""
         from elibrary import notify
         from elibrary.registry import load_backend
 
-        runtime = settings.get("runtime")
         email_backend = settings.get("ELIBRARY_NOTIFIER_EMAIL") or "smtp"
         if email_backend == "line":
             raise ValueError("ELIBRARY_NOTIFIER_EMAIL cannot be line")
         email = load_backend("notifier", notify.BACKENDS, email_backend, settings)
-        return cls(getattr(runtime, "line", None), email, quiet_hours=parse_quiet_hours(settings.get("ELIBRARY_LINE_QUIET_HOURS")))
+        return cls(settings.get("line_client"), email, quiet_hours=parse_quiet_hours(settings.get("ELIBRARY_LINE_QUIET_HOURS")))
 
     def send(self, message: Message) -> None:
         """Deliver on the message's channel, or raise ``DeliveryFailed``/``DeliverLater``/``Undeliverable``."""

@@ -123,3 +123,12 @@ def linked_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(LineLink).where(LineLink.blocked_at.is_(None))) or 0
 
 
+def scheduled_poll(runtime, _now: datetime) -> str:
+    """The ``line-poll`` job: one budgeted pass, then the notices it queued are delivered (after quiet hours)."""
+    settings = runtime.settings
+    budget = float(settings.get("ELIBRARY_LINE_POLL_BUDGET_MINUTES") or 30) * 60
+    workers = int(settings.get("ELIBRARY_SIP2_POOL_SIZE") or 4)
+    report = poll(runtime.db, runtime.ils, runtime.cipher, budget_seconds=budget, workers=workers)
+    runtime.deliver_notifications()
+    return (f"polled {report.polled}, notices {report.notices}, failed {report.failed}"
+            + (" (stopped by the time budget; the next pass continues)" if report.stopped_by_budget else ""))

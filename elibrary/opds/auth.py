@@ -10,12 +10,11 @@ that does not answer is a 503 problem+json, never a 401 (the patron's PIN is not
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 from flask import Response, current_app, g, request, url_for
 from flask_login import current_user
 
+from elibrary.opds.caches import CredentialCache  # noqa: F401 - its former home
 from elibrary.opds.negotiation import AUTH_DOCUMENT, AUTH_DOCUMENT_PALACE, FEED_V2
 from elibrary.patrons.models import Patron
 from elibrary.patrons.services import SignInFailed, sign_in_for_request
@@ -123,8 +122,8 @@ def _basic_sign_in(card: str, pin: str) -> Patron:
     ILS, every request asks it, so a PIN changed or a card blocked there, or an ILS that is down, is
     never answered from stale credentials.
     """
-    cache: CredentialCache = current_app.extensions["elibrary.opds.credentials"]
     rt = runtime()
+    cache = rt.opds.credentials
     use_cache = rt.settings.get("ELIBRARY_ILS") == "local"
     key = rt.cipher.lookup_hash(f"opds-basic\x00{card}\x00{pin}")
     hit = cache.get(key) if use_cache else None
@@ -141,32 +140,6 @@ def _basic_sign_in(card: str, pin: str) -> Patron:
     if use_cache:
         cache.put(key, (patron.id, patron.pin_hash))
     return patron
-
-
-class CredentialCache:
-    """Recently verified credentials (keyed hash → patron id and PIN hash), per process, for a few minutes."""
-
-    def __init__(self, seconds: float, size: int = 10_000) -> None:
-        self.seconds = seconds
-        self.size = size
-        self._data: dict[str, tuple[float, tuple[int, str | None]]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> tuple[int, str | None] | None:
-        """(patron id, PIN hash) verified under ``key``, if still fresh."""
-        hit = self._data.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def put(self, key: str, verified: tuple[int, str | None]) -> None:
-        """Remember a successful sign-in."""
-        if self.seconds <= 0:
-            return
-        with self._lock:
-            if len(self._data) >= self.size:
-                self._data.clear()
-            self._data[key] = (time.monotonic() + self.seconds, verified)
 
 
 def require_patron() -> Patron:

@@ -18,13 +18,13 @@ from sqlalchemy.orm import selectinload
 from elibrary.catalog.models import Title, TitleContributor, TitleStatus
 from elibrary.db import utcnow
 from elibrary.errors import Forbidden, NotFound
+from elibrary.lending import grants as reading
 from elibrary.lending import services as lending
 from elibrary.lending.errors import NotAvailable
 from elibrary.opds import auth, circulation, entries, feeds, v1, v2
 from elibrary.opds.negotiation import ACQUISITION_V1, ENTRY_V1, FEED_V2, NAVIGATION_V1, OPENSEARCH, PUBLICATION_V2, preferred_version
 from elibrary.opds.urls import Urls
 from elibrary.web.errors import problem_response
-from readers import services as reading
 from elibrary.web.i18n import current_locale
 from elibrary.web.transactions import db_session, runtime
 
@@ -34,7 +34,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def _cache() -> feeds.TTLCache:
-    return current_app.extensions["elibrary.opds"]
+    return runtime().opds.counts
 
 
 def shared_cache(view):
@@ -49,7 +49,7 @@ def shared_cache(view):
     def wrapper(*args, **kwargs):
         if request.headers.get("Authorization") or current_user.is_authenticated:
             return view(*args, **kwargs)
-        pages: feeds.TTLCache = current_app.extensions["elibrary.opds.pages"]
+        pages = runtime().opds.pages
         key = (request.host_url, request.full_path, current_locale())
         hit = pages.peek(key)
         if hit is not None:
@@ -266,7 +266,7 @@ def shelf(version: int):
 @bp.get("/titles/<int:title_id>/file")
 def fulfil(title_id: int):
     """The book file: anyone for open titles; the borrower (HTTP Basic or signed in) when the licence
-    allows a DRM-free download. The rule is the readers' (``readers.services.grant_reading``)."""
+    allows a DRM-free download. The rule is shared with the readers (``elibrary.lending.grants``)."""
     session = db_session()
     patron = auth.current_patron()
     try:
@@ -303,8 +303,5 @@ def logo():
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and a per-application cache of feed counts."""
-    app.extensions["elibrary.opds"] = feeds.TTLCache(float(app.config.get("ELIBRARY_OPDS_COUNT_SECONDS", 30)))
-    app.extensions["elibrary.opds.pages"] = feeds.TTLCache(float(app.config.get("ELIBRARY_OPDS_FEED_CACHE_SECONDS", 10)), size=256)
-    app.extensions["elibrary.opds.credentials"] = auth.CredentialCache(float(app.config.get("ELIBRARY_OPDS_AUTH_CACHE_SECONDS", 300)))
+    """Register the blueprint (its caches are the runtime's: ``runtime.opds``)."""
     app.register_blueprint(bp)

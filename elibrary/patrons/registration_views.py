@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from elibrary.audit import services as audit
-from elibrary.audit.views import staff_access
+from elibrary.audit.request_access import staff_access
 from elibrary.errors import DomainError
 from elibrary.patrons import registration
 from elibrary.patrons.services import CATEGORIES

@@ -125,45 +125,14 @@ def sign_in(
 def sign_in_for_request(session: Session, runtime, card_number: str, pin: str, address: str | None) -> Patron:
     """``sign_in`` with the runtime's ILS, cipher and brute-force throttle (web forms, OPDS Basic auth).
 
-    Cards issued by online registration are checked here, whatever ILS is configured.
+    Cards issued by online registration are checked by the local account store, whatever ILS is configured.
     """
-    ils = RegisteredFirst(runtime.db, runtime.cipher, runtime.ils)
+    ils = runtime.accounts.in_front_of(runtime.ils)
     return sign_in(session, ils, runtime.cipher, card_number, pin, address=address, throttle=runtime.throttle)
 
 
 # Patrons whose PIN elibrary keeps although the library has an ILS: online registrations.
 OWN_SOURCES = ("provisional", "registered")
-
-
-class RegisteredFirst:
-    """An ILS wrapper: cards from online registration are checked locally, every other card by the ILS."""
-
-    def __init__(self, db, cipher: DataCipher, ils: ILSConnector) -> None:
-        self._db, self._cipher, self._ils = db, cipher, ils
-
-    def authenticate(self, card_number: str, pin: str) -> PatronAccount:
-        """Local check for registered cards; otherwise the wrapped connector decides."""
-        from werkzeug.security import check_password_hash
-
-        with self._db.scope(write=False) as session:
-            patron = find_by_card(session, self._cipher, card_number)
-            if patron is None or patron.source not in OWN_SOURCES:
-                patron = None
-            else:
-                if not patron.pin_hash or not check_password_hash(patron.pin_hash, pin):
-                    raise InvalidCredentials()
-                return PatronAccount(
-                    card_number=normalize_card_number(card_number),
-                    category=patron.category,
-                    expires_on=patron.expires_on,
-                    blocked=patron.blocked,
-                    block_reasons=(patron.block_reason,) if patron.block_reason else (),
-                )
-        return self._ils.authenticate(card_number, pin)
-
-    def status(self) -> dict:
-        """The wrapped connector's health."""
-        return self._ils.status()
 
 
 def set_email(patron: Patron, cipher: DataCipher, email: str | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, flash, render_template, request
 
 from elibrary.audit import services as audit
-from elibrary.audit.views import staff_access
+from elibrary.audit.request_access import staff_access
 from elibrary.errors import NotFound
 from elibrary.patrons import services
 from elibrary.patrons.models import Patron

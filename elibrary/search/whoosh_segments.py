@@ -200,9 +200,8 @@ class SegmentHelper:
         import threading
         from pathlib import Path
 
-        import elibrary
-
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(elibrary.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))}
+        package_root = Path(__file__).resolve().parents[2]  # the folder holding the elibrary package (not importing it: no Flask)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(package_root), os.environ.get("PYTHONPATH")]))}
         self._process = subprocess.Popen(
             [sys.executable, "-c", "from elibrary.search.whoosh_segments import helper_main; helper_main()", path, indexname],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,

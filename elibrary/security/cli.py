@@ -5,7 +5,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from elibrary.cli import one_line_errors, runtime
+from elibrary.cli_support import one_line_errors, runtime
 
 
 @click.group("keys", cls=AppGroup)

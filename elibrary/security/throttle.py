@@ -338,8 +338,3 @@ def _after_transaction(caller: Session, run: Callable[[], None], *, on_rollback:
     if on_rollback:
         event.listen(caller, "after_rollback", fire)
 
-
-def throttle_of(runtime) -> Throttle:
-    """The runtime's throttle (``Runtime.throttle``)."""
-    return runtime.throttle
-

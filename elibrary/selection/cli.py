@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import click
 from flask.cli import AppGroup
 
-from elibrary.cli import one_line_errors, runtime
+from elibrary.cli_support import one_line_errors, runtime
 from elibrary.errors import InvalidInput, NotFound
 from elibrary.lending.models import License
 from elibrary.selection import receiving

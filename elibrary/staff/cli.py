@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from elibrary.cli import one_line_errors, runtime
+from elibrary.cli_support import one_line_errors, runtime
 from elibrary.staff import services
 
 

@@ -1,11 +1,11 @@
-"""Flask glue: the request transaction, errors, sign-in, locale, and blueprint registration."""
+"""Flask glue: the request transaction, errors, sign-in, locale and health (the wings' blueprints: ``elibrary.wiring``)."""
 from __future__ import annotations
 
 from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    """Attach every web concern and blueprint to ``app``."""
+    """Attach every web concern to ``app`` (the wings' views are registered by ``elibrary.wiring.register_views``)."""
     from elibrary.web import accesslog, auth, errors, headers, health, hosts, i18n, safety, transactions
 
     accesslog.scrub_werkzeug_log()
@@ -18,24 +18,3 @@ def register_web(app: Flask) -> None:
     auth.init_app(app)
     errors.register_error_handlers(app)
     app.register_blueprint(health.bp)
-    for register in _blueprint_registrars():
-        register(app)
-
-
-def _blueprint_registrars():
-    """Each domain exposes ``init_app(app)`` that registers its blueprints; listed here in one place."""
-    from catalog_import import views as import_views
-    from elibrary.announcements import views as announcement_views
-    from elibrary.cards import views as card_views
-    from elibrary.catalog import views as catalog_views
-    from elibrary.lending import views as lending_views
-    from elibrary.line import views as line_views
-    from elibrary.opds import views as opds_views
-    from elibrary.audit import views as audit_views
-    from elibrary.patrons import registration_views
-    from elibrary.patrons import views as patron_views
-    from elibrary.selection import views as selection_views
-    from elibrary.staff import views as staff_views
-    from readers import views as reader_views
-
-    return [opds_views.init_app, catalog_views.init_app, patron_views.init_app, staff_views.init_app, registration_views.init_app, audit_views.init_app, reader_views.init_app, lending_views.init_app, import_views.init_app, selection_views.init_app, line_views.init_app, card_views.init_app, announcement_views.init_app]

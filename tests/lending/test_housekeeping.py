@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from elibrary.db import utcnow
+from elibrary.jobs import Scheduler
 from elibrary.lending import jobs
 from elibrary.notify.base import Message
 from elibrary.notify.models import OutboxMessage
@@ -81,7 +82,7 @@ def test_the_scheduler_thread_erases_too(rt):
     with rt.db.scope() as session:
         session.execute(update(Registration).values(expires_at=utcnow() - timedelta(seconds=1)))
         session.execute(update(OutboxMessage).values(sent_at=utcnow() - timedelta(days=8)))
-    scheduler = jobs.Scheduler(rt, interval=1)
+    scheduler = Scheduler(rt, tick=1)  # the in-process scheduler of the job registry
     scheduler.ensure_started()
     try:
         deadline = time.monotonic() + 20

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from elibrary.db import Database, utcnow
+from elibrary.jobs import Scheduler
 from elibrary.lending import jobs, services
 from elibrary.lending.models import Hold, HoldState, LendingEvent, Loan
 from elibrary.patrons import services as patron_services
@@ -126,7 +127,7 @@ def test_scheduler_thread_runs_passes(rt):
         title = make_licensed_title(session, "concurrent", 1)
         loan = services.borrow(session, make_patron(session), title.id, now=now - timedelta(days=20))
         loan.due_at = now - timedelta(minutes=1)
-    scheduler = jobs.Scheduler(rt, interval=1)
+    scheduler = Scheduler(rt, tick=1)  # the in-process scheduler of the job registry
     scheduler.ensure_started()
     scheduler.ensure_started()  # idempotent in one process
     try:

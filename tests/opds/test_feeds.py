@@ -157,7 +157,7 @@ def test_bad_input_is_a_problem_never_a_500(client, catalog, path, status, code)
 def test_anonymous_feeds_are_cached_briefly_signed_in_ones_never(app, client, rt, catalog):
     from elibrary.catalog.models import Title
 
-    app.extensions["elibrary.opds.pages"].seconds = 60
+    app.extensions["elibrary"].opds.pages.seconds = 60
     before = client.get("/opds/v2/new").json
     with rt.db.scope() as session:
         session.get(Title, catalog.english).title = "坊っちゃん"

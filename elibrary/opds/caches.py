@@ -1,0 +1,58 @@
+"""The OPDS caches of one runtime: feed counts, anonymous feed pages and recently verified credentials.
+
+Declared on the ``Runtime`` (``runtime.opds``) and built by the wiring room, so two runtimes in one process
+never share one. Nothing here imports Flask.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from elibrary.opds.feeds import TTLCache
+
+
+class CredentialCache:
+    """Recently verified credentials (keyed hash → patron id and PIN hash), per process, for a few minutes."""
+
+    def __init__(self, seconds: float, size: int = 10_000) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._data: dict[str, tuple[float, tuple[int, str | None]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[int, str | None] | None:
+        """(patron id, PIN hash) verified under ``key``, if still fresh."""
+        hit = self._data.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, key: str, verified: tuple[int, str | None]) -> None:
+        """Remember a successful sign-in."""
+        if self.seconds <= 0:
+            return
+        with self._lock:
+            if len(self._data) >= self.size:
+                self._data.clear()
+            self._data[key] = (time.monotonic() + self.seconds, verified)
+
+
+@dataclass
+class OpdsCaches:
+    """Per-process caches of the OPDS feeds (see ``feeds.TTLCache`` and ``CredentialCache``)."""
+
+    counts: TTLCache
+    pages: TTLCache
+    credentials: CredentialCache
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> "OpdsCaches":
+        """Lifetimes from ``ELIBRARY_OPDS_COUNT_SECONDS``, ``_FEED_CACHE_SECONDS`` and ``_AUTH_CACHE_SECONDS``."""
+        return cls(
+            counts=TTLCache(float(settings.get("ELIBRARY_OPDS_COUNT_SECONDS", 30))),
+            pages=TTLCache(float(settings.get("ELIBRARY_OPDS_FEED_CACHE_SECONDS", 10)), size=256),
+            credentials=CredentialCache(float(settings.get("ELIBRARY_OPDS_AUTH_CACHE_SECONDS", 300))),
+        )

@@ -1,0 +1,182 @@
+"""The wiring room: the one place where the wings are connected.
+
+``build_runtime(settings)`` builds the database, the backends, the ILS connector in front of the patrons'
+own account store, and connects the wings *to that runtime's database only*: the search enricher, the
+loan-end hooks, the flush listeners, the after-commit tasks and the scheduled jobs. The web app
+(``create_app``), the CLI, the jobs, ``bench/*.py`` and helper processes all get their house from it, so
+two runtimes in one process (two databases) share no hook, listener or cache.
+
+The web half of the room is ``register_views(app)`` (every wing's blueprints and template helpers) and
+the command half ``register_commands(cli)``. Views' ``init_app`` only register routes and template
+helpers; nothing is wired in a module-level list or on SQLAlchemy's global classes.
+
+Adding a scheduled job is one line in ``_declare_jobs`` (see ``elibrary.jobs`` for the rules)::
+
+    jobs.add(Job("statistics", daily_at("03:30"), stats_jobs.nightly, in_web_worker=False, lease_seconds=3600))
+
+``run(runtime, now)`` opens its own transactions and returns one line for the operator. Heavy work
+(backups, roster imports, statistics, ILS polling) is declared ``in_web_worker=False``: only
+``elibrary jobs run`` (cron or a systemd timer) runs it, never a web worker's scheduler thread.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+
+from elibrary import config, notify, search, storage
+from elibrary import ils as ils_connectors
+from elibrary.audit import chain as audit_chain
+from elibrary.catalog import indexing
+from elibrary.db import Database
+from elibrary.ils.base import ILSConnector
+from elibrary.jobs import Job, JobRegistry, daily_at, every, scheduler_tick
+from elibrary.lending import availability, loan_rows
+from elibrary.lending import jobs as lending_jobs
+from elibrary.line import paper as line_paper
+from elibrary.line.client import line_client_from_settings
+from elibrary.notify import outbox
+from elibrary.opds.caches import OpdsCaches
+from elibrary.patrons.accounts import LocalAccounts
+from elibrary.registry import load_backend
+from elibrary.runtime import Runtime
+from elibrary.security.crypto import DataCipher
+from elibrary.security.keys import cipher_from_settings
+from elibrary.security.throttle import Throttle, ThrottlePolicy
+from readers import services as reading_positions
+
+if TYPE_CHECKING:
+    import click
+    from flask import Flask
+
+
+def instance_settings(instance_path: str, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The layered settings of an instance folder (defaults, ``config.py``, environment, ``overrides``), keys made or read.
+
+    What ``create_app`` uses; processes without Flask (benchmarks, helpers) use it with ``build_runtime``.
+    """
+    settings = config.load_settings(instance_path, overrides, os.environ if environ is None else environ)
+    config.fill_paths(settings, instance_path)
+    config.ensure_keys(settings, instance_path)
+    config.check_production(settings)
+    return settings
+
+
+def build_runtime(settings: Mapping[str, Any]) -> Runtime:
+    """Build the database and backends named by ``settings`` and connect the wings to them."""
+    db = Database(settings["ELIBRARY_DATABASE_URL"])
+    cipher = cipher_from_settings(settings)  # the key ring: current, earlier and lookup keys
+    search_backend = load_backend("search", search.BACKENDS, settings["ELIBRARY_SEARCH"], settings)
+    accounts = LocalAccounts(db, cipher)
+    indexer = indexing.SearchIndexer(lambda: db.session(write=True), search_backend, synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"]))
+    indexer.enrichers.append(availability.available_map)  # search shows whether a copy is free now
+    jobs = _declare_jobs(JobRegistry(), settings)
+    line = line_client_from_settings(settings)
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        search=search_backend,
+        storage=load_backend("storage", storage.BACKENDS, settings["ELIBRARY_STORAGE"], settings),
+        ils=_ils_connector(settings, db, cipher, accounts),
+        accounts=accounts,
+        # the LINE notifier pushes through this runtime's LINE client
+        notifier=load_backend("notifier", notify.BACKENDS, settings["ELIBRARY_NOTIFIER"], {**settings, "line_client": line}),
+        cipher=cipher,
+        indexer=indexer,
+        opds=OpdsCaches.from_settings(settings),
+        jobs=jobs,
+        scheduler_tick=0 if settings.get("TESTING") else scheduler_tick(jobs.for_web_worker()),
+        audit=audit_chain.AuditChain.from_settings(settings),
+        throttle=Throttle(db, ThrottlePolicy.from_settings(settings)),
+        line=line,
+    )
+    _connect_database(runtime)
+    return runtime
+
+
+def _ils_connector(settings: Mapping[str, Any], db: Database, cipher: DataCipher, accounts: LocalAccounts) -> ILSConnector:
+    """``ELIBRARY_ILS``: "local" is the patrons' account store itself; the others are built from the settings."""
+    if settings["ELIBRARY_ILS"] == "local":
+        return accounts
+    return load_backend("ILS", ils_connectors.BACKENDS, settings["ELIBRARY_ILS"], settings)
+
+
+def _connect_database(runtime: Runtime) -> None:
+    """Listeners, hooks and after-commit tasks of this runtime's database (never SQLAlchemy's global classes)."""
+    db = runtime.db
+    db.factory.configure(info={audit_chain.INFO_KEY: runtime.audit})  # every session can append to the keyed access log
+    indexing.watch_changes(db.factory)  # every flush queues the titles it touched for re-indexing
+    db.after_commit.register(indexing.AFTER_COMMIT_TASK, runtime.indexer.kick)
+    db.after_commit.register(outbox.AFTER_COMMIT_TASK, runtime.deliver_notifications)
+    db.after_commit.register(audit_chain.AFTER_COMMIT_TASK, runtime.anchor_audit_log)
+    # An ended loan's saved reading position goes with it (unless the patron keeps a reading history) ...
+    db.hooks.add(loan_rows.LOAN_END, reading_positions.forget_position_of_ended_loan)
+    # ... and a patron who switches the history off loses the positions kept from ended loans.
+    event.listen(db.factory, "before_flush", reading_positions.forget_kept_positions_when_history_is_switched_off)
+
+
+def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry:
+    """Every scheduled job, declared once (``elibrary jobs list`` shows them)."""
+    interval = int(settings.get("ELIBRARY_LENDING_JOBS_INTERVAL") or 0)  # 0: not in web workers (cron only)
+    pace = every(interval or lending_jobs.LEASE_SECONDS)
+    jobs.add(Job(lending_jobs.LEASE_NAME, pace, lending_jobs.scheduled_pass, in_web_worker=interval > 0, lease_seconds=lending_jobs.LEASE_SECONDS,
+                 description="expire loans and holds, move waitlists, due notices, erase expired registrations and old notifications"))
+    jobs.add(Job("notifications", pace, _deliver_notifications, in_web_worker=interval > 0, description="send committed outbox messages"))
+    # The web workers index after each commit; the command catches up what a busy index left queued.
+    jobs.add(Job("search-queue", pace, _catch_up_search_index, in_web_worker=False, description="index titles left in the search queue"))
+    if settings.get("ELIBRARY_LINE_MESSAGING_TOKEN") and settings.get("ELIBRARY_LINE_POLL_WINDOW"):
+        start = str(settings["ELIBRARY_LINE_POLL_WINDOW"]).partition("-")[0].strip()
+        jobs.add(Job("line-poll", daily_at(start), line_paper.scheduled_poll, in_web_worker=False, lease_seconds=3 * 3600,
+                     description="ask the ILS about linked patrons' paper holds and overdues (LINE notices)"))
+    return jobs
+
+
+def _deliver_notifications(runtime: Runtime, _now: datetime) -> str:
+    return f"notifications sent: {runtime.deliver_notifications()}"
+
+
+def _catch_up_search_index(runtime: Runtime, _now: datetime) -> str:
+    return f"search index: {runtime.indexer.run_once()} titles updated"
+
+
+def register_views(app: Flask) -> None:
+    """Every wing's blueprints and template helpers (the web half of the wiring room)."""
+    from catalog_import import views as import_views
+    from elibrary.announcements import views as announcement_views
+    from elibrary.audit import views as audit_views
+    from elibrary.cards import views as card_views
+    from elibrary.catalog import views as catalog_views
+    from elibrary.lending import views as lending_views
+    from elibrary.line import views as line_views
+    from elibrary.opds import views as opds_views
+    from elibrary.patrons import registration_views
+    from elibrary.patrons import views as patron_views
+    from elibrary.selection import views as selection_views
+    from elibrary.staff import views as staff_views
+    from readers import views as reader_views
+
+    for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
+                   selection_views, line_views, card_views, announcement_views):
+        module.init_app(app)
+
+
+def register_commands(cli: click.Group) -> None:
+    """Every wing's commands on the ``elibrary`` command line."""
+    from catalog_import import cli as import_cli
+    from elibrary import job_commands, setup_commands
+    from elibrary.audit import cli as audit_cli
+    from elibrary.backup import cli as backup_cli
+    from elibrary.catalog import cli as catalog_cli
+    from elibrary.lending import cli as lending_cli
+    from elibrary.line import cli as line_cli
+    from elibrary.patrons import cli as patron_cli
+    from elibrary.security import cli as keys_cli
+    from elibrary.selection import cli as selection_cli
+    from elibrary.staff import cli as staff_cli
+
+    for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, job_commands, import_cli, backup_cli,
+                   selection_cli, line_cli):
+        module.register(cli)
