@@ -52,12 +52,6 @@ class Runtime:
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self, self.scheduler_tick)
 
-    def anchor_audit_log(self) -> None:
-        """Move the access log's anchor file to its newest committed entry (after commits that added one)."""
-        from elibrary.audit.services import anchor_latest
-
-        anchor_latest(self.db, self.audit)
-
     def deliver_notifications(self) -> int:
         """Send committed outbox messages (after commit, and from the scheduled jobs)."""
         with self.db.scope() as session:

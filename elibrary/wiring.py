@@ -30,6 +30,7 @@ from sqlalchemy import event
 from elibrary import config, notify, search, storage
 from elibrary import ils as ils_connectors
 from elibrary.audit import chain as audit_chain
+from elibrary.audit import services as audit_services
 from elibrary.catalog import indexing
 from elibrary.db import Database
 from elibrary.ils.base import ILSConnector
@@ -111,7 +112,8 @@ def _connect_database(runtime: Runtime) -> None:
     indexing.watch_changes(db.factory)  # every flush queues the titles it touched for re-indexing
     db.after_commit.register(indexing.AFTER_COMMIT_TASK, runtime.indexer.kick)
     db.after_commit.register(outbox.AFTER_COMMIT_TASK, runtime.deliver_notifications)
-    db.after_commit.register(audit_chain.AFTER_COMMIT_TASK, runtime.anchor_audit_log)
+    # the access log's newest entry, anchored outside the database after the commits that add one
+    db.after_commit.register(audit_chain.AFTER_COMMIT_TASK, lambda: audit_services.anchor_latest(db, runtime.audit))
     # An ended loan's saved reading position goes with it (unless the patron keeps a reading history) ...
     db.hooks.add(loan_rows.LOAN_END, reading_positions.forget_position_of_ended_loan)
     # ... and a patron who switches the history off loses the positions kept from ended loans.

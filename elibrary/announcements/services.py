@@ -21,7 +21,7 @@ from elibrary.line.client import MULTICAST_MAX, LineClient, LineError
 from elibrary.line.models import LineLink
 from elibrary.line.notifier import quiet_until
 from elibrary.notify.outbox import enqueue
-from elibrary.notify.recipients import messages_for
+from elibrary.line.recipients import messages_for
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher
 

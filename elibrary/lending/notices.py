@@ -32,7 +32,7 @@ def contact_address(session: Session, patron: Patron, cipher: DataCipher) -> tup
 
 
 def _send(session: Session, cipher: DataCipher, patron: Patron | None, kind: str, subject: str, body: str) -> bool:
-    from elibrary.notify.recipients import messages_for  # the patron's channels: LINE, e-mail or both
+    from elibrary.line.recipients import messages_for  # the patron's channels: LINE, e-mail or both
 
     messages = messages_for(session, cipher, patron, kind=kind, subject=subject, body=body) if patron is not None else []
     if not messages:

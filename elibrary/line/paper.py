@@ -21,7 +21,7 @@ from elibrary.db import Database, utcnow
 from elibrary.ils.base import ILSError, PaperCirculation, PaperItems
 from elibrary.line.models import LineLink, PaperNotice
 from elibrary.notify.outbox import enqueue
-from elibrary.notify.recipients import LINE_TEXTS, messages_for
+from elibrary.line.recipients import LINE_TEXTS, messages_for
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher
 

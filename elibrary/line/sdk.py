@@ -7,13 +7,19 @@ UMD: it is served wrapped into a module (``tiny-sha256.mjs``).
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 from functools import lru_cache
 from pathlib import Path
 
-import readers
 
-NODE_MODULES = Path(readers.__file__).resolve().parent / "node_modules"
+def _readers_folder() -> Path:
+    # Found, not imported: elibrary never imports the readers package (docs/architecture.md).
+    spec = importlib.util.find_spec("readers")
+    return Path(next(iter(spec.submodule_search_locations))) if spec and spec.submodule_search_locations else Path("readers")
+
+
+NODE_MODULES = _readers_folder() / "node_modules"
 SHA256_SHIM = "tiny-sha256.mjs"
 MOCK = "@line/liff-mock/dist/umd/liff-mock.js"
 FIXED = {"@line/liff": "@line/liff/index.mjs", "tslib": "tslib/tslib.es6.mjs", "whatwg-fetch": "whatwg-fetch/fetch.js"}

@@ -19,7 +19,7 @@ from elibrary.line import linking, sdk
 from elibrary.line import webhook as webhook_events
 from elibrary.line.client import LineError
 from elibrary.line.models import CHANNELS
-from elibrary.notify import recipients
+from elibrary.line import recipients
 from elibrary.patrons import services as patron_services
 from elibrary.patrons.models import Patron
 from elibrary.web.auth import patron_required, sign_in_user, staff_required

@@ -11,7 +11,7 @@ from elibrary.line import linking
 from elibrary.line.models import LineLink
 from elibrary.notify.models import OutboxMessage
 from elibrary.notify.outbox import MAX_ATTEMPTS, enqueue
-from elibrary.notify.recipients import messages_for, set_preference
+from elibrary.line.recipients import messages_for, set_preference
 from elibrary.patrons.models import Patron
 from elibrary.patrons.services import add_local_patron, set_email
 
