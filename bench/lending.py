@@ -179,7 +179,7 @@ def main() -> int:
         start.set()
         outcomes = [results.get(timeout=args.seconds + 120) for _ in processes]
         elapsed = time.monotonic() - began
-        busy, total = (now - then for now, then in zip(machine_busy(), (busy, total)))
+        busy, total = (now - then for now, then in zip(machine_busy(), (busy, total), strict=True))
         stop.set()
         samples, examples, violation_count = monitor_results.get(timeout=60)
         for process in (*processes, watcher):

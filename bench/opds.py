@@ -91,7 +91,7 @@ def build(out: Path, n: int) -> None:
             format=doc.format, page_progression="ltr", accessibility=[], status="active", source="bench",
             created_at=created, updated_at=created,
         ))
-        for position, (name, reading) in enumerate(zip(doc.contributors, doc.contributor_readings)):
+        for position, (name, reading) in enumerate(zip(doc.contributors, doc.contributor_readings, strict=False)):
             key = (name, reading)
             if key not in people:
                 people[key] = len(people) + 1
@@ -213,7 +213,8 @@ def main() -> int:
                     assert httpx.get(url + path, timeout=120).status_code == 200, path
             for concurrency in args.concurrency:
                 results[f"{name}@{concurrency}"] = row = load(url, paths, concurrency, args.seconds)
-                print(f"{name:15} c={concurrency}  {row['rps']:8.1f} req/s  p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  errors {row['errors']}", flush=True)
+                print(f"{name:15} c={concurrency}  {row['rps']:8.1f} req/s  p50 {row['p50_ms']:7.1f} ms  "
+                      f"p95 {row['p95_ms']:7.1f} ms  errors {row['errors']}", flush=True)
     finally:
         process.terminate()
         process.wait(timeout=30)

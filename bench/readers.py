@@ -181,7 +181,7 @@ def load_test(base: str, server: subprocess.Popen, ids: dict, readers: int, roun
     elapsed = time.perf_counter() - started
     done.set()
     sampler.join()
-    latencies = sorted(l for r in threads for l in r.latencies)
+    latencies = sorted(latency for r in threads for latency in r.latencies)
     third = max(1, len(samples) // 3)
     return {
         "requests": len(latencies), "errors": sum(r.errors for r in threads), "seconds": elapsed,

@@ -10,8 +10,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import (Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request,
-                   send_from_directory, url_for)
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
@@ -22,8 +21,16 @@ from elibrary.patrons.models import Patron
 from elibrary.web.transactions import db_session, runtime
 from readers import content_tokens, services
 from readers.content import TEXT_TYPES, content_type_for, rewrite_resource
-from readers.content_origin import (ENGINE_PATCHES, check_content_url, content_origin, content_url, cross_origin_headers,
-                                    gate_hosts, patch_engine_file, reader_policy)
+from readers.content_origin import (
+    ENGINE_PATCHES,
+    check_content_url,
+    content_origin,
+    content_url,
+    cross_origin_headers,
+    gate_hosts,
+    patch_engine_file,
+    reader_policy,
+)
 
 bp = Blueprint("readers", __name__, url_prefix="/read", template_folder="templates", static_folder="static")
 ENGINES = Path(__file__).resolve().parent / "node_modules"

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from elibrary import create_app
 from elibrary.db import Base, make_engine

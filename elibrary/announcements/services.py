@@ -20,8 +20,8 @@ from elibrary.errors import Conflict, Forbidden, InvalidInput, NotFound
 from elibrary.line.client import MULTICAST_MAX, LineClient, LineError
 from elibrary.line.models import LineLink
 from elibrary.line.notifier import quiet_until
-from elibrary.notify.outbox import enqueue
 from elibrary.line.recipients import messages_for
+from elibrary.notify.outbox import enqueue
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher
 

@@ -177,7 +177,8 @@ def verify(session: Session, anchor: Anchor | None = None, *, chain: AuditChain 
         prev_hash, last_id = entry.entry_hash, entry.id
         checked += 1
     if anchor is not None and not anchored:
-        return Verification(False, checked, anchor.entry_id, f"the newest entries were removed: the anchor outside the database names entry {anchor.entry_id}, the log ends at {last_id or 'nothing'}")
+        return Verification(False, checked, anchor.entry_id, "the newest entries were removed: the anchor outside the database names "
+                            f"entry {anchor.entry_id}, the log ends at {last_id or 'nothing'}")
     if anchor is None and checked:
         return Verification(False, checked, None, "the anchor file is missing, so removal of the newest entries cannot be ruled out (see elibrary init)")
     return Verification(True, checked)

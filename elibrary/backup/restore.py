@@ -33,7 +33,17 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from elibrary.backup.archive import (
-    ALEMBIC_TABLE, CHUNK, DATABASE, FORMAT, KEY_FILES, KEY_PREFIX, MANIFEST, BackupError, BackupSummary, Progress, _reflect,
+    ALEMBIC_TABLE,
+    CHUNK,
+    DATABASE,
+    FORMAT,
+    KEY_FILES,
+    KEY_PREFIX,
+    MANIFEST,
+    BackupError,
+    BackupSummary,
+    Progress,
+    _reflect,
     decode_value,
 )
 from elibrary.db import make_engine
@@ -164,7 +174,7 @@ def _load_rows(conn: Connection, dump: BinaryIO, progress: Progress) -> dict[str
                 continue
             if table is None or len(item) != len(columns):
                 raise _bad("データベースの行が壊れています", "a database row is malformed")
-            batch.append({c: decode_value(v) for c, v in zip(columns, item)})
+            batch.append({c: decode_value(v) for c, v in zip(columns, item, strict=True)})
             counts[table.name] += 1
             if len(batch) >= BATCH:
                 flush()

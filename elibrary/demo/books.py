@@ -102,7 +102,8 @@ def vertical_story(entry: DemoTitle) -> bytes:
         html = f'<section epub:type="chapter"><h2>{marked_up(heading)}</h2>\n{_paragraphs(body)}</section>'
         pub.add(epub.Item(f"ch{n}", f"chapter{n}.xhtml", "application/xhtml+xml", epub.xhtml_page(heading.replace("^", ""), html), in_spine=True,
                           label=heading.replace("^", "")))
-    colophon = f'<p class="colophon">{escape(entry.data.title)}　{escape(entry.data.publisher)}　ISBN{entry.data.isbn}<br/>この作品は elibrary のデモのために書き下ろされたものです。</p>'
+    colophon = (f'<p class="colophon">{escape(entry.data.title)}　{escape(entry.data.publisher)}　ISBN{entry.data.isbn}<br/>'
+                "この作品は elibrary のデモのために書き下ろされたものです。</p>")
     pub.add(epub.Item("colophon", "colophon.xhtml", "application/xhtml+xml", epub.xhtml_page("奥付", colophon), in_spine=True, label="奥付"))
     return epub.build_epub3(pub)
 

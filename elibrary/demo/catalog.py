@@ -129,7 +129,8 @@ _TITLES: tuple[DemoTitle, ...] = (
     _t("python", "はじめてのプログラミング Python入門", "ハジメテ ノ プログラミング パイソン ニュウモン", _c(("三田ひかる", "ミタ ヒカル")),
        motif="grid", shelves=("teens", "study"), latin="Programming in Python for Beginners",
        publisher="青空社", published_on="2025-04-01", ndc="007.64", age_min=12, age_max=18, page_count=192,
-       audience=Audience.ya, collections=("school",), description="中高生のためのPython入門。じゃんけんゲームから天気データのグラフまで、手を動かして学べます。",
+       audience=Audience.ya, collections=("school",), description=("中高生のためのPython入門。じゃんけんゲームから天気データのグラフまで、"
+                    "手を動かして学べます。"),
        subjects=_s(("プログラミング", "プログラミング"), ("Python", "パイソン"))),
     _t("hyakunin", "君と読む百人一首", "キミ ト ヨム ヒャクニン イッシュ", _c(("白石詠子", "シライシ エイコ")),
        motif="waves", shelves=("teens", "study"), latin="One Hundred Poets, Read Together",

@@ -90,7 +90,7 @@ class Writer:
         """Wrapped text, one paragraph."""
         size = size or self.size
         width = self.width - 2 * self.margin
-        for n, line in enumerate(self._lines(("　" if indent else "") + text, font, size, width)):
+        for line in self._lines(("　" if indent else "") + text, font, size, width):
             self._need(size * 1.8)
             self.canvas.setFont(font, size)
             self.canvas.drawString(self.margin, self.y - size, line)
@@ -117,7 +117,7 @@ class Writer:
                 self.canvas.setFillColor(PALE)
                 self.canvas.rect(x, self.y - height, sum(widths), height, stroke=0, fill=1)
                 self.canvas.setFillColor(black)
-            for cell, w in zip(row, widths):
+            for cell, w in zip(row, widths, strict=True):
                 self.canvas.rect(x, self.y - height, w, height)
                 self.canvas.setFont(GOTHIC if n == 0 else MINCHO, self.size * 0.9)
                 self.canvas.drawString(x + 4, self.y - height + self.size * 0.6, cell)

@@ -48,7 +48,7 @@ def _sky(draw: ImageDraw.ImageDraw, sky: str) -> None:
     top, bottom = SKIES[sky]
     for y in range(0, 760, 4):
         t = y / 760
-        draw.rectangle((0, y, W, y + 4), fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+        draw.rectangle((0, y, W, y + 4), fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
     draw.rectangle((0, 760, W, H), fill=(110, 170, 90) if sky != "night" else (40, 70, 50))
 
 

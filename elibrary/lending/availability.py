@@ -170,7 +170,9 @@ def shelf(session: Session, patron: Patron, *, now: datetime | None = None) -> S
     """The patron's current loans and holds."""
     now = now or utcnow()
     loans = session.execute(select(Loan, Title).join(Title, Title.id == Loan.title_id).where(Loan.patron_id == patron.id).order_by(Loan.due_at)).all()
-    holds = session.execute(select(Hold, Title).join(Title, Title.id == Hold.title_id).where(Hold.patron_id == patron.id).order_by(Hold.created_at, Hold.id)).all()
+    holds = session.execute(
+        select(Hold, Title).join(Title, Title.id == Hold.title_id).where(Hold.patron_id == patron.id).order_by(Hold.created_at, Hold.id)
+    ).all()
     return ShelfView(
         loans=[(loan, title) for loan, title in loans],
         holds=[(hold, title, availability(session, title.id, patron, now=now)) for hold, title in holds],

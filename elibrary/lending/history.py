@@ -71,6 +71,8 @@ def reading_history(session: Session, patron: Patron) -> list[ReadingHistoryEntr
     """The patron's kept history, newest first (empty unless they opted in)."""
     return list(
         session.scalars(
-            select(ReadingHistoryEntry).where(ReadingHistoryEntry.patron_id == patron.id).order_by(ReadingHistoryEntry.returned_on.desc(), ReadingHistoryEntry.id.desc())
+            select(ReadingHistoryEntry)
+            .where(ReadingHistoryEntry.patron_id == patron.id)
+            .order_by(ReadingHistoryEntry.returned_on.desc(), ReadingHistoryEntry.id.desc())
         )
     )

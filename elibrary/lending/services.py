@@ -19,8 +19,6 @@ from elibrary.catalog.models import Title, TitleStatus
 from elibrary.db import utcnow
 from elibrary.errors import InvalidInput, NotFound
 from elibrary.lending import history, licenses, loan_rows, locks, notices, policy
-from elibrary.lending.history import delete_reading_history, reading_history, set_reading_history  # noqa: F401  (API)
-from elibrary.lending.licenses import license_usage, licenses_of, spending_order  # noqa: F401  (API)
 from elibrary.lending.availability import Availability, ShelfView, availability, copies_free, shelf  # noqa: F401  (API)
 from elibrary.lending.errors import (
     AlreadyBorrowed,
@@ -33,6 +31,8 @@ from elibrary.lending.errors import (
     NotLendable,
     RenewalRefused,
 )
+from elibrary.lending.history import delete_reading_history, reading_history, set_reading_history  # noqa: F401  (API)
+from elibrary.lending.licenses import license_usage, licenses_of, spending_order  # noqa: F401  (API)
 from elibrary.lending.models import Hold, HoldState, License, LicenseModel, LicenseTerms, Loan
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher

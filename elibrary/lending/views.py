@@ -118,7 +118,8 @@ def set_history():
     keep = request.form.get("keep") == "1"
     services.set_reading_history(db_session(), current_user, keep)
     flash(
-        t("読書記録を残します。", "Your reading history will be kept.") if keep else t("読書記録を残しません。記録は削除しました。", "Reading history is off and was deleted."),
+        t("読書記録を残します。", "Your reading history will be kept.") if keep
+        else t("読書記録を残しません。記録は削除しました。", "Reading history is off and was deleted."),
         "success",
     )
     return redirect(url_for("lending.history"), code=303)

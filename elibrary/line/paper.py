@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from elibrary.db import Database, utcnow
 from elibrary.ils.base import ILSError, PaperCirculation, PaperItems
 from elibrary.line.models import LineLink, PaperNotice
-from elibrary.notify.outbox import enqueue
 from elibrary.line.recipients import LINE_TEXTS, messages_for
+from elibrary.notify.outbox import enqueue
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher
 

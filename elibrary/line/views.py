@@ -15,11 +15,10 @@ from flask import Blueprint, Flask, Response, abort, flash, jsonify, redirect, r
 from flask_login import current_user
 
 from elibrary.errors import InvalidInput
-from elibrary.line import linking, sdk
+from elibrary.line import linking, recipients, sdk
 from elibrary.line import webhook as webhook_events
 from elibrary.line.client import LineError
 from elibrary.line.models import CHANNELS
-from elibrary.line import recipients
 from elibrary.patrons import services as patron_services
 from elibrary.patrons.models import Patron
 from elibrary.web.auth import patron_required, sign_in_user, staff_required

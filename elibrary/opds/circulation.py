@@ -97,15 +97,15 @@ def for_titles(session: Session, title_ids: list[int], patron_id: int | None) ->
     my_holds: dict[int, Hold] = {}
     positions: dict[int, int] = {}
     if patron_id is not None:
-        my_loans = {l.title_id: l for l in session.scalars(select(Loan).where(Loan.patron_id == patron_id, Loan.title_id.in_(title_ids)))}
+        my_loans = {loan.title_id: loan for loan in session.scalars(select(Loan).where(Loan.patron_id == patron_id, Loan.title_id.in_(title_ids)))}
         my_holds = {h.title_id: h for h in session.scalars(select(Hold).where(Hold.patron_id == patron_id, Hold.title_id.in_(title_ids)))}
         positions = hold_positions(session, list(my_holds.values()))
     result = {}
     for title_id in title_ids:
         valid = licences.get(title_id, [])
-        is_open = any(l.is_open for l in valid)
-        copies = sum(l.copies or 0 for l in valid if not l.is_open)
-        free = sum(_free(l, loans.get(l.id, 0), ready.get(l.id, 0)) for l in valid if not l.is_open)
+        is_open = any(licence.is_open for licence in valid)
+        copies = sum(licence.copies or 0 for licence in valid if not licence.is_open)
+        free = sum(_free(licence, loans.get(licence.id, 0), ready.get(licence.id, 0)) for licence in valid if not licence.is_open)
         hold = my_holds.get(title_id)
         result[title_id] = Circulation(
             open_access=is_open,
@@ -174,6 +174,10 @@ def shelf_titles(session: Session, patron_id: int) -> list[Title]:
     from elibrary.catalog.models import TitleContributor
 
     options = (selectinload(Title.contributors).joinedload(TitleContributor.contributor), selectinload(Title.subjects), selectinload(Title.files))
-    loaned = session.scalars(select(Title).join(Loan, Loan.title_id == Title.id).where(Loan.patron_id == patron_id).order_by(Loan.due_at, Loan.id).options(*options)).all()
-    held = session.scalars(select(Title).join(Hold, Hold.title_id == Title.id).where(Hold.patron_id == patron_id).order_by(Hold.created_at, Hold.id).options(*options)).all()
+    loaned = session.scalars(
+        select(Title).join(Loan, Loan.title_id == Title.id).where(Loan.patron_id == patron_id).order_by(Loan.due_at, Loan.id).options(*options)
+    ).all()
+    held = session.scalars(
+        select(Title).join(Hold, Hold.title_id == Title.id).where(Hold.patron_id == patron_id).order_by(Hold.created_at, Hold.id).options(*options)
+    ).all()
     return [*loaned, *held]

@@ -162,7 +162,8 @@ def entry_element(title: Title, circ: Circulation, urls: Urls, locale: str, stan
     if title.ndc:
         _sub(entry, _A + "category", scheme=entries.NDC_SCHEME, term=title.ndc, label=f"NDC {title.ndc}")
     for subject in title.subjects:
-        _sub(entry, _A + "category", scheme=entries.SUBJECT_SCHEMES.get(subject.scheme, f"urn:elibrary:subject:{subject.scheme}"), term=subject.term, label=subject.term)
+        scheme = entries.SUBJECT_SCHEMES.get(subject.scheme, f"urn:elibrary:subject:{subject.scheme}")
+        _sub(entry, _A + "category", scheme=scheme, term=subject.term, label=subject.term)
     if title.description:
         _sub(entry, _A + "summary", title.description, type="text")
     for rel, size, version, media_type in entries.cover_links(title):

@@ -165,7 +165,8 @@ def send_confirmation(session: Session, cipher: DataCipher, registration: Regist
         "to complete it. If you did not register, please ignore this e-mail.\n"
     )
     address = decrypt_fields(registration, cipher, ("email",))["email"]
-    enqueue(session, cipher, Message(channel="email", address=address, subject=f"【{library_name}】利用者仮登録の確認 / Please confirm your registration", body=body, kind="confirm-email"))
+    subject = f"【{library_name}】利用者仮登録の確認 / Please confirm your registration"
+    enqueue(session, cipher, Message(channel="email", address=address, subject=subject, body=body, kind="confirm-email"))
 
 
 def find_for_token(session: Session, token: str, now: datetime | None = None, *, lock: bool = False) -> Registration:

@@ -9,8 +9,7 @@ from elibrary.errors import DomainError
 from elibrary.patrons import registration
 from elibrary.patrons.services import CATEGORIES
 from elibrary.patrons.validation import FIELDS, LABELS
-from elibrary.web.auth import staff_required
-from elibrary.web.auth import sign_in_user
+from elibrary.web.auth import sign_in_user, staff_required
 from elibrary.web.i18n import current_locale, t
 from elibrary.web.transactions import db_session, runtime
 
@@ -97,7 +96,8 @@ def approve(registration_id: int):
     send = request.form.get("send_to_ils") == "1" and bool(getattr(rt.ils, "can_register", False))
     patron = registration.approve(db_session(), registration_id, category, cipher=rt.cipher, ils=rt.ils if send else None)
     fields = ("category", "card") + (FIELDS if send else ())
-    audit.record(db_session(), staff_access("change", subject=f"registration:{registration_id}", patron_id=patron.id, fields=fields, detail=f"approved as {category}" + (", sent to the ILS" if send else "")))
+    detail = f"approved as {category}" + (", sent to the ILS" if send else "")
+    audit.record(db_session(), staff_access("change", subject=f"registration:{registration_id}", patron_id=patron.id, fields=fields, detail=detail))
     if send:  # show the patron with the card number the ILS issued (a logged view), not in a cookie
         from elibrary.patrons.staff_views import _show
 

@@ -38,7 +38,10 @@ ENCRYPTED_COLUMNS: list[tuple[str, str, str]] = [
     ("elibrary.notify.models:OutboxMessage", "address_enc", "outbox.address"),
     ("elibrary.notify.models:OutboxMessage", "subject_enc", "outbox.subject"),
     ("elibrary.notify.models:OutboxMessage", "body_enc", "outbox.body"),
-] + [("elibrary.patrons.models:Registration", f"{f}_enc", f"registration.{f}") for f in ("name", "kana", "birth_date", "postal_code", "address", "phone", "email")]
+] + [
+    ("elibrary.patrons.models:Registration", f"{f}_enc", f"registration.{f}")
+    for f in ("name", "kana", "birth_date", "postal_code", "address", "phone", "email")
+]
 
 
 class RotationRefused(RuntimeError):

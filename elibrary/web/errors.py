@@ -93,7 +93,8 @@ def database_unavailable(exc: Exception) -> Response:
     except Exception:  # the connection is already gone
         pass
     log.error("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__, exc_info=exc)
-    ja, en = ("ただいま一時的にご利用いただけません。しばらくしてからお試しください。", "The service is briefly unavailable. Please try again in a little while.")
+    ja = "ただいま一時的にご利用いただけません。しばらくしてからお試しください。"
+    en = "The service is briefly unavailable. Please try again in a little while."
     if wants_json():
         response = problem_response(503, "database-unavailable", ja, en)
     else:

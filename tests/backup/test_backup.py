@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from elibrary import create_app
 from elibrary.audit import services as audit
-from elibrary.backup.archive import BackupError, create_backup, decode_value, encode_value
+from elibrary.backup.archive import create_backup, decode_value, encode_value
 from elibrary.backup.restore import restore_backup
 from elibrary.search.base import SearchQuery
 from tests.conftest import PG_URL, csrf_token_for, make_test_config

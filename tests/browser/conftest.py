@@ -207,9 +207,8 @@ def sign_in_staff(page, live_server: LiveServer, role: str = "librarian") -> Non
     """
     from flask_login.utils import _create_identifier
 
-    from elibrary.staff.services import add_staff
-
     from elibrary.security import sessions
+    from elibrary.staff.services import add_staff
 
     with live_server.rt.db.scope() as session:
         user, _password = add_staff(session, f"{role}-{id(page)}@city.example.jp", role, "S1" if role == "teacher" else None)

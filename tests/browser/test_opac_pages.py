@@ -65,7 +65,8 @@ def test_skip_link_moves_focus_to_the_main_content(page, live_server, catalog):
 def _assert_touch_friendly(page):
     """Every visible link and button in the header, facets, sorts and pagination is at least 44px tall."""
     small = page.evaluate(
-        """() => Array.from(document.querySelectorAll('.site-header a, .site-header button, .site-header input, .facet a, .sorts a, .pagination a, .kids-links a, .tiles a'))
+        """() => Array.from(document.querySelectorAll(
+                '.site-header a, .site-header button, .site-header input, .facet a, .sorts a, .pagination a, .kids-links a, .tiles a'))
             .filter(el => el.offsetParent !== null)
             .map(el => [el.textContent.trim() || el.id, el.getBoundingClientRect().height])
             .filter(([, h]) => h < 44)"""

@@ -40,7 +40,8 @@ def _loan_with_position(rt) -> int:
     with rt.db.scope() as session:
         title = make_licensed_title(session, "concurrent", 1)
         loan = services.borrow(session, make_patron(session), title.id)
-        session.add(ReadingPosition(patron_id=loan.patron_id, title_id=title.id, loan_id=loan.id, location="epubcfi(/6/4)", fraction=0.5, bookmarks=[], revision=1))
+        session.add(ReadingPosition(patron_id=loan.patron_id, title_id=title.id, loan_id=loan.id, location="epubcfi(/6/4)", fraction=0.5,
+                                    bookmarks=[], revision=1))
         return loan.id
 
 

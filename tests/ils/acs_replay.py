@@ -47,7 +47,9 @@ def serve(conn: socket.socket, mode: str, reply: str, encoding: str) -> None:
                 command = request[:2]
                 if mode == "silent":
                     continue
-                answer = {"93": "941", "99": "98YYYYNN60000320100510    1717202.00AOKOBE|BXYYYYYYYYYNYNNNYN|", "35": "36Y20100507    161213AOKOBE|AA1|"}.get(command, reply)
+                answers = {"93": "941", "99": "98YYYYNN60000320100510    1717202.00AOKOBE|BXYYYYYYYYYNYNNNYN|",
+                           "35": "36Y20100507    161213AOKOBE|AA1|"}
+                answer = answers.get(command, reply)
                 data = with_trailer(answer, request, encoding)
                 if command in ("63", "23"):
                     if mode == "bad-checksum":

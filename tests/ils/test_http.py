@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -89,7 +89,8 @@ def test_wrong_pin_by_success_rule_and_unknown_card_by_status():
 
 @pytest.mark.parametrize(
     "options",
-    [{"status": 500}, {"status": 302}, {"raise_exc": httpx.ConnectTimeout("timed out")}, {"raise_exc": httpx.ConnectError("refused")}, {"raw": b"<html>maintenance</html>"}],
+    [{"status": 500}, {"status": 302}, {"raise_exc": httpx.ConnectTimeout("timed out")}, {"raise_exc": httpx.ConnectError("refused")},
+     {"raw": b"<html>maintenance</html>"}],
 )
 def test_outages_are_an_unavailable_ils(options):
     with pytest.raises(ILSUnavailable):

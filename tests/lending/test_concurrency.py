@@ -11,10 +11,10 @@ from elibrary.db import Database, utcnow
 from elibrary.errors import DomainError
 from elibrary.lending import jobs, services
 from elibrary.lending.errors import LoanNotFound
+from elibrary.lending.invariants import queue_positions, violations
 from elibrary.lending.models import Hold, HoldState, LendingEvent, Loan
 from elibrary.patrons.models import Patron
 from tests.lending.factories import make_licensed_title, make_patron
-from elibrary.lending.invariants import queue_positions, violations
 
 PATRONS = 40
 COPIES = 5

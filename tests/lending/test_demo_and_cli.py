@@ -63,7 +63,6 @@ def test_licenses_add_refusals_are_one_line(runner, rt):
 
 def test_search_availability_follows_loans_and_licences(rt):
     from elibrary.search.base import SearchQuery
-
     from tests.lending.factories import make_patron
 
     def available_ids():

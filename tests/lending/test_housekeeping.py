@@ -18,8 +18,10 @@ from elibrary.patrons import registration
 from elibrary.patrons.models import Patron, Registration
 
 FORMS = [
-    {"name": "山田　花子", "kana": "やまだ はなこ", "birth_date": "2001-04-01", "postal_code": "650-0001", "address": "兵庫県神戸市中央区加納町6-5-1", "email": "hanako@example.jp"},
-    {"name": "佐藤 次郎", "kana": "さとう じろう", "birth_date": "1990-05-05", "postal_code": "650-0002", "address": "兵庫県神戸市中央区北野町1-1", "email": "jiro@example.jp"},
+    {"name": "山田　花子", "kana": "やまだ はなこ", "birth_date": "2001-04-01", "postal_code": "650-0001",
+     "address": "兵庫県神戸市中央区加納町6-5-1", "email": "hanako@example.jp"},
+    {"name": "佐藤 次郎", "kana": "さとう じろう", "birth_date": "1990-05-05", "postal_code": "650-0002",
+     "address": "兵庫県神戸市中央区北野町1-1", "email": "jiro@example.jp"},
 ]
 
 

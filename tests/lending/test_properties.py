@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from elibrary.db import utcnow
 from elibrary.errors import DomainError
 from elibrary.lending import jobs, services
+from elibrary.lending.invariants import queue_positions, violations
 from elibrary.lending.models import Hold, Loan
 from elibrary.lending.policy import tokyo_today
 from tests.lending.factories import make_patron, make_title
-from elibrary.lending.invariants import queue_positions, violations
 
 N_PATRONS = 6
 N_TITLES = 3
@@ -33,7 +33,7 @@ def test_random_lending_sequences_keep_the_invariants(rt):
             self.patrons = [make_patron(self.session) for _ in range(N_PATRONS)]
             self.titles = [make_title(self.session) for _ in range(N_TITLES)]
             terms = [("one-copy", {}), ("concurrent", {"copies": 2}), ("metered-loans", {"copies": 2, "loans": 4})]
-            for title, (model, extra) in zip(self.titles, terms):
+            for title, (model, extra) in zip(self.titles, terms, strict=True):
                 services.add_license(self.session, title.id, model, now=self.now, **extra)
             services.add_license(self.session, self.titles[0].id, "metered-time", copies=1, until=self.now + timedelta(days=20), now=self.now)
 

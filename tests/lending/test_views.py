@@ -155,7 +155,8 @@ def test_staff_pages_show_licences_demand_and_policy(client, rt):
     client.post(f"/staff/lending/titles/{title_id}", data={"csrf_token": token, "model": "metered-loans", "copies": "2", "loans": "26"})
     with rt.db.scope() as session:
         assert session.scalar(select(Hold.state)).value == "ready"  # the new copy went to the waiting patron
-    response = client.post("/staff/lending/policy", data={"csrf_token": token, "code": "citizen", "max_loans": "8", "max_holds": "5", "loan_days": "14", "renewals": "1", "hold_ready_days": "3"})
+    form = {"csrf_token": token, "code": "citizen", "max_loans": "8", "max_holds": "5", "loan_days": "14", "renewals": "1", "hold_ready_days": "3"}
+    response = client.post("/staff/lending/policy", data=form)
     assert response.status_code == 303
     assert 'value="8"' in client.get("/staff/lending/policy").get_data(as_text=True)
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from elibrary.db import utcnow
 from elibrary.line import linking
 from elibrary.line.models import LineLink
+from elibrary.line.recipients import messages_for, set_preference
 from elibrary.notify.models import OutboxMessage
 from elibrary.notify.outbox import MAX_ATTEMPTS, enqueue
-from elibrary.line.recipients import messages_for, set_preference
 from elibrary.patrons.models import Patron
 from elibrary.patrons.services import add_local_patron, set_email
 

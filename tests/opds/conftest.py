@@ -100,10 +100,13 @@ def catalog(rt) -> Catalog:
                            contributors=(ContributorCredit("宮沢賢治", "ミヤザワ ケンジ"),))
         attach_book_file(session, rt.storage, ginga, io.BytesIO(minimal_epub("銀河鉄道の夜")), "application/epub+zip")
         add_license(session, ginga.id, "one-copy", copies=1)
-        ya = make_title(session, title="夏の庭", title_reading="ナツ ノ ニワ", audience="ya", ndc="913.6", contributors=(ContributorCredit("湯本香樹実", "ユモト カズミ"),))
+        ya = make_title(session, title="夏の庭", title_reading="ナツ ノ ニワ", audience="ya", ndc="913.6",
+                        contributors=(ContributorCredit("湯本香樹実", "ユモト カズミ"),))
         add_license(session, ya.id, "concurrent", copies=3)
-        pdf = make_title(session, title="図書館の自由に関する宣言", title_reading="トショカン ノ ジユウ ニ カンスル センゲン", ndc="010.1", format="pdf", isbn=None)
-        english = make_title(session, title="Botchan", title_reading="ボッチャン", language="en", ndc="913.6", contributors=(ContributorCredit("Natsume Soseki", ""),))
+        pdf = make_title(session, title="図書館の自由に関する宣言", title_reading="トショカン ノ ジユウ ニ カンスル センゲン", ndc="010.1",
+                         format="pdf", isbn=None)
+        english = make_title(session, title="Botchan", title_reading="ボッチャン", language="en", ndc="913.6",
+                             contributors=(ContributorCredit("Natsume Soseki", ""),))
         add_license(session, english.id, "open")
         gone = make_title(session, title="除籍された本", title_reading="ジョセキ サレタ ホン")
         withdraw_title(session, gone)

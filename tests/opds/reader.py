@@ -36,7 +36,7 @@ class Publication:
 
     def link(self, rel: str) -> Link | None:
         """The first link with ``rel``."""
-        return next((l for l in self.links if l.rel == rel), None)
+        return next((link for link in self.links if link.rel == rel), None)
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Feed:
 
     def link(self, rel: str) -> Link | None:
         """The first feed-level link with ``rel``."""
-        return next((l for l in self.links if l.rel == rel or (isinstance(l.rel, list) and rel in l.rel)), None)
+        return next((link for link in self.links if link.rel == rel or (isinstance(link.rel, list) and rel in link.rel)), None)
 
 
 def _link2(data: dict) -> Link:
@@ -63,19 +63,19 @@ def parse_publication2(data: dict) -> Publication:
     title = data["metadata"].get("title", "")
     if isinstance(title, dict):  # a language map
         title = next(iter(title.values()), "")
-    return Publication(title, data["metadata"].get("identifier", ""), [_link2(l) for l in data.get("links", [])])
+    return Publication(title, data["metadata"].get("identifier", ""), [_link2(link) for link in data.get("links", [])])
 
 
 def parse_feed2(body: bytes | str) -> Feed:
     """An OPDS 2 feed (``groups`` are flattened into navigation and publications)."""
     data = json.loads(body)
-    feed = Feed(data["metadata"]["title"], [_link2(l) for l in data.get("links", [])])
+    feed = Feed(data["metadata"]["title"], [_link2(link) for link in data.get("links", [])])
     sections = [data, *data.get("groups", [])]
     for section in sections:
-        feed.navigation += [_link2(l) for l in section.get("navigation", [])]
+        feed.navigation += [_link2(link) for link in section.get("navigation", [])]
         feed.publications += [parse_publication2(p) for p in section.get("publications", [])]
     for group in data.get("facets", []):
-        feed.facets[group["metadata"]["title"]] = [_link2(l) for l in group["links"]]
+        feed.facets[group["metadata"]["title"]] = [_link2(link) for link in group["links"]]
     return feed
 
 
@@ -92,7 +92,7 @@ def _link1(element) -> Link:
 
 def parse_entry1(entry) -> Publication:
     """An Atom entry."""
-    return Publication(entry.findtext(f"{ATOM}title", ""), entry.findtext(f"{ATOM}id", ""), [_link1(l) for l in entry.findall(f"{ATOM}link")])
+    return Publication(entry.findtext(f"{ATOM}title", ""), entry.findtext(f"{ATOM}id", ""), [_link1(link) for link in entry.findall(f"{ATOM}link")])
 
 
 def parse_feed1(body: bytes) -> Feed:
@@ -107,8 +107,8 @@ def parse_feed1(body: bytes) -> Feed:
             feed.links.append(link)
     for entry in root.findall(f"{ATOM}entry"):
         publication = parse_entry1(entry)
-        if any(l.rel.startswith("http://opds-spec.org/acquisition") for l in publication.links):
+        if any(link.rel.startswith("http://opds-spec.org/acquisition") for link in publication.links):
             feed.publications.append(publication)
         else:
-            feed.navigation += [Link(l.href, l.rel, l.type, publication.title) for l in publication.links]
+            feed.navigation += [Link(link.href, link.rel, link.type, publication.title) for link in publication.links]
     return feed

@@ -47,7 +47,7 @@ def test_opds1_entry_metadata_and_readings(client, catalog):
     summary = entry.find(f"{ATOM}summary")
     assert summary.get("type") == "text" and "<b>太字</b>" in summary.text  # plain text, never parsed as HTML
     assert {c.get("term") for c in entry.iter(f"{ATOM}category")} == {"913.6", "猫", "ユーモア"}
-    images = {l.get("rel"): l for l in entry.iter(f"{ATOM}link") if "image" in l.get("rel")}
+    images = {link.get("rel"): link for link in entry.iter(f"{ATOM}link") if "image" in link.get("rel")}
     assert set(images) == {"http://opds-spec.org/image", "http://opds-spec.org/image/thumbnail"}
     thumbnail = images["http://opds-spec.org/image/thumbnail"]
     assert thumbnail.get("type") == "image/jpeg"
@@ -80,14 +80,14 @@ def test_withdrawn_titles_are_not_listed(client, catalog):
 def test_paging_links_and_counts(client, catalog):
     first = client.get("/opds/v2/new").json
     assert first["metadata"] == {"title": "新着の本", "numberOfItems": 6, "itemsPerPage": 2, "currentPage": 1}
-    rels = {l["rel"]: l["href"] for l in first["links"]}
+    rels = {link["rel"]: link["href"] for link in first["links"]}
     assert rels["next"].endswith("/opds/v2/new?page=2") and rels["last"].endswith("page=3") and "previous" not in rels
-    middle = {l["rel"]: l["href"] for l in client.get("/opds/v2/new?page=2").json["links"]}
+    middle = {link["rel"]: link["href"] for link in client.get("/opds/v2/new?page=2").json["links"]}
     assert middle["previous"].endswith("/opds/v2/new") and middle["next"].endswith("page=3")
     feed = etree.fromstring(client.get("/opds/v1/new?page=3").data)
     assert feed.findtext("{http://a9.com/-/spec/opensearch/1.1/}totalResults") == "6"
     assert feed.findtext("{http://a9.com/-/spec/opensearch/1.1/}itemsPerPage") == "2"
-    rels = {l.get("rel") for l in feed.iter(f"{ATOM}link")}
+    rels = {link.get("rel") for link in feed.iter(f"{ATOM}link")}
     assert {"first", "previous", "last"} <= rels and "next" not in rels
 
 
@@ -95,16 +95,16 @@ def test_facets_mark_the_active_value(client, catalog):
     feed = client.get("/opds/v2/new?audience=children").json
     assert [p["metadata"]["title"] for p in feed["publications"]] == ["銀河鉄道の夜"]
     audience = next(g for g in feed["facets"] if g["metadata"]["title"] == "対象")
-    active = [l for l in audience["links"] if l.get("rel") == "self"]
-    assert [l["title"] for l in active] == ["児童書"]
-    assert all(l["href"].split("?")[0].endswith("/opds/v2/new") for l in audience["links"])
+    active = [link for link in audience["links"] if link.get("rel") == "self"]
+    assert [link["title"] for link in active] == ["児童書"]
+    assert all(link["href"].split("?")[0].endswith("/opds/v2/new") for link in audience["links"])
     atom = etree.fromstring(client.get("/opds/v1/new?language=en").data)
-    facets = [l for l in atom.iter(f"{ATOM}link") if l.get("rel") == "http://opds-spec.org/facet"]
-    groups = {l.get(f"{OPDS}facetGroup") for l in facets}
+    facets = [link for link in atom.iter(f"{ATOM}link") if link.get("rel") == "http://opds-spec.org/facet"]
+    groups = {link.get(f"{OPDS}facetGroup") for link in facets}
     assert groups == {"対象", "形式", "言語", "貸出状況"}
-    active = [(l.get(f"{OPDS}facetGroup"), l.get("title")) for l in facets if l.get(f"{OPDS}activeFacet") == "true"]
+    active = [(link.get(f"{OPDS}facetGroup"), link.get("title")) for link in facets if link.get(f"{OPDS}activeFacet") == "true"]
     assert ("言語", "英語") in active and ("対象", "すべて") in active
-    english = next(l for l in facets if l.get("title") == "英語")
+    english = next(link for link in facets if link.get("title") == "英語")
     assert english.get("{http://purl.org/syndication/thread/1.0}count") == "1"
 
 

@@ -17,7 +17,7 @@ REVOKE = "http://librarysimplified.org/terms/rel/revoke"
 
 
 def _links(publication: dict, rel: str) -> list[dict]:
-    return [l for l in publication["links"] if l.get("rel") == rel]
+    return [link for link in publication["links"] if link.get("rel") == rel]
 
 
 def test_protected_resource_without_credentials_is_401_with_the_document(client, catalog):
@@ -35,7 +35,7 @@ def test_authentication_document_content(client):
     assert document["id"] == "http://localhost/opds/auth"
     (flow,) = document["authentication"]
     assert flow == {"type": "http://opds-spec.org/auth/basic", "labels": {"login": "利用者番号", "password": "パスワード"}}
-    rels = {l["rel"]: l for l in document["links"]}
+    rels = {link["rel"]: link for link in document["links"]}
     assert {"logo", "help", "register", "http://opds-spec.org/shelf", "start"} <= set(rels)
     logo = client.get(rels["logo"]["href"].removeprefix("http://localhost"))
     assert logo.status_code == 200 and logo.mimetype == "image/png"

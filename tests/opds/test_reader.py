@@ -20,7 +20,8 @@ def test_reads_palace_opds2_feeds(name):
         assert publication.links or publication.title
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (SAMPLES / "opds").glob("*.opds")) + ["../customlists/feed90.xml", "../opds_for_distributors/biblioboard_mini_feed.opds"])
+@pytest.mark.parametrize("name", sorted(p.name for p in (SAMPLES / "opds").glob("*.opds"))
+                         + ["../customlists/feed90.xml", "../opds_for_distributors/biblioboard_mini_feed.opds"])
 def test_reads_palace_opds1_feeds(name):
     feed = parse_feed1((SAMPLES / "opds" / name).read_bytes())
     assert feed.publications or feed.navigation, name
@@ -30,7 +31,7 @@ def test_reads_palace_opds1_feeds(name):
 
 def test_reads_palace_lending_availability():
     feed = parse_feed1((SAMPLES / "customlists" / "feed90.xml").read_bytes())
-    states = {l.properties["availability"]["state"] for p in feed.publications for l in p.links if "availability" in l.properties}
+    states = {link.properties["availability"]["state"] for p in feed.publications for link in p.links if "availability" in link.properties}
     assert states and states <= {"available", "unavailable", "reserved", "ready"}
 
 

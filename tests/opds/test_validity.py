@@ -92,15 +92,15 @@ def crawl(client, start: str, headers: dict, extra: list[str]) -> dict[str, byte
 def _links(response):
     if response.mimetype == "application/atom+xml":
         root = etree.fromstring(response.data)
-        return [(l.get("rel"), l.get("href"), l.get("type") or "") for l in root.iter("{http://www.w3.org/2005/Atom}link")]
+        return [(link.get("rel"), link.get("href"), link.get("type") or "") for link in root.iter("{http://www.w3.org/2005/Atom}link")]
     document = response.json
     found = []
     for link in document.get("links", []) + document.get("navigation", []):
         found.append((link.get("rel"), link["href"], link.get("type", "")))
     for group in document.get("facets", []):
-        found += [("http://opds-spec.org/facet", l["href"], l.get("type", "")) for l in group["links"]]
+        found += [("http://opds-spec.org/facet", link["href"], link.get("type", "")) for link in group["links"]]
     for publication in document.get("publications", []):
-        found += [(l.get("rel"), l["href"], l.get("type", "")) for l in publication["links"]]
+        found += [(link.get("rel"), link["href"], link.get("type", "")) for link in publication["links"]]
     return found
 
 

@@ -2,7 +2,7 @@
 from sqlalchemy import select
 
 from elibrary.audit.models import AccessLogEntry
-from elibrary.patrons.services import add_local_patron, notification_address, find_by_card
+from elibrary.patrons.services import add_local_patron, find_by_card, notification_address
 from tests.conftest import csrf_token_for, sign_in_staff
 
 

@@ -7,9 +7,9 @@ import zipfile
 
 from sqlalchemy.orm import Session
 
+from elibrary.books.packing import pack_epub_directory
 from elibrary.catalog.files import attach_book_file
 from elibrary.catalog.models import Title
-from elibrary.books.packing import pack_epub_directory
 from elibrary.lending import services as lending
 from elibrary.patrons.services import add_local_patron
 from tests.conftest import EXTERNAL

@@ -18,7 +18,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-
 from elibrary import create_app
 from elibrary.web.accesslog import ACCESS_LOG_FORMAT
 from tests.conftest import make_test_config

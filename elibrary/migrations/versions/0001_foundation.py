@@ -1,12 +1,11 @@
 """foundation: catalog, patrons, staff, outbox
 
 Revision ID: 0001_foundation
-Revises: 
+Revises:
 Create Date: 2026-11-22 03:07:16.360656
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001_foundation'
 down_revision = None

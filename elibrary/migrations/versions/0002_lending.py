@@ -3,9 +3,8 @@
 Revision ID: 0002_lending
 Revises: 0001_foundation
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0002_lending"
 down_revision = "0001_foundation"
@@ -56,7 +55,8 @@ def upgrade() -> None:
     op.create_table('licenses',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title_id', sa.Integer(), nullable=False),
-    sa.Column('model', sa.Enum('one-copy', 'concurrent', 'metered-loans', 'metered-time', 'open', name='license_model', native_enum=False, length=32), nullable=False),
+    sa.Column('model', sa.Enum('one-copy', 'concurrent', 'metered-loans', 'metered-time', 'open', name='license_model', native_enum=False, length=32),
+              nullable=False),
     sa.Column('copies', sa.Integer(), nullable=True),
     sa.Column('loans_total', sa.Integer(), nullable=True),
     sa.Column('loans_remaining', sa.Integer(), nullable=True),

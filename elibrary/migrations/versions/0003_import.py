@@ -3,9 +3,8 @@
 Revision ID: 0003_import
 Revises: 0001_foundation
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0003_import"
 down_revision = "0001_foundation"

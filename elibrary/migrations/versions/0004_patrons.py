@@ -3,9 +3,8 @@
 Revision ID: 0004_patrons
 Revises: 0001_foundation
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0004_patrons"
 down_revision = "0001_foundation"

@@ -4,9 +4,8 @@ index on (source, source_record_id), by which every batch of an import is matche
 Revision ID: 0008_import_hash
 Revises: 0003_import
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0008_import_hash"
 down_revision = "0003_import"

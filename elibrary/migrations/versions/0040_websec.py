@@ -3,9 +3,8 @@
 Revision ID: 0040_websec
 Revises: 0004_patrons
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0040_websec"
 down_revision = "0004_patrons"
