@@ -26,12 +26,13 @@ def field_tokens(doc: SearchDocument) -> dict[str, list[str]]:
     publishers, subjects, series) come from ``analysis``'s caches.
     """
     tokens, cached, reading_tokens = analysis.tokens, analysis.cached_tokens, analysis.reading_tokens
+    named = analysis.cached_name_tokens  # names and titles are also typed without their separators
     readings = [doc.title_reading, doc.series_reading, *doc.contributor_readings]
-    title_part = tokens(doc.title) + list(cached(doc.subtitle))
-    people = [t for c in doc.contributors for t in cached(c)]
+    title_part = analysis.name_tokens(doc.title) + list(named(doc.subtitle))
+    people = [t for c in doc.contributors for t in named(c)]
     reading_toks = [t for r in readings for t in reading_tokens(r)]
     subjects = [t for s in doc.subjects for t in cached(s)]
-    text = [*title_part, *cached(doc.series), *people, *cached(doc.publisher), *subjects, *tokens(doc.description)]
+    text = [*title_part, *named(doc.series), *people, *cached(doc.publisher), *subjects, *tokens(doc.description)]
     text += reading_toks + analysis.isbn_tokens(doc.isbn) + list(analysis.cached_ndc_tokens(doc.ndc))
     short = [analysis.unigrams(doc.title), *(analysis.cached_unigrams(part) for part in (doc.subtitle, doc.series))]
     short += [analysis.cached_unigrams(part) for part in (*doc.contributors, *doc.subjects, *readings)]

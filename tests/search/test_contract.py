@@ -162,3 +162,35 @@ def test_status_counts_documents(filled):
     status = filled.status()
     assert status["ok"] is True
     assert status["documents"] == len(CATALOG)
+
+
+# -- the judged queries: what people type, over a catalog stored as real records store it -----------------
+from tests.search.judged import load_judged, judge  # noqa: E402
+from tests.search.judged_catalog import judged_catalog  # noqa: E402
+
+JUDGED = load_judged()
+
+
+@pytest.fixture(scope="module", params=["memory", "whoosh"])
+def judged_backend(request, tmp_path_factory):
+    search = build_backend(request.param, tmp_path_factory.mktemp("judged") / "index")
+    search.upsert(judged_catalog())
+    yield search, {d.id: d.title for d in judged_catalog()}
+    if hasattr(search, "close"):
+        search.close()
+
+
+def test_the_judged_set_is_large_and_consistent():
+    titles = {d.title for d in judged_catalog()}
+    assert len(JUDGED) >= 150
+    assert len({j.query for j in JUDGED}) == len(JUDGED)
+    for item in JUDGED:
+        assert item.must or item.nothing, item.query
+        assert set(item.must + item.must_not) <= titles, item.query  # a typo would make a judgement vacuous
+        assert not set(item.must) & set(item.must_not), item.query
+
+
+@pytest.mark.parametrize("item", JUDGED, ids=[j.query for j in JUDGED])
+def test_judged_query(judged_backend, item):
+    backend, titles = judged_backend
+    assert judge(backend, item, titles) == [], item.note
