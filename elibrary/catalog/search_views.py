@@ -7,13 +7,13 @@ that order. Any input gets a page: an empty query shows ways to browse, an over-
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from flask import current_app, render_template, request, url_for
 
 from elibrary.catalog import browse
+from elibrary.search.analysis import clean_query
 from elibrary.search.base import FACETS, MAX_QUERY_LENGTH, SORTS, SearchError, SearchQuery
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
@@ -54,10 +54,7 @@ class SearchRequest:
         return url_for("catalog.search") + ("?" + query if query else "")
 
 
-def _clean_text(value: str) -> str:
-    """NFC, control characters dropped, runs of white space folded to one space."""
-    value = "".join(ch for ch in unicodedata.normalize("NFC", value) if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
-    return " ".join(value.split())
+_clean_text = clean_query
 
 
 def parse_search_request(args, facets: tuple[str, ...]) -> SearchRequest:

@@ -63,6 +63,13 @@ _ONE_PASS = {cp: new.translate(_SMALL_AND_LONG) for cp, new in _FOLD_TABLE.items
 _ONE_PASS.update((cp, new) for cp, new in _SMALL_AND_LONG.items() if cp not in _ONE_PASS)
 
 
+def clean_query(value: str) -> str:
+    """Query text as a page may show it: NFC, control, format, surrogate and private-use characters dropped,
+    runs of white space folded to one space (a NUL or a lone surrogate cannot be put in XML or JSON)."""
+    value = "".join(ch for ch in unicodedata.normalize("NFC", value) if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
+    return " ".join(value.split())
+
+
 def normalize(text: str) -> str:
     """The one normalisation applied to indexed text and to queries."""
     if text.isascii():
