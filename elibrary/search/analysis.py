@@ -94,6 +94,10 @@ def _is_cjk(ch: str) -> bool:
     return _CJK_CHAR.match(ch) is not None
 
 
+CJK_RANGES = _CJK  # for a regular expression's character class
+is_cjk = _is_cjk
+
+
 def runs(normalized: str) -> list[str]:
     """Split normalised text into kanji/kana runs and Latin/digit words (separators dropped)."""
     return _RUN.findall(normalized)

@@ -92,5 +92,8 @@ class SearchBackend(Protocol):
     def search(self, query: SearchQuery) -> SearchResult:
         """Answer a query. Any text is accepted: query syntax characters are plain text."""
 
+    def suggest(self, text: str, limit: int = 3) -> list[str]:
+        """"もしかして": up to ``limit`` queries close to ``text`` that find titles, best first (``search.suggestions``)."""
+
     def status(self) -> dict:
         """Health data for /healthz: ``{"ok": bool, ...}``."""

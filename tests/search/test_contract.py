@@ -194,3 +194,46 @@ def test_the_judged_set_is_large_and_consistent():
 def test_judged_query(judged_backend, item):
     backend, titles = judged_backend
     assert judge(backend, item, titles) == [], item.note
+
+
+# -- もしかして: every backend suggests the same corrections -----------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("宮沢健治", ["宮沢賢治"]),  # one wrong kanji; 宮澤賢治 is the same query to the index, offered once
+        ("銀河鉄道の夜 宮沢健治", ["銀河鉄道の夜 宮沢賢治"]),  # the word that finds something is kept
+        ("みやざわけんぢ", ["宮沢賢治"]),  # by the name's reading
+        ("夏目潄石", ["夏目漱石"]),  # a look-alike kanji
+        ("はらぺこあおむす", ["はらぺこあおむし"]),
+        ("えりっくかある", ["エリック・カール"]),  # the name as the record shows it
+        ("銀河鉄道の昼", ["銀河鉄道の夜"]),
+        ("harry poter", ["harry potter"]),  # a Latin word by the words of titles and names
+        ("hungri caterpillar", ["hungry caterpillar"]),
+    ],
+)
+def test_suggestions(judged_backend, query, expected):
+    backend, _titles = judged_backend
+    assert backend.suggest(query)[: len(expected)] == expected
+    for suggestion in backend.suggest(query):
+        assert backend.search(SearchQuery(text=suggestion)).total > 0  # every suggestion finds something
+
+
+@pytest.mark.parametrize("query", ["宮沢賢治", "xyzzy", "猫 量子", "", "   ", "\ud800", "*", "あ", "q" * 300,
+                                   "村上春樹 限りなく透明に近いブルー", " ".join(["宮沢健治"] * 20)])
+def test_no_suggestion_when_nothing_to_correct_or_nothing_close(judged_backend, query):
+    backend, _titles = judged_backend
+    assert backend.suggest(query) == []
+
+
+def test_suggestions_honour_the_limit(judged_backend):
+    backend, _titles = judged_backend
+    assert len(backend.suggest("ハリーポッターと炎のゴブレット", limit=1)) == 1
+    assert backend.suggest("宮沢健治", limit=0) == []
+
+
+def test_suggestions_follow_the_index(backend):
+    assert backend.suggest("宮沢健治") == []
+    backend.upsert([doc(1, "風の又三郎", contributors=("宮沢 賢治",))])
+    assert backend.suggest("宮沢健治") == ["宮沢賢治"]
+    backend.delete([1])
+    assert backend.suggest("宮沢健治") == []
