@@ -52,12 +52,14 @@ def recall_precision(backend: SearchBackend, judged: list[Judged], titles: dict[
     """Top-5 recall (wanted titles found in the top 5) and precision (top-5 titles that are not judged wrong).
 
     Precision counts a top-5 title as wrong when the query lists it as must-not, or wants no hit at all.
+    Ids missing from ``titles`` (a benchmark's generated titles around the judged ones) are neither.
     """
     wanted = found = shown = wrong = 0
     for item in judged:
-        top = [titles[i] for i in backend.search(SearchQuery(text=item.query, limit=TOP, with_facets=False)).ids]
+        top = [titles.get(i) for i in backend.search(SearchQuery(text=item.query, limit=TOP, with_facets=False)).ids]
         wanted += len(item.must)
         found += sum(t in top for t in item.must)
         shown += len(top)
-        wrong += len(top) if item.nothing else sum(t in item.must_not for t in top)
+        judged_top = [t for t in top if t is not None]
+        wrong += len(judged_top) if item.nothing else sum(t in item.must_not for t in judged_top)
     return (found / wanted if wanted else 1.0), (1 - wrong / shown if shown else 1.0)

@@ -237,3 +237,17 @@ def test_suggestions_follow_the_index(backend):
     assert backend.suggest("宮沢健治") == ["宮沢賢治"]
     backend.delete([1])
     assert backend.suggest("宮沢健治") == []
+
+
+def test_recall_and_precision_of_the_judged_set(judged_backend):
+    from tests.search.judged import recall_precision
+
+    backend, titles = judged_backend
+    assert recall_precision(backend, JUDGED, titles) == (1.0, 1.0)
+    # An engine that answers everything with the first five titles would be measured as poor.
+    class Careless:
+        def search(self, query):
+            from elibrary.search.base import SearchResult
+            return SearchResult(ids=[1, 2, 3, 4, 5], total=5)
+    recall, precision = recall_precision(Careless(), JUDGED, titles)
+    assert recall < 0.2 and precision < 0.96  # precision only counts judged-wrong titles, so it falls less
