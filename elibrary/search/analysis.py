@@ -162,6 +162,31 @@ def name_tokens(text: str) -> list[str]:
     return list(dict.fromkeys(as_written + tokens(plain) + tokens(_MARKS.sub("", unicodedata.normalize("NFKC", text)))))
 
 
+# Whole-phrase tokens rank a title whose whole title (or reading) is the query, or whose contributor's
+# whole name or one part of it is, above titles that merely contain it (はし: 橋 before 箸の歴史). The
+# mark never occurs in other tokens, which are made of letters, digits, kanji and kana only.
+EXACT = "="
+
+
+def exact_key(text: str) -> str:
+    """The whole-phrase token of a text: normalised, without separators ("" for none)."""
+    key = normalize(joined(text))
+    return EXACT + key if key else ""
+
+
+@functools.lru_cache(maxsize=8192)
+def exact_name_tokens(name: str) -> tuple[str, ...]:
+    """Whole-phrase tokens of a name or name reading: the whole, and each part (宮沢 賢治: 宮沢賢治, 宮沢, 賢治)."""
+    parts = [name, *_SEPARATORS.split(unicodedata.normalize("NFKC", name).replace(",", " "))]
+    return tuple(dict.fromkeys(k for k in map(exact_key, parts) if k))
+
+
+def exact_reading_tokens(reading: str) -> list[str]:
+    """Whole-phrase tokens of a title reading, particles both ways."""
+    variant = particle_variant(reading)
+    return [k for k in dict.fromkeys([exact_key(reading), exact_key(variant or "")]) if k]
+
+
 # Strings that repeat across a catalog (names, publishers, subjects, series, NDC classes) are analysed
 # once: a rebuild of 100k titles meets each of them hundreds of times. Unique text (titles,
 # descriptions) goes through the uncached functions, so the caches hold only what is reused.

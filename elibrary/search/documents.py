@@ -36,10 +36,12 @@ def field_tokens(doc: SearchDocument) -> dict[str, list[str]]:
     text += reading_toks + analysis.isbn_tokens(doc.isbn) + list(analysis.cached_ndc_tokens(doc.ndc))
     short = [analysis.unigrams(doc.title), *(analysis.cached_unigrams(part) for part in (doc.subtitle, doc.series))]
     short += [analysis.cached_unigrams(part) for part in (*doc.contributors, *doc.subjects, *readings)]
+    exact_title = [analysis.exact_key(doc.title), *analysis.exact_reading_tokens(doc.title_reading)]
+    exact_people = [t for name in (*doc.contributors, *doc.contributor_readings) for t in analysis.exact_name_tokens(name)]
     return {
         "text": list(dict.fromkeys(text)),
-        "title": list(dict.fromkeys(title_part + list(reading_tokens(doc.title_reading)))),
-        "author": list(dict.fromkeys(people + [t for r in doc.contributor_readings for t in reading_tokens(r)])),
+        "title": list(dict.fromkeys(title_part + list(reading_tokens(doc.title_reading)) + [t for t in exact_title if t])),
+        "author": list(dict.fromkeys(people + [t for r in doc.contributor_readings for t in reading_tokens(r)] + exact_people)),
         "uni": list(dict.fromkeys(c for part in short for c in part)),
     }
 
@@ -63,6 +65,12 @@ def reading_key(doc: SearchDocument) -> str:
 def newest_key(doc: SearchDocument) -> tuple[int, int]:
     """Sort key for "newest": publication date descending, undated last, then id."""
     return (-int(doc.published.strftime("%Y%m%d")) if doc.published else 0, doc.id)
+
+
+def exact_clause(text: str) -> Clause:
+    """Alternatives matching a title, title reading, name or part of a name that is the whole query."""
+    key = analysis.exact_key(analysis.clean_query(text or "")[:MAX_QUERY_LENGTH])
+    return [("title", key), ("author", key)] if key else []
 
 
 def query_units(text: str, field: str = "text") -> list[Unit]:

@@ -101,12 +101,15 @@ class MemorySearch:
 
     @staticmethod
     def _tier(entry: _Entry, text: str) -> int:
+        exact = documents.exact_clause(text)
+        if exact and entry.matches([exact]):
+            return 0
         pairs = list(zip(documents.query_units(text, "title"), documents.query_units(text, "author")))
         if all(entry.matches(t) for t, _ in pairs):
-            return 0
-        if all(entry.matches(t) or entry.matches(a) for t, a in pairs):
             return 1
-        return 2
+        if all(entry.matches(t) or entry.matches(a) for t, a in pairs):
+            return 2
+        return 3
 
     def suggest(self, text: str, limit: int = 3) -> list[str]:
         """"もしかして" suggestions (``suggestions.suggest``) from the documents in memory."""

@@ -337,14 +337,18 @@ class WhooshSearch:
 
     @staticmethod
     def _tiers(seg: SegmentSets, text: str, hits: int) -> list[int]:
-        """Hits matching every word in the title, then in title or contributors, then the rest."""
+        """Hits whose whole title or a name is the query, then matching every word in the title, then in
+        title or contributors, then the rest (``MemorySearch._tier``)."""
+        exact_clause = documents.exact_clause(text)
+        exact = seg.clause(exact_clause) & hits if exact_clause else 0
         in_title, in_either = hits, hits
         for title_unit, author_unit in zip(query_units(text, "title"), query_units(text, "author")):
             title_bits = seg.unit(title_unit, in_either)
             in_title &= title_bits
             in_either &= title_bits | seg.unit(author_unit, in_either)
-        second = in_either & ~in_title
-        return [in_title, second, hits & ~in_title & ~second]
+        in_title &= ~exact
+        second = in_either & ~in_title & ~exact
+        return [exact, in_title, second, hits & ~exact & ~in_title & ~second]
 
     def suggest(self, text: str, limit: int = 3) -> list[str]:
         """"もしかして" suggestions (``suggestions.suggest``) from this index's titles and names."""

@@ -251,3 +251,19 @@ def test_recall_and_precision_of_the_judged_set(judged_backend):
             return SearchResult(ids=[1, 2, 3, 4, 5], total=5)
     recall, precision = recall_precision(Careless(), JUDGED, titles)
     assert recall < 0.2 and precision < 0.96  # precision only counts judged-wrong titles, so it falls less
+
+
+def test_a_whole_title_reading_or_name_ranks_first(backend):
+    backend.upsert([
+        doc(1, "橋", title_reading="ハシ", published=date(1990, 1, 1)),
+        doc(2, "はしのはなし", title_reading="ハシ ノ ハナシ", published=date(2020, 1, 1)),
+        doc(3, "箸の歴史", title_reading="ハシ ノ レキシ", published=date(2021, 1, 1)),
+        doc(4, "カールの本", published=date(2022, 1, 1)),
+        doc(5, "はらぺこあおむし", contributors=("エリック・カール",), published=date(1976, 1, 1)),
+        doc(6, "吾輩は猫である", title_reading="ワガハイ ワ ネコ デ アル", published=date(1905, 1, 1)),
+        doc(7, "吾輩は猫であるの研究", published=date(2010, 1, 1)),
+    ])
+    assert ids(backend, "はし")[0] == 1  # the whole reading, before newer titles containing it
+    assert ids(backend, "カール")[0] == 5  # a whole part of a name, before a title containing it
+    assert ids(backend, "わがはいはねこである")[0] == 6  # the reading with its particle as written
+    assert ids(backend, "吾輩は猫である")[:2] == [6, 7]
