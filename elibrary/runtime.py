@@ -51,7 +51,8 @@ class Runtime:
             ils=None,  # type: ignore[arg-type]  # set below: connectors may need the runtime's db and cipher
             notifier=load_backend("notifier", notify.BACKENDS, settings["ELIBRARY_NOTIFIER"], settings),
             cipher=cipher,
-            indexer=SearchIndexer(lambda: db.session(write=True), search_backend, synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"])),
+            indexer=SearchIndexer(lambda: db.session(write=True), search_backend, synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"]),
+                                  poll_seconds=float(settings.get("ELIBRARY_SEARCH_POLL_SECONDS") or 2.0)),
         )
         runtime.ils = load_backend("ILS", ils.BACKENDS, settings["ELIBRARY_ILS"], {**settings, "runtime": runtime})
         watch_changes(db.factory)

@@ -12,6 +12,7 @@ from typing import Any
 from elibrary.search import documents, suggestions
 from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchQuery, SearchResult
 from elibrary.search.documents import Unit
+from elibrary.search.positions import MemoryPositions
 
 DEFAULT_COUNT_CAP = 1000
 
@@ -35,6 +36,7 @@ class MemorySearch:
         self.count_cap = count_cap
         self._entries: dict[int, _Entry] = {}
         self._lock = threading.Lock()
+        self.positions = MemoryPositions()
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "MemorySearch":

@@ -49,6 +49,7 @@ from elibrary.search.base import (
 )
 from elibrary.search.documents import TOKEN_FIELDS, query_units
 from elibrary.search.whoosh_docsets import IndexSets, SegmentGone, SegmentSets
+from elibrary.search.positions import FilePositions
 from elibrary.search.whoosh_lexicon import WhooshLexicon
 from elibrary.search.whoosh_segments import HelperFailed, SegmentBuilder, SegmentHelper
 
@@ -111,6 +112,7 @@ class WhooshSearch:
         self._read_lock = threading.Lock()
         self._index = None
         self._sets = IndexSets(FACETS)
+        self.positions = FilePositions(self.path)
         self._ensure_index()
 
     @classmethod

@@ -14,6 +14,8 @@ def register_web(app: Flask) -> None:
     auth.init_app(app)
     errors.register_error_handlers(app)
     app.register_blueprint(health.bp)
+    # Each worker follows the shared change log from its first request on (changes made on other servers).
+    app.before_request(app.extensions["elibrary"].indexer.start_following)
     for register in _blueprint_registrars():
         register(app)
 
