@@ -7,8 +7,8 @@ Whoosh), and after a commit, and every ``poll_seconds`` on every worker, the ``S
 the changes past it. Nobody deletes a change another server still needs: entries are pruned after
 ``RETENTION``; an index that has not followed the log for ``STALE_AFTER`` (it may have missed pruned
 entries), or is ``REBUILD_BEHIND`` changes behind, or has no position and is empty (a new server), is
-rebuilt from the database instead. Transactions commit out of id order, so entries of the last
-``WINDOW`` at or below the position are looked at again and applied if this process has not yet.
+rebuilt from the database instead. Transactions commit out of id order, so the gaps a pass passed over are
+looked at again for ``WINDOW`` (``RecentChanges``).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from elibrary.catalog.models import Contributor, SearchQueueEntry, Subject, Title, TitleContributor, TitleStatus
@@ -142,20 +142,58 @@ def newest_change(session: Session) -> int:
 
 
 class RecentChanges:
-    """Ids of change-log entries this process applied within ``WINDOW`` (so late commits are not missed)."""
+    """What this process knows of entries that may commit late: the id gaps it passed over.
+
+    Ids are taken when an entry is inserted, so an entry can commit after the index has moved past its
+    id. A pass remembers the gaps in the ids it applied (an entry still in flight, or rolled back) for
+    ``WINDOW`` and looks only at those again; a process's first pass looks again at the whole window,
+    since it knows no gaps from before it started.
+    """
+
+    MAX_GAPS = 200  # ranges kept; past that the oldest are merged into one
 
     def __init__(self) -> None:
-        self._applied: dict[int, float] = {}
+        self.started = False
+        self._gaps: list[tuple[int, int, float]] = []  # (first id, last id, when seen)
+        self._applied: set[int] = set()  # ids applied from inside the gaps
 
-    def add(self, ids: Iterable[int]) -> None:
+    def passed(self, previous: int, ids: list[int]) -> None:
+        """Note the gaps in ``ids`` (ascending), applied after the position ``previous``."""
         now = time.monotonic()
-        self._applied.update((i, now) for i in ids)
-        if len(self._applied) > 10_000:
-            horizon = now - 2 * WINDOW.total_seconds()
-            self._applied = {i: t for i, t in self._applied.items() if t >= horizon}
+        for before, after in zip([previous, *ids], ids):
+            if after > before + 1:
+                self._gaps.append((before + 1, after - 1, now))
+        if len(self._gaps) > self.MAX_GAPS:
+            oldest = self._gaps[: len(self._gaps) - self.MAX_GAPS + 1]
+            merged = (oldest[0][0], oldest[-1][1], oldest[-1][2])
+            self._gaps = [merged, *self._gaps[len(oldest):]]
 
-    def __contains__(self, change_id: int) -> bool:
-        return change_id in self._applied
+    def open_gaps(self) -> list[tuple[int, int]]:
+        """The gaps of the last ``WINDOW`` (older ones are forgotten)."""
+        horizon = time.monotonic() - WINDOW.total_seconds()
+        self._gaps = [g for g in self._gaps if g[2] >= horizon]
+        if not self._gaps:
+            self._applied.clear()
+        return [(lo, hi) for lo, hi, _ in self._gaps]
+
+    def fresh(self, rows) -> list:
+        """The rows of a gap not applied yet; they are then counted as applied."""
+        out = [(i, t) for i, t in rows if i not in self._applied]
+        self._applied.update(i for i, _ in out)
+        return out
+
+
+def _late_entries(session: Session, position: LogPosition, recent: RecentChanges) -> list:
+    """Entries at or below the position that this process may not have applied (``RecentChanges``)."""
+    query = select(SearchQueueEntry.id, SearchQueueEntry.title_id).where(SearchQueueEntry.id <= position.change_id)
+    if not recent.started:
+        recent.started = True
+        return list(session.execute(query.where(SearchQueueEntry.enqueued_at >= utcnow() - WINDOW)))
+    gaps = recent.open_gaps()
+    if not gaps:
+        return []
+    rows = session.execute(query.where(or_(*(SearchQueueEntry.id.between(lo, hi) for lo, hi in gaps))))
+    return recent.fresh(rows)
 
 
 def _apply(session: Session, search: SearchBackend, enrichers: tuple, title_ids: Iterable[int]) -> int:
@@ -187,22 +225,14 @@ def follow_log(session: Session, search: SearchBackend, enrichers: Iterable[Docu
     elif now - position.at > STALE_AFTER.total_seconds() or newest - position.change_id > REBUILD_BEHIND:
         log.warning("search index is %d changes and %.0f s behind the log: rebuilding", newest - position.change_id, now - position.at)
         return _rebuild(session, search, enrichers, newest)
-    late = [
-        (change_id, title_id)
-        for change_id, title_id in session.execute(
-            select(SearchQueueEntry.id, SearchQueueEntry.title_id)
-            .where(SearchQueueEntry.enqueued_at >= utcnow() - WINDOW, SearchQueueEntry.id <= position.change_id)
-        )
-        if change_id not in recent
-    ]
+    late = _late_entries(session, position, recent)
     done = _apply(session, search, enrichers, [t for _, t in late]) if late else 0
-    recent.add(i for i, _ in late)
     last = position.change_id
     while rows := session.execute(
         select(SearchQueueEntry.id, SearchQueueEntry.title_id).where(SearchQueueEntry.id > last).order_by(SearchQueueEntry.id).limit(BATCH)
     ).all():
         done += _apply(session, search, enrichers, [t for _, t in rows])
-        recent.add(i for i, _ in rows)
+        recent.passed(last, [i for i, _ in rows])
         last = rows[-1][0]
     if last != position.change_id or search.positions.read() is None or now - position.at > 60:
         search.positions.write(LogPosition(change_id=last, at=now))
