@@ -28,7 +28,8 @@ MIN_TERM_RATIO = 0.75
 MAX_WORDS = 6
 MAX_WORD_LENGTH = 40
 MAX_TERMS = 2000  # words with a prefix looked at, for a Latin word
-COMMON = 20_000  # a token in more documents than this does not tell candidates apart: not looked up
+COMMON = 5_000  # a token in more documents than this does not tell candidates apart: not looked up
+MAX_TOKENS = 24  # tokens a word is looked up by (its bigrams first): bounds the cost of a long word
 PER_WORD = 3  # alternatives per word combined into suggestions
 SUGGEST_FIELDS = ("title", "author", "uni")
 
@@ -80,7 +81,7 @@ def _key(text: str) -> str:
 def word_tokens(word: str) -> list[str]:
     """The tokens a word is looked up by: bigrams of its kanji/kana as typed without separators, and its kanji."""
     key = _key(word)
-    return list(dict.fromkeys(analysis.tokens(key) + analysis.unigrams(key)))
+    return list(dict.fromkeys(analysis.tokens(key) + analysis.unigrams(key)))[:MAX_TOKENS]
 
 
 def _is_latin(word: str) -> bool:
