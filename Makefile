@@ -59,6 +59,7 @@ serve:
 	  --logger-class elibrary.web.accesslog.AccessLogger --access-logformat '$(ACCESS_LOG_FORMAT)' wsgi:app
 
 bench: install-test
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/search.py
 
 clean:

@@ -39,6 +39,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     wiring.register_views(app)
     wiring.register_commands(app.cli)
     app.before_request(runtime.scheduler.ensure_started)  # one scheduler thread per worker process, after gunicorn's fork
+    # each worker follows the shared search change log from its first request on (changes made on other servers)
+    app.before_request(runtime.indexer.start_following)
     return app
 
 

@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_SEARCH_PATH": None,  # None: <instance>/search-index
     "ELIBRARY_SEARCH_SYNC": False,  # True: index in the committing thread (tests, CLI)
     "ELIBRARY_SEARCH_COUNT_CAP": 1000,  # hit counts are exact up to this, then "1,000件以上"
+    "ELIBRARY_SEARCH_POLL_SECONDS": 2.0,  # how often each worker applies changes made on other servers
     "ELIBRARY_STORAGE": "local",
     "ELIBRARY_STORAGE_PATH": None,  # None: <instance>/files
     "ELIBRARY_ILS": "local",

@@ -21,8 +21,9 @@ def reindex_command() -> None:
     """Rebuild the search index from the database, with progress."""
     rt = runtime()
     # Read in a read-only transaction: on SQLite a write transaction would block all writers meanwhile.
-    with rt.db.scope(write=False) as session:
-        covered = indexing.queued_ids(session)
+    # This server's workers wait meanwhile (they follow the log into this index), then apply what came after.
+    with rt.search.positions.following(), rt.db.scope(write=False) as session:
+        newest = indexing.newest_change(session)
         total = session.scalar(select(func.count()).select_from(Title).where(Title.status == TitleStatus.active))
         with progress_bar(total, "indexing") as bar:
             last = [0]
@@ -32,8 +33,7 @@ def reindex_command() -> None:
                 last[0] = done
 
             count = indexing.rebuild_index(session, rt.search, rt.indexer.enrichers, progress)
-    with rt.db.scope() as session:
-        indexing.forget_queued(session, covered)
+        indexing.record_rebuild(rt.search, newest)
     click.echo(f"indexed {count} titles")
 
 

@@ -1,29 +1,40 @@
-"""Keeps the search index following the database.
+"""Keeps every search index following the database, however many app servers share it.
 
 Any flush that adds, changes or deletes a row with a ``search_title_id`` (a title, its contributors,
-subjects, licences ...) writes that id to ``search_queue`` *in the same transaction*. After the commit
-the ``SearchIndexer`` rewrites those documents. Because the queue is in the database, a change is never
-lost: if the index is busy (Whoosh allows one writer) or the process dies, the next pass picks it up,
-from this worker or any other.
+subjects, licences ...) appends that id to the change log ``search_queue`` *in the same transaction*.
+Each index keeps its own position in that log (``SearchBackend.positions``: beside the index folder for
+Whoosh), and after a commit, and every ``poll_seconds`` on every worker, the ``SearchIndexer`` applies
+the changes past it. Nobody deletes a change another server still needs: entries are pruned after
+``RETENTION``; an index that has not followed the log for ``STALE_AFTER`` (it may have missed pruned
+entries), or is ``REBUILD_BEHIND`` changes behind, or has no position and is empty (a new server), is
+rebuilt from the database instead. Transactions commit out of id order, so the gaps a pass passed over are
+looked at again for ``WINDOW`` (``RecentChanges``).
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from elibrary.catalog.models import Contributor, SearchQueueEntry, Subject, Title, TitleContributor, TitleStatus
-from elibrary.db import request_after_commit
-from elibrary.search.base import SearchBackend, SearchDocument, SearchError
+from elibrary.db import request_after_commit, utcnow
+from elibrary.search.base import LogPosition, SearchBackend, SearchDocument, SearchError
 
 log = logging.getLogger(__name__)
 
 AFTER_COMMIT_TASK = "search-index"
 BATCH = 500
 REBUILD_BATCH = 2000  # titles read per round trip by a rebuild
+RETENTION = timedelta(days=7)  # change-log entries older than this are pruned
+STALE_AFTER = timedelta(days=6)  # an index that has not followed the log for this long is rebuilt
+REBUILD_BEHIND = 50_000  # changes behind past which rebuilding beats replaying
+WINDOW = timedelta(minutes=15)  # entries this recent are looked at again (commits land out of id order)
+PRUNE_EVERY = 3600.0  # seconds between a process's prunings of the log
 
 # Other domains (lending) contribute fields such as availability: title ids in, {id: {field: value}} out.
 DocumentEnricher = Callable[[Session, list[int]], dict[int, dict]]
@@ -125,44 +136,136 @@ def _document(row, people, subjects, overrides: dict) -> SearchDocument:
     return SearchDocument(**fields)
 
 
-def process_queue(session: Session, search: SearchBackend, enrichers: Iterable[DocumentEnricher] = ()) -> int:
-    """Apply queued changes to the index; returns how many titles were processed.
+def newest_change(session: Session) -> int:
+    """The id of the newest change-log entry (0 when the log is empty)."""
+    return session.scalar(select(func.max(SearchQueueEntry.id))) or 0
 
-    The queue rows are deleted in the caller's transaction: if indexing fails they stay for the next pass.
+
+class RecentChanges:
+    """What this process knows of entries that may commit late: the id gaps it passed over.
+
+    Ids are taken when an entry is inserted, so an entry can commit after the index has moved past its
+    id. A pass remembers the gaps in the ids it applied (an entry still in flight, or rolled back) for
+    ``WINDOW`` and looks only at those again; a process's first pass looks again at the whole window,
+    since it knows no gaps from before it started.
     """
-    done = 0
-    enrichers = tuple(enrichers)
-    while True:
-        rows = session.execute(select(SearchQueueEntry.id, SearchQueueEntry.title_id).order_by(SearchQueueEntry.id).limit(BATCH)).all()
-        if not rows:
-            return done
-        ids = sorted({title_id for _, title_id in rows})
-        documents = build_documents(session, ids, enrichers)
-        present = {doc.id for doc in documents}
-        if documents:
-            search.upsert(documents)
-        gone = [i for i in ids if i not in present]
-        if gone:
-            search.delete(gone)
-        session.execute(delete(SearchQueueEntry).where(SearchQueueEntry.id <= rows[-1][0], SearchQueueEntry.title_id.in_(ids)))
-        session.flush()
-        done += len(ids)
+
+    MAX_GAPS = 200  # ranges kept; past that the oldest are merged into one
+
+    def __init__(self) -> None:
+        self.started = False
+        self._gaps: list[tuple[int, int, float]] = []  # (first id, last id, when seen)
+        self._applied: set[int] = set()  # ids applied from inside the gaps
+
+    def passed(self, previous: int, ids: list[int]) -> None:
+        """Note the gaps in ``ids`` (ascending), applied after the position ``previous``."""
+        now = time.monotonic()
+        for before, after in zip([previous, *ids], ids):
+            if after > before + 1:
+                self._gaps.append((before + 1, after - 1, now))
+        if len(self._gaps) > self.MAX_GAPS:
+            oldest = self._gaps[: len(self._gaps) - self.MAX_GAPS + 1]
+            merged = (oldest[0][0], oldest[-1][1], oldest[-1][2])
+            self._gaps = [merged, *self._gaps[len(oldest):]]
+
+    def open_gaps(self) -> list[tuple[int, int]]:
+        """The gaps of the last ``WINDOW`` (older ones are forgotten)."""
+        horizon = time.monotonic() - WINDOW.total_seconds()
+        self._gaps = [g for g in self._gaps if g[2] >= horizon]
+        if not self._gaps:
+            self._applied.clear()
+        return [(lo, hi) for lo, hi, _ in self._gaps]
+
+    def fresh(self, rows) -> list:
+        """The rows of a gap not applied yet; they are then counted as applied."""
+        out = [(i, t) for i, t in rows if i not in self._applied]
+        self._applied.update(i for i, _ in out)
+        return out
+
+
+def _late_entries(session: Session, position: LogPosition, recent: RecentChanges) -> list:
+    """Entries at or below the position that this process may not have applied (``RecentChanges``)."""
+    query = select(SearchQueueEntry.id, SearchQueueEntry.title_id).where(SearchQueueEntry.id <= position.change_id)
+    if not recent.started:
+        recent.started = True
+        return list(session.execute(query.where(SearchQueueEntry.enqueued_at >= utcnow() - WINDOW)))
+    gaps = recent.open_gaps()
+    if not gaps:
+        return []
+    rows = session.execute(query.where(or_(*(SearchQueueEntry.id.between(lo, hi) for lo, hi in gaps))))
+    return recent.fresh(rows)
+
+
+def _apply(session: Session, search: SearchBackend, enrichers: tuple, title_ids: Iterable[int]) -> int:
+    ids = sorted(set(title_ids))
+    documents = build_documents(session, ids, enrichers)
+    present = {doc.id for doc in documents}
+    if documents:
+        search.upsert(documents)
+    gone = [i for i in ids if i not in present]
+    if gone:
+        search.delete(gone)
+    return len(ids)
+
+
+def follow_log(session: Session, search: SearchBackend, enrichers: Iterable[DocumentEnricher] = (),
+               recent: RecentChanges | None = None) -> int:
+    """Apply the changes past this index's position (or rebuild it); returns how many titles were processed.
+
+    The caller holds ``search.positions.following()``. Nothing is deleted: other servers' indexes follow
+    the same log. If indexing fails, the position stays and the next pass applies the changes again.
+    """
+    enrichers, recent = tuple(enrichers), recent if recent is not None else RecentChanges()
+    position, newest, now = search.positions.read(), newest_change(session), time.time()
+    if position is None:
+        if not search.status().get("documents") and session.scalar(select(Title.id).where(Title.status == TitleStatus.active).limit(1)):
+            return _rebuild(session, search, enrichers, newest)  # a new server's empty index
+        oldest = session.scalar(select(func.min(SearchQueueEntry.id)))
+        position = LogPosition(change_id=oldest - 1 if oldest else newest, at=now)  # an index from before positions
+    elif now - position.at > STALE_AFTER.total_seconds() or newest - position.change_id > REBUILD_BEHIND:
+        log.warning("search index is %d changes and %.0f s behind the log: rebuilding", newest - position.change_id, now - position.at)
+        return _rebuild(session, search, enrichers, newest)
+    late = _late_entries(session, position, recent)
+    done = _apply(session, search, enrichers, [t for _, t in late]) if late else 0
+    last = position.change_id
+    while rows := session.execute(
+        select(SearchQueueEntry.id, SearchQueueEntry.title_id).where(SearchQueueEntry.id > last).order_by(SearchQueueEntry.id).limit(BATCH)
+    ).all():
+        done += _apply(session, search, enrichers, [t for _, t in rows])
+        recent.passed(last, [i for i, _ in rows])
+        last = rows[-1][0]
+    if last != position.change_id or search.positions.read() is None or now - position.at > 60:
+        search.positions.write(LogPosition(change_id=last, at=now))
+    return done
+
+
+def process_queue(session: Session, search: SearchBackend, enrichers: Iterable[DocumentEnricher] = ()) -> int:
+    """``follow_log`` holding the index's following lock (tests and one-off callers)."""
+    with search.positions.following():
+        return follow_log(session, search, enrichers)
+
+
+def _rebuild(session: Session, search: SearchBackend, enrichers: tuple, newest: int, progress=None) -> int:
+    count = rebuild_index(session, search, enrichers, progress)
+    record_rebuild(search, newest)
+    return count
 
 
 def rebuild(session: Session, search: SearchBackend, enrichers: Iterable[DocumentEnricher] = (), progress=None) -> int:
-    """Rebuild the whole index from the database in ``session`` (a write session: queue entries are cleared)."""
-    covered = queued_ids(session)
-    count = rebuild_index(session, search, enrichers, progress)
-    forget_queued(session, covered)
-    return count
+    """Rebuild the whole index from the database in ``session``; its position becomes the log's newest entry."""
+    with search.positions.following():
+        return _rebuild(session, search, tuple(enrichers), newest_change(session), progress)
+
+
+def record_rebuild(search: SearchBackend, newest: int) -> None:
+    """After a rebuild from a snapshot taken when ``newest`` was the newest entry: the changes past it follow."""
+    search.positions.write(LogPosition(change_id=newest, at=time.time()))
 
 
 def rebuild_index(session: Session, search: SearchBackend, enrichers: Iterable[DocumentEnricher] = (), progress=None) -> int:
     """Rebuild the whole index from what ``session`` sees, reading only (``elibrary search reindex``).
 
-    On SQLite a write transaction would block every other writer for the whole rebuild, so the command
-    reads in a read-only transaction and clears the queue entries it covered (``queued_ids`` taken before,
-    ``forget_queued`` after) in a short write transaction of its own; entries queued meanwhile stay.
+    The caller records the position (``record_rebuild``) with the newest entry read before the rebuild.
     """
     enrichers = tuple(enrichers)
 
@@ -181,26 +284,34 @@ def rebuild_index(session: Session, search: SearchBackend, enrichers: Iterable[D
     return search.rebuild(documents(), progress)
 
 
-def queued_ids(session: Session) -> list[int]:
-    """Ids of the queue entries visible now: a rebuild reading from this snapshot covers them."""
-    return list(session.scalars(select(SearchQueueEntry.id)))
+def prune_log(session: Session) -> int:
+    """Delete change-log entries older than ``RETENTION`` (every index has followed them or will be rebuilt)."""
+    return session.execute(delete(SearchQueueEntry).where(SearchQueueEntry.enqueued_at < utcnow() - RETENTION)).rowcount or 0
 
 
-def forget_queued(session: Session, entry_ids: list[int]) -> None:
-    """Delete these queue entries (a rebuild covered them)."""
-    for start in range(0, len(entry_ids), BATCH):
-        session.execute(delete(SearchQueueEntry).where(SearchQueueEntry.id.in_(entry_ids[start : start + BATCH])))
+def lag(session: Session, search: SearchBackend) -> dict:
+    """How far this index is behind the log, for /healthz."""
+    position, newest = search.positions.read(), newest_change(session)
+    if position is None:
+        return {"position": None, "newest": newest, "behind": None}
+    return {"position": position.change_id, "newest": newest, "behind": max(newest - position.change_id, 0),
+            "seconds_since_followed": round(max(time.time() - position.at, 0.0), 1)}
 
 
 class SearchIndexer:
     """Runs ``process_queue`` after commits: inline (tests, CLI) or on a background thread per process."""
 
-    def __init__(self, new_session: Callable[[], Session], search: SearchBackend, *, synchronous: bool) -> None:
+    def __init__(self, new_session: Callable[[], Session], search: SearchBackend, *, synchronous: bool,
+                 poll_seconds: float = 2.0) -> None:
         self._new_session = new_session
         self._search = search
         self.synchronous = synchronous
+        self.poll_seconds = poll_seconds  # other servers' changes are seen within this (plus indexing)
+        self._recent = RecentChanges()
+        self._pruned_at = 0.0
         self.enrichers: list[DocumentEnricher] = []
         self._wake = threading.Event()
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
@@ -213,17 +324,25 @@ class SearchIndexer:
         self._ensure_thread()
         self._wake.set()
 
+    def start_following(self) -> None:
+        """Follow the log on a background thread in this process (each worker, on its first request)."""
+        if not self.synchronous:
+            self._ensure_thread()
+
     def run_once(self) -> int:
-        """One pass in its own transaction; errors leave the queue for the next pass."""
-        with self._lock:
+        """One pass in its own transaction; on errors the position stays for the next pass."""
+        with self._lock, self._search.positions.following():
             session = self._new_session()
             try:
-                count = process_queue(session, self._search, self.enrichers)
+                count = follow_log(session, self._search, self.enrichers, self._recent)
+                if time.monotonic() - self._pruned_at > PRUNE_EVERY:
+                    prune_log(session)
+                    self._pruned_at = time.monotonic()
                 session.commit()
                 return count
             except SearchError:
                 session.rollback()
-                log.warning("search index busy or unavailable; queued changes kept for the next pass")
+                log.warning("search index busy or unavailable; its position kept for the next pass")
                 return 0
             except Exception:
                 session.rollback()
@@ -241,10 +360,19 @@ class SearchIndexer:
         self._thread = threading.Thread(target=self._loop, name="search-indexer", daemon=True)
         self._thread.start()
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the background thread (tests; a process shutting down just exits)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout)
+
     def _loop(self) -> None:
-        while True:
-            self._wake.wait(timeout=30)  # also retries periodically after a busy index
+        while not self._stop.is_set():
+            self._wake.wait(timeout=self.poll_seconds)  # other servers' changes; retries after a busy index
             self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.run_once()
             except Exception:

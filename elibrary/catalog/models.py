@@ -249,10 +249,11 @@ class ShelfItem(Base):
 
 
 class SearchQueueEntry(Base):
-    """A title whose search document must be rewritten; written in the same transaction as the change."""
+    """An entry of the search change log: a title whose search document must be rewritten, written in the
+    same transaction as the change; every index follows the log from its own position (``catalog.indexing``)."""
 
     __tablename__ = "search_queue"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title_id: Mapped[int] = mapped_column(Integer, index=True)  # no FK: deleted titles must be removed too
-    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

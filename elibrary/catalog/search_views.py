@@ -7,13 +7,13 @@ that order. Any input gets a page: an empty query shows ways to browse, an over-
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from flask import current_app, render_template, request, url_for
 
 from elibrary.catalog import browse
+from elibrary.search.analysis import clean_query
 from elibrary.search.base import FACETS, MAX_QUERY_LENGTH, SORTS, SearchError, SearchQuery
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
@@ -21,6 +21,7 @@ from elibrary.web.transactions import db_session, runtime
 PAGE_SIZE = 20
 MAX_PAGE = 50  # 1,000 results: past that, narrowing the search helps more than paging
 MAX_FILTER_LENGTH = 40
+SUGGEST_BELOW = 3  # "もしかして" is offered when a search finds fewer titles than this
 FACET_ORDER = {"audience": ["children", "ya", "general"], "ndc1": [str(d) for d in range(10)]}
 
 
@@ -54,10 +55,7 @@ class SearchRequest:
         return url_for("catalog.search") + ("?" + query if query else "")
 
 
-def _clean_text(value: str) -> str:
-    """NFC, control characters dropped, runs of white space folded to one space."""
-    value = "".join(ch for ch in unicodedata.normalize("NFC", value) if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
-    return " ".join(value.split())
+_clean_text = clean_query
 
 
 def parse_search_request(args, facets: tuple[str, ...]) -> SearchRequest:
@@ -140,6 +138,7 @@ def search():
         return render_template("catalog/search.html", **context), 503
     last_page = min(max(math.ceil(result.total / PAGE_SIZE), 1), MAX_PAGE)
     context.update(
+        suggestions=_suggestions(parsed, result.total),
         result=result,
         titles=browse.titles_in_order(db_session(), result.ids),
         facet_rows=_facet_rows(result.facets, parsed.filters, names),
@@ -147,3 +146,13 @@ def search():
         pages=_page_numbers(min(parsed.page, last_page), last_page),
     )
     return render_template("catalog/search.html", **context)
+
+
+def _suggestions(parsed: SearchRequest, total: int) -> list[str]:
+    """"もしかして" for a first page that found nothing or little; none when the index cannot say."""
+    if not parsed.text or parsed.page != 1 or total >= SUGGEST_BELOW:
+        return []
+    try:
+        return runtime().search.suggest(parsed.text)
+    except SearchError:
+        return []

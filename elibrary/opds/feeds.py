@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from elibrary.catalog.models import Audience, BookFormat, Shelf, ShelfItem, Title, TitleContributor, TitleStatus
 from elibrary.errors import InvalidInput, NotFound
 from elibrary.opds import circulation
+from elibrary.search.analysis import clean_query
 from elibrary.search.base import MAX_QUERY_LENGTH, SearchBackend, SearchQuery
 
 PAGE_SIZE = 50
@@ -305,7 +306,7 @@ def browse(
 
 def search(session: Session, backend: SearchBackend, text: str, filters: dict[str, str], page: int, per_page: int = PAGE_SIZE) -> AcquisitionPage:
     """One page of search results from the catalog's search index, facets counted by the index."""
-    text = " ".join(text.split())[:MAX_QUERY_LENGTH]
+    text = clean_query(text)[:MAX_QUERY_LENGTH]
     if not text:
         raise InvalidSearch()
     result = backend.search(SearchQuery(text=text, filters=dict(filters), offset=(page - 1) * per_page, limit=per_page))

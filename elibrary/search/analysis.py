@@ -26,7 +26,7 @@ _NAME_VARIANTS = {
     "淵": "渕", "龍": "竜", "籠": "篭", "藪": "薮", "檜": "桧", "槇": "槙", "兔": "兎", "彥": "彦",
     "曾": "曽", "增": "増", "德": "徳", "惠": "恵", "晉": "晋", "敎": "教", "靑": "青",
     "淸": "清", "﨑": "崎", "髙": "高", "𠮷": "吉", "櫻": "桜", "齋": "斎",
-    "齊": "斉", "澤": "沢", "國": "国", "學": "学", "萬": "万", "廣": "広", "藝": "芸", "當": "当",
+    "齊": "斉", "鷗": "鴎", "澤": "沢", "國": "国", "學": "学", "萬": "万", "廣": "広", "藝": "芸", "當": "当",
 }
 
 
@@ -63,6 +63,13 @@ _ONE_PASS = {cp: new.translate(_SMALL_AND_LONG) for cp, new in _FOLD_TABLE.items
 _ONE_PASS.update((cp, new) for cp, new in _SMALL_AND_LONG.items() if cp not in _ONE_PASS)
 
 
+def clean_query(value: str) -> str:
+    """Query text as a page may show it: NFC, control, format, surrogate and private-use characters dropped,
+    runs of white space folded to one space (a NUL or a lone surrogate cannot be put in XML or JSON)."""
+    value = "".join(ch for ch in unicodedata.normalize("NFC", value) if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
+    return " ".join(value.split())
+
+
 def normalize(text: str) -> str:
     """The one normalisation applied to indexed text and to queries."""
     if text.isascii():
@@ -85,6 +92,10 @@ _RUN = re.compile(f"[{_CJK}]+|{_LETTER}+(?:[.']{_LETTER}+)*")
 
 def _is_cjk(ch: str) -> bool:
     return _CJK_CHAR.match(ch) is not None
+
+
+CJK_RANGES = _CJK  # for a regular expression's character class
+is_cjk = _is_cjk
 
 
 def runs(normalized: str) -> list[str]:
@@ -122,6 +133,60 @@ def unigrams(text: str) -> list[str]:
     return list(dict.fromkeys(_KANJI_CHAR.findall(normalize(text))))
 
 
+# What separates the parts of a name or title as catalogs write it and people leave out when they type:
+# white space (full-width too, after NFKC), middle dots (・ ･ ·), the equals signs of NDL and ONIX
+# (= ＝ ゠), hyphens and dashes, and the punctuation inside titles (パパ、お月さまとって！).
+# 宮沢 賢治 and エリック・カール are typed 宮沢賢治 and エリックカール.
+_SEPARATORS = re.compile(r"[\s・·•=゠\-‐‑‒–—―_/、。,，!?:;「」『』()【】\[\]〈〉《》〔〕…‥]+")
+
+
+_MARKS = re.compile(_SEPARATORS.pattern.replace("\\s", ""))  # the separators but white space
+
+
+def joined(text: str) -> str:
+    """``text`` with the separators between its parts removed (after NFKC)."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
+
+
+def name_tokens(text: str) -> list[str]:
+    """Tokens of a name or title as written and as typed without its separators (宮沢 賢治 → 沢賢 too).
+
+    The joined forms only add the tokens that bridge a separator, so a query typed with the space
+    still matches word by word, and one typed without it matches all of its bigrams. Latin words are
+    also joined across marks but not spaces (Spider-Man: spiderman), as people type them.
+    """
+    as_written = tokens(text)
+    plain = joined(text)
+    if plain == text or not plain:
+        return as_written
+    return list(dict.fromkeys(as_written + tokens(plain) + tokens(_MARKS.sub("", unicodedata.normalize("NFKC", text)))))
+
+
+# Whole-phrase tokens rank a title whose whole title (or reading) is the query, or whose contributor's
+# whole name or one part of it is, above titles that merely contain it (はし: 橋 before 箸の歴史). The
+# mark never occurs in other tokens, which are made of letters, digits, kanji and kana only.
+EXACT = "="
+
+
+def exact_key(text: str) -> str:
+    """The whole-phrase token of a text: normalised, without separators ("" for none)."""
+    key = normalize(joined(text))
+    return EXACT + key if key else ""
+
+
+@functools.lru_cache(maxsize=8192)
+def exact_name_tokens(name: str) -> tuple[str, ...]:
+    """Whole-phrase tokens of a name or name reading: the whole, and each part (宮沢 賢治: 宮沢賢治, 宮沢, 賢治)."""
+    parts = [name, *_SEPARATORS.split(unicodedata.normalize("NFKC", name).replace(",", " "))]
+    return tuple(dict.fromkeys(k for k in map(exact_key, parts) if k))
+
+
+def exact_reading_tokens(reading: str) -> list[str]:
+    """Whole-phrase tokens of a title reading, particles both ways."""
+    variant = particle_variant(reading)
+    return [k for k in dict.fromkeys([exact_key(reading), exact_key(variant or "")]) if k]
+
+
 # Strings that repeat across a catalog (names, publishers, subjects, series, NDC classes) are analysed
 # once: a rebuild of 100k titles meets each of them hundreds of times. Unique text (titles,
 # descriptions) goes through the uncached functions, so the caches hold only what is reused.
@@ -132,6 +197,12 @@ _CACHE_SIZE = 16384
 def cached_tokens(text: str) -> tuple[str, ...]:
     """``tokens(text)`` for a string that recurs (a name, a publisher, a subject heading)."""
     return tuple(tokens(text)) if text else ()
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def cached_name_tokens(text: str) -> tuple[str, ...]:
+    """``name_tokens(text)`` for a string that recurs (a contributor's name, a series)."""
+    return tuple(name_tokens(text)) if text else ()
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
@@ -156,13 +227,39 @@ def romaji(reading: str) -> list[str]:
     return list(dict.fromkeys(forms + short))
 
 
+# NDL writes the particles は, へ and を as pronounced (ワ, エ, オ), as words of their own: ワガハイ ワ ネコ
+# デ アル. People type them as written (わがはいはねこである), and some catalogs store them so too.
+_PARTICLES = {"わ": "は", "は": "わ", "え": "へ", "へ": "え", "お": "を", "を": "お"}
+
+
+def particle_variant(reading: str) -> str | None:
+    """The normalised reading with its one-kana particle words spelt the other way, or None if it has none.
+
+    Only a kana standing alone as a word is a particle: はし is never read as わし.
+    """
+    words = normalize(reading).split()
+    if len(words) < 2 or not any(w in _PARTICLES for w in words):
+        return None
+    return " ".join(_PARTICLES.get(w, w) for w in words)
+
+
 @functools.lru_cache(maxsize=8192)
 def reading_tokens(reading: str) -> tuple[str, ...]:
-    """Tokens of a reading as written (ナツメ ソウセキ), without spaces (なつめそうせき), and in romaji."""
+    """Tokens of a reading as written (ナツメ ソウセキ), without spaces (なつめそうせき), and in romaji.
+
+    A reading with particle words also gives the tokens of its ``particle_variant``, spaced and joined:
+    the bigrams are matched without positions, so a query mixing both spellings matches too.
+    """
     if not reading.strip():
         return ()
-    joined = re.sub(r"[\s・=＝,、]+", "", reading)
-    return tuple(dict.fromkeys(tokens(reading) + tokens(joined) + romaji(reading)))
+    forms = [reading]
+    variant = particle_variant(reading)
+    if variant:
+        forms.append(variant)
+    out: list[str] = []
+    for form in forms:
+        out += tokens(form) + tokens(re.sub(r"[\s・=＝゠,、]+", "", form))
+    return tuple(dict.fromkeys(out + romaji(reading)))
 
 
 def sort_key(reading: str) -> str:

@@ -8,6 +8,7 @@ full-text, OpenSearch) can replace Whoosh behind the same Protocol.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol, runtime_checkable
@@ -76,9 +77,32 @@ class SearchResult:
 Progress = Callable[[int], None]
 
 
+@dataclass(frozen=True)
+class LogPosition:
+    """How far an index has followed the change log: the last entry applied, and when (Unix time)."""
+
+    change_id: int
+    at: float
+
+
+class PositionStore(Protocol):
+    """Where one index keeps its ``LogPosition`` (``search.positions``)."""
+
+    def read(self) -> LogPosition | None:
+        """The recorded position, None if none was."""
+
+    def write(self, position: LogPosition) -> None:
+        """Record a position."""
+
+    def following(self) -> AbstractContextManager[None]:
+        """Held while following the log: one follower at a time per index."""
+
+
 @runtime_checkable
 class SearchBackend(Protocol):
-    """A full-text index of the catalog."""
+    """A full-text index of the catalog, with its own position in the change log (``positions``)."""
+
+    positions: PositionStore
 
     def upsert(self, documents: Iterable[SearchDocument]) -> None:
         """Add or replace these documents; visible to searches once this returns."""
@@ -91,6 +115,9 @@ class SearchBackend(Protocol):
 
     def search(self, query: SearchQuery) -> SearchResult:
         """Answer a query. Any text is accepted: query syntax characters are plain text."""
+
+    def suggest(self, text: str, limit: int = 3) -> list[str]:
+        """"もしかして": up to ``limit`` queries close to ``text`` that find titles, best first (``search.suggestions``)."""
 
     def status(self) -> dict:
         """Health data for /healthz: ``{"ok": bool, ...}``."""

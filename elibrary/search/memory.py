@@ -9,9 +9,10 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from elibrary.search import documents
+from elibrary.search import documents, suggestions
 from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchQuery, SearchResult
 from elibrary.search.documents import Unit
+from elibrary.search.positions import MemoryPositions
 
 DEFAULT_COUNT_CAP = 1000
 
@@ -35,6 +36,7 @@ class MemorySearch:
         self.count_cap = count_cap
         self._entries: dict[int, _Entry] = {}
         self._lock = threading.Lock()
+        self.positions = MemoryPositions()
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "MemorySearch":
@@ -101,13 +103,45 @@ class MemorySearch:
 
     @staticmethod
     def _tier(entry: _Entry, text: str) -> int:
+        exact = documents.exact_clause(text)
+        if exact and entry.matches([exact]):
+            return 0
         pairs = list(zip(documents.query_units(text, "title"), documents.query_units(text, "author")))
         if all(entry.matches(t) for t, _ in pairs):
-            return 0
-        if all(entry.matches(t) or entry.matches(a) for t, a in pairs):
             return 1
-        return 2
+        if all(entry.matches(t) or entry.matches(a) for t, a in pairs):
+            return 2
+        return 3
+
+    def suggest(self, text: str, limit: int = 3) -> list[str]:
+        """"もしかして" suggestions (``suggestions.suggest``) from the documents in memory."""
+        return suggestions.suggest(_Lexicon(self), text, limit)
 
     def status(self) -> dict:
         """Always healthy."""
         return {"ok": True, "backend": "memory", "documents": len(self._entries)}
+
+
+class _Lexicon:
+    """``suggestions.Lexicon`` over the documents in memory (a scan: small catalogs only)."""
+
+    def __init__(self, search: MemorySearch) -> None:
+        self._search = search
+        with search._lock:
+            self._entries = sorted(search._entries.values(), key=lambda e: e.doc.id)
+
+    def finds(self, text: str) -> bool:
+        return self._search.search(SearchQuery(text=text, limit=0, with_facets=False)).total > 0
+
+    def candidate_phrases(self, tokens: list[str], limit: int) -> list[suggestions.Phrase]:
+        def has(entry: _Entry, token: str) -> bool:
+            return any((field, token) in entry.tokens for field in suggestions.SUGGEST_FIELDS)
+
+        usable = [t for t in tokens if sum(has(e, t) for e in self._entries) <= suggestions.COMMON]
+        scored = [(sum(has(e, t) for t in usable), e) for e in self._entries]
+        best = sorted(((n, e) for n, e in scored if n), key=lambda ne: (-ne[0], ne[1].doc.id))[:limit]
+        return [p for _, e in best for p in suggestions.phrases(e.doc)]
+
+    def terms(self, prefix: str, limit: int) -> list[str]:
+        found = {t for e in self._entries for f, t in e.tokens if f in ("title", "author") and t.startswith(prefix)}
+        return sorted(found, key=lambda t: t.encode("utf-8"))[:limit]

@@ -36,7 +36,7 @@ from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
-from elibrary.search import documents
+from elibrary.search import documents, suggestions
 from elibrary.search.base import (
     FACETS,
     SORTS,
@@ -49,6 +49,8 @@ from elibrary.search.base import (
 )
 from elibrary.search.documents import TOKEN_FIELDS, query_units
 from elibrary.search.whoosh_docsets import IndexSets, SegmentGone, SegmentSets
+from elibrary.search.positions import FilePositions
+from elibrary.search.whoosh_lexicon import WhooshLexicon
 from elibrary.search.whoosh_segments import HelperFailed, SegmentBuilder, SegmentHelper
 
 DEFAULT_COUNT_CAP = 1000
@@ -73,6 +75,7 @@ def make_schema() -> fields.Schema:
         num=fields.COLUMN(columns.NumericColumn("q")),
         published=fields.COLUMN(columns.NumericColumn("i")),
         reading=fields.COLUMN(columns.VarBytesColumn()),
+        phrases=fields.STORED(),  # titles and names a "もしかして" suggestion may offer
     )
     for name in TOKEN_FIELDS:
         schema.add(name, _token_field())
@@ -89,6 +92,7 @@ def document_fields(doc: SearchDocument) -> dict[str, Any]:
         num=doc.id,
         published=int(doc.published.strftime("%Y%m%d")) if doc.published else 0,
         reading=documents.reading_key(doc).encode("utf-8"),
+        phrases=suggestions.encode(suggestions.phrases(doc)),
     )
     values.update(documents.facet_values(doc))
     return {k: v for k, v in values.items() if v != ""}
@@ -108,6 +112,7 @@ class WhooshSearch:
         self._read_lock = threading.Lock()
         self._index = None
         self._sets = IndexSets(FACETS)
+        self.positions = FilePositions(self.path)
         self._ensure_index()
 
     @classmethod
@@ -185,8 +190,9 @@ class WhooshSearch:
         if not docs:
             return
         with self._writer(self.lock_timeout) as writer:
+            known = set(writer.schema.names())  # an index of an older schema takes what it has until a rebuild
             for doc in docs:
-                writer.update_document(**document_fields(doc))
+                writer.update_document(**{k: v for k, v in document_fields(doc).items() if k in known})
             self._commit(writer)
 
     def delete(self, ids: Iterable[int]) -> None:
@@ -333,14 +339,25 @@ class WhooshSearch:
 
     @staticmethod
     def _tiers(seg: SegmentSets, text: str, hits: int) -> list[int]:
-        """Hits matching every word in the title, then in title or contributors, then the rest."""
+        """Hits whose whole title or a name is the query, then matching every word in the title, then in
+        title or contributors, then the rest (``MemorySearch._tier``)."""
+        exact_clause = documents.exact_clause(text)
+        exact = seg.clause(exact_clause) & hits if exact_clause else 0
         in_title, in_either = hits, hits
         for title_unit, author_unit in zip(query_units(text, "title"), query_units(text, "author")):
             title_bits = seg.unit(title_unit, in_either)
             in_title &= title_bits
             in_either &= title_bits | seg.unit(author_unit, in_either)
-        second = in_either & ~in_title
-        return [in_title, second, hits & ~in_title & ~second]
+        in_title &= ~exact
+        second = in_either & ~in_title & ~exact
+        return [exact, in_title, second, hits & ~exact & ~in_title & ~second]
+
+    def suggest(self, text: str, limit: int = 3) -> list[str]:
+        """"もしかして" suggestions (``suggestions.suggest``) from this index's titles and names."""
+        def finds(query: str) -> bool:
+            return self.search(SearchQuery(text=query, limit=0, with_facets=False)).total > 0
+
+        return suggestions.suggest(WhooshLexicon(self._segments, finds), text, limit)
 
     def close(self) -> None:
         """Drop the cached posting lists and columns (no file stays open between searches)."""

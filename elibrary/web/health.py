@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
+from elibrary.catalog import indexing
 from elibrary.web.transactions import db_session, runtime
 
 bp = Blueprint("health", __name__)
@@ -24,6 +25,10 @@ def healthz():
             checks[name] = backend.status()
         except Exception as exc:
             checks[name] = {"ok": False, "error": type(exc).__name__}
+    try:  # how far this server's index is behind the change log every server writes
+        checks["search"]["log"] = indexing.lag(db_session(), rt.search)
+    except Exception as exc:
+        checks["search"]["log"] = {"error": type(exc).__name__}
     healthy = all(c.get("ok") for c in checks.values())
     response = jsonify(status="ok" if healthy else "unavailable", checks=checks)
     response.status_code = 200 if healthy else 503

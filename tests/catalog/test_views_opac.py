@@ -195,3 +195,23 @@ def test_a_kana_reading_finds_the_kanji_author(client, rt):
     with rt.db.scope() as session:
         make_title(session, title="吾輩は猫である", contributors=(ContributorCredit("夏目漱石", "ナツメ ソウセキ"),))
     assert "吾輩は猫である" in text_of(client.get("/search?q=なつめ"))
+
+
+def test_a_search_that_finds_nothing_suggests_what_the_catalog_has(client, rt):
+    seed(rt, title="銀河鉄道の夜", title_reading="ギンガ テツドウ ノ ヨル", contributors=(ContributorCredit("宮沢 賢治", "ミヤザワ ケンジ"),))
+    page = text_of(client.get("/search?q=宮沢健治&audience=general"))
+    assert "見つかりませんでした" in page
+    match = re.search(r'<p class="did-you-mean" role="status">もしかして：<a href="([^"]+)">宮沢賢治</a></p>', page)
+    assert match, page
+    assert "audience=general" in match.group(1)  # the filters are kept
+    assert "Did you mean: " in text_of(client.get("/search?q=宮沢健治&lang=en"))
+    assert "銀河鉄道の夜" in text_of(client.get(match.group(1).replace("&amp;", "&")))
+    found = text_of(client.get("/search?q=宮沢賢治"))
+    assert "did-you-mean" not in found  # a search that finds what it asks for needs no suggestion
+
+
+def test_suggestions_are_escaped(client, rt):
+    seed(rt, title="<b>太字</b>の本", title_reading="フトジ ノ ホン")
+    page = text_of(client.get("/search?q=<b>太字</b>の木"))
+    assert "did-you-mean" in page
+    assert "<b>太字" not in page and "&lt;b&gt;太字&lt;/b&gt;の本" in page

@@ -74,3 +74,15 @@ def test_any_text_is_a_valid_query(filled, text):
     assert set(result.ids) <= {d.id for d in CATALOG}
     # The fake and the engine agree on every input.
     assert sorted(result.ids) == sorted(_memory.search(SearchQuery(text=text)).ids)
+
+
+def test_a_long_run_is_matched_by_a_bounded_number_of_bigrams(backend):
+    from elibrary.search.documents import MAX_RUN_BIGRAMS, query_units
+
+    sentence = "図書館で本を借りて家で読むのが好きな子どもたちのための新しい読書の案内を集めた一冊です" * 2
+    [unit] = query_units(sentence)
+    assert len(unit) == MAX_RUN_BIGRAMS
+    assert unit[0] == [("text", "図書")] and unit[-1] == [("text", "です")]
+    assert len(query_units("猫 " * 90)) == 1  # a repeated word is one unit
+    backend.upsert([doc(1, "読書案内", description=sentence), doc(2, "別の本", description=sentence[:40])])
+    assert backend.search(SearchQuery(text=sentence[:150])).ids == [1]

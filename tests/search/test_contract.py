@@ -162,3 +162,108 @@ def test_status_counts_documents(filled):
     status = filled.status()
     assert status["ok"] is True
     assert status["documents"] == len(CATALOG)
+
+
+# -- the judged queries: what people type, over a catalog stored as real records store it -----------------
+from tests.search.judged import load_judged, judge  # noqa: E402
+from tests.search.judged_catalog import judged_catalog  # noqa: E402
+
+JUDGED = load_judged()
+
+
+@pytest.fixture(scope="module", params=["memory", "whoosh"])
+def judged_backend(request, tmp_path_factory):
+    search = build_backend(request.param, tmp_path_factory.mktemp("judged") / "index")
+    search.upsert(judged_catalog())
+    yield search, {d.id: d.title for d in judged_catalog()}
+    if hasattr(search, "close"):
+        search.close()
+
+
+def test_the_judged_set_is_large_and_consistent():
+    titles = {d.title for d in judged_catalog()}
+    assert len(JUDGED) >= 150
+    assert len({j.query for j in JUDGED}) == len(JUDGED)
+    for item in JUDGED:
+        assert item.must or item.nothing, item.query
+        assert set(item.must + item.must_not) <= titles, item.query  # a typo would make a judgement vacuous
+        assert not set(item.must) & set(item.must_not), item.query
+
+
+@pytest.mark.parametrize("item", JUDGED, ids=[j.query for j in JUDGED])
+def test_judged_query(judged_backend, item):
+    backend, titles = judged_backend
+    assert judge(backend, item, titles) == [], item.note
+
+
+# -- もしかして: every backend suggests the same corrections -----------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("宮沢健治", ["宮沢賢治"]),  # one wrong kanji; 宮澤賢治 is the same query to the index, offered once
+        ("銀河鉄道の夜 宮沢健治", ["銀河鉄道の夜 宮沢賢治"]),  # the word that finds something is kept
+        ("みやざわけんぢ", ["宮沢賢治"]),  # by the name's reading
+        ("夏目潄石", ["夏目漱石"]),  # a look-alike kanji
+        ("はらぺこあおむす", ["はらぺこあおむし"]),
+        ("えりっくかある", ["エリック・カール"]),  # the name as the record shows it
+        ("銀河鉄道の昼", ["銀河鉄道の夜"]),
+        ("harry poter", ["harry potter"]),  # a Latin word by the words of titles and names
+        ("hungri caterpillar", ["hungry caterpillar"]),
+    ],
+)
+def test_suggestions(judged_backend, query, expected):
+    backend, _titles = judged_backend
+    assert backend.suggest(query)[: len(expected)] == expected
+    for suggestion in backend.suggest(query):
+        assert backend.search(SearchQuery(text=suggestion)).total > 0  # every suggestion finds something
+
+
+@pytest.mark.parametrize("query", ["宮沢賢治", "xyzzy", "猫 量子", "", "   ", "\ud800", "*", "あ", "q" * 300,
+                                   "村上春樹 限りなく透明に近いブルー", " ".join(["宮沢健治"] * 20)])
+def test_no_suggestion_when_nothing_to_correct_or_nothing_close(judged_backend, query):
+    backend, _titles = judged_backend
+    assert backend.suggest(query) == []
+
+
+def test_suggestions_honour_the_limit(judged_backend):
+    backend, _titles = judged_backend
+    assert len(backend.suggest("ハリーポッターと炎のゴブレット", limit=1)) == 1
+    assert backend.suggest("宮沢健治", limit=0) == []
+
+
+def test_suggestions_follow_the_index(backend):
+    assert backend.suggest("宮沢健治") == []
+    backend.upsert([doc(1, "風の又三郎", contributors=("宮沢 賢治",))])
+    assert backend.suggest("宮沢健治") == ["宮沢賢治"]
+    backend.delete([1])
+    assert backend.suggest("宮沢健治") == []
+
+
+def test_recall_and_precision_of_the_judged_set(judged_backend):
+    from tests.search.judged import recall_precision
+
+    backend, titles = judged_backend
+    assert recall_precision(backend, JUDGED, titles) == (1.0, 1.0)
+    # An engine that answers everything with the first five titles would be measured as poor.
+    class Careless:
+        def search(self, query):
+            from elibrary.search.base import SearchResult
+            return SearchResult(ids=[1, 2, 3, 4, 5], total=5)
+    recall, precision = recall_precision(Careless(), JUDGED, titles)
+    assert recall < 0.2 and precision < 0.96  # precision only counts judged-wrong titles, so it falls less
+
+
+def test_a_whole_title_reading_or_name_ranks_first(backend):
+    backend.upsert([
+        doc(1, "橋", title_reading="ハシ", published=date(1990, 1, 1)),
+        doc(2, "はしのはなし", title_reading="ハシ ノ ハナシ", published=date(2020, 1, 1)),
+        doc(3, "箸の歴史", title_reading="ハシ ノ レキシ", published=date(2021, 1, 1)),
+        doc(4, "カールの本", published=date(2022, 1, 1)),
+        doc(5, "はらぺこあおむし", contributors=("エリック・カール",), published=date(1976, 1, 1)),
+        doc(6, "吾輩は猫である", title_reading="ワガハイ ワ ネコ デ アル", published=date(1905, 1, 1)),
+        doc(7, "吾輩は猫であるの研究", published=date(2010, 1, 1)),
+    ])
+    assert ids(backend, "はし")[0] == 1  # the whole reading, before newer titles containing it
+    assert ids(backend, "カール")[0] == 5  # a whole part of a name, before a title containing it
+    assert ids(backend, "わがはいはねこである")[0] == 6  # the reading with its particle as written
+    assert ids(backend, "吾輩は猫である")[:2] == [6, 7]

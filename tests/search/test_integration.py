@@ -62,7 +62,8 @@ def test_a_title_committed_in_one_worker_is_found_by_another(rt, second_rt):
         withdraw_title(session, session.get(Title, title_id))
     assert found(second_rt, "銀河") == []
     with rt.db.scope() as session:
-        assert session.scalar(select(func.count()).select_from(SearchQueueEntry)) == 0
+        assert session.scalar(select(func.count()).select_from(SearchQueueEntry)) > 0  # the log stays for other servers
+        assert indexing.lag(session, rt.search)["behind"] == 0
 
 
 def test_a_rolled_back_title_is_never_indexed(rt):
@@ -82,11 +83,13 @@ def test_a_busy_index_keeps_the_queue_until_the_next_pass(rt, second_rt):
             assert session.scalar(select(func.count()).select_from(SearchQueueEntry)) >= 1
     finally:
         writer.cancel()
-    second_rt.indexer.run_once()  # any worker's next pass (the background thread retries every 30 s)
+    with rt.db.scope() as session:
+        assert indexing.lag(session, rt.search)["behind"] != 0  # no position yet, or behind
+    second_rt.indexer.run_once()  # any worker's next pass (the background thread polls every 2 s)
     assert found(rt, "銀河") == [title_id]
     with rt.db.scope() as session:
-        assert session.scalar(select(func.count()).select_from(SearchQueueEntry)) == 0
-        assert process_queue(session, rt.search) == 0
+        assert indexing.lag(session, rt.search)["behind"] == 0
+        assert process_queue(session, rt.search) >= 0  # a pass with nothing new only looks at the recent window
 
 
 def test_reindex_command_rebuilds_from_the_database(rt, runner):
@@ -99,23 +102,49 @@ def test_reindex_command_rebuilds_from_the_database(rt, runner):
     assert "indexed 1 titles" in result.output
     assert found(rt, "銀河") == [title_id]
     with rt.db.scope() as session:
-        assert session.scalar(select(func.count()).select_from(SearchQueueEntry)) == 0
+        assert indexing.lag(session, rt.search)["behind"] == 0
 
 
-def test_reindex_forgets_only_the_entries_it_covered(rt):
+def test_a_rebuild_takes_the_position_of_its_snapshot_and_later_changes_follow(rt):
     with rt.db.scope() as session:
-        session.add(SearchQueueEntry(title_id=111))
+        first = add_ginga(session)
     with rt.db.scope(write=False) as session:
-        covered = indexing.queued_ids(session)
-    with rt.db.scope() as session:
-        session.add(SearchQueueEntry(title_id=222))  # queued while the rebuild ran
-    with rt.db.scope() as session:
-        indexing.forget_queued(session, covered)
-    with rt.db.scope() as session:
-        assert session.scalars(select(SearchQueueEntry.title_id)).all() == [222]
+        newest = indexing.newest_change(session)
+        indexing.rebuild_index(session, rt.search)
+    with rt.db.scope() as session:  # committed while the rebuild ran: after its snapshot
+        later = make_title(session, title="風の又三郎", title_reading="カゼ ノ マタサブロウ").id
+    rt.search.delete([later])  # as if the rebuild's swap had dropped it
+    indexing.record_rebuild(rt.search, newest)
+    assert found(rt, "又三郎") == []
+    rt.indexer.run_once()
+    assert found(rt, "又三郎") == [later] and found(rt, "銀河") == [first]
 
 
 def test_healthz_reports_the_search_index(client):
     body = client.get("/healthz").get_json()
     assert body["checks"]["search"]["ok"] is True
     assert body["checks"]["search"]["backend"] == "whoosh"
+
+
+def test_a_change_committed_after_the_index_passed_its_id_is_still_applied(rt):
+    from sqlalchemy import update
+
+    with rt.db.scope() as session:
+        first = add_ginga(session)
+        other = make_title(session, title="風の又三郎", title_reading="カゼ ノ マタサブロウ").id
+    rt.indexer.run_once()  # (a process's first pass after a rebuild looks again at the whole recent window)
+    with rt.db.scope() as session:
+        newest = indexing.newest_change(session)
+        session.execute(update(Title).where(Title.id == other).values(title="風の又四郎"))  # Core SQL: no entry
+        session.add(SearchQueueEntry(id=newest + 1000, title_id=first))  # a later id, committed first
+    rt.indexer.run_once()
+    with rt.db.scope() as session:
+        assert indexing.lag(session, rt.search)["position"] == newest + 1000
+        session.add(SearchQueueEntry(id=newest + 500, title_id=other))  # an earlier id, committed late
+    assert found(rt, "又四郎") == []
+    rt.indexer.run_once()
+    assert found(rt, "又四郎") == [other]  # the pass looked into the gap it had passed over
+    with rt.db.scope() as session:
+        session.execute(update(Title).where(Title.id == other).values(title="風の又五郎"))
+    rt.indexer.run_once()
+    assert found(rt, "又四郎") == [other]  # an entry of the gap is applied once, not on every pass

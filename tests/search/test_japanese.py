@@ -148,3 +148,40 @@ def test_one_kanji_query_in_contributor_names(backend):
     backend.upsert([doc(1, "ある本", contributors=("森鷗外",)), doc(2, "別の本", contributors=("森田誠",))])
     assert ids(backend, "誠") == [2]
     assert ids(backend, "森") == [1, 2]
+
+
+# -- what people type: names without the space, separators, particles as pronounced ------------------------
+def test_name_tokens_bridge_the_separators():
+    assert analysis.name_tokens("宮沢 賢治") == ["宮沢", "賢治", "沢賢"]
+    assert "くか" in analysis.name_tokens("エリック・カール")  # えりつく|かる joined
+    assert "んて" in analysis.name_tokens("サン＝テグジュペリ")
+    assert "spiderman" in analysis.name_tokens("Spider-Man")
+    assert analysis.name_tokens("夏目漱石") == analysis.tokens("夏目漱石")  # nothing to join
+
+
+def test_particle_words_are_read_both_ways():
+    assert analysis.particle_variant("ワガハイ ワ ネコ デ アル") == "わがはい は ねこ で ある"
+    assert analysis.particle_variant("テブクロ オ カイ ニ") == "てぶくろ を かい に"
+    assert analysis.particle_variant("イエ エ カエル ミチ") == "いえ へ かえる みち"
+    # Only a kana standing alone is a particle: はし is never わし.
+    assert analysis.particle_variant("ハシ") is None
+    assert analysis.particle_variant("ワシ ノ ハナシ") is None
+    toks = analysis.reading_tokens("ワガハイ ワ ネコ デ アル")
+    assert {"いは", "はね", "いわ", "わね"} <= set(toks)
+    assert "わし" not in analysis.reading_tokens("ハシ") and "はし" not in analysis.reading_tokens("ワシ")
+
+
+def test_ogai_forms_fold():
+    assert analysis.normalize("森鷗外") == analysis.normalize("森鴎外")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("宮沢賢治", [2]), ("猫の事務所 宮沢賢治", [2]), ("ワガハイワネコデアル", [1]), ("わがはいはねこである", [1])],
+)
+def test_names_without_the_space_and_particles(backend, query, expected):
+    backend.upsert([
+        doc(1, "吾輩は猫である", title_reading="ワガハイ ワ ネコ デ アル", contributors=("夏目 漱石",)),
+        doc(2, "猫の事務所", contributors=("宮沢 賢治",), contributor_readings=("ミヤザワ, ケンジ",)),
+    ])
+    assert ids(backend, query) == expected

@@ -187,3 +187,18 @@ def test_a_segment_that_stays_gone_is_reported_unavailable(path):
         column.unlink()
     with pytest.raises(SearchUnavailable):
         search.search(SearchQuery(text="猫"))
+
+
+def test_an_index_without_stored_phrases_keeps_indexing_until_rebuilt(path):
+    # An index written before suggestions existed: updates go on; suggestions come after a rebuild.
+    path.mkdir(parents=True)
+    old = make_schema()
+    old.remove("phrases")
+    index.create_in(str(path), old)
+    search = WhooshSearch(path)
+    search.upsert([doc(1, "風の又三郎", contributors=("宮沢 賢治",))])
+    assert ids(search, "宮沢賢治") == [1]
+    assert search.suggest("宮沢健治") == []
+    assert search.status()["schema_current"] is False
+    search.rebuild([doc(1, "風の又三郎", contributors=("宮沢 賢治",))])
+    assert search.suggest("宮沢健治") == ["宮沢賢治"]
