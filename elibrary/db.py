@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -126,6 +127,10 @@ class Database:
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False, info={HOOKS_KEY: self.hooks})
         self.after_commit = AfterCommit()
         self.after_commit.attach(self.factory)
+
+    def share(self, key: str, value: Any) -> None:
+        """Give every session of this database ``value`` as ``session.info[key]`` (beside the hooks)."""
+        self.factory.configure(info={**self.factory.kw.get("info", {}), key: value})
 
     def session(self, *, write: bool = False) -> Session:
         """A new session; ``write=True`` for work that changes data (serialised on SQLite)."""

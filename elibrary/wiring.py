@@ -109,7 +109,7 @@ def _ils_connector(settings: Mapping[str, Any], db: Database, cipher: DataCipher
 def _connect_database(runtime: Runtime) -> None:
     """Listeners, hooks and after-commit tasks of this runtime's database (never SQLAlchemy's global classes)."""
     db = runtime.db
-    db.factory.configure(info={audit_chain.INFO_KEY: runtime.audit})  # every session can append to the keyed access log
+    db.share(audit_chain.INFO_KEY, runtime.audit)  # every session can append to the keyed access log
     indexing.watch_changes(db.factory)  # every flush queues the titles it touched for re-indexing
     db.after_commit.register(indexing.AFTER_COMMIT_TASK, runtime.indexer.kick)
     db.after_commit.register(outbox.AFTER_COMMIT_TASK, runtime.deliver_notifications)

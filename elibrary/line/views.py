@@ -11,8 +11,9 @@ import logging
 import re
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, Response, abort, flash, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from jinja2.utils import htmlsafe_json_dumps
 
 from elibrary.errors import InvalidInput
 from elibrary.line import linking, recipients, sdk
@@ -22,7 +23,7 @@ from elibrary.line.models import CHANNELS
 from elibrary.patrons import services as patron_services
 from elibrary.patrons.models import Patron
 from elibrary.web.auth import patron_required, sign_in_user, staff_required
-from elibrary.web.errors import problem_response
+from elibrary.web.headers import inline_script_policy
 from elibrary.web.i18n import current_locale, t
 from elibrary.web.safety import csrf_exempt
 from elibrary.web.transactions import db_session, runtime
@@ -55,12 +56,14 @@ def liff():
     _client()
     settings = runtime().settings
     mock = bool(settings.get("ELIBRARY_LINE_LIFF_MOCK")) and settings.get("ELIBRARY_ENV") != "production"
-    return render_template(
-        "line/liff.html",
-        liff_id=settings.get("ELIBRARY_LINE_LIFF_ID") or "",
-        import_map=sdk.import_map(url_for("line.sdk_file", path="x")[:-1]),
-        liff_mock=mock,
-    )
+    import_map = htmlsafe_json_dumps(sdk.import_map(url_for("line.sdk_file", path="x")[:-1]))
+    html = render_template("line/liff.html", liff_id=settings.get("ELIBRARY_LINE_LIFF_ID") or "", import_map=import_map, liff_mock=mock)
+    response = make_response(html)
+    # The page's own policy: the site's, plus this one import map (by hash) and LINE's API origins for the SDK.
+    line_origins = tuple(str(settings.get(name) or default).rstrip("/") for name, default in
+                         (("ELIBRARY_LINE_API_BASE", "https://api.line.me"), ("ELIBRARY_LINE_LOGIN_BASE", "https://access.line.me")))
+    response.headers["Content-Security-Policy"] = inline_script_policy(str(import_map), connect=line_origins)
+    return response
 
 
 @bp.get("/sdk/<path:path>")
@@ -100,13 +103,9 @@ def link():
     db = db_session()
     if linking.link_for_user(db, runtime().cipher, line_user) is not None:
         raise linking.LineUserAlreadyLinked()
-    try:
-        patron = patron_services.sign_in_for_request(
-            db, runtime(), str(payload.get("card") or ""), str(payload.get("pin") or ""), request.remote_addr
-        )
-    except (patron_services.SignInFailed, patron_services.ILSDown, patron_services.TooManyAttempts) as exc:
-        db.commit()  # nothing but the failure count can be pending: keep it
-        return problem_response(exc.status, exc.code, exc.message_ja, exc.message_en)
+    # A refusal is raised to the error handler (problem+json for the LIFF page); the throttle keeps its
+    # count in a transaction of its own, so nothing is committed here.
+    patron = patron_services.sign_in_for_request(db, runtime(), str(payload.get("card") or ""), str(payload.get("pin") or ""), request.remote_addr)
     linking.link(db, runtime().cipher, patron, line_user, via="liff", address=request.remote_addr)
     _sign_in(patron)
     return jsonify(linked=True, next=url_for("lending.shelf"))
@@ -191,7 +190,7 @@ def account_link():
                 db, runtime(), request.form.get("card", ""), request.form.get("pin", ""), request.remote_addr
             )
         except (patron_services.SignInFailed, patron_services.ILSDown, patron_services.TooManyAttempts) as exc:
-            db.commit()  # keep the failure count
+            # the page answers with the refusal's status: the request rolls back, the throttle keeps its count
             error = exc.message(current_locale())
             return render_template("line/account_link.html", error=error), exc.status
         if linking.link_for_patron(db, patron.id) is not None:

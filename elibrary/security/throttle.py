@@ -325,9 +325,9 @@ def _after_transaction(caller: Session, run: Callable[[], None], *, on_rollback:
     """Run ``run`` once, right after ``caller``'s transaction commits (or rolls back, if ``on_rollback``)."""
     done = []
 
-    def fire(_session) -> None:
-        if done:
-            return
+    def fire(session: Session) -> None:
+        if done or session.in_nested_transaction():
+            return  # a SAVEPOINT ended (SQLAlchemy reports those too): the caller's transaction still holds the lock
         done.append(True)
         try:
             run()

@@ -8,6 +8,9 @@ the browser cache must not show the next user someone's shelf, reading history o
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+
 from flask import Flask, Response, request
 from flask_login import current_user
 
@@ -15,6 +18,18 @@ SITE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def inline_script_policy(*scripts: str, connect: tuple[str, ...] = ()) -> str:
+    """The site policy that also allows exactly these inline scripts (by hash) and ``connect`` origins.
+
+    For a page that must carry an import map (an inline ``<script type="importmap">``): no 'unsafe-inline'.
+    """
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'" for body in scripts)
+    policy = SITE_CSP.replace("script-src 'self';", f"script-src 'self' {hashes};")
+    return policy.replace("connect-src 'self';", "connect-src " + " ".join(("'self'", *connect)) + ";")
+
+
 HSTS = "max-age=63072000"  # two years; subdomains are left to the city's own policy
 PERSONAL_PREFIXES = ("/staff", "/shelf", "/admin", "/import")
 

@@ -8,7 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from elibrary import create_app
 from elibrary.db import utcnow
@@ -160,3 +160,19 @@ def test_concurrent_failures_are_all_counted(rt):
     with pytest.raises(TooManyAttempts) as refused:
         strict.check(keys)
     assert 0 < int(refused.value.headers()["Retry-After"]) <= 15 * 60
+
+
+def test_a_savepoint_inside_the_callers_transaction_does_not_fire_the_deferred_write(rt):
+    """SQLAlchemy reports a released SAVEPOINT as a commit too: the count waits for the caller's real commit
+    (writing at the savepoint would wait on the caller's own SQLite write lock)."""
+    keys = rt.throttle.keys(rt.cipher, "card", "20240009", "192.0.2.9")
+    with rt.db.scope() as caller:
+        caller.scalar(select(func.count()).select_from(SignInThrottle))  # the caller's transaction has begun
+        rt.throttle.record_failure(keys, caller=caller)
+        with caller.begin_nested():
+            pass  # e.g. linking a LINE user under a savepoint
+        with rt.db.scope(write=False) as other:
+            assert other.scalar(select(func.count()).select_from(SignInThrottle)) == 0  # not yet written
+        caller.rollback()  # the sign-in failed: the request rolls back, the failure is still counted
+    with rt.db.scope(write=False) as session:
+        assert session.scalar(select(func.max(SignInThrottle.failures))) == 1
