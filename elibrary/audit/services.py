@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from elibrary.audit.chain import AFTER_COMMIT_TASK, GENESIS, Anchor, AuditChain, chain_of
 from elibrary.audit.models import AccessLogEntry
+from elibrary.csvcells import safe_cell
 from elibrary.db import Database, request_after_commit, utcnow
 
 ACTIONS = ("view", "search", "export", "change", "erase")
@@ -108,17 +109,6 @@ def search(
     if limit:
         query = query.limit(limit)
     return list(session.scalars(query))
-
-
-# A spreadsheet evaluates a cell starting with these (CSV injection); the full-width forms are included
-# because Japanese Excel may read them as the ASCII ones.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
-
-
-def safe_cell(value: object) -> str:
-    """A cell no spreadsheet will evaluate: a leading formula character gets a ``'`` (shown, never run)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def to_csv(entries: Iterable[AccessLogEntry]) -> str:
