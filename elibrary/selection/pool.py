@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from elibrary.catalog.models import Contributor, Title, TitleContributor
 from elibrary.search.analysis import normalize
-from elibrary.selection.models import PoolOffer, PoolTitle
 from elibrary.selection.items import PoolItem, PoolProblem, PoolRecord
+from elibrary.selection.models import PoolOffer, PoolTitle
 
 BATCH = 500
 OWNED_REASONS = {

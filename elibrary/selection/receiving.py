@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, selectinload
 from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from elibrary.catalog.models import BookFile, Title
 from elibrary.catalog.ndc import InvalidNDC, normalize_ndc
-from elibrary.catalog.services import TitleData, create_title
+from elibrary.catalog.titles import TitleData, create_title
 from elibrary.db import utcnow
 from elibrary.errors import Conflict
-from elibrary.lending import services as lending
+from elibrary.lending.supply import add_license
 from elibrary.selection.funds import record, require_selector
 from elibrary.selection.models import LicenseCost, MoneyKind, Order, OrderLine, OrderState, PoolTitle
 from elibrary.selection.money import round_tax
@@ -103,7 +103,7 @@ def _license(session: Session, line: OrderLine, cipher) -> None:
     until = valid_until(terms.term_months, line.order.received_at or utcnow())
     tax = round_tax(line.unit_price * line.tax_rate, 100, line.order.tax_rounding)
     for _ in range(line.quantity):
-        licence = lending.add_license(session, line.title_id, terms.model, copies=terms.copies, loans=terms.loans, until=until,
+        licence = add_license(session, line.title_id, terms.model, copies=terms.copies, loans=terms.loans, until=until,
                                       note=f"発注 {line.order.number}"[:200], cipher=cipher)
         session.add(LicenseCost(license_id=licence.id, order_line_id=line.id, price=line.unit_price, tax=tax))
     line.licensed = True

@@ -10,10 +10,10 @@ from catalog_import.pool import pool_items, run_pool_import
 from elibrary.catalog.models import Title
 from elibrary.catalog.services import ContributorCredit
 from elibrary.errors import InvalidInput
+from elibrary.selection.items import PoolProblem
 from elibrary.selection.models import PoolOffer, PoolTitle
 from elibrary.selection.money import parse_yen
 from elibrary.selection.pool import import_pool
-from elibrary.selection.items import PoolProblem
 from tests.catalog.factories import make_title
 
 FILES = Path(__file__).resolve().parents[1] / "files" / "selection"
