@@ -76,7 +76,8 @@ def parse_pool_onix(stream: BinaryIO, rounding: str = "floor") -> Iterator[PoolI
                 yield _onix_item(mapped, product_tree(element), rounding)
             clear_seen(element)
     except UnsafeXML:
-        yield PoolProblem("file", "エンティティ宣言（DTD）を含むファイルは安全のため読み込みません。", "The file declares XML entities (DTD); refused.", fatal=True)
+        yield PoolProblem("file", "エンティティ宣言（DTD）を含むファイルは安全のため読み込みません。",
+                          "The file declares XML entities (DTD); refused.", fatal=True)
         return
     except etree.XMLSyntaxError as exc:
         yield PoolProblem(f"product {count + 1}", "XMLの形式が正しくありません。ファイルが途中で切れていないか確認してください。",
