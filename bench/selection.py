@@ -3,7 +3,7 @@
     .venv/bin/python bench/selection.py [--offers 50000] [--lines 3000] [--database-url URL] [--out DIR]
 
 Writes a distributor CSV (UTF-8, Japanese headers, one row per offer: about 1.25 offers per title) and
-imports it with the real parser and writer (``pool_import.pool_items`` → ``pool.import_pool``, committed
+imports it with the real parser and writer (``catalog_import.pool.pool_items`` → ``pool.import_pool``, committed
 per batch), then times 200 pool searches (words, readings, facets, price ranges; each with its facet
 counts) and list edits (add a line, change its quantity, then load the whole list with its totals and
 warnings) on a list of ``--lines`` lines. Prints medians and p95 in milliseconds.
@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from catalog_import.pool import pool_items  # noqa: E402
 from elibrary.catalog.isbn import make_isbn13  # noqa: E402
 from elibrary.db import Database  # noqa: E402
 from elibrary.migrate import upgrade_database  # noqa: E402
 from elibrary.selection import funds, lists  # noqa: E402
 from elibrary.selection.models import PoolOffer  # noqa: E402
 from elibrary.selection.pool import import_pool  # noqa: E402
-from elibrary.selection.pool_import import pool_items  # noqa: E402
 from elibrary.selection.search import PoolQuery, search_pool  # noqa: E402
 from elibrary.staff.models import Role, StaffUser  # noqa: E402
 

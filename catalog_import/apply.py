@@ -28,7 +28,7 @@ from elibrary.catalog import covers, files
 from elibrary.catalog.isbn import parse_optional_isbn
 from elibrary.catalog.indexing import queue_titles
 from elibrary.catalog.models import Contributor, Subject, Title, TitleContributor, TitleStatus
-from elibrary.catalog.services import TitleData, validate_title_data
+from elibrary.catalog.titles import TitleData, validate_title_data
 from elibrary.db import utcnow
 from elibrary.errors import DomainError
 from elibrary.storage.base import BookStorage, StorageError
@@ -78,7 +78,7 @@ class _Pending:
     key: str | None
     title_id: int | None = None
     imported: ImportedRecord | None = None
-    data: object = None  # validated fields (services._Clean)
+    data: object = None  # validated fields (titles._Clean)
 
 
 class Importer:

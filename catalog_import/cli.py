@@ -57,7 +57,7 @@ def _pool_option(command):
 
 
 def _run_pool(kind: str, paths: tuple[str, ...], dry_run: bool) -> None:
-    from elibrary.selection.pool_import import run_pool_import
+    from catalog_import.pool import run_pool_import
 
     summary = run_pool_import(runtime(), kind, list(paths), dry_run=dry_run)
     click.echo(summary.line() + (" (dry run: nothing written)" if dry_run else ""))

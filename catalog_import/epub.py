@@ -21,7 +21,7 @@ from elibrary.books.package import MetadataValue, Package
 from elibrary.catalog.covers import MAX_COVER_BYTES
 from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 from elibrary.catalog.isbn import is_valid_isbn
-from elibrary.catalog.services import ACCESSIBILITY_FEATURES
+from elibrary.catalog.titles import ACCESSIBILITY_FEATURES
 
 log = logging.getLogger(__name__)
 

@@ -82,7 +82,7 @@ def _hashed_product(element, number: int, known: Mapping[str, int] | None) -> Pa
     title_id = known.get(digest) if known else None
     if title_id is not None:
         return KnownRecord(SOURCE, f"product {number}", digest, title_id, functools.partial(_reread, xml, number, digest))
-    item = _product(element, number)
+    item = map_product(element, number)
     if isinstance(item, ImportRecord):
         item.source_hash = digest
     return item
@@ -90,7 +90,7 @@ def _hashed_product(element, number: int, known: Mapping[str, int] | None) -> Pa
 
 def _reread(xml: bytes, number: int, digest: str) -> ParsedItem:
     """Map a ``KnownRecord`` after all, from the bytes it was hashed from."""
-    item = _product(etree.fromstring(xml, hardened_parser()), number)
+    item = map_product(etree.fromstring(xml, hardened_parser()), number)
     if isinstance(item, ImportRecord):
         item.source_hash = digest
     return item
@@ -116,7 +116,8 @@ def _text(node, path: str) -> str | None:
     return optional(value) if value else None
 
 
-def _product(element, number: int) -> ParsedItem:
+def map_product(element, number: int) -> ParsedItem:
+    """One ``<Product>`` as an import record (or the problem), the mapping every ONIX import shares."""
     product = product_tree(element)
     record_id = _text(product, "RecordReference")
     detail = product.find("DescriptiveDetail")

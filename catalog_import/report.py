@@ -8,18 +8,9 @@ import csv
 from typing import TextIO
 
 from catalog_import.records import Problem
+from elibrary.csvcells import safe_cell  # noqa: F401  (API: the one implementation, re-exported)
 
 REPORT_HEADER = ("位置 position", "レコードID record id", "タイトル title", "項目 field", "理由 reason", "reason (English)")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def safe_cell(value: object) -> str:
-    """A cell value that no spreadsheet will evaluate: a leading ``=``, ``+``, ``-``, ``@`` or control gets a ``'``."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
-
 
 class ReportWriter:
     """Writes rejected records to a text stream as they happen (the whole list is never held)."""

@@ -64,11 +64,12 @@ TEMPLATE_HEADERS = ("ISBN", "タイトル", "タイトルヨミ", "サブタイ�
                     "出版社", "出版日", "NDC", "件名", "対象", "内容紹介", "ページ数", "ID")
 
 
-def _key(header: str) -> str:
+def header_key(header: str) -> str:
+    """A header as headers are compared: NFKC, lower case, without spaces, underscores or brackets."""
     return re.sub(r"[\s_　（）()\[\]【】・]", "", unicodedata.normalize("NFKC", header)).lower()
 
 
-_HEADER_INDEX = {_key(name): field for field, names in COLUMNS.items() for name in names}
+HEADER_INDEX = {header_key(name): field for field, names in COLUMNS.items() for name in names}
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -124,7 +125,7 @@ def _rows(lines, sample: bytes, name: str, encoding: str) -> Iterator[ParsedItem
     if header is None or not any(cell.strip() for cell in header.cells):
         yield Problem("line 1", "ファイルが空です。", "The file is empty.", fatal=True)
         return
-    fields = [_HEADER_INDEX.get(_key(h)) for h in header.cells]
+    fields = [HEADER_INDEX.get(header_key(h)) for h in header.cells]
     if "title" not in fields:
         shown = ", ".join(header.cells)[:200]
         yield Problem("line 1", f"見出し行に「タイトル」（または 書名 / title）の列がありません。見出し: {shown}",
@@ -138,10 +139,11 @@ def _rows(lines, sample: bytes, name: str, encoding: str) -> Iterator[ParsedItem
             continue
         if not any(cell.strip() for cell in row.cells):
             continue
-        yield _row(row, fields, encoding)
+        yield map_row(row, fields, encoding)
 
 
-def _row(row: Row, fields: list[str | None], encoding: str) -> ParsedItem:
+def map_row(row: Row, fields: list[str | None], encoding: str) -> ParsedItem:
+    """One row under the header's ``fields`` as a record, or the problem (wrong encoding, a formula cell, no title)."""
     position = f"line {row.start}"
     cells = [(field, unicodedata.normalize("NFC", cell)) for field, cell in zip(fields, row.cells) if field is not None and cell.strip()]
     title = next((cell for field, cell in cells if field == "title"), "")[:100]  # shown in the report, neutralised there

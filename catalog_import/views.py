@@ -95,5 +95,8 @@ def template():
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint."""
+    """Register the blueprint, and the selection pool's import and delivery pages (``pool_views``)."""
+    from catalog_import import pool_views
+
     app.register_blueprint(bp)
+    pool_views.init_app(app)

@@ -7,63 +7,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from elibrary.audit.chain import AFTER_COMMIT_TASK, GENESIS, Anchor, AuditChain, chain_of
+from elibrary.audit.chain import GENESIS, Anchor, AuditChain, chain_of
 from elibrary.audit.models import AccessLogEntry
-from elibrary.db import Database, request_after_commit, utcnow
+from elibrary.audit.recording import ACTIONS, Access, record, record_now  # noqa: F401  (API)
+from elibrary.csvcells import safe_cell
+from elibrary.db import Database
 
-ACTIONS = ("view", "search", "export", "change", "erase")
 CSV_COLUMNS = ("id", "at", "staff_email", "address", "action", "subject", "patron_id", "fields", "detail", "entry_hash")
-
-
-@dataclass(frozen=True)
-class Access:
-    """One access to record."""
-
-    staff_id: int | None
-    staff_email: str
-    address: str | None
-    action: str
-    subject: str = ""
-    patron_id: int | None = None
-    fields: tuple[str, ...] = ()
-    detail: str = ""
-
-
-def record(session: Session, access: Access) -> AccessLogEntry:
-    """Append one entry in the caller's transaction (for changes, so entry and change commit together).
-
-    Its hash is keyed (``chain.AuditChain``); once the transaction commits, the anchor file is moved to it.
-    """
-    if access.action not in ACTIONS:
-        raise ValueError(f"unknown audit action {access.action!r}")
-    chain = chain_of(session)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7407)"))  # one writer at a time: a single chain
-    last = session.scalar(select(AccessLogEntry).order_by(AccessLogEntry.id.desc()).limit(1))
-    prev_hash = last.entry_hash if last is not None else GENESIS
-    at = utcnow()
-    if last is not None and at < last.at:
-        at = last.at  # keep time order even if the clock stepped back
-    entry = AccessLogEntry(
-        at=at,
-        staff_id=access.staff_id,
-        staff_email=access.staff_email[:254],
-        address=(access.address or "")[:64],
-        action=access.action,
-        subject=access.subject[:60],
-        patron_id=access.patron_id,
-        fields=",".join(access.fields)[:300],
-        detail=access.detail[:300],
-        prev_hash=prev_hash,
-    )
-    entry.entry_hash = chain.digest(prev_hash, entry)
-    session.add(entry)
-    session.flush()
-    request_after_commit(session, AFTER_COMMIT_TASK)
-    return entry
 
 
 def anchor_latest(db: Database, chain: AuditChain) -> Anchor | None:
@@ -75,12 +28,6 @@ def anchor_latest(db: Database, chain: AuditChain) -> Anchor | None:
     anchor = Anchor(last.id, last.entry_hash)
     chain.write_anchor(anchor)
     return anchor
-
-
-def record_now(db: Database, access: Access) -> None:
-    """Append one entry in a transaction of its own (for page views: the access happened either way)."""
-    with db.scope() as session:
-        record(session, access)
 
 
 def search(
@@ -108,17 +55,6 @@ def search(
     if limit:
         query = query.limit(limit)
     return list(session.scalars(query))
-
-
-# A spreadsheet evaluates a cell starting with these (CSV injection); the full-width forms are included
-# because Japanese Excel may read them as the ASCII ones.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
-
-
-def safe_cell(value: object) -> str:
-    """A cell no spreadsheet will evaluate: a leading formula character gets a ``'`` (shown, never run)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def to_csv(entries: Iterable[AccessLogEntry]) -> str:

@@ -6,7 +6,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from elibrary.cards import nw7
-from elibrary.patrons.services import card_number_of
+from elibrary.patrons.contact import card_number_of
 from elibrary.web.auth import patron_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import runtime

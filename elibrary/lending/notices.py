@@ -23,11 +23,11 @@ log = logging.getLogger(__name__)
 def contact_address(session: Session, patron: Patron, cipher: DataCipher) -> tuple[str, str] | None:
     """Where to notify the patron, as ``(channel, address)``, or None when no address is known.
 
-    The patrons domain owns addresses (``patrons.services.notification_address``, an e-mail for now).
+    The patrons domain owns addresses (``patrons.contact.notification_address``, an e-mail for now).
     """
-    from elibrary.patrons import services as patron_services
+    from elibrary.patrons.contact import notification_address
 
-    email = patron_services.notification_address(session, cipher, patron)
+    email = notification_address(session, cipher, patron)
     return ("email", email) if email else None
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from elibrary.audit.services import Access, record
+from elibrary.audit.recording import Access, record
 from elibrary.db import utcnow
 from elibrary.errors import Conflict, DomainError, NotFound, ServiceUnavailable
 from elibrary.line.client import LineClient, LineUnavailable, TokenRejected

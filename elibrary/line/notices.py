@@ -41,7 +41,7 @@ def apply_feedback(session: Session, cipher: DataCipher, feedback: list[tuple[st
 
 
 def _reroute_to_email(session: Session, cipher: DataCipher, line_user: str, message: Message) -> None:
-    from elibrary.patrons.services import notification_address
+    from elibrary.patrons.contact import notification_address
 
     link = linking.link_for_user(session, cipher, line_user)
     patron = session.get(Patron, link.patron_id) if link is not None else None

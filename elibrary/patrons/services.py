@@ -8,6 +8,7 @@ from werkzeug.security import generate_password_hash
 from elibrary.db import utcnow
 from elibrary.errors import Conflict, InvalidInput, ServiceUnavailable
 from elibrary.ils.base import ILSConnector, ILSUnavailable, InvalidCredentials, PatronAccount
+from elibrary.patrons.contact import card_number_of, name_of, notification_address  # noqa: F401  (API)
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher, normalize_card_number
 from elibrary.security.throttle import Throttle, TooManyAttempts  # noqa: F401 - TooManyAttempts re-exported
@@ -142,11 +143,6 @@ def set_email(patron: Patron, cipher: DataCipher, email: str | None) -> None:
     patron.email_hash = cipher.lookup_hash("email:" + email.lower()) if email else None
 
 
-def notification_address(session: Session, cipher: DataCipher, patron: Patron) -> str | None:
-    """Where to e-mail this patron (from registration or the ILS), or None when unknown."""
-    return cipher.decrypt(patron.email_enc, "patron.email")
-
-
 def _new_patron_from_ils(session: Session, cipher: DataCipher, account: PatronAccount) -> Patron:
     # "ils": category, name and e-mail are refreshed from the ILS at every sign-in.
     patron = Patron(card_hash=cipher.lookup_hash(account.card_number), card_enc=cipher.encrypt(account.card_number, "patron.card"), source="ils")
@@ -164,13 +160,3 @@ def _refresh_from_account(patron: Patron, cipher: DataCipher, account: PatronAcc
     patron.expires_on = account.expires_on
     patron.blocked = account.blocked
     patron.block_reason = "; ".join(account.block_reasons)[:200]
-
-
-def card_number_of(patron: Patron, cipher: DataCipher) -> str:
-    """The patron's card number in clear (for their own card page)."""
-    return cipher.decrypt(patron.card_enc, "patron.card") or ""
-
-
-def name_of(patron: Patron, cipher: DataCipher) -> str | None:
-    """The patron's name in clear, if known."""
-    return cipher.decrypt(patron.name_enc, "patron.name")

@@ -11,7 +11,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from catalog_import.report import safe_cell
+from elibrary.csvcells import safe_cell
 from elibrary.errors import InvalidInput
 from elibrary.lending.policy import TOKYO
 from elibrary.reports.pdf import new_document

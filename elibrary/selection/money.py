@@ -120,3 +120,8 @@ def fiscal_year_label(year: int, locale: str = "ja") -> str:
 def yen(amount: int | None) -> str:
     """¥1,320 for display; "—" for an unknown price."""
     return "—" if amount is None else f"¥{amount:,}"
+
+
+def tax_rounding(settings) -> str:
+    """The city's rounding rule for consumption tax (``ELIBRARY_TAX_ROUNDING``)."""
+    return str(settings.get("ELIBRARY_TAX_ROUNDING") or "floor")

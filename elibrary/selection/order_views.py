@@ -8,22 +8,20 @@ import io
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup
 
-from catalog_import.report import safe_cell
+from elibrary.csvcells import safe_cell
 from elibrary.db import utcnow
 from elibrary.errors import InvalidInput
 from elibrary.lending.policy import TOKYO
 from elibrary.reports import charts as chart_render
 from elibrary.selection import advice, balance, funds, orders, receiving
 from elibrary.selection.documents import order_csv, order_pdf
-from elibrary.selection.money import fiscal_year_of
-from elibrary.selection.pool_import import tax_rounding
+from elibrary.selection.money import fiscal_year_of, tax_rounding
 from elibrary.selection.views import ROLES, staff
 from elibrary.web.auth import staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
 bp = Blueprint("acquisitions", __name__, url_prefix="/staff/selection", template_folder="templates")
-MAX_DELIVERY = 20 * 1024 * 1024
 
 
 def _this_year() -> int:
@@ -107,24 +105,6 @@ def receive(order_id: int):
     """Receive the order (by hand): titles, licences, money moved."""
     order = receiving.receive_order(db_session(), staff(), order_id, cipher=runtime().cipher)
     flash(t(f"発注 {order.number} を納品済みにしました。", f"Order {order.number} was received."), "info")
-    return redirect(url_for("acquisitions.order_page", order_id=order_id), code=303)
-
-
-@bp.post("/orders/<int:order_id>/delivery")
-@staff_required(*ROLES)
-def receive_delivery(order_id: int):
-    """Receive the lines a distributor's delivery file names."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise InvalidInput("納品ファイルを選んでください。", "Choose the delivery file.", field="file")
-    data = upload.read(MAX_DELIVERY + 1)
-    if len(data) > MAX_DELIVERY:
-        raise InvalidInput("納品ファイルが大きすぎます。", "The delivery file is too large.", field="file")
-    order, unknown = receiving.receive_delivery(db_session(), staff(), order_id, data, cipher=runtime().cipher)
-    flash(t(f"納品ファイルの本を納品済みにしました（発注 {order.number}）。", f"The delivered lines of {order.number} were received."), "info")
-    if unknown:
-        shown = ", ".join(unknown[:10])
-        flash(t(f"この発注の未納品行にないISBN: {shown}", f"ISBNs not on order in this order: {shown}"), "warning")
     return redirect(url_for("acquisitions.order_page", order_id=order_id), code=303)
 
 

@@ -16,12 +16,10 @@ from datetime import date
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from catalog_import.records import ImportRecord, Problem
-from catalog_import.tabular import fallback_record_id
 from elibrary.catalog.models import Contributor, Title, TitleContributor
 from elibrary.search.analysis import normalize
+from elibrary.selection.items import PoolItem, PoolProblem, PoolRecord
 from elibrary.selection.models import PoolOffer, PoolTitle
-from elibrary.selection.pool_parse import PoolItem
 
 BATCH = 500
 OWNED_REASONS = {
@@ -50,7 +48,7 @@ class PoolSummary:
     offers_withdrawn: int = 0
     rejected: int = 0
     skipped_offers: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[PoolProblem] = field(default_factory=list)
     fatal: bool = False
     seconds: float = 0.0
     # Offers seen so far in this run per title: a title whose rows straddle two batches keeps them all.
@@ -63,14 +61,14 @@ class PoolSummary:
                 f"{self.rejected} records rejected")
 
 
-def import_pool(session: Session, items: Iterable[PoolItem | Problem], *, on_batch: Callable[[Session], None] | None = None) -> PoolSummary:
+def import_pool(session: Session, items: Iterable[PoolItem | PoolProblem], *, on_batch: Callable[[Session], None] | None = None) -> PoolSummary:
     """Write parsed pool items in batches (``on_batch`` may commit each); returns the summary."""
     started = time.perf_counter()
     summary = PoolSummary()
     owned = _OwnedIndex(session)
     batch: list[PoolItem] = []
     for item in items:
-        if isinstance(item, Problem):
+        if isinstance(item, PoolProblem):
             summary.rejected += 1
             summary.fatal = summary.fatal or item.fatal
             summary.problems.append(item)
@@ -91,18 +89,12 @@ def import_pool(session: Session, items: Iterable[PoolItem | Problem], *, on_bat
     return summary
 
 
-def _key(record: ImportRecord) -> str:
-    if record.isbn:
-        return record.isbn
-    return f"{record.source}:{record.source_record_id or fallback_record_id(record)}"[:220]
-
-
 def _write(session: Session, batch: list[PoolItem], owned: "_OwnedIndex", summary: PoolSummary) -> None:
     """Update the batch's known titles through the ORM; insert new ones and their offers in multi-row INSERTs."""
     by_key: dict[str, PoolItem] = {}
     offers_by_key: dict[str, list] = {}
     for item in batch:
-        key = _key(item.record)
+        key = item.key
         by_key[key] = item  # the last row of a title wins its metadata; offers accumulate
         offers_by_key.setdefault(key, []).extend(item.offers)
     existing = {p.record_key: p for p in session.scalars(
@@ -186,7 +178,7 @@ def _offers(pool_title: PoolTitle, offers, withdrawn: bool, summary: PoolSummary
             summary.offers_withdrawn += 1
 
 
-def record_json(record: ImportRecord) -> dict:
+def record_json(record: PoolRecord) -> dict:
     """What the catalog needs to create the title when an order is received."""
     return {
         "title": record.title, "title_reading": record.title_reading, "subtitle": record.subtitle,

@@ -5,23 +5,18 @@ file is attached (``license_arrived``), so the title cannot be borrowed before i
 """
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from catalog_import.tabular import _key as tabular_key
-from catalog_import.tabular import detect_encoding
 from elibrary.catalog.credits import ContributorCredit, SubjectEntry
-from elibrary.catalog.isbn import is_valid_isbn, normalize_isbn
 from elibrary.catalog.models import BookFile, Title
 from elibrary.catalog.ndc import InvalidNDC, normalize_ndc
-from elibrary.catalog.services import TitleData, create_title
+from elibrary.catalog.titles import TitleData, create_title
 from elibrary.db import utcnow
-from elibrary.errors import Conflict, InvalidInput
-from elibrary.lending import services as lending
+from elibrary.errors import Conflict
+from elibrary.lending.supply import add_license
 from elibrary.selection.funds import record, require_selector
 from elibrary.selection.models import LicenseCost, MoneyKind, Order, OrderLine, OrderState, PoolTitle
 from elibrary.selection.money import round_tax
@@ -35,13 +30,12 @@ def receive_order(session: Session, staff, order_id: int, *, cipher=None) -> Ord
     return _receive(session, staff, order, [line for line in order.lines if line.state == OrderState.ordered], cipher)
 
 
-def receive_delivery(session: Session, staff, order_id: int, data: bytes, *, cipher=None) -> tuple[Order, list[str]]:
-    """Receive the lines a distributor's delivery file names (CSV/TSV with an ISBN column, UTF-8 or cp932).
+def receive_delivery(session: Session, staff, order_id: int, isbns: list[str], *, cipher=None) -> tuple[Order, list[str]]:
+    """Receive the lines a distributor's delivery file names (``isbns``, read by ``catalog_import.pool.delivered_isbns``).
 
     Returns the order and the ISBNs of the file that match no line still on order (shown to staff).
     """
     order = _receivable(session, staff, order_id)
-    isbns = delivered_isbns(data)
     outstanding = {line.isbn: line for line in order.lines if line.state == OrderState.ordered and line.isbn}
     lines = [outstanding[isbn] for isbn in dict.fromkeys(isbns) if isbn in outstanding]
     unknown = [isbn for isbn in dict.fromkeys(isbns) if isbn not in outstanding]
@@ -49,25 +43,6 @@ def receive_delivery(session: Session, staff, order_id: int, data: bytes, *, cip
         raise Conflict("納品ファイルに、この発注で未納品の本がありません（既に納品済みか、別の発注です）。",
                        "The delivery file names no line of this order still on order (already received, or another order).")
     return _receive(session, staff, order, lines, cipher), unknown
-
-
-def delivered_isbns(data: bytes) -> list[str]:
-    """The valid ISBNs of a delivery file's ISBN column (header ISBN, ISBN13 or ISBNコード)."""
-    text = data.decode(detect_encoding(data[:65536]), errors="replace")
-    first = text.split("\n", 1)[0]
-    rows = list(csv.reader(io.StringIO(text), delimiter="\t" if first.count("\t") > first.count(",") else ","))
-    if not rows:
-        raise InvalidInput("納品ファイルが空です。", "The delivery file is empty.", field="file")
-    header = [tabular_key(h) for h in rows[0]]
-    column = next((i for i, h in enumerate(header) if h in ("isbn", "isbn13", "isbnコード")), None)
-    if column is None:
-        raise InvalidInput("納品ファイルに ISBN の列がありません。", "The delivery file has no ISBN column.", field="file")
-    found = []
-    for row in rows[1:]:
-        cell = row[column].strip().replace("-", "") if len(row) > column else ""
-        if cell and is_valid_isbn(cell):
-            found.append(normalize_isbn(cell))
-    return found
 
 
 def _receivable(session: Session, staff, order_id: int) -> Order:
@@ -128,7 +103,7 @@ def _license(session: Session, line: OrderLine, cipher) -> None:
     until = valid_until(terms.term_months, line.order.received_at or utcnow())
     tax = round_tax(line.unit_price * line.tax_rate, 100, line.order.tax_rounding)
     for _ in range(line.quantity):
-        licence = lending.add_license(session, line.title_id, terms.model, copies=terms.copies, loans=terms.loans, until=until,
+        licence = add_license(session, line.title_id, terms.model, copies=terms.copies, loans=terms.loans, until=until,
                                       note=f"発注 {line.order.number}"[:200], cipher=cipher)
         session.add(LicenseCost(license_id=licence.id, order_line_id=line.id, price=line.unit_price, tax=tax))
     line.licensed = True

@@ -1,24 +1,21 @@
-"""Staff pages of selection (選書): the pool search and import, selection lists.
+"""Staff pages of selection (選書): the pool search and selection lists (the pool import page is
+``catalog_import.pool_views``, beside the parsers).
 
 Views parse the request, call one service, render; the services check that the user is a librarian or
 an admin, and ``staff_required`` keeps everyone else out before that.
 """
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from elibrary.errors import InvalidInput
 from elibrary.selection import funds, lists, search
-from elibrary.selection.money import fiscal_year_label, yen
+from elibrary.selection.money import fiscal_year_label, tax_rounding, yen
 from elibrary.selection.offers import MODEL_LABELS
 from elibrary.selection.pool import OWNED_REASONS
-from elibrary.selection.pool_import import KINDS, run_pool_import, tax_rounding
-from elibrary.selection.pool_parse import OFFER_COLUMNS
 from elibrary.web.auth import staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
@@ -28,7 +25,6 @@ ROLES = ("admin", "librarian")
 AUDIENCES = {"children": ("児童", "Children"), "ya": ("YA", "YA"), "general": ("一般", "General")}
 NDC_CLASSES = {"0": "総記", "1": "哲学", "2": "歴史", "3": "社会科学", "4": "自然科学", "5": "技術", "6": "産業", "7": "芸術",
                "8": "言語", "9": "文学"}
-UPLOAD_SUFFIX = {"onix": ".xml", "csv": ".csv"}
 
 
 def staff():
@@ -81,25 +77,6 @@ def pool():
     result = search.search_pool(session, query)
     return render_template("selection/pool.html", query=query, result=result, lists=lists.all_lists(session, staff()),
                            fund_list=funds.funds(session), args=request.args, per_page=search.PER_PAGE)
-
-
-@bp.route("/import", methods=["GET", "POST"])
-@staff_required(*ROLES)
-def pool_import():
-    """Upload a distributor's ONIX or CSV into the pool."""
-    funds.require_selector(staff())
-    if request.method == "GET":
-        return render_template("selection/import.html", columns=OFFER_COLUMNS, summary=None)
-    kind = request.form.get("kind", "")
-    upload = request.files.get("file")
-    if kind not in KINDS or upload is None or not upload.filename:
-        raise InvalidInput("形式とファイルを選んでください。", "Choose a format and a file.")
-    db_session().commit()  # the import is its own unit of work, committed batch by batch
-    with tempfile.TemporaryDirectory(prefix="elibrary-pool-") as folder:
-        path = Path(folder) / f"pool{UPLOAD_SUFFIX[kind]}"
-        upload.save(path)
-        summary = run_pool_import(runtime(), kind, [str(path)], dry_run=bool(request.form.get("dry_run")))
-    return render_template("selection/import.html", columns=OFFER_COLUMNS, summary=summary)
 
 
 @bp.route("/lists", methods=["GET", "POST"])

@@ -22,8 +22,8 @@ ISBN = "9784090000034"
 def mapped(monkeypatch) -> list[int]:
     """Numbers of the products the ONIX parser maps (a ``KnownRecord`` is not mapped)."""
     calls: list[int] = []
-    real = onix_module._product
-    monkeypatch.setattr(onix_module, "_product", lambda element, number: calls.append(number) or real(element, number))
+    real = onix_module.map_product
+    monkeypatch.setattr(onix_module, "map_product", lambda element, number: calls.append(number) or real(element, number))
     return calls
 
 

@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from catalog_import.records import Problem
+from catalog_import.pool import pool_items, run_pool_import
 from elibrary.catalog.models import Title
 from elibrary.catalog.services import ContributorCredit
 from elibrary.errors import InvalidInput
+from elibrary.selection.items import PoolProblem
 from elibrary.selection.models import PoolOffer, PoolTitle
 from elibrary.selection.money import parse_yen
 from elibrary.selection.pool import import_pool
-from elibrary.selection.pool_import import pool_items, run_pool_import
 from tests.catalog.factories import make_title
 
 FILES = Path(__file__).resolve().parents[1] / "files" / "selection"
@@ -97,7 +97,7 @@ def test_a_file_that_is_not_onix_is_one_fatal_problem(tmp_path):
     path = tmp_path / "x.xml"
     path.write_text("<html/>")
     items = list(pool_items("onix", [str(path)], "floor"))
-    assert len(items) == 1 and isinstance(items[0], Problem) and items[0].fatal
+    assert len(items) == 1 and isinstance(items[0], PoolProblem) and items[0].fatal
 
 
 def test_the_command_imports_a_pool(runner, rt):

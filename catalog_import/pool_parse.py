@@ -7,8 +7,9 @@ and its ``<ProductSupply>`` read for offers: one offer per ``<Price>`` in yen, i
 price types (List 58: 02, 04, 07, 09 ...) turned into the price before tax. ``<RelatedMaterial>``'s
 ``<RelatedProduct>`` ISBNs link other editions and formats of the same work.
 
-CSV/TSV: the catalog's columns (``catalog_import.tabular.COLUMNS``) plus the offer columns ``OFFER_COLUMNS``.
-Parsers are pure: bytes in, ``PoolItem`` and ``Problem`` out.
+CSV/TSV: the catalog's columns (``catalog_import.tabular.COLUMNS``) plus the offer columns ``OFFER_COLUMNS``,
+rows read as the catalog's CSV reads them (``csv_rows``: encodings, broken quotes, formula cells).
+Parsers are pure: bytes in, the selection wing's plain ``PoolItem`` and ``PoolProblem`` out.
 """
 from __future__ import annotations
 
@@ -16,17 +17,18 @@ import csv
 import io
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from lxml import etree
 
 from catalog_import import onix, tabular
+from catalog_import.csv_rows import BrokenRow, Row, RowReader, broken_reason, byte_lines, text_lines
 from catalog_import.onix_tree import product_tree
 from catalog_import.records import ImportRecord, Problem
 from catalog_import.xmlsafe import UnsafeXML, clear_seen, hardened_iterparse, local_name
 from elibrary.catalog.isbn import is_valid_isbn, normalize_isbn
 from elibrary.errors import InvalidInput
+from elibrary.selection.items import PoolItem, PoolProblem, PoolRecord
 from elibrary.selection.money import excluding_tax, parse_yen
 from elibrary.selection.offers import MODEL_WORDS, OfferNotExpressible, OfferTerms, checked_terms, default_offer_code
 
@@ -35,19 +37,27 @@ RELATED_ISBN_TYPES = ("15", "03", "02")
 MONTHS_PER_UNIT = {"09": 1 / 30, "13": 7 / 30, "14": 1.0, "27": 1 / 30, "28": 7 / 30, "29": 1.0}
 
 
-@dataclass
-class PoolItem:
-    """One pool title as a file describes it: the catalog record, its offers, linked ISBNs, skipped offers."""
+def pool_problem(problem: Problem) -> PoolProblem:
+    """The catalog parser's problem as the pool's."""
+    return PoolProblem(problem.position, problem.reason_ja, problem.reason_en, record_id=problem.record_id,
+                       field=problem.field, title=problem.title, fatal=problem.fatal)
 
-    record: ImportRecord
-    offers: list[OfferTerms] = field(default_factory=list)
-    related_isbns: list[str] = field(default_factory=list)
-    skipped: list[Problem] = field(default_factory=list)
+
+def pool_item(record: ImportRecord) -> PoolItem:
+    """A pool item for the catalog parser's record, keyed by its ISBN, else its source's id (else a row hash)."""
+    key = record.isbn or f"{record.source}:{record.source_record_id or tabular.fallback_record_id(record)}"[:220]
+    return PoolItem(key, PoolRecord(
+        source=record.source, position=record.position, source_record_id=record.source_record_id, title=record.title,
+        title_reading=record.title_reading, subtitle=record.subtitle, series_title=record.series_title,
+        series_reading=record.series_reading, volume=record.volume, publisher=record.publisher,
+        published_on=record.published_on, isbn=record.isbn, ndc=record.ndc, language=record.language,
+        audience=record.audience, description=record.description, page_count=record.page_count,
+        contributors=record.contributors, subjects=record.subjects, withdrawn=record.withdrawn))
 
 
 # --- ONIX --------------------------------------------------------------------------------------------
 
-def parse_pool_onix(stream: BinaryIO, rounding: str = "floor") -> Iterator[PoolItem | Problem]:
+def parse_pool_onix(stream: BinaryIO, rounding: str = "floor") -> Iterator[PoolItem | PoolProblem]:
     """Pool items (and problems) of an ONIX 3 message, one ``<Product>`` at a time."""
     tags = [f"{{*}}{name}" for name in ("ONIXMessage", "ONIXmessage", "Product", "product")]
     seen_root, count = False, 0
@@ -59,25 +69,26 @@ def parse_pool_onix(stream: BinaryIO, rounding: str = "floor") -> Iterator[PoolI
             if event != "end" or not seen_root:
                 continue
             count += 1
-            mapped = onix._product(element, count)  # the catalog's own product mapping
+            mapped = onix.map_product(element, count)  # the catalog's own product mapping
             if isinstance(mapped, Problem):
-                yield mapped
+                yield pool_problem(mapped)
             else:
                 yield _onix_item(mapped, product_tree(element), rounding)
             clear_seen(element)
     except UnsafeXML:
-        yield Problem("file", "エンティティ宣言（DTD）を含むファイルは安全のため読み込みません。", "The file declares XML entities (DTD); refused.", fatal=True)
+        yield PoolProblem("file", "エンティティ宣言（DTD）を含むファイルは安全のため読み込みません。",
+                          "The file declares XML entities (DTD); refused.", fatal=True)
         return
     except etree.XMLSyntaxError as exc:
-        yield Problem(f"product {count + 1}", "XMLの形式が正しくありません。ファイルが途中で切れていないか確認してください。",
+        yield PoolProblem(f"product {count + 1}", "XMLの形式が正しくありません。ファイルが途中で切れていないか確認してください。",
                       f"The XML is malformed ({exc.msg}).", fatal=True)
         return
     if not seen_root:
-        yield Problem("file", "ONIXのファイルではありません（ONIXMessage 要素がありません）。", "Not an ONIX file.", fatal=True)
+        yield PoolProblem("file", "ONIXのファイルではありません（ONIXMessage 要素がありません）。", "Not an ONIX file.", fatal=True)
 
 
 def _onix_item(record: ImportRecord, product, rounding: str) -> PoolItem:
-    item = PoolItem(record)
+    item = pool_item(record)
     for related in _all(product, "RelatedMaterial", "RelatedProduct") + product.findall("RelatedProduct"):
         for identifier in related.findall("ProductIdentifier"):
             if identifier.findtext("ProductIDType") in RELATED_ISBN_TYPES and is_valid_isbn(identifier.findtext("IDValue") or ""):
@@ -90,7 +101,7 @@ def _onix_item(record: ImportRecord, product, rounding: str) -> PoolItem:
                 offer = _onix_offer(price, distributor, number, rounding)
             except (OfferNotExpressible, InvalidInput) as exc:
                 ja, en = (exc.ja, exc.en) if isinstance(exc, OfferNotExpressible) else (exc.message_ja, exc.message_en)
-                item.skipped.append(Problem(record.position, f"提供条件を取り込みませんでした: {ja}", f"Offer skipped: {en}",
+                item.skipped.append(PoolProblem(record.position, f"提供条件を取り込みませんでした: {ja}", f"Offer skipped: {en}",
                                             record_id=record.source_record_id or "", title=record.title or ""))
                 continue
             if offer is not None:
@@ -171,58 +182,66 @@ OFFER_COLUMNS: dict[str, tuple[str, ...]] = {
     "tax_rate": ("税率", "tax_rate"),
     "related_isbns": ("関連ISBN", "他版ISBN", "related_isbn"),
 }
-_OFFER_INDEX = {tabular._key(name): name_field for name_field, names in OFFER_COLUMNS.items() for name in names}
+OFFER_INDEX = {tabular.header_key(name): name_field for name_field, names in OFFER_COLUMNS.items() for name in names}
 
 
-def parse_pool_csv(stream: BinaryIO, name: str = "", rounding: str = "floor") -> Iterator[PoolItem | Problem]:
+def parse_pool_csv(stream: BinaryIO, name: str = "", rounding: str = "floor") -> Iterator[PoolItem | PoolProblem]:
     """Pool items of a distributor's CSV/TSV (UTF-8 or cp932, Japanese headers; one row per offer)."""
     sample = stream.read(64 * 1024)
     stream.seek(0)
     encoding = tabular.detect_encoding(sample)
-    text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
-    try:
-        first_line = sample.split(b"\n", 1)[0]
-        delimiter = "\t" if name.lower().endswith(".tsv") or first_line.count(b"\t") > first_line.count(b",") else ","
-        reader = csv.reader(text, delimiter=delimiter)
+    if encoding == "utf-16":
+        text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
         try:
-            header = next(reader, None)
-        except (csv.Error, UnicodeError) as exc:
-            yield Problem("line 1", f"見出し行を読み込めません（{exc}）。", f"The header row cannot be read ({exc}).", fatal=True)
-            return
-        if not header:
-            yield Problem("line 1", "ファイルが空です。", "The file is empty.", fatal=True)
-            return
-        catalog_fields = [tabular._HEADER_INDEX.get(tabular._key(h)) for h in header]
-        offer_fields = [_OFFER_INDEX.get(tabular._key(h)) for h in header]
-        if "title" not in catalog_fields:
-            yield Problem("line 1", "見出し行に「タイトル」（または 書名）の列がありません。", "The header row has no title column.", fatal=True)
-            return
-        try:
-            for row in reader:
-                position = f"line {reader.line_num}"
-                if not any(cell.strip() for cell in row):
-                    continue
-                yield _csv_item(row, catalog_fields, offer_fields, position, encoding, rounding)
-        except csv.Error as exc:
-            yield Problem(f"line {reader.line_num}", f"行を読み込めません（{exc}）。", f"The row cannot be read ({exc}).", fatal=True)
-    finally:
-        text.detach()
+            yield from _csv_rows(text_lines(text), sample, name, encoding, rounding)
+        finally:
+            text.detach()  # the caller owns (and closes) the byte stream
+    else:
+        yield from _csv_rows(byte_lines(stream, encoding), sample, name, encoding, rounding)
 
 
-def _csv_item(row, catalog_fields, offer_fields, position: str, encoding: str, rounding: str) -> PoolItem | Problem:
-    parsed = tabular._row(row, catalog_fields, position, encoding)  # the catalog's mapping, formula check included
+def _csv_rows(lines, sample: bytes, name: str, encoding: str, rounding: str) -> Iterator[PoolItem | PoolProblem]:
+    first_line = sample.split(b"\n", 1)[0]
+    delimiter = "\t" if name.lower().endswith(".tsv") or first_line.count(b"\t") > first_line.count(b",") else ","
+    csv.field_size_limit(tabular.MAX_FIELD)
+    reader = RowReader(lines, delimiter)
+    header = reader.read()
+    if isinstance(header, BrokenRow):
+        ja, en = broken_reason(header)
+        yield PoolProblem("line 1", f"見出し行を読み込めません。{ja}", f"The header row cannot be read. {en}", fatal=True)
+        return
+    if header is None or not any(cell.strip() for cell in header.cells):
+        yield PoolProblem("line 1", "ファイルが空です。", "The file is empty.", fatal=True)
+        return
+    catalog_fields = [tabular.HEADER_INDEX.get(tabular.header_key(h)) for h in header.cells]
+    offer_fields = [OFFER_INDEX.get(tabular.header_key(h)) for h in header.cells]
+    if "title" not in catalog_fields:
+        yield PoolProblem("line 1", "見出し行に「タイトル」（または 書名）の列がありません。", "The header row has no title column.", fatal=True)
+        return
+    reader.fields = catalog_fields
+    while (row := reader.read()) is not None:
+        if isinstance(row, BrokenRow):
+            yield PoolProblem(f"line {row.start}", *broken_reason(row))
+            continue
+        if any(cell.strip() for cell in row.cells):
+            yield _csv_item(row, catalog_fields, offer_fields, encoding, rounding)
+
+
+def _csv_item(row: Row, catalog_fields, offer_fields, encoding: str, rounding: str) -> PoolItem | PoolProblem:
+    position = f"line {row.start}"
+    parsed = tabular.map_row(row, catalog_fields, encoding)  # the catalog's mapping, encoding and formula checks included
     if isinstance(parsed, Problem):
-        return parsed
+        return pool_problem(parsed)
     if parsed.isbn and is_valid_isbn(parsed.isbn):
         parsed.isbn = normalize_isbn(parsed.isbn)
-    values = {f: unicodedata.normalize("NFKC", cell).strip() for f, cell in zip(offer_fields, row, strict=False) if f and cell.strip()}
-    item = PoolItem(parsed)
+    values = {f: unicodedata.normalize("NFKC", cell).strip() for f, cell in zip(offer_fields, row.cells, strict=False) if f and cell.strip()}
+    item = pool_item(parsed)
     item.related_isbns = [normalize_isbn(v) for v in values.get("related_isbns", "").replace("；", ";").split(";") if is_valid_isbn(v.strip())]
     try:
         item.offers.append(_csv_offer(values, rounding))
     except (OfferNotExpressible, InvalidInput) as exc:
         ja, en = (exc.ja, exc.en) if isinstance(exc, OfferNotExpressible) else (exc.message_ja, exc.message_en)
-        item.skipped.append(Problem(position, f"提供条件を取り込みませんでした: {ja}", f"Offer skipped: {en}", title=parsed.title or ""))
+        item.skipped.append(PoolProblem(position, f"提供条件を取り込みませんでした: {ja}", f"Offer skipped: {en}", title=parsed.title or ""))
     return item
 
 

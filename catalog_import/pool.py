@@ -1,30 +1,32 @@
-"""One pool import run for the command and the import page: files → parsers → ``pool.import_pool``.
+"""One pool import run for the command and the import page: files → parsers (``pool_parse``) →
+``elibrary.selection.pool.import_pool``; and the ISBNs of a distributor's delivery file for receiving.
 
 A transaction boundary like a CLI command: each batch is committed (re-running finishes the job, the
 import is idempotent), or nothing at all in a dry run.
 """
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import text
 
-from catalog_import.records import Problem
+from catalog_import.pool_parse import parse_pool_csv, parse_pool_onix
+from catalog_import.tabular import detect_encoding, header_key
+from elibrary.catalog.isbn import is_valid_isbn, normalize_isbn
+from elibrary.errors import InvalidInput
 from elibrary.runtime import Runtime
+from elibrary.selection.items import PoolItem, PoolProblem
+from elibrary.selection.money import tax_rounding
 from elibrary.selection.pool import PoolSummary, import_pool
-from elibrary.selection.pool_parse import PoolItem, parse_pool_csv, parse_pool_onix
 
 KINDS = ("onix", "csv")
 ANALYZE_AFTER = 1_000  # titles added by one import
 
 
-def tax_rounding(settings) -> str:
-    """The city's rounding rule for consumption tax (``ELIBRARY_TAX_ROUNDING``)."""
-    return str(settings.get("ELIBRARY_TAX_ROUNDING") or "floor")
-
-
-def pool_items(kind: str, paths: list[str], rounding: str) -> Iterator[PoolItem | Problem]:
+def pool_items(kind: str, paths: list[str], rounding: str) -> Iterator[PoolItem | PoolProblem]:
     """Every item of ``paths`` of ``kind`` (``onix`` or ``csv``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown pool import kind {kind!r}")
@@ -33,7 +35,7 @@ def pool_items(kind: str, paths: list[str], rounding: str) -> Iterator[PoolItem 
         try:
             stream = open(path, "rb")
         except OSError as exc:
-            yield Problem(path.name, f"ファイルを開けません（{exc.strerror or exc}）。", f"The file cannot be opened ({exc.strerror or exc}).", fatal=True)
+            yield PoolProblem(path.name, f"ファイルを開けません（{exc.strerror or exc}）。", f"The file cannot be opened ({exc.strerror or exc}).", fatal=True)
             continue
         with stream:
             if kind == "onix":
@@ -66,3 +68,22 @@ def run_pool_import(rt: Runtime, kind: str, paths: list[str], *, dry_run: bool =
         raise
     finally:
         session.close()
+
+
+def delivered_isbns(data: bytes) -> list[str]:
+    """The valid ISBNs of a delivery file's ISBN column (header ISBN, ISBN13 or ISBNコード; UTF-8 or cp932)."""
+    text = data.decode(detect_encoding(data[:65536]), errors="replace")
+    first = text.split("\n", 1)[0]
+    rows = list(csv.reader(io.StringIO(text), delimiter="\t" if first.count("\t") > first.count(",") else ","))
+    if not rows:
+        raise InvalidInput("納品ファイルが空です。", "The delivery file is empty.", field="file")
+    header = [header_key(h) for h in rows[0]]
+    column = next((i for i, h in enumerate(header) if h in ("isbn", "isbn13", "isbnコード")), None)
+    if column is None:
+        raise InvalidInput("納品ファイルに ISBN の列がありません。", "The delivery file has no ISBN column.", field="file")
+    found = []
+    for row in rows[1:]:
+        cell = row[column].strip().replace("-", "") if len(row) > column else ""
+        if cell and is_valid_isbn(cell):
+            found.append(normalize_isbn(cell))
+    return found
