@@ -99,7 +99,8 @@ def main() -> None:
     for _ in range(200):
         kind = rng.randrange(6)
         word = rng.choice(WORDS)
-        queries.append((kinds[kind], {0: PoolQuery(text=word[0]), 1: PoolQuery(text=word[1]), 2: PoolQuery(text=f"{word[0]} {rng.choice(AUTHORS)[1].split()[0]}"),
+        with_author = f"{word[0]} {rng.choice(AUTHORS)[1].split()[0]}"
+        queries.append((kinds[kind], {0: PoolQuery(text=word[0]), 1: PoolQuery(text=word[1]), 2: PoolQuery(text=with_author),
                         3: PoolQuery(text=word[0], audience="children", ndc_class=str(rng.randint(0, 9))),
                         4: PoolQuery(price_min=1000, price_max=2000, model="metered-loans"),
                         5: PoolQuery(text=rng.choice(AUTHORS)[0], owned=False, on_list=False)}[kind]))

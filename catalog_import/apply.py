@@ -25,8 +25,8 @@ from catalog_import.models import ImportedRecord
 from catalog_import.records import ImportRecord, KnownRecord, ParsedItem, Problem
 from catalog_import.tabular import fallback_record_id
 from elibrary.catalog import covers, files
-from elibrary.catalog.isbn import parse_optional_isbn
 from elibrary.catalog.indexing import queue_titles
+from elibrary.catalog.isbn import parse_optional_isbn
 from elibrary.catalog.models import Contributor, Subject, Title, TitleContributor, TitleStatus
 from elibrary.catalog.titles import TitleData, validate_title_data
 from elibrary.db import utcnow
@@ -366,7 +366,7 @@ class Importer:
         ids = insert_titles(session, [dict(p.data.fields) for p in batch])
         credits, subjects, imported = [], [], []
         now = utcnow()
-        for title_id, pending in zip(ids, batch):
+        for title_id, pending in zip(ids, batch, strict=True):
             record, clean = pending.record, pending.data
             wanted = dict.fromkeys((c.name, c.reading, c.role) for c in clean.contributors) if record.contributors is not None else {}
             credits += [{"title_id": title_id, "contributor_id": self._contributors[(name, reading)], "role": role, "position": position}
@@ -441,7 +441,7 @@ def known_hashes(session: Session, source: str) -> dict[str, int]:
     """The source hashes stored by earlier imports of ``source``, with their titles (for ``KnownRecord``)."""
     rows = session.execute(select(ImportedRecord.source_hash, ImportedRecord.title_id)
                            .where(ImportedRecord.source == source, ImportedRecord.source_hash.is_not(None)))
-    return {source_hash: title_id for source_hash, title_id in rows}
+    return dict(rows)  # source hash -> title id
 
 
 def _keys_by_source(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:

@@ -92,9 +92,11 @@ def _parse_xml(stream: BinaryIO) -> Iterator[ParsedItem]:
                 yield record_from_marc(marc_record, f"record {number}")
             clear_seen(element)
     except UnsafeXML:
-        yield Problem("file", "エンティティ宣言（DTD）を含むファイルは安全のため読み込みません。", "The file declares XML entities (DTD); refused for safety.", fatal=True)
+        yield Problem("file", "エンティティ宣言（DTD）を含むファイルは安全のため読み込みません。",
+                      "The file declares XML entities (DTD); refused for safety.", fatal=True)
     except etree.XMLSyntaxError as exc:
-        yield Problem(f"record {number + 1}", f"XMLの形式が正しくありません（{exc.lineno}行目）。", f"The XML is malformed at line {exc.lineno} ({exc.msg}).", fatal=True)
+        yield Problem(f"record {number + 1}", f"XMLの形式が正しくありません（{exc.lineno}行目）。",
+                      f"The XML is malformed at line {exc.lineno} ({exc.msg}).", fatal=True)
 
 
 def _xml_record(element) -> pymarc.Record:

@@ -19,8 +19,8 @@ from typing import BinaryIO
 from lxml import etree
 
 from catalog_import import onix_codes as codes
-from catalog_import.readings import kana_reading
 from catalog_import.onix_tree import product_tree
+from catalog_import.readings import kana_reading
 from catalog_import.records import ImportRecord, KnownRecord, ParsedItem, Price, Problem
 from catalog_import.text import html_to_text, optional, tidy, xhtml_text
 from catalog_import.xmlsafe import UnsafeXML, clear_seen, hardened_iterparse, hardened_parser, local_name, refuse_entity_declarations
@@ -137,7 +137,8 @@ def map_product(element, number: int) -> ParsedItem:
     _publishing(product.find("PublishingDetail"), record)
     _supply(product.find("ProductSupply"), record)
     if not record.title and not record.withdrawn:
-        return Problem(record.position, "タイトル（TitleText）がありません。", "The product has no title (TitleText).", record_id=record_id or "", field="title")
+        return Problem(record.position, "タイトル（TitleText）がありません。",
+                       "The product has no title (TitleText).", record_id=record_id or "", field="title")
     return record
 
 
@@ -314,7 +315,7 @@ def _audience(detail, record: ImportRecord) -> None:
             continue
         precisions = age_range.findall("AudienceRangePrecision")
         values = age_range.findall("AudienceRangeValue")
-        for precision, value in zip(precisions, values):
+        for precision, value in zip(precisions, values, strict=False):
             number = tidy(value.text)
             if not number.isdigit():
                 continue

@@ -2,8 +2,8 @@
 
 EDItEUR's unmodified XSDs come with the ``onixcheck`` package (Apache-2.0; the schemas under EDItEUR's own
 terms), a dependency of elibrary, so validation works on a plain install. ``ELIBRARY_ONIX_SCHEMA_PATH`` may
-name another folder holding ``xsd3.0/`` and ``xsd3.1/`` as EDItEUR publishes them (a newer code-list issue). A message with a namespace is validated while streaming; one without (the
-onixcheck samples) is given the reference namespace first, which needs it in memory, so it is bounded.
+name another folder holding ``xsd3.0/`` and ``xsd3.1/`` as EDItEUR publishes them (a newer code-list issue).
+A message with a namespace is validated while streaming; one without (the onixcheck samples) is given the reference namespace first, which needs it in memory, so it is bounded.
 """
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def validate_onix(stream: BinaryIO, folder: Path) -> list[Problem]:
     stream.seek(0)
     xsd = _schema_file(folder, release, short)
     if not xsd.exists():
-        return [Problem("file", f"ONIX {release} のスキーマ（XSD）が見つかりません: {xsd}", f"The ONIX {release} schema (XSD) was not found: {xsd}", fatal=True)]
+        return [Problem("file", f"ONIX {release} のスキーマ（XSD）が見つかりません: {xsd}",
+                        f"The ONIX {release} schema (XSD) was not found: {xsd}", fatal=True)]
     schema = _schema(str(xsd))
     if namespace:
         return _validate_streaming(stream, schema)
@@ -109,7 +110,8 @@ _ENTITIES_REFUSED = Problem("file", "エンティティ宣言（DTD）を含む�
 def _malformed(exc: etree.XMLSyntaxError) -> Problem:
     if is_entity_attack(exc):
         return _ENTITIES_REFUSED
-    return Problem(f"line {exc.lineno}", f"XMLの形式が正しくありません（{exc.lineno}行目）。", f"The XML is malformed at line {exc.lineno} ({exc.msg}).", fatal=True)
+    return Problem(f"line {exc.lineno}", f"XMLの形式が正しくありません（{exc.lineno}行目）。",
+                   f"The XML is malformed at line {exc.lineno} ({exc.msg}).", fatal=True)
 
 
 def _problems(error_log) -> list[Problem]:

@@ -19,7 +19,7 @@ from typing import TextIO
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog_import.ahead import parsed_ahead
-from catalog_import.apply import ImportSummary, Importer, known_hashes
+from catalog_import.apply import Importer, ImportSummary, known_hashes
 from catalog_import.epub import epub_paths, parse_epub
 from catalog_import.marc import parse_marc
 from catalog_import.onix import parse_onix

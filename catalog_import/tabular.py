@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from catalog_import.csv_rows import BrokenRow, Row, RowReader, broken_reason, byte_lines, encoding_problem, text_lines
-from catalog_import.records import ImportRecord, ParsedItem, Problem
 from catalog_import.readings import kana_reading
+from catalog_import.records import ImportRecord, ParsedItem, Problem
 from catalog_import.text import html_to_text, optional, tidy
 from elibrary.catalog.credits import ContributorCredit, SubjectEntry
 
@@ -145,7 +145,7 @@ def _rows(lines, sample: bytes, name: str, encoding: str) -> Iterator[ParsedItem
 def map_row(row: Row, fields: list[str | None], encoding: str) -> ParsedItem:
     """One row under the header's ``fields`` as a record, or the problem (wrong encoding, a formula cell, no title)."""
     position = f"line {row.start}"
-    cells = [(field, unicodedata.normalize("NFC", cell)) for field, cell in zip(fields, row.cells) if field is not None and cell.strip()]
+    cells = [(field, unicodedata.normalize("NFC", cell)) for field, cell in zip(fields, row.cells, strict=False) if field is not None and cell.strip()]
     title = next((cell for field, cell in cells if field == "title"), "")[:100]  # shown in the report, neutralised there
     wrong = encoding_problem(row.raw, "".join(row.cells), encoding)
     if wrong is not None:
@@ -153,9 +153,10 @@ def map_row(row: Row, fields: list[str | None], encoding: str) -> ParsedItem:
     values: dict[str, str] = {}
     for field, cell in cells:
         if _FORMULA.match(cell):
-            return Problem(position, f"「{_label(field)}」の値が表計算の数式のように見えるため取り込みませんでした。先頭の = + - @ を外し、文字として入力してください。",
-                           f"The {field.replace('_', ' ')} cell looks like a spreadsheet formula and was not imported; remove the leading = + - @ and enter it as text.",
-                           field=field, title=title)
+            ja = f"「{_label(field)}」の値が表計算の数式のように見えるため取り込みませんでした。先頭の = + - @ を外し、文字として入力してください。"
+            en = (f"The {field.replace('_', ' ')} cell looks like a spreadsheet formula and was not imported; "
+                  "remove the leading = + - @ and enter it as text.")
+            return Problem(position, ja, en, field=field, title=title)
         values.setdefault(field, cell)
     return _record(values, position)
 

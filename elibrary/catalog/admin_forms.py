@@ -31,7 +31,7 @@ def _text(value) -> str:
 
 def empty_form() -> dict:
     """The form for a new title."""
-    state = {name: "" for name in TEXT_FIELDS}
+    state = dict.fromkeys(TEXT_FIELDS, "")
     state.update(language="ja", audience="general", format="epub-reflowable", subjects="", accessibility=[], collections=[])
     state["contributors"] = _with_blank_rows([])
     return state

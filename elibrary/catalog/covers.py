@@ -24,7 +24,7 @@ MAX_COVER_BYTES = 10 * 1024 * 1024
 MAX_COVER_PIXELS = 40_000_000  # a 6000×6600 scan; far below what a decompression bomb expands to
 THUMBNAIL_WIDTHS = (120, 240, 480)
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "GIF": ("gif", "image/gif"), "WEBP": ("webp", "image/webp")}
-MEDIA_TYPES = {ext: media for ext, media in FORMATS.values()}
+MEDIA_TYPES = dict(FORMATS.values())  # extension -> media type
 _COVER_KEY = re.compile(r"^covers/(\d+)/([0-9a-f]{64})\.(jpg|png|gif|webp)$")
 
 

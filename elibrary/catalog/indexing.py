@@ -160,7 +160,7 @@ class RecentChanges:
     def passed(self, previous: int, ids: list[int]) -> None:
         """Note the gaps in ``ids`` (ascending), applied after the position ``previous``."""
         now = time.monotonic()
-        for before, after in zip([previous, *ids], ids):
+        for before, after in zip([previous, *ids], ids, strict=False):
             if after > before + 1:
                 self._gaps.append((before + 1, after - 1, now))
         if len(self._gaps) > self.MAX_GAPS:
@@ -315,6 +315,10 @@ class SearchIndexer:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
+
+    def lag(self, session: Session) -> dict:
+        """How far this server's index is behind the change log (``/healthz``)."""
+        return lag(session, self._search)
 
     def kick(self) -> None:
         """Index queued changes now (synchronous) or wake the background thread."""

@@ -116,7 +116,8 @@ def _volume_key(volume: str) -> tuple:
 def ensure_collection(session: Session, code: str, name: str, name_en: str = "") -> Collection:
     """The collection with this code, created with these names if new."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", code or ""):
-        raise InvalidInput("コレクションのコードは英小文字・数字・ハイフンで入力してください。", "Collection codes are lower-case letters, digits and hyphens.", field="code")
+        raise InvalidInput("コレクションのコードは英小文字・数字・ハイフンで入力してください。",
+                           "Collection codes are lower-case letters, digits and hyphens.", field="code")
     collection = session.scalar(select(Collection).where(Collection.code == code))
     if collection is None:
         collection = Collection(code=code, name=name, name_en=name_en)

@@ -117,7 +117,8 @@ def _int(value, name: str, label: str, low: int, high: int) -> int | None:
     except (TypeError, ValueError):
         number = None
     if number is None or not low <= number <= high:
-        raise InvalidInput(f"{label}は{low}から{high}の数で入力してください。", f"The {name.replace('_', ' ')} must be a number from {low} to {high}.", field=name)
+        raise InvalidInput(f"{label}は{low}から{high}の数で入力してください。",
+                           f"The {name.replace('_', ' ')} must be a number from {low} to {high}.", field=name)
     return number
 
 
@@ -142,7 +143,8 @@ def validate_title_data(session: Session, data: TitleData, *, current: Title | N
     if isbn is not None:
         other = session.scalar(select(Title).where(Title.isbn == isbn))
         if other is not None and other is not current:
-            raise Conflict(f"ISBN {isbn} の資料はすでに登録されています（ID {other.id}）。", f"A title with ISBN {isbn} already exists (id {other.id}).", field="isbn")
+            raise Conflict(f"ISBN {isbn} の資料はすでに登録されています（ID {other.id}）。",
+                           f"A title with ISBN {isbn} already exists (id {other.id}).", field="isbn")
     fields = dict(
         title=_text(data.title, "title", "タイトル", limit=500, required=True),
         title_reading=normalize_reading(data.title_reading, field="title_reading", label="タイトルのヨミ"),

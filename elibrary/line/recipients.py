@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from elibrary.line.models import CHANNELS, LineLink, NoticePreference
 from elibrary.notify.base import Message
+from elibrary.patrons.contact import notification_address
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher
 
@@ -63,8 +64,6 @@ def line_text(kind: str, body: str, include_titles: bool) -> str:
 
 def messages_for(session: Session, cipher: DataCipher, patron: Patron, *, kind: str, subject: str, body: str) -> list[Message]:
     """The notice as one message per channel the patron wants and can be reached on (maybe none)."""
-    from elibrary.patrons.services import notification_address
-
     pref = preference_of(session, patron.id)
     email = notification_address(session, cipher, patron)
     line_user = line_user_for(session, cipher, patron.id)

@@ -35,7 +35,7 @@ def _kanji_table() -> dict[int, str]:
     table: dict[int, str] = {}
     for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2A6DF)):
         chars = "".join(map(chr, range(lo, hi + 1)))
-        for old, new in zip(chars, joyokanji.convert(chars, variants=True)):
+        for old, new in zip(chars, joyokanji.convert(chars, variants=True), strict=False):
             if old != new:
                 table[ord(old)] = new
     table.update((ord(old), new) for old, new in _NAME_VARIANTS.items())

@@ -106,7 +106,7 @@ class MemorySearch:
         exact = documents.exact_clause(text)
         if exact and entry.matches([exact]):
             return 0
-        pairs = list(zip(documents.query_units(text, "title"), documents.query_units(text, "author")))
+        pairs = list(zip(documents.query_units(text, "title"), documents.query_units(text, "author"), strict=False))
         if all(entry.matches(t) for t, _ in pairs):
             return 1
         if all(entry.matches(t) or entry.matches(a) for t, a in pairs):

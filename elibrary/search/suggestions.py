@@ -60,7 +60,7 @@ def phrases(doc: SearchDocument) -> list[Phrase]:
     """The titles and names of a document a suggestion may offer, with their readings where known."""
     readings = doc.contributor_readings if len(doc.contributor_readings) == len(doc.contributors) else ("",) * len(doc.contributors)
     pairs = [(" ".join(doc.title.split()), doc.title_reading), (" ".join(doc.series.split()), doc.series_reading)]
-    pairs += [(shown_name(name), reading) for name, reading in zip(doc.contributors, readings)]
+    pairs += [(shown_name(name), reading) for name, reading in zip(doc.contributors, readings, strict=False)]
     return list(dict.fromkeys((text, reading) for text, reading in pairs if text))
 
 

@@ -48,8 +48,8 @@ from elibrary.search.base import (
     SearchUnavailable,
 )
 from elibrary.search.documents import TOKEN_FIELDS, query_units
-from elibrary.search.whoosh_docsets import IndexSets, SegmentGone, SegmentSets
 from elibrary.search.positions import FilePositions
+from elibrary.search.whoosh_docsets import IndexSets, SegmentGone, SegmentSets
 from elibrary.search.whoosh_lexicon import WhooshLexicon
 from elibrary.search.whoosh_segments import HelperFailed, SegmentBuilder, SegmentHelper
 
@@ -344,7 +344,7 @@ class WhooshSearch:
         exact_clause = documents.exact_clause(text)
         exact = seg.clause(exact_clause) & hits if exact_clause else 0
         in_title, in_either = hits, hits
-        for title_unit, author_unit in zip(query_units(text, "title"), query_units(text, "author")):
+        for title_unit, author_unit in zip(query_units(text, "title"), query_units(text, "author"), strict=False):
             title_bits = seg.unit(title_unit, in_either)
             in_title &= title_bits
             in_either &= title_bits | seg.unit(author_unit, in_either)

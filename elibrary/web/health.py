@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from elibrary.catalog import indexing
 from elibrary.web.transactions import db_session, runtime
 
 bp = Blueprint("health", __name__)
@@ -26,7 +25,7 @@ def healthz():
         except Exception as exc:
             checks[name] = {"ok": False, "error": type(exc).__name__}
     try:  # how far this server's index is behind the change log every server writes
-        checks["search"]["log"] = indexing.lag(db_session(), rt.search)
+        checks["search"]["log"] = rt.indexer.lag(db_session())
     except Exception as exc:
         checks["search"]["log"] = {"error": type(exc).__name__}
     healthy = all(c.get("ok") for c in checks.values())

@@ -93,7 +93,7 @@ def test_add_a_title_with_a_cover(client, rt):
         assert [s.term for s in title.subjects] == ["猫", "冒険"]
     assert response.headers["Location"].endswith(f"/admin/titles/{title.id}/edit")
     assert "「新しい本」を登録しました" in client.get(response.headers["Location"]).get_data(as_text=True)
-    assert client.get(f"/search?q=新しい").get_data(as_text=True).count('class="result"') == 1  # indexed after commit
+    assert client.get("/search?q=新しい").get_data(as_text=True).count('class="result"') == 1  # indexed after commit
     cover = client.get(f"/covers/{title.id}/sm")
     assert cover.status_code == 200 and cover.mimetype == "image/png"
 

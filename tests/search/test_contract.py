@@ -165,7 +165,7 @@ def test_status_counts_documents(filled):
 
 
 # -- the judged queries: what people type, over a catalog stored as real records store it -----------------
-from tests.search.judged import load_judged, judge  # noqa: E402
+from tests.search.judged import judge, load_judged  # noqa: E402
 from tests.search.judged_catalog import judged_catalog  # noqa: E402
 
 JUDGED = load_judged()

@@ -6,7 +6,6 @@ Revises: 0001_foundation
 """
 from alembic import op
 
-
 revision = "0060_search_log"
 down_revision = "0001_foundation"
 branch_labels = None

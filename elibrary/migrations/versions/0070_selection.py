@@ -4,9 +4,8 @@ orders and their lines, and what each received licence cost
 Revision ID: 0070_selection
 Revises: 0002_lending
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0070_selection"
 down_revision = "0002_lending"  # needs licenses (lending) besides titles and staff_users (foundation)
