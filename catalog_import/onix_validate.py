@@ -3,7 +3,8 @@
 EDItEUR's unmodified XSDs come with the ``onixcheck`` package (Apache-2.0; the schemas under EDItEUR's own
 terms), a dependency of elibrary, so validation works on a plain install. ``ELIBRARY_ONIX_SCHEMA_PATH`` may
 name another folder holding ``xsd3.0/`` and ``xsd3.1/`` as EDItEUR publishes them (a newer code-list issue).
-A message with a namespace is validated while streaming; one without (the onixcheck samples) is given the reference namespace first, which needs it in memory, so it is bounded.
+A message with a namespace is validated while streaming; one without (the onixcheck samples) is given the
+reference namespace first, which needs it in memory, so it is bounded.
 """
 from __future__ import annotations
 
