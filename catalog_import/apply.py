@@ -441,7 +441,7 @@ def known_hashes(session: Session, source: str) -> dict[str, int]:
     """The source hashes stored by earlier imports of ``source``, with their titles (for ``KnownRecord``)."""
     rows = session.execute(select(ImportedRecord.source_hash, ImportedRecord.title_id)
                            .where(ImportedRecord.source == source, ImportedRecord.source_hash.is_not(None)))
-    return dict(rows)  # source hash -> title id
+    return dict(rows.all())  # source hash -> title id (a Result has keys(): dict() would read it as a mapping)
 
 
 def _keys_by_source(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
