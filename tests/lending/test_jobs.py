@@ -11,15 +11,15 @@ from elibrary.db import Database, utcnow
 from elibrary.jobs import Scheduler
 from elibrary.lending import jobs, services
 from elibrary.lending.models import Hold, HoldState, LendingEvent, Loan
-from elibrary.patrons import services as patron_services
+from elibrary.line import recipients
 from elibrary.patrons.models import Patron
 from tests.lending.factories import make_licensed_title, make_patron
 
 
 @pytest.fixture
 def addresses(monkeypatch):
-    """Patrons get an e-mail address through the hook the patrons domain provides."""
-    monkeypatch.setattr(patron_services, "notification_address", lambda session, cipher, patron: f"p{patron.id}@example.jp")
+    """Patrons get an e-mail address where notices look it up (the channel choice in ``line.recipients``)."""
+    monkeypatch.setattr(recipients, "notification_address", lambda session, cipher, patron: f"p{patron.id}@example.jp")
 
 
 def test_pass_expires_loans_moves_the_queue_and_notifies(rt, addresses):
