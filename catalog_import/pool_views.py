@@ -16,7 +16,7 @@ from elibrary.errors import InvalidInput
 from elibrary.selection import funds, receiving
 from elibrary.web.auth import staff_required
 from elibrary.web.i18n import t
-from elibrary.web.transactions import db_session, runtime
+from elibrary.web.transactions import db_session, own_transactions, runtime
 
 bp = Blueprint("pool_import", __name__, url_prefix="/staff/selection")
 ROLES = ("admin", "librarian")
@@ -30,6 +30,7 @@ def _staff():
 
 
 @bp.route("/import", methods=["GET", "POST"])
+@own_transactions  # the import commits batch by batch in its own sessions
 @staff_required(*ROLES)
 def pool_import():
     """Upload a distributor's ONIX or CSV into the pool."""
@@ -40,7 +41,6 @@ def pool_import():
     upload = request.files.get("file")
     if kind not in KINDS or upload is None or not upload.filename:
         raise InvalidInput("形式とファイルを選んでください。", "Choose a format and a file.")
-    db_session().commit()  # the import is its own unit of work, committed batch by batch
     with tempfile.TemporaryDirectory(prefix="elibrary-pool-") as folder:
         path = Path(folder) / f"pool{UPLOAD_SUFFIX[kind]}"
         upload.save(path)
