@@ -85,7 +85,7 @@ def order_pdf(order: Order, settings: Mapping[str, Any]) -> bytes:
         footer.append(["", f"消費税（{rate}%対象 ¥{summary.subtotals[rate]:,}）", "", "", "", "", f"{summary.taxes[rate]:,}", ""])
     footer.append(["", "合計（税込）", "", "", "", "", f"{summary.total:,}", ""])
     doc.table(["No", "書名", "ISBN", "ライセンス", "数量", "単価", "金額", "税率"], rows, footer=footer,
-              widths=[24, 142, 90, 86, 30, 48, 58, 36], numeric=(0, 4, 5, 6))
+              widths=[28, 126, 100, 76, 36, 48, 58, 36], numeric=(0, 4, 5, 6))
     doc.space(8)
     doc.paragraph(f"金額は円。消費税は税率ごとに合計額から計算し、1円未満は{ROUNDING.get(order.tax_rounding, order.tax_rounding)}。", "small")
     return doc.render()
