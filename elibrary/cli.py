@@ -11,7 +11,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from elibrary.cli_support import DATABASE_ERRORS, database_down, one_line_errors, progress_bar, runtime  # noqa: F401 - the former home of these helpers
+from elibrary.cli_support import DATABASE_ERRORS, database_down
 from elibrary.config import ConfigError
 
 

@@ -14,7 +14,6 @@ import json
 from flask import Response, current_app, g, request, url_for
 from flask_login import current_user
 
-from elibrary.opds.caches import CredentialCache  # noqa: F401 - its former home
 from elibrary.opds.negotiation import AUTH_DOCUMENT, AUTH_DOCUMENT_PALACE, FEED_V2
 from elibrary.patrons.models import Patron
 from elibrary.patrons.services import SignInFailed, sign_in_for_request
