@@ -95,8 +95,9 @@ def template():
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint, and the selection pool's import and delivery pages (``pool_views``)."""
-    from catalog_import import pool_views
+    """Register the blueprint, the selection pool's import and delivery pages (``pool_views``) and the licence check."""
+    from catalog_import import pool_views, reconcile_views
 
     app.register_blueprint(bp)
     pool_views.init_app(app)
+    reconcile_views.init_app(app)
