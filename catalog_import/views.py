@@ -95,9 +95,8 @@ def template():
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint, the selection pool's import and delivery pages (``pool_views``) and the licence check."""
-    from catalog_import import pool_views, reconcile_views
+    """Register the blueprint, and the selection pool's import and delivery pages (``pool_views``)."""
+    from catalog_import import pool_views
 
     app.register_blueprint(bp)
     pool_views.init_app(app)
-    reconcile_views.init_app(app)

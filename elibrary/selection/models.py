@@ -255,18 +255,3 @@ Index("ix_selection_lines_offer_decision", SelectionLine.offer_id, SelectionLine
 Index("ix_selection_pool_search", PoolTitle.search_text, PoolTitle.ndc_class, PoolTitle.audience, PoolTitle.owned_title_id,
       PoolTitle.published_on)
 Index("ix_selection_offers_facet", PoolOffer.model, PoolOffer.withdrawn, PoolOffer.pool_title_id)
-
-
-class LicenceReconciliation(Base):
-    """One licence check (電子書籍の蔵書点検): a distributor's licence report as read, compared live with our licences."""
-
-    __tablename__ = "selection_reconciliations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
-    filename: Mapped[str] = mapped_column(String(200), default="")
-    distributor: Mapped[str] = mapped_column(String(200), default="")
-    scope: Mapped[str] = mapped_column(String(10), default="listed")  # "listed": titles in the report; "all": every licence we hold
-    lines: Mapped[list] = mapped_column(JSON, default=list)  # ReportLine dicts: line, isbn, title, model, copies, loans, until
-    problems: Mapped[list] = mapped_column(JSON, default=list)  # rows not read: [line, reason]
