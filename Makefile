@@ -5,8 +5,8 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
-# No Basic user (an OPDS card number), query string or token in the access log: elibrary/web/accesslog.py.
-ACCESS_LOG_FORMAT := %(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms
+# gunicorn's settings (elibrary/web/gunicorn_conf.py): the access log without Basic user (an OPDS card number),
+# query string or token (elibrary/web/accesslog.py), with the request id; Prometheus multiprocess mode for /metrics.
 
 .PHONY: run test lint install install-test frontend system-packages init serve bench clean
 
@@ -41,7 +41,8 @@ frontend:
 SYSTEM_PACKAGES := chromium:/usr/bin/chromium fonts-noto-cjk:/usr/share/fonts/opentype/noto \
 	fonts-ipaexfont-gothic:/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf \
 	fonts-ipaexfont-mincho:/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf \
-	jing:/usr/bin/jing default-jre-headless:/usr/bin/java
+	jing:/usr/bin/jing default-jre-headless:/usr/bin/java \
+	nginx:/usr/sbin/nginx prometheus:/usr/bin/promtool clamav-daemon:/usr/sbin/clamd
 system-packages:
 	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
 	  [ -e "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; done; \
@@ -55,8 +56,7 @@ init:
 	$(BIN)/elibrary init --demo
 
 serve:
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - \
-	  --logger-class elibrary.web.accesslog.AccessLogger --access-logformat '$(ACCESS_LOG_FORMAT)' wsgi:app
+	$(BIN)/gunicorn -c python:elibrary.web.gunicorn_conf --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 bench: install-test
 	$(BIN)/pip install --quiet -e '.[bench]'

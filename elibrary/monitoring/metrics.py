@@ -84,7 +84,7 @@ class ScrapeGauges:
         self.registry = registry
 
     def collect(self) -> Iterator[Metric]:
-        """One family per gauge; a gauge that cannot be read is left out and counted in ``elibrary_gauge_errors``."""
+        """One family per gauge; a gauge that cannot be read is left out and counted in ``elibrary_scrape_read_errors``."""
         errors = 0
         families: list[Metric] = []
         with self.runtime.db.scope(write=False) as session:
@@ -98,7 +98,7 @@ class ScrapeGauges:
                 if value is not None:
                     families.append(GaugeMetricFamily(gauge.name, gauge.help, value=float(value)))
         yield from families
-        yield GaugeMetricFamily("elibrary_gauge_errors", "Scrape-time gauges that could not be read on this scrape", value=errors)
+        yield GaugeMetricFamily("elibrary_scrape_read_errors", "Scrape-time gauges that could not be read on this scrape", value=errors)
 
 
 def exposition(runtime: Any, gauges: GaugeRegistry) -> bytes:
