@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import urllib.error
 import urllib.request
+
 import pytest
 
 from elibrary import create_app
