@@ -42,7 +42,8 @@ SYSTEM_PACKAGES := chromium:/usr/bin/chromium fonts-noto-cjk:/usr/share/fonts/op
 	fonts-ipaexfont-gothic:/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf \
 	fonts-ipaexfont-mincho:/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf \
 	jing:/usr/bin/jing default-jre-headless:/usr/bin/java \
-	nginx:/usr/sbin/nginx prometheus:/usr/bin/promtool clamav-daemon:/usr/sbin/clamd
+	nginx:/usr/sbin/nginx prometheus:/usr/bin/promtool clamav-daemon:/usr/sbin/clamd logrotate:/usr/sbin/logrotate \
+	systemd:/usr/bin/systemd-analyze
 system-packages:
 	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
 	  [ -e "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; done; \
