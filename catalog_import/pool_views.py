@@ -17,6 +17,7 @@ from elibrary.selection import funds, receiving
 from elibrary.web.auth import staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, own_transactions, runtime
+from elibrary.web.uploads import scan_uploads
 
 bp = Blueprint("pool_import", __name__, url_prefix="/staff/selection")
 ROLES = ("admin", "librarian")
@@ -41,6 +42,7 @@ def pool_import():
     upload = request.files.get("file")
     if kind not in KINDS or upload is None or not upload.filename:
         raise InvalidInput("形式とファイルを選んでください。", "Choose a format and a file.")
+    scan_uploads([upload])  # ClamAV, when ELIBRARY_CLAMD_SOCKET is set
     with tempfile.TemporaryDirectory(prefix="elibrary-pool-") as folder:
         path = Path(folder) / f"pool{UPLOAD_SUFFIX[kind]}"
         upload.save(path)
@@ -55,6 +57,7 @@ def receive_delivery(order_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("納品ファイルを選んでください。", "Choose the delivery file.", field="file")
+    scan_uploads([upload])
     data = upload.read(MAX_DELIVERY + 1)
     if len(data) > MAX_DELIVERY:
         raise InvalidInput("納品ファイルが大きすぎます。", "The delivery file is too large.", field="file")

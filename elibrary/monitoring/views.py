@@ -118,7 +118,7 @@ def _record_refusal(endpoint: str) -> None:
     signed_in = bool(current_user.is_authenticated)
     staff = signed_in and getattr(current_user, "is_staff", False)
     actor = "staff" if staff else ("patron" if signed_in else "anonymous")
-    events.record_security_event_now(runtime().db, "permission.refused", actor_kind=actor, staff_id=current_user.id if staff else None,
+    events.record_security_event_now(runtime().db, "permission.refused", caller=db_session(), actor_kind=actor, staff_id=current_user.id if staff else None,
                                      address=request.remote_addr, detail={"endpoint": endpoint, "method": request.method})
 
 

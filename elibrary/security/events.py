@@ -16,11 +16,12 @@ Kinds (``KINDS``) are dotted names; new ones may be added freely, keep the exist
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Index, String, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from elibrary import logs
@@ -107,15 +108,41 @@ def record_security_event(session: Session, kind: str, *, actor_kind: str = "ano
     return event
 
 
-def record_security_event_now(db: Database, kind: str, **fields: Any) -> None:
-    """Log the event, then store it in a transaction of its own; a database that cannot take it is logged, not raised."""
+def record_security_event_now(db: Database, kind: str, *, caller: Session | None = None, **fields: Any) -> None:
+    """Log the event, then store it in a transaction of its own, even if the caller's work rolls back.
+
+    With a ``caller`` session in a transaction (a web request that may hold SQLite's write lock), the row is
+    written right after that transaction ends, committed or rolled back. A database that cannot take the
+    row (down during maintenance) is logged, never raised: the log line is the record then.
+    """
     event = _event(kind, actor_kind=fields.get("actor_kind", "anonymous"), staff_id=fields.get("staff_id"), subject=fields.get("subject"),
                    address=fields.get("address"), detail=fields.get("detail"), at=fields.get("at"))
-    try:
-        with db.scope() as session:
-            session.add(event)
-    except Exception as exc:  # maintenance with the database down: the log line above is the record
-        log.warning("security event %s not stored: %s", kind, type(exc).__name__)
+
+    def store() -> None:
+        try:
+            with db.scope() as session:
+                session.add(event)
+        except Exception as exc:
+            log.warning("security event %s not stored: %s", kind, type(exc).__name__)
+
+    if caller is not None and caller.in_transaction():
+        _after_transaction(caller, store)
+    else:
+        store()
+
+
+def _after_transaction(caller: Session, run: Callable[[], None]) -> None:
+    """Run ``run`` once, right after ``caller``'s (outermost) transaction commits or rolls back."""
+    done: list[bool] = []
+
+    def fire(session: Session) -> None:
+        if done or session.in_nested_transaction():
+            return
+        done.append(True)
+        run()
+
+    sa_event.listen(caller, "after_commit", fire)
+    sa_event.listen(caller, "after_rollback", fire)
 
 
 def recent_events(session: Session, *, kind: str | None = None, subject: str | None = None, address: str | None = None,

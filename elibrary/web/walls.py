@@ -20,7 +20,7 @@ from flask import Flask, g, render_template, request
 
 from elibrary.security import events
 from elibrary.security.throttle import parse_networks
-from elibrary.web.transactions import runtime
+from elibrary.web.transactions import db_session, runtime
 
 STAFF_PREFIXES = ("/staff", "/admin")
 
@@ -72,5 +72,5 @@ def init_app(app: Flask) -> None:
         if reason is None:
             return None
         g.walls_refused = True  # one event, not a second "permission refused" for the same 403
-        events.record_security_event_now(runtime().db, "network.refused", address=request.remote_addr, detail={"reason": reason, "path": request.path[:80]})
+        events.record_security_event_now(runtime().db, "network.refused", caller=db_session(), address=request.remote_addr, detail={"reason": reason, "path": request.path[:80]})
         return render_template("staff_walls.html", reason=reason), 403
