@@ -30,8 +30,8 @@ def scan_uploads(files: Iterable[FileStorage | None]) -> None:
         signature = scanner.scan(stream)
         stream.seek(0)
         if signature is not None:
-            events.record_security_event_now(rt.db, "upload.malware", caller=db_session(), actor_kind="staff", staff_id=_staff_id(), address=request.remote_addr,
-                                             detail={"signature": signature, "endpoint": request.endpoint or "-"})
+            events.record_security_event_now(rt.db, "upload.malware", caller=db_session(), actor_kind="staff", staff_id=_staff_id(),
+                                             address=request.remote_addr, detail={"signature": signature, "endpoint": request.endpoint or "-"})
             raise MalwareFound(signature=signature)
 
 
