@@ -72,5 +72,6 @@ def init_app(app: Flask) -> None:
         if reason is None:
             return None
         g.walls_refused = True  # one event, not a second "permission refused" for the same 403
-        events.record_security_event_now(runtime().db, "network.refused", caller=db_session(), address=request.remote_addr, detail={"reason": reason, "path": request.path[:80]})
+        events.record_security_event_now(runtime().db, "network.refused", caller=db_session(), address=request.remote_addr,
+                                         detail={"reason": reason, "path": request.path[:80]})
         return render_template("staff_walls.html", reason=reason), 403
