@@ -8,7 +8,7 @@ WORKERS ?= 2
 # gunicorn's settings (elibrary/web/gunicorn_conf.py): the access log without Basic user (an OPDS card number),
 # query string or token (elibrary/web/accesslog.py), with the request id; Prometheus multiprocess mode for /metrics.
 
-.PHONY: run test lint install install-test frontend system-packages init serve bench clean
+.PHONY: run test lint install install-test frontend system-packages init serve bench clean docs
 
 run: install frontend init serve
 
@@ -43,7 +43,7 @@ SYSTEM_PACKAGES := chromium:/usr/bin/chromium fonts-noto-cjk:/usr/share/fonts/op
 	fonts-ipaexfont-mincho:/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf \
 	jing:/usr/bin/jing default-jre-headless:/usr/bin/java \
 	nginx:/usr/sbin/nginx prometheus:/usr/bin/promtool clamav-daemon:/usr/sbin/clamd logrotate:/usr/sbin/logrotate \
-	systemd:/usr/bin/systemd-analyze
+	systemd:/usr/bin/systemd-analyze pandoc:/usr/bin/pandoc
 system-packages:
 	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
 	  [ -e "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; done; \
@@ -65,3 +65,8 @@ bench: install-test
 
 clean:
 	rm -rf $(VENV) readers/node_modules .pytest_cache
+
+# The Japanese manuals of docs/ja as PDFs, 詳細版 and 簡易版 (pandoc + WeasyPrint): docs/ja/build/ (gitignored).
+docs: $(BIN)/python system-packages
+	$(BIN)/pip install --quiet -e '.[docs]'
+	$(BIN)/python docs/tools/build_manuals.py docs/ja docs/ja/build
