@@ -76,7 +76,7 @@ def search():
     filters, days = _filters()
     rows = events.recent_events(db_session(), **filters, limit=500)
     return render_template("monitoring/security_events.html", rows=rows, kinds=events.KINDS, args=request.values, days=days, tz=TOKYO,
-                           subject=filters.get("subject", ""))
+                           subject=filters.get("subject", ""), actors=events.ACTOR_LABELS)
 
 
 @bp.post("/export.csv")

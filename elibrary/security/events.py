@@ -46,6 +46,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "alert.sent": ("職員への警告通知", "Alert sent to staff"),
 }
 ACTOR_KINDS = ("patron", "staff", "system", "anonymous")
+ACTOR_LABELS = {"patron": ("利用者", "Patron"), "staff": ("職員", "Staff"), "system": ("システム", "System"), "anonymous": ("未ログイン", "Not signed in")}
 SECRET_WORDS = ("pin", "password", "passwd", "token", "secret", "card", "name", "email", "mail", "address", "phone", "kana", "birth")
 MAX_DETAIL_TEXT = 200
 
