@@ -296,14 +296,14 @@ class Throttle:
             raise TooManyAttempts(math.ceil((until - now).total_seconds()))
 
     def record_failure(self, keys: AttemptKeys, caller: Session | None = None, now: datetime | None = None, *,
-                       event: str = "signin.failure") -> None:
+                       event: str = "signin.failure", staff_id: int | None = None) -> None:
         """Count one failure, in a transaction of its own (see the module docstring), with its security events."""
         now = now or utcnow()
 
         def change(session: Session, rows: dict[str, SignInThrottle]) -> None:
             before = {key: row.locked_until for key, row in rows.items()}
             self.rules.fail(keys, rows, now)
-            self._event(session, event, keys, now)
+            self._event(session, event, keys, now, staff_id=staff_id)
             locked = sorted({key.split(":", 1)[0] for key, row in rows.items()
                              if row.locked_until and row.locked_until > now and row.locked_until != before.get(key)})
             if locked:  # this failure started a lock: staff hear of it (elibrary.monitoring.alerts)

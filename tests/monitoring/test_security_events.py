@@ -110,6 +110,8 @@ def test_totp_failure_is_its_own_kind(client, rt):
         with pytest.raises(totp.WrongCode):
             staff_services.check_second_factor(session, rt, user, "000000", "192.0.2.7")
     assert kinds(rt)[-1] == "staff.totp.failure"
+    with rt.db.scope(write=False) as session:
+        assert session.scalars(select(SecurityEvent.staff_id).where(SecurityEvent.kind == "staff.totp.failure")).one() == user.id
 
 
 def test_a_permission_refusal_is_an_event(app, client, rt):
@@ -176,3 +178,13 @@ def test_old_events_are_removed_after_the_retention(rt):
         events.record_security_event(session, "import.run")
     assert "1 older than 400 days removed" in alerts.purge_old_events(rt, utcnow())
     assert kinds(rt) == ["import.run"]
+
+
+def test_an_import_from_the_command_line_is_an_event(runner, rt, tmp_path):
+    path = tmp_path / "books.csv"
+    path.write_text("タイトル,著者,ISBN\n取込の本,山田,978-4-09-000003-4\n", encoding="utf-8")
+    result = runner.invoke(args=["import", "csv", str(path)])
+    assert result.exit_code == 0, result.output
+    with rt.db.scope(write=False) as session:
+        event = session.scalars(select(SecurityEvent).where(SecurityEvent.kind == "import.run")).one()
+    assert event.actor_kind == "system" and event.detail["added"] == 1 and event.detail["via"] == "cli" and event.detail["format"] == "csv"
