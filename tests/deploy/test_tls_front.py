@@ -168,9 +168,9 @@ def test_nginx_front_refuses_old_tls_and_unlisted_suites_and_serves_the_app(tmp_
     with gunicorn(config, tmp_path, workers=1) as base:
         app_port = int(base.rsplit(":", 1)[1])
         main = render_kit(work, cert, key, app_port, tls_port, http_port, maintenance_folder)
-        check = subprocess.run([NGINX, "-t", "-c", str(main), "-p", str(work)], capture_output=True, timeout=60)
+        check = subprocess.run([NGINX, "-t", "-c", str(main), "-p", str(work), "-e", str(work / "error.log")], capture_output=True, timeout=60)
         assert check.returncode == 0, check.stderr.decode()
-        nginx = subprocess.Popen([NGINX, "-c", str(main), "-p", str(work)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        nginx = subprocess.Popen([NGINX, "-c", str(main), "-p", str(work), "-e", str(work / "error.log")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for_port(tls_port, nginx, work / "error.log")
             assert_the_client_speaks_tls10(cert, key)
