@@ -94,6 +94,19 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_LENDING_JOBS_INTERVAL": 300,  # seconds between in-process lending passes; 0 turns it off
     "ELIBRARY_OUTBOX_RETENTION_DAYS": 7,  # delivered notifications (encrypted personal data) are erased after this
     "ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS": 30,  # notifications that gave up are kept this long for staff to see why
+    # Logs and monitoring (docs/operations.md, "Logs and monitoring")
+    "ELIBRARY_LOG_FILE": None,  # None: stderr (systemd's journal); else a file logrotate may move (WatchedFileHandler)
+    "ELIBRARY_LOG_FORMAT": "json",  # "json": one JSON object per line; "text": plain lines
+    "ELIBRARY_LOG_LEVEL": "INFO",
+    "ELIBRARY_METRICS_ALLOW": "127.0.0.1/32, ::1/128",  # networks that may read /metrics (others get 404)
+    "ELIBRARY_SECURITY_EVENTS_DAYS": 400,  # security events are kept this long (over a year, for audits)
+    "ELIBRARY_SECURITY_ALERT_TO": "",  # comma-separated e-mail addresses for alerts; empty: every active admin
+    "ELIBRARY_SECURITY_ALERT_MINUTES": 60,  # at most one alert e-mail per this many minutes
+    "ELIBRARY_SECURITY_ALERT_FAILURES": 20,  # failed sign-ins (all cards) since the last alert that raise one
+    "ELIBRARY_STAFF_NETWORKS": "",  # CIDR list where staff pages answer (library, city hall); empty: everywhere
+    "ELIBRARY_STAFF_HTTPS_ONLY": None,  # None: on in production; staff pages refused over plain HTTP
+    "ELIBRARY_CLAMD_SOCKET": None,  # clamd's Unix socket (e.g. /run/clamav/clamd.ctl): uploads are scanned; None: not scanned
+    "ELIBRARY_CLAMD_TIMEOUT": 30,  # seconds for one scan
     "ELIBRARY_CONTENT_URL": None,  # None: single host; else the second origin serving book content to the readers
 }
 

@@ -39,6 +39,10 @@ from elibrary.lending import availability, loan_rows
 from elibrary.lending import jobs as lending_jobs
 from elibrary.line import paper as line_paper
 from elibrary.line.client import line_client_from_settings
+from elibrary.monitoring import alerts as security_alerts
+from elibrary.monitoring import gauges as monitoring_gauges
+from elibrary.monitoring.ils import CountedConnector
+from elibrary.monitoring.metrics import Gauge, GaugeRegistry
 from elibrary.notify import outbox
 from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
@@ -94,6 +98,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         audit=audit_chain.AuditChain.from_settings(settings),
         throttle=Throttle(db, ThrottlePolicy.from_settings(settings)),
         line=line,
+        gauges=_declare_gauges(GaugeRegistry()),
     )
     _connect_database(runtime)
     return runtime
@@ -103,7 +108,8 @@ def _ils_connector(settings: Mapping[str, Any], db: Database, cipher: DataCipher
     """``ELIBRARY_ILS``: "local" is the patrons' account store itself; the others are built from the settings."""
     if settings["ELIBRARY_ILS"] == "local":
         return accounts
-    return load_backend("ILS", ils_connectors.BACKENDS, settings["ELIBRARY_ILS"], settings)
+    # every call that finds the ILS not answering is counted (/metrics: elibrary_ils_errors_total)
+    return CountedConnector(load_backend("ILS", ils_connectors.BACKENDS, settings["ELIBRARY_ILS"], settings))
 
 
 def _connect_database(runtime: Runtime) -> None:
@@ -130,11 +136,26 @@ def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry
     jobs.add(Job("notifications", pace, _deliver_notifications, in_web_worker=interval > 0, description="send committed outbox messages"))
     # The web workers index after each commit; the command catches up what a busy index left queued.
     jobs.add(Job("search-queue", pace, _catch_up_search_index, in_web_worker=False, description="index titles left in the search queue"))
+    # unauthorised-access detection: lockouts and bursts of failures become one e-mail to staff per window
+    jobs.add(Job("security-alerts", every(60), security_alerts.scheduled_check, description="alert staff of lockouts and repeated sign-in failures"))
+    jobs.add(Job("security-events-retention", daily_at("04:10"), security_alerts.purge_old_events, in_web_worker=False,
+                 description="remove security events older than ELIBRARY_SECURITY_EVENTS_DAYS"))
     if settings.get("ELIBRARY_LINE_MESSAGING_TOKEN") and settings.get("ELIBRARY_LINE_POLL_WINDOW"):
         start = str(settings["ELIBRARY_LINE_POLL_WINDOW"]).partition("-")[0].strip()
         jobs.add(Job("line-poll", daily_at(start), line_paper.scheduled_poll, in_web_worker=False, lease_seconds=3 * 3600,
                      description="ask the ILS about linked patrons' paper holds and overdues (LINE notices)"))
     return jobs
+
+
+def _declare_gauges(gauges: GaugeRegistry) -> GaugeRegistry:
+    """Every gauge of ``/metrics`` read from the database at scrape time (``elibrary.monitoring.metrics``)."""
+    gauges.add(Gauge("elibrary_loans_active", "Current loans", monitoring_gauges.loans_active))
+    gauges.add(Gauge("elibrary_holds_waiting", "Holds waiting for a copy", monitoring_gauges.holds_waiting))
+    gauges.add(Gauge("elibrary_outbox_backlog", "Notifications not yet sent (and not given up)", monitoring_gauges.outbox_backlog))
+    gauges.add(Gauge("elibrary_search_index_lag_changes", "Changes this server's search index has not applied yet", monitoring_gauges.search_index_lag))
+    gauges.add(Gauge("elibrary_signin_lockouts_last_hour", "Sign-in locks started in the last hour", monitoring_gauges.security_lockouts_last_hour))
+    # The backup age (elibrary_backup_age_seconds) is declared here by the backup work, as one more line like these.
+    return gauges
 
 
 def _deliver_notifications(runtime: Runtime, _now: datetime) -> str:
@@ -154,6 +175,7 @@ def register_views(app: Flask) -> None:
     from elibrary.catalog import views as catalog_views
     from elibrary.lending import views as lending_views
     from elibrary.line import views as line_views
+    from elibrary.monitoring import views as monitoring_views
     from elibrary.opds import views as opds_views
     from elibrary.patrons import registration_views
     from elibrary.patrons import views as patron_views
@@ -162,7 +184,7 @@ def register_views(app: Flask) -> None:
     from readers import views as reader_views
 
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
-                   selection_views, line_views, card_views, announcement_views):
+                   selection_views, line_views, card_views, announcement_views, monitoring_views):
         module.init_app(app)
 
 
