@@ -94,6 +94,8 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_OUTBOX_RETENTION_DAYS": 7,  # delivered notifications (encrypted personal data) are erased after this
     "ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS": 30,  # notifications that gave up are kept this long for staff to see why
     "ELIBRARY_CONTENT_URL": None,  # None: single host; else the second origin serving book content to the readers
+    "ELIBRARY_MAINTENANCE_FILE": None,  # None: <ELIBRARY_STORAGE_PATH>/.maintenance.json, shared by every app server
+    "ELIBRARY_MAINTENANCE_NOTICE_DAYS": 10,  # a planned stop is announced on the home page this many days ahead  # None: single host; else the second origin serving book content to the readers
 }
 
 # Values that must never protect a production site.

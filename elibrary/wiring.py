@@ -39,6 +39,7 @@ from elibrary.lending import availability, loan_rows
 from elibrary.lending import jobs as lending_jobs
 from elibrary.line import paper as line_paper
 from elibrary.line.client import line_client_from_settings
+from elibrary.maintenance.flag import FlagReader, flag_path
 from elibrary.notify import outbox
 from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
@@ -94,6 +95,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         audit=audit_chain.AuditChain.from_settings(settings),
         throttle=Throttle(db, ThrottlePolicy.from_settings(settings)),
         line=line,
+        maintenance=FlagReader(flag_path(settings)),
     )
     _connect_database(runtime)
     return runtime
@@ -154,6 +156,7 @@ def register_views(app: Flask) -> None:
     from elibrary.catalog import views as catalog_views
     from elibrary.lending import views as lending_views
     from elibrary.line import views as line_views
+    from elibrary.maintenance import views as maintenance_views
     from elibrary.opds import views as opds_views
     from elibrary.patrons import registration_views
     from elibrary.patrons import views as patron_views
@@ -161,6 +164,7 @@ def register_views(app: Flask) -> None:
     from elibrary.staff import views as staff_views
     from readers import views as reader_views
 
+    maintenance_views.init_app(app)  # first: its gate answers before anything asks the database
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
                    selection_views, line_views, card_views, announcement_views):
         module.init_app(app)
@@ -175,11 +179,12 @@ def register_commands(cli: click.Group) -> None:
     from elibrary.catalog import cli as catalog_cli
     from elibrary.lending import cli as lending_cli
     from elibrary.line import cli as line_cli
+    from elibrary.maintenance import cli as maintenance_cli
     from elibrary.patrons import cli as patron_cli
     from elibrary.security import cli as keys_cli
     from elibrary.selection import cli as selection_cli
     from elibrary.staff import cli as staff_cli
 
     for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, job_commands, import_cli, backup_cli,
-                   selection_cli, line_cli):
+                   selection_cli, line_cli, maintenance_cli):
         module.register(cli)
