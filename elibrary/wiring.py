@@ -31,6 +31,7 @@ from elibrary import config, notify, search, storage
 from elibrary import ils as ils_connectors
 from elibrary.audit import chain as audit_chain
 from elibrary.audit import services as audit_services
+from elibrary.backup import schedule as backup_schedule
 from elibrary.catalog import indexing
 from elibrary.db import Database
 from elibrary.ils.base import ILSConnector
@@ -136,6 +137,9 @@ def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry
         start = str(settings["ELIBRARY_LINE_POLL_WINDOW"]).partition("-")[0].strip()
         jobs.add(Job("line-poll", daily_at(start), line_paper.scheduled_poll, in_web_worker=False, lease_seconds=3 * 3600,
                      description="ask the ILS about linked patrons' paper holds and overdues (LINE notices)"))
+    if settings.get("ELIBRARY_BACKUP_SCHEDULE"):
+        jobs.add(Job("backup", daily_at(str(settings["ELIBRARY_BACKUP_SCHEDULE"]).strip()), backup_schedule.scheduled_backup, in_web_worker=False,
+                     lease_seconds=6 * 3600, description="a backup (book files incremental), retention, and a restore drill when due"))
     return jobs
 
 
