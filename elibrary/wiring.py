@@ -156,12 +156,14 @@ def register_views(app: Flask) -> None:
     from catalog_import import views as import_views
     from elibrary.announcements import views as announcement_views
     from elibrary.audit import views as audit_views
+    from elibrary.backup import views as backup_views
     from elibrary.cards import views as card_views
     from elibrary.catalog import views as catalog_views
     from elibrary.lending import views as lending_views
     from elibrary.line import views as line_views
     from elibrary.maintenance import views as maintenance_views
     from elibrary.opds import views as opds_views
+    from elibrary.operations import views as operations_views
     from elibrary.patrons import registration_views
     from elibrary.patrons import views as patron_views
     from elibrary.selection import views as selection_views
@@ -170,7 +172,7 @@ def register_views(app: Flask) -> None:
 
     maintenance_views.init_app(app)  # first: its gate answers before anything asks the database
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
-                   selection_views, line_views, card_views, announcement_views):
+                   selection_views, line_views, card_views, announcement_views, backup_views, operations_views):
         module.init_app(app)
 
 

@@ -30,6 +30,7 @@ MENU: list[tuple[str, tuple[str, ...], str, str]] = [
     ("selection.pool", ("admin", "librarian"), "選書・発注", "Selection and orders"),
     ("announcements.staff_list", ("admin", "librarian"), "お知らせ", "Announcements"),
     ("maintenance.admin", ("admin",), "メンテナンスモード", "Maintenance mode"),
+    ("backups.backup_list", ("admin",), "バックアップ", "Backups"),
 ]
 
 PENDING = "staff_signin"
