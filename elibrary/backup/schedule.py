@@ -227,6 +227,8 @@ def status(session: Session, settings: Mapping[str, Any], now: datetime) -> dict
     if not scheduled:
         result["ok"] = backup is None or bool(backup.ok)
         result["note"] = "no backup schedule (ELIBRARY_BACKUP_SCHEDULE)"
+        if not result["ok"]:
+            result["error"] = "the last backup failed"
     elif backup is None:
         result["ok"], result["error"] = False, "no scheduled backup has run yet"
     elif not backup.ok:

@@ -70,6 +70,6 @@ def test_the_admin_page_lists_backups_with_size_and_result(app, rt):
     admin = app.test_client()
     sign_in_staff(admin, rt, "admin")
     page = admin.get("/staff/backups").get_data(as_text=True)
-    assert "elibrary-backup-20261206T180000Z.tar" in page and "3.0 MB" in page and "40（2, 2.0 KB）" in page
-    assert "失敗" in page and "Permission denied: /backups" in page
+    assert "elibrary-backup-20261206T180000Z.tar" in page and "3.0 MB" in page and "40（新規 2・2.0 KB）" in page
+    assert "失敗" in page and "Permission denied: /backups" in page and "前回のバックアップが失敗しました" in page
     assert "バックアップ" in admin.get("/staff/").get_data(as_text=True)
