@@ -13,4 +13,5 @@ from elibrary.security import sessions as session_models  # noqa: F401
 from elibrary.security import throttle as throttle_models  # noqa: F401
 from elibrary.selection import models as selection_models  # noqa: F401
 from elibrary.staff import models as staff_models  # noqa: F401
+from elibrary.stocktake import models as stocktake_models  # noqa: F401
 from readers import models as reader_models  # noqa: F401

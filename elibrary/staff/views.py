@@ -29,6 +29,7 @@ MENU: list[tuple[str, tuple[str, ...], str, str]] = [
     ("audit.search", ("admin",), "個人情報アクセス記録", "Personal data access log"),
     ("selection.pool", ("admin", "librarian"), "選書・発注", "Selection and orders"),
     ("announcements.staff_list", ("admin", "librarian"), "お知らせ", "Announcements"),
+    ("stocktake.index", ("admin", "librarian"), "蔵書点検（電子書籍）", "E-book stocktake"),
     ("maintenance.admin", ("admin",), "メンテナンスモード", "Maintenance mode"),
     ("backups.backup_list", ("admin",), "バックアップ", "Backups"),
 ]

@@ -1,4 +1,4 @@
-"""ops: the record of scheduled backups and restore drills
+"""ops: the record of scheduled backups and restore drills; e-book stocktakes (licence reports)
 
 Revision ID: 0110_ops
 Revises: 0001_foundation
@@ -31,9 +31,21 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_backup_runs_kind"), "backup_runs", ["kind"], unique=False)
     op.create_index(op.f("ix_backup_runs_started_at"), "backup_runs", ["started_at"], unique=False)
+    op.create_table(
+        "license_audits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("file_name", sa.String(length=200), nullable=False),
+        sa.Column("entries", sa.Text(), nullable=False),
+        sa.Column("problems", sa.Text(), nullable=False),
+        sa.Column("fixes", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_license_audits")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("license_audits")
     op.drop_index(op.f("ix_backup_runs_started_at"), table_name="backup_runs")
     op.drop_index(op.f("ix_backup_runs_kind"), table_name="backup_runs")
     op.drop_table("backup_runs")
