@@ -47,8 +47,8 @@ def scheduler(runtime: Any, now: datetime) -> dict[str, Any]:
     for job in runtime.jobs:
         last = jobs.last_run(runtime.db, job.name)
         due = job.schedule.next_due(last, now)
-        if job.schedule.daily_at is not None:
-            overdue = last is not None and now - due > DAILY_GRACE
+        if job.schedule.daily_at is not None:  # due since today's (or yesterday's) slot, and that slot is long past
+            overdue = last is not None and job.schedule.is_due(last, now) and now - job.schedule.latest_slot(now) > DAILY_GRACE
         else:
             overdue = last is not None and now - last > job.schedule.interval * INTERVAL_GRACE
         report["jobs"][job.name] = {"schedule": job.schedule.describe(), "last_run": last.isoformat() if last else None,

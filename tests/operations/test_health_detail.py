@@ -54,6 +54,23 @@ def test_a_failed_backup_fails_the_detail_but_never_plain_healthz(app, rt, clien
     assert client.get("/healthz").status_code == 200
 
 
+def test_a_daily_job_that_stopped_running_is_overdue(app_config, tmp_path):
+    from elibrary import create_app, jobs
+
+    app = create_app({**app_config, "ELIBRARY_BACKUP_SCHEDULE": "03:00"})
+    rt = app.extensions["elibrary"]
+    client = app.test_client()
+    now = utcnow()
+    assert jobs.take_lease(rt.db, "backup", "test", now - timedelta(days=3), 60)
+    jobs.release_lease(rt.db, "backup", "test", now - timedelta(days=3))  # it last ran three days ago
+    scheduler = client.get("/healthz/detail").get_json()["checks"]["scheduler"]
+    assert scheduler["ok"] is False and scheduler["jobs"]["backup"]["overdue"] is True
+    assert jobs.take_lease(rt.db, "backup", "again", now, 60)
+    jobs.release_lease(rt.db, "backup", "again", now)
+    assert client.get("/healthz/detail").get_json()["checks"]["scheduler"]["jobs"]["backup"]["overdue"] is False
+    rt.db.dispose()
+
+
 def test_an_ils_that_does_not_answer_fails_the_detail_but_never_plain_healthz(rt, client, monkeypatch):
     def down():
         raise ConnectionRefusedError("the ILS is in its nightly batch")
