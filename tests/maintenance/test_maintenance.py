@@ -156,3 +156,17 @@ def test_the_maintenance_page_answers_while_the_database_is_down(tmp_path):
     assert "データベースの更新" in page.get_data(as_text=True)
     assert client.get("/opds/v1/").mimetype == "application/problem+json"
     app.extensions["elibrary"].db.dispose()
+
+
+def test_the_command_works_while_the_database_is_down(tmp_path):
+    from elibrary import create_app
+
+    app = create_app(make_test_config(tmp_path / "instance", f"sqlite:///{tmp_path}/missing/folder/elibrary.db"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["maintenance", "on", "--message", "データベースの移行"])
+    assert result.exit_code == 0 and "maintenance on (full) now" in result.output
+    assert "no home-page announcement was written" in result.output
+    assert flag_path(app.config).exists()
+    result = runner.invoke(args=["maintenance", "off"])
+    assert result.exit_code == 0 and not flag_path(app.config).exists()
+    app.extensions["elibrary"].db.dispose()
