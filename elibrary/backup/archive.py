@@ -265,8 +265,12 @@ def create_backup(
             for key in sorted(storage.keys()):
                 name = f"files/{key}"
                 if objects is not None:
-                    with storage.open(key) as stream:
-                        sha256, size, new = objects.add(stream)
+                    size = storage.size(key)
+                    sha256, new = objects.known(key, size), False
+                    if sha256 is None:  # not in an earlier backup (keys are content-addressed: a known key is unchanged)
+                        with storage.open(key) as stream:
+                            sha256, size, new = objects.add(stream)
+                        objects.remember(key, size, sha256)
                     members[name] = {"size": size, "sha256": sha256, "ref": True}
                     summary.new_files += new
                     summary.new_bytes += size if new else 0
@@ -280,7 +284,9 @@ def create_backup(
                 summary.file_bytes += size
                 if summary.files % 100 == 0:
                     say(f"files: {summary.files}")
-            say(f"files: {summary.files} ({summary.file_bytes} bytes)")
+            say(f"files: {summary.files} ({summary.file_bytes} bytes, {summary.new_files} new)")
+            if objects is not None:
+                objects.save_index()
             if include_keys:
                 for path in _key_files(Path(instance_path)):
                     name = f"keys/{path.name}"

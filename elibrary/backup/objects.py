@@ -6,12 +6,18 @@ ab/abcdef...``. A file already stored by an earlier backup is only referenced, s
 large collection costs the database dump and the new files. Restore and ``backup verify`` follow the
 references and check every object's size and checksum; retention removes objects no kept backup names.
 
+Storage keys are content-addressed and never rewritten (``books/{id}/{sha256}.epub``, ``covers/…``), so
+the store keeps an index of the keys it has seen (``objects/.keys.json``: key → size and SHA-256): a key
+already backed up with the same size is referenced without reading the file again, and a nightly backup
+of a large collection reads only the new files. Restore drills check every referenced object's checksum.
+
 Copying a backup off the machine means copying its tar file *and* the ``objects`` folder (rsync keeps
 the folder incremental too).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -20,6 +26,7 @@ from typing import BinaryIO
 
 CHUNK = 1 << 20
 DIR_NAME = "objects"
+KEY_INDEX = ".keys.json"
 
 
 class ObjectStore:
@@ -27,6 +34,43 @@ class ObjectStore:
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
+        self._known: dict[str, list] | None = None  # storage key -> [size, sha256], from the last backup
+        self._seen: dict[str, list] = {}
+
+    def _index(self) -> dict[str, list]:
+        if self._known is None:
+            try:
+                loaded = json.loads((self.root / KEY_INDEX).read_text(encoding="utf-8"))
+                self._known = loaded if isinstance(loaded, dict) else {}
+            except (FileNotFoundError, ValueError):
+                self._known = {}
+        return self._known
+
+    def known(self, key: str, size: int) -> str | None:
+        """The SHA-256 of storage ``key`` if an earlier backup stored it at this size and its object is here."""
+        entry = self._index().get(key)
+        if isinstance(entry, list) and len(entry) == 2 and entry[0] == size and self.has(str(entry[1]), size):
+            self._seen[key] = entry
+            return str(entry[1])
+        return None
+
+    def remember(self, key: str, size: int, sha256: str) -> None:
+        """Note that storage ``key`` is the object ``sha256`` (written by ``save_index``)."""
+        self._seen[key] = [size, sha256]
+
+    def save_index(self) -> None:
+        """Write the keys seen in this backup (atomically), so the next one can skip reading them."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temporary = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(self._seen, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.root / KEY_INDEX)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
     def path(self, sha256: str) -> Path:
         """Where the object of ``sha256`` lives (whether or not it exists)."""

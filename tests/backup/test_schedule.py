@@ -49,12 +49,17 @@ def _archives(folder: Path) -> list[Path]:
     return sorted(folder.glob("elibrary-backup-*.tar"))
 
 
-def test_the_backup_job_runs_at_its_time_stores_book_files_once_and_is_verified(demo, rt, runner, tmp_path):
+def test_the_backup_job_runs_at_its_time_stores_book_files_once_and_is_verified(demo, rt, runner, tmp_path, monkeypatch):
     folder = tmp_path / "backups"
     assert not rt.jobs.get("backup").in_web_worker
     [first] = _tick(rt, _at(6, "03:01"))
     assert first.ran and "backup: elibrary-backup-20261205T180100Z.tar" in first.message and "restore drill: verified" in first.message
     assert _tick(rt, _at(6, "12:00")) == [] and _tick(rt, _at(7, "02:59")) == []  # once a day, at 03:00 Japan time
+
+    def not_read_again(key):
+        raise AssertionError(f"{key} was read again")
+
+    monkeypatch.setattr(rt.storage, "open", not_read_again)  # the files backed up yesterday are only referenced
     [second] = _tick(rt, _at(7, "03:00"))
     assert second.ran and "restore drill" not in second.message  # the next drill is due in 30 days
     backups, drills = _runs(rt), _runs(rt, "drill")
@@ -64,6 +69,7 @@ def test_the_backup_job_runs_at_its_time_stores_book_files_once_and_is_verified(
     assert backups[1].files == backups[0].files and backups[1].new_files == 0 and backups[1].new_bytes == 0  # referenced, not copied
     assert backups[1].size < backups[0].new_bytes  # the archive holds the database and keys, not the books
     assert len(list((folder / "objects").glob("??/*"))) == backups[0].files
+    monkeypatch.undo()
     archive = _archives(folder)[-1]
     result = runner.invoke(args=["backup", "verify", str(archive)])
     assert result.exit_code == 0, result.output
@@ -160,3 +166,11 @@ def test_retention_deletes_old_scheduled_archives_and_their_unused_objects(demo,
     names = {p.name for p in _archives(folder)}
     assert names == {manual.name, "elibrary-backup-20261203T180000Z.tar", "elibrary-backup-20261204T180000Z.tar"}
     assert not orphan.path(sha).exists() and kept_object.exists()
+
+
+def test_a_file_added_since_the_last_backup_is_the_only_one_stored(demo, rt, tmp_path):
+    _tick(rt, _at(6, "03:00"))
+    rt.storage.put("books/9999/" + "a" * 64 + ".epub", io.BytesIO(b"a new book arrived today"))
+    _tick(rt, _at(7, "03:00"))
+    first, second = _runs(rt)
+    assert second.files == first.files + 1 and second.new_files == 1 and second.new_bytes == len(b"a new book arrived today")
