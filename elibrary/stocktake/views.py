@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 
 from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -10,6 +11,7 @@ from flask_login import current_user
 from elibrary.csvcells import safe_cell
 from elibrary.db import utcnow
 from elibrary.errors import InvalidInput
+from elibrary.lending.policy import TOKYO
 from elibrary.stocktake import services
 from elibrary.web.auth import staff_required
 from elibrary.web.i18n import t
@@ -29,7 +31,7 @@ def index():
             raise InvalidInput("ファイルを選んでください。", "Choose a file.", field="file")
         audit = services.import_report(db_session(), current_user.id, upload.filename, upload.read())
         return redirect(url_for("stocktake.report", audit_id=audit.id), code=303)
-    return render_template("stocktake/index.html", audits=services.recent(db_session()))
+    return render_template("stocktake/index.html", audits=services.recent(db_session()), local_time=_local_time)
 
 
 @bp.get("/<int:audit_id>")
@@ -39,7 +41,14 @@ def report(audit_id: int):
     session = db_session()
     audit = services.get(session, audit_id)
     return render_template("stocktake/report.html", audit=audit, lines=services.differences(session, audit, utcnow()), kinds=services.KINDS,
-                           entries=len(services.entries_of(audit)), problems=services.problems_of(audit), fixes=services.fixes_of(audit))
+                           entries=len(services.entries_of(audit)), problems=services.problems_of(audit), fixes=services.fixes_of(audit),
+                           local_time=_local_time)
+
+
+def _local_time(moment: str | datetime) -> str:
+    """``2026-12-06 09:30`` in Japan time, for staff."""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.post("/<int:audit_id>/fix")
