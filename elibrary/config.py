@@ -108,6 +108,17 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_CLAMD_SOCKET": None,  # clamd's Unix socket (e.g. /run/clamav/clamd.ctl): uploads are scanned; None: not scanned
     "ELIBRARY_CLAMD_TIMEOUT": 30,  # seconds for one scan
     "ELIBRARY_CONTENT_URL": None,  # None: single host; else the second origin serving book content to the readers
+    "ELIBRARY_MAINTENANCE_FILE": None,  # None: <ELIBRARY_STORAGE_PATH>/.maintenance.json, shared by every app server
+    "ELIBRARY_MAINTENANCE_NOTICE_DAYS": 10,  # a planned stop is announced on the home page this many days ahead
+    "ELIBRARY_BACKUP_SCHEDULE": None,  # "HH:MM" Japan time: a daily backup by `elibrary jobs run` (cron), e.g. "03:00"; None: off
+    "ELIBRARY_BACKUP_DIR": None,  # None: <instance>/backups (archives, and the shared "objects" folder of book files)
+    "ELIBRARY_BACKUP_KEEP_DAILY": 7,  # retention: the newest backup of each of the last 7 days,
+    "ELIBRARY_BACKUP_KEEP_WEEKLY": 4,  # ... of each of the last 4 weeks,
+    "ELIBRARY_BACKUP_KEEP_MONTHLY": 6,  # ... and of each of the last 6 months
+    "ELIBRARY_BACKUP_INCLUDE_KEYS": True,  # False: keys kept apart by the operator (a restore needs them)
+    "ELIBRARY_BACKUP_DRILL_DAYS": 0,  # a restore drill of the new backup every N days (e.g. 30); 0: off
+    "ELIBRARY_BACKUP_MAX_AGE_HOURS": 26,  # the health detail fails when the last scheduled backup is older
+    "ELIBRARY_MONITORING_NETWORKS": "",  # CIDR list allowed to read /healthz/detail without signing in (monitoring servers)
 }
 
 # Values that must never protect a production site.
@@ -160,6 +171,9 @@ def fill_paths(settings: dict[str, Any], instance_path: str) -> None:
         settings["ELIBRARY_SEARCH_PATH"] = str(base / "search-index")
     if not settings["ELIBRARY_STORAGE_PATH"]:
         settings["ELIBRARY_STORAGE_PATH"] = str(base / "files")
+    if not settings.get("ELIBRARY_BACKUP_DIR"):
+        settings["ELIBRARY_BACKUP_DIR"] = str(base / "backups")
+    settings.setdefault("ELIBRARY_INSTANCE_PATH", str(base))
     if not settings.get("ELIBRARY_AUDIT_ANCHOR"):
         settings["ELIBRARY_AUDIT_ANCHOR"] = str(base / "audit_anchor")
 

@@ -3,6 +3,7 @@ from catalog_import import models as import_models  # noqa: F401
 from elibrary import jobs as job_models  # noqa: F401
 from elibrary.announcements import models as announcement_models  # noqa: F401
 from elibrary.audit import models as audit_models  # noqa: F401
+from elibrary.backup import models as backup_models  # noqa: F401
 from elibrary.catalog import models as catalog_models  # noqa: F401
 from elibrary.lending import models as lending_models  # noqa: F401
 from elibrary.line import models as line_models  # noqa: F401
@@ -13,4 +14,5 @@ from elibrary.security import sessions as session_models  # noqa: F401
 from elibrary.security import throttle as throttle_models  # noqa: F401
 from elibrary.selection import models as selection_models  # noqa: F401
 from elibrary.staff import models as staff_models  # noqa: F401
+from elibrary.stocktake import models as stocktake_models  # noqa: F401
 from readers import models as reader_models  # noqa: F401

@@ -31,6 +31,7 @@ from elibrary import config, notify, search, storage
 from elibrary import ils as ils_connectors
 from elibrary.audit import chain as audit_chain
 from elibrary.audit import services as audit_services
+from elibrary.backup import schedule as backup_schedule
 from elibrary.catalog import indexing
 from elibrary.db import Database
 from elibrary.ils.base import ILSConnector
@@ -39,6 +40,7 @@ from elibrary.lending import availability, loan_rows
 from elibrary.lending import jobs as lending_jobs
 from elibrary.line import paper as line_paper
 from elibrary.line.client import line_client_from_settings
+from elibrary.maintenance.flag import FlagReader, flag_path
 from elibrary.monitoring import alerts as security_alerts
 from elibrary.monitoring import gauges as monitoring_gauges
 from elibrary.monitoring.ils import CountedConnector
@@ -99,6 +101,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         throttle=Throttle(db, ThrottlePolicy.from_settings(settings)),
         line=line,
         gauges=_declare_gauges(GaugeRegistry()),
+        maintenance=FlagReader(flag_path(settings)),
     )
     _connect_database(runtime)
     return runtime
@@ -144,6 +147,9 @@ def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry
         start = str(settings["ELIBRARY_LINE_POLL_WINDOW"]).partition("-")[0].strip()
         jobs.add(Job("line-poll", daily_at(start), line_paper.scheduled_poll, in_web_worker=False, lease_seconds=3 * 3600,
                      description="ask the ILS about linked patrons' paper holds and overdues (LINE notices)"))
+    if settings.get("ELIBRARY_BACKUP_SCHEDULE"):
+        jobs.add(Job("backup", daily_at(str(settings["ELIBRARY_BACKUP_SCHEDULE"]).strip()), backup_schedule.scheduled_backup, in_web_worker=False,
+                     lease_seconds=6 * 3600, description="a backup (book files incremental), retention, and a restore drill when due"))
     return jobs
 
 
@@ -154,7 +160,7 @@ def _declare_gauges(gauges: GaugeRegistry) -> GaugeRegistry:
     gauges.add(Gauge("elibrary_outbox_backlog", "Notifications not yet sent (and not given up)", monitoring_gauges.outbox_backlog))
     gauges.add(Gauge("elibrary_search_index_lag_changes", "Changes this server's search index has not applied yet", monitoring_gauges.search_index_lag))
     gauges.add(Gauge("elibrary_signin_lockouts_last_hour", "Sign-in locks started in the last hour", monitoring_gauges.security_lockouts_last_hour))
-    # The backup age (elibrary_backup_age_seconds) is declared here by the backup work, as one more line like these.
+    gauges.add(Gauge("elibrary_backup_age_seconds", "Seconds since the last successful backup started", backup_schedule.backup_age_seconds))
     return gauges
 
 
@@ -171,20 +177,26 @@ def register_views(app: Flask) -> None:
     from catalog_import import views as import_views
     from elibrary.announcements import views as announcement_views
     from elibrary.audit import views as audit_views
+    from elibrary.backup import views as backup_views
     from elibrary.cards import views as card_views
     from elibrary.catalog import views as catalog_views
     from elibrary.lending import views as lending_views
     from elibrary.line import views as line_views
+    from elibrary.maintenance import views as maintenance_views
     from elibrary.monitoring import views as monitoring_views
     from elibrary.opds import views as opds_views
+    from elibrary.operations import views as operations_views
     from elibrary.patrons import registration_views
     from elibrary.patrons import views as patron_views
     from elibrary.selection import views as selection_views
     from elibrary.staff import views as staff_views
+    from elibrary.stocktake import views as stocktake_views
     from readers import views as reader_views
 
+    maintenance_views.init_app(app)  # first: its gate answers before anything asks the database
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
-                   selection_views, line_views, card_views, announcement_views, monitoring_views):
+                   selection_views, line_views, card_views, announcement_views, monitoring_views, backup_views, operations_views,
+                   stocktake_views):
         module.init_app(app)
 
 
@@ -197,11 +209,12 @@ def register_commands(cli: click.Group) -> None:
     from elibrary.catalog import cli as catalog_cli
     from elibrary.lending import cli as lending_cli
     from elibrary.line import cli as line_cli
+    from elibrary.maintenance import cli as maintenance_cli
     from elibrary.patrons import cli as patron_cli
     from elibrary.security import cli as keys_cli
     from elibrary.selection import cli as selection_cli
     from elibrary.staff import cli as staff_cli
 
     for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, job_commands, import_cli, backup_cli,
-                   selection_cli, line_cli):
+                   selection_cli, line_cli, maintenance_cli):
         module.register(cli)

@@ -30,6 +30,9 @@ MENU: list[tuple[str, tuple[str, ...], str, str]] = [
     ("security_events.search", ("admin",), "セキュリティイベント", "Security events"),
     ("selection.pool", ("admin", "librarian"), "選書・発注", "Selection and orders"),
     ("announcements.staff_list", ("admin", "librarian"), "お知らせ", "Announcements"),
+    ("stocktake.index", ("admin", "librarian"), "蔵書点検（電子書籍）", "E-book stocktake"),
+    ("maintenance.admin", ("admin",), "メンテナンスモード", "Maintenance mode"),
+    ("backups.backup_list", ("admin",), "バックアップ", "Backups"),
 ]
 
 PENDING = "staff_signin"

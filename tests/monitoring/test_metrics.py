@@ -102,3 +102,19 @@ def test_two_gunicorn_workers_add_up_in_multiprocess_mode(tmp_path, database_url
     assert len([p for p in pids if p.startswith("counter_")]) >= 1
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(base + "/metrics", timeout=5)  # stopped
+
+
+@needs_promtool
+def test_backup_age_is_a_gauge_once_a_backup_has_succeeded(client, rt):
+    from datetime import timedelta
+
+    from elibrary.backup.models import BackupRun
+    from elibrary.db import utcnow
+
+    assert "elibrary_backup_age_seconds " not in client.get("/metrics").get_data(as_text=True)  # none yet: no value
+    with rt.db.scope() as session:
+        session.add(BackupRun(kind="backup", started_at=utcnow() - timedelta(hours=2), ok=True))
+        session.add(BackupRun(kind="backup", started_at=utcnow() - timedelta(minutes=5), ok=False))  # a failure is no backup
+    text = client.get("/metrics").get_data(as_text=True)
+    promtool_check(text)
+    assert 7190 < value(text, "elibrary_backup_age_seconds") < 7300
