@@ -11,6 +11,7 @@ from elibrary.db import utcnow
 from elibrary.maintenance import services
 from elibrary.maintenance.flag import read_state
 from elibrary.maintenance.times import describe_en, parse_when
+from elibrary.security.events import record_security_event_now
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def on_command(message: str, at: str | None, until: str | None, read_only: bool)
     state = services.turn_on(rt.maintenance.path, now, message=message, starts_at=parse_when(at, now) if at else None,
                              until=parse_when(until, now) if until else None, read_only=read_only, by="cli")
     log.warning("maintenance mode set from the command line: read_only=%s starts=%s until=%s", state.read_only, state.starts_at, state.until)
+    record_security_event_now(rt.db, "maintenance.on", actor_kind="system", detail={"via": "cli", "read_only": state.read_only})
     try:
         with rt.db.scope() as session:
             row = services.announce(session, state, now, int(rt.settings.get("ELIBRARY_MAINTENANCE_NOTICE_DAYS") or 10))
@@ -53,6 +55,7 @@ def off_command() -> None:
     rt = runtime()
     was_on = services.turn_off(rt.maintenance.path)
     log.warning("maintenance mode off from the command line")
+    record_security_event_now(rt.db, "maintenance.off", actor_kind="system", detail={"via": "cli"})
     try:
         with rt.db.scope() as session:
             services.end_announcements(session, utcnow())

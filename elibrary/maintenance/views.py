@@ -19,6 +19,7 @@ from elibrary.db import utcnow
 from elibrary.maintenance import services
 from elibrary.maintenance.flag import MaintenanceState
 from elibrary.maintenance.times import describe_en, describe_ja, parse_when
+from elibrary.security.events import record_security_event_now
 from elibrary.web.auth import staff_required
 from elibrary.web.errors import problem_response, wants_json
 from elibrary.web.i18n import t
@@ -89,6 +90,8 @@ def admin():
         if request.form.get("action") == "off":
             services.stop(db_session(), path, now)
             log.warning("maintenance mode off (by staff %s)", current_user.id)
+            record_security_event_now(rt.db, "maintenance.off", caller=db_session(), actor_kind="staff", staff_id=current_user.id,
+                                      address=request.remote_addr)
             flash(t("メンテナンスモードを解除しました。", "Maintenance mode is off."), "success")
         else:
             at, until = request.form.get("at", "").strip(), request.form.get("until", "").strip()
@@ -98,6 +101,8 @@ def admin():
                 until=parse_when(until, now) if until else None, read_only=request.form.get("read_only") == "1", by=f"staff:{current_user.id}",
             )
             log.warning("maintenance mode set (by staff %s): read_only=%s starts=%s until=%s", current_user.id, state.read_only, state.starts_at, state.until)
+            record_security_event_now(rt.db, "maintenance.on", caller=db_session(), actor_kind="staff", staff_id=current_user.id,
+                                      address=request.remote_addr, detail={"read_only": state.read_only})
             flash(t("メンテナンスモードを設定しました。", "Maintenance mode is set."), "success")
         return redirect(url_for("maintenance.admin"), code=303)
     state = rt.maintenance.read_now()

@@ -69,6 +69,13 @@ def test_full_mode_shows_the_maintenance_page_but_staff_and_healthz_work(app, rt
     assert result.exit_code == 0 and "maintenance off" in result.output
     _wait_for_flag(rt)
     assert client.get("/").status_code == 200
+    from sqlalchemy import select
+
+    from elibrary.security.events import SecurityEvent
+
+    with rt.db.scope(write=False) as session:  # both changes are security events for the auditor
+        kinds = set(session.scalars(select(SecurityEvent.kind).where(SecurityEvent.kind.like("maintenance.%"))))
+    assert kinds == {"maintenance.on", "maintenance.off"}
 
 
 def test_read_only_mode_keeps_search_and_pauses_borrowing_and_registration(app, rt, runner, client):
