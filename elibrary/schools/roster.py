@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from elibrary.errors import InvalidInput
 
-MAX_ROSTER_BYTES = 20 * 1024 * 1024  # a city's roster is ~1 MB; a 10 MB one is fine, a runaway export is not
+MAX_ROSTER_BYTES = 10 * 1024 * 1024  # a city of 3,000 pupils is ~1 MB of roster; over 10 MB: split it by school
 
 
 class RosterRefused(InvalidInput):
@@ -78,13 +78,27 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    utf8_line = next((n for n, line in enumerate(data.split(b"\n"), 1) if not line.isascii() and _is_utf8(line)), None)
+    if utf8_line is not None:  # some lines UTF-8, others not: two encodings in one file
+        raise RosterRefused(
+            f"1つのファイルに文字コードが混在しています({utf8_line}行目は UTF-8、ほかの行は違います)。UTF-8 か Shift_JIS のどちらかで保存し直してください。",
+            "Two encodings are mixed in one file: save it again as UTF-8 or Shift_JIS.",
+        )
     try:
         return data.decode("cp932")
     except UnicodeDecodeError:
         raise RosterRefused(
-            "文字コードを判別できません。UTF-8 または Shift_JIS(cp932)で保存してください(1つのファイルに文字コードが混在していませんか)。",
-            "Cannot read the file's encoding: save it as UTF-8 or Shift_JIS (cp932); are two encodings mixed in one file?",
+            "文字コードを判別できません。UTF-8 または Shift_JIS(cp932)で保存してください。",
+            "Cannot read the file's encoding: save it as UTF-8 or Shift_JIS (cp932).",
         ) from None
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def parse_int(value: str | None) -> int | None:
