@@ -96,8 +96,11 @@ def _update(session: Session, cipher: DataCipher, member: Member, record: Roster
 
 
 def _enrol(session: Session, enrolments: dict, classes: directory.ClassCache, year_id: int, member: Member, school: School, record: RosterRecord) -> None:
-    klass = classes.get(school.id, record.grade, record.class_name, record.class_sourced_id)
     enrolment = enrolments.get(member.id)
+    if record.keep_place and enrolment is not None:
+        enrolment.school_id = school.id
+        return
+    klass = classes.get(school.id, record.grade, record.class_name, record.class_sourced_id)
     if enrolment is None:
         enrolment = Enrolment(member_id=member.id, year_id=year_id, school_id=school.id)
         session.add(enrolment)
