@@ -20,6 +20,7 @@ Adding a scheduled job is one line in ``_declare_jobs`` (see ``elibrary.jobs`` f
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from datetime import datetime
@@ -44,6 +45,7 @@ from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
 from elibrary.registry import load_backend
 from elibrary.runtime import Runtime
+from elibrary.schools import facts as school_facts
 from elibrary.security.crypto import DataCipher
 from elibrary.security.keys import cipher_from_settings
 from elibrary.security.throttle import Throttle, ThrottlePolicy
@@ -119,6 +121,8 @@ def _connect_database(runtime: Runtime) -> None:
     db.hooks.add(loan_rows.LOAN_END, reading_positions.forget_position_of_ended_loan)
     # ... and a patron who switches the history off loses the positions kept from ended loans.
     event.listen(db.factory, "before_flush", reading_positions.forget_kept_positions_when_history_is_switched_off)
+    # Statistics learn a school account's school, grade and age (never who) from the schools wing.
+    db.hooks.add(school_facts.PATRON_FACTS, functools.partial(school_facts.patron_facts, cipher=runtime.cipher))
 
 
 def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry:
