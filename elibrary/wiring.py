@@ -45,6 +45,7 @@ from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
 from elibrary.registry import load_backend
 from elibrary.runtime import Runtime
+from elibrary.schools import erasure as school_erasure
 from elibrary.schools import facts as school_facts
 from elibrary.security.crypto import DataCipher
 from elibrary.security.keys import cipher_from_settings
@@ -134,6 +135,8 @@ def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry
     jobs.add(Job("notifications", pace, _deliver_notifications, in_web_worker=interval > 0, description="send committed outbox messages"))
     # The web workers index after each commit; the command catches up what a busy index left queued.
     jobs.add(Job("search-queue", pace, _catch_up_search_index, in_web_worker=False, description="index titles left in the search queue"))
+    jobs.add(Job("school-erasure", daily_at("02:30"), school_erasure.scheduled_erasure, in_web_worker=False,
+                 description="erase graduated and departed school accounts after their last sign-in day (their loans and holds end)"))
     if settings.get("ELIBRARY_LINE_MESSAGING_TOKEN") and settings.get("ELIBRARY_LINE_POLL_WINDOW"):
         start = str(settings["ELIBRARY_LINE_POLL_WINDOW"]).partition("-")[0].strip()
         jobs.add(Job("line-poll", daily_at(start), line_paper.scheduled_poll, in_web_worker=False, lease_seconds=3 * 3600,
