@@ -60,3 +60,29 @@ def test_template_download(client, rt):
     response = client.get("/admin/schools/roster/template.csv")
     assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
     assert response.data.decode("utf-8-sig").splitlines()[0] == "学校コード,学年,組,出席番号,氏名,ふりがな,ログインID,種別"
+
+
+def test_rollover_wizard_preview_confirm_undo(client, rt, schools):
+    from elibrary.schools import services
+    from elibrary.schools.directory import Actor
+
+    with rt.db.scope() as session:
+        services.import_roster(session, rt.cipher, roster_csv([("0101", 5, 1, 1, "", "", "", "児童"), ("0101", 6, 1, 1, "", "", "", "児童")]),
+                               Actor(), year=2026, dry_run=False)
+    sign_in_staff(client, rt, "librarian")
+    token = csrf_token_for(client)
+    assert client.get("/admin/schools/rollover").status_code == 200
+    new_roster = roster_csv([("0101", 1, 1, 1, "", "", "", "児童")])
+    preview = client.post("/admin/schools/rollover", data={"csrf_token": token, "year": "2027", "roster": (io.BytesIO(new_roster), "r.csv")},
+                          content_type="multipart/form-data")
+    assert preview.status_code == 200
+    assert 'data-count="promote">1<' in preview.text and 'data-count="graduate">1<' in preview.text and 'data-count="new">1<' in preview.text
+    roster_token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
+    done = client.post("/admin/schools/rollover/confirm", data={"csrf_token": token, "year": "2027", "token": roster_token})
+    assert done.status_code == 200 and len(re.findall(r"<td><code>", done.text)) == 2  # one first-year: login id and password
+    page = client.get("/admin/schools/rollover")
+    assert "この年度更新を取り消す" in page.text
+    undone = client.post("/admin/schools/rollover/undo", data={"csrf_token": token})
+    assert undone.status_code == 303
+    with rt.db.scope() as session:
+        assert session.scalar(select(func.count(Member.id))) == 2
