@@ -7,8 +7,8 @@ from pathlib import Path
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from elibrary.errors import DomainError
 from elibrary.db import utcnow
+from elibrary.errors import DomainError
 from elibrary.schools import directory, rollover, services, uploads
 from elibrary.schools.directory import Actor
 from elibrary.schools.importing import counts
