@@ -135,13 +135,20 @@ def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry
     jobs.add(Job("notifications", pace, _deliver_notifications, in_web_worker=interval > 0, description="send committed outbox messages"))
     # The web workers index after each commit; the command catches up what a busy index left queued.
     jobs.add(Job("search-queue", pace, _catch_up_search_index, in_web_worker=False, description="index titles left in the search queue"))
-    jobs.add(Job("school-erasure", daily_at("02:30"), school_erasure.scheduled_erasure, in_web_worker=False,
+    jobs.add(Job("school-erasure", daily_at("02:30"), _erase_school_accounts, in_web_worker=False,
                  description="erase graduated and departed school accounts after their last sign-in day (their loans and holds end)"))
     if settings.get("ELIBRARY_LINE_MESSAGING_TOKEN") and settings.get("ELIBRARY_LINE_POLL_WINDOW"):
         start = str(settings["ELIBRARY_LINE_POLL_WINDOW"]).partition("-")[0].strip()
         jobs.add(Job("line-poll", daily_at(start), line_paper.scheduled_poll, in_web_worker=False, lease_seconds=3 * 3600,
                      description="ask the ILS about linked patrons' paper holds and overdues (LINE notices)"))
     return jobs
+
+
+def _erase_school_accounts(runtime: Runtime, now: datetime) -> str:
+    from elibrary.lending import services as lending_services
+
+    ends = school_erasure.LendingEnds(return_loan=lending_services.return_loan, cancel_hold=lending_services.cancel_hold)
+    return school_erasure.scheduled_erasure(runtime, now, ends)
 
 
 def _deliver_notifications(runtime: Runtime, _now: datetime) -> str:

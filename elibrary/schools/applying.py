@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from elibrary.db import utcnow
 from elibrary.lending.policy import tokyo_today
+from elibrary.patrons.contact import set_email
 from elibrary.patrons.models import Patron
-from elibrary.patrons.services import set_email
 from elibrary.schools import directory
 from elibrary.schools.accounts import CATEGORY_OF_ROLE, new_login_id, new_password, new_patron, normalize_login_id
 from elibrary.schools.directory import Actor
@@ -48,10 +48,12 @@ def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: 
         for leaving in plan.leaving:
             member = session.get(Member, leaving.member_id)
             mark_leaving(session, member, tokyo_today(now) - timedelta(days=1), status="left")
-            actor.log(session, "change", "school-member", patron_id=member.patron_id, fields=("status",), detail=f"転出・離籍 {leaving.school_code} {leaving.place}")
+            actor.log(session, "change", "school-member", patron_id=member.patron_id, fields=("status",),
+                      detail=f"転出・離籍 {leaving.school_code} {leaving.place}")
     summary = counts(plan)
     actor.log(session, "change", "school-roster", fields=("roster",),
-              detail=f"{plan.year}年度 新規{summary['new']} 変更{summary['changed']} 離籍{0 if plan.leaving_held else summary['leaving']} 除外{summary['rejected']}")
+              detail=f"{plan.year}年度 新規{summary['new']} 変更{summary['changed']} "
+                     f"離籍{0 if plan.leaving_held else summary['leaving']} 除外{summary['rejected']}")
     session.flush()
     return result
 

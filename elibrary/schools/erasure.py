@@ -6,12 +6,13 @@ enrolments, reading positions). The ``school-erasure`` job runs it daily (``elib
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from elibrary.lending import services as lending
 from elibrary.lending.models import Hold, Loan
 from elibrary.lending.policy import tokyo_today
 from elibrary.patrons.models import Patron
@@ -28,7 +29,16 @@ def ended_members(session: Session, now: datetime, limit: int = BATCH) -> list[M
                                 .order_by(Member.id).limit(limit)))
 
 
-def erase_member(session: Session, member: Member, now: datetime, cipher: DataCipher | None = None) -> None:
+@dataclass(frozen=True)
+class LendingEnds:
+    """The lending services that end a loan and cancel a hold (``lending.services.return_loan`` / ``cancel_hold``),
+    handed in by the wiring room: a wing never imports a sibling's services."""
+
+    return_loan: Callable
+    cancel_hold: Callable
+
+
+def erase_member(session: Session, member: Member, now: datetime, lending: LendingEnds, cipher: DataCipher | None = None) -> None:
     """End the member's loans and holds (copies freed for the waitlists), then delete the account and its data."""
     patron = session.get(Patron, member.patron_id)
     for loan_id in list(session.scalars(select(Loan.id).where(Loan.patron_id == patron.id))):
@@ -40,14 +50,14 @@ def erase_member(session: Session, member: Member, now: datetime, cipher: DataCi
     session.flush()
 
 
-def scheduled_erasure(runtime, now: datetime) -> str:
+def scheduled_erasure(runtime, now: datetime, lending: LendingEnds) -> str:
     """The ``school-erasure`` job: erase ended accounts, a batch per transaction."""
     erased = 0
     while True:
         with runtime.db.scope() as session:
             batch = ended_members(session, now)
             for member in batch:
-                erase_member(session, member, now, runtime.cipher)
+                erase_member(session, member, now, lending, runtime.cipher)
             erased += len(batch)
         if len(batch) < BATCH:
             return f"school accounts erased: {erased}"

@@ -64,7 +64,8 @@ def graduate_until(settings_value: str | None, to_year: int) -> date:
     try:
         return date(to_year, int(month), int(day))
     except ValueError:
-        raise InvalidInput("ELIBRARY_SCHOOLS_GRADUATE_UNTIL は MM-DD で指定してください(例: 04-30)。", "Set ELIBRARY_SCHOOLS_GRADUATE_UNTIL as MM-DD.") from None
+        raise InvalidInput("ELIBRARY_SCHOOLS_GRADUATE_UNTIL は MM-DD で指定してください(例: 04-30)。",
+                           "Set ELIBRARY_SCHOOLS_GRADUATE_UNTIL as MM-DD.") from None
 
 
 def preview_rollover(session: Session, cipher: DataCipher, to_year: int, *, until: date, roster: ParsedRoster | None = None,

@@ -66,7 +66,8 @@ def city_bundle(*, schools: int = 20, pupils: int = 3000, year: int = 2026, seed
     """A city's bulk bundle: ``schools`` schools (every fourth a junior high) sharing ``pupils`` pupils."""
     rng = random.Random(seed)
     bundle = Bundle()
-    bundle.rows["orgs"].append(dict(sourcedId="org-city", status="active", dateLastModified=STAMP, name="さくら市教育委員会", type="district", identifier="city"))
+    bundle.rows["orgs"].append(dict(sourcedId="org-city", status="active", dateLastModified=STAMP, name="さくら市教育委員会", type="district",
+                                    identifier="city"))
     session = f"as-{year}"
     bundle.rows["academicSessions"].append(dict(sourcedId=session, status="active", dateLastModified=STAMP, title=f"{year}年度", type="schoolYear",
                                                startDate=f"{year}-04-01", endDate=f"{year + 1}-03-31", schoolYear=str(year)))
@@ -76,7 +77,8 @@ def city_bundle(*, schools: int = 20, pupils: int = 3000, year: int = 2026, seed
         junior = index % 4 == 3
         code, org = f"{'2' if junior else '1'}{index + 1:03d}", f"org-{index + 1:03d}"
         name = f"さくら市立第{index + 1}{'中学校' if junior else '小学校'}"
-        bundle.rows["orgs"].append(dict(sourcedId=org, status="active", dateLastModified=STAMP, name=name, type="school", identifier=code, parentSourcedId="org-city"))
+        bundle.rows["orgs"].append(dict(sourcedId=org, status="active", dateLastModified=STAMP, name=name, type="school", identifier=code,
+                                        parentSourcedId="org-city"))
         grades = 3 if junior else 6
         for grade in range(1, grades + 1):
             count = per_school[index] // grades + (1 if grade <= per_school[index] % grades else 0)
@@ -94,7 +96,8 @@ def city_bundle(*, schools: int = 20, pupils: int = 3000, year: int = 2026, seed
     return bundle
 
 
-def add_user(bundle: Bundle, rng: random.Random, sid: str, org: str, class_id: str, *, role: str = "student", number: int | None = None, grade: str = "") -> None:
+def add_user(bundle: Bundle, rng: random.Random, sid: str, org: str, class_id: str, *, role: str = "student", number: int | None = None,
+             grade: str = "") -> None:
     """A user with a homeroom enrolment (a pupil with 出席番号, or the class teacher)."""
     family, given = rng.choice(FAMILY), rng.choice(GIVEN)
     bundle.rows["users"].append(dict(sourcedId=sid, status="active", dateLastModified=STAMP, enabledUser="true", username=f"{sid}@sakura.ed.jp",

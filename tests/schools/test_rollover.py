@@ -121,7 +121,8 @@ def test_graduates_sign_in_until_the_cut_off_then_are_erased(rt, year_2026):
         rollover.apply_rollover(session, rt.cipher, 2027, ACTOR, until=date.today().replace(year=date.today().year - 1))
     with rt.db.scope() as session, pytest.raises(SignInFailed):
         sign_in_for_request(session, rt, "six00001", year_2026["six00001"].password, "192.0.2.9")
-    report = erasure.scheduled_erasure(rt, datetime.now(timezone.utc))
+    ends = erasure.LendingEnds(return_loan=lending.return_loan, cancel_hold=lending.cancel_hold)
+    report = erasure.scheduled_erasure(rt, datetime.now(timezone.utc), ends)
     assert report == "school accounts erased: 2"
     with rt.db.scope() as session:
         assert session.scalar(select(func.count(Member.id))) == 3
