@@ -23,12 +23,16 @@ def schools_group() -> None:
 @click.argument("code")
 @click.argument("name")
 @click.option("--kind", type=click.Choice(("elementary", "junior_high", "compulsory", "special_needs")), default="elementary", show_default=True)
+@click.option("--furigana-max-grade", type=click.IntRange(0, 12), default=None,
+              help="Ruby (furigana) on the interface up to this grade (default: 2 at elementary schools, 0 elsewhere).")
 @one_line_errors
-def add_command(code: str, name: str, kind: str) -> None:
+def add_command(code: str, name: str, kind: str, furigana_max_grade: int | None) -> None:
     """Register a school by its code (学校コード)."""
     rt = runtime()
     with rt.db.scope() as session:
         school = directory.add_school(session, code, name, kind)
+        if furigana_max_grade is not None:
+            school.furigana_max_grade = furigana_max_grade
         click.echo(f"school {school.code} added ({school.name})")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from elibrary.patrons.models import Patron
 from elibrary.schools.accounts import LOGIN_ID_PATTERN, normalize_login_id
 from elibrary.schools.models import KINDS, Enrolment, Member, School, SchoolClass, SchoolYear
-from elibrary.schools.roster import ParsedRoster, RosterProblem, RosterRecord, SchoolInfo
+from elibrary.schools.roster import ParsedRoster, RosterProblem, RosterRecord, RosterRefused, SchoolInfo
 from elibrary.security.crypto import DataCipher
 
 
@@ -117,8 +117,7 @@ def plan_import(session: Session, cipher: DataCipher, roster: ParsedRoster, *, y
     plan = ImportPlan(year=year, rejected=list(roster.problems), year_sourced_id=roster.year_sourced_id, schools=dict(roster.schools))
     state = _State(session, year)
     if school_code is not None and school_code not in state.schools and school_code not in roster.schools:
-        plan.rejected.append(RosterProblem("-", f"--school で指定した学校コード「{school_code}」は登録されていません。", "Unknown --school code."))
-        return plan
+        raise RosterRefused(f"指定した学校コード「{school_code}」は登録されていません。", f"Unknown school code {school_code}.")
     plan.new_schools = [info for code, info in roster.schools.items() if code not in state.schools]
     duplicates = _duplicate_keys(roster.records)
     matched: set[int] = set()
