@@ -122,8 +122,8 @@ def _sessions(roster: ParsedRoster, rows) -> None:
              if row.get("type") == "schoolYear" and row.get("status") != "tobedeleted"]
     years = [(year, sid) for year, sid in years if year]
     if years:
-        # OneRoster names a school year by the calendar year it ends in? The Japan Profile uses the 年度 (start year);
-        # startDate decides: April 2026 → 2026年度.
+        # OneRoster's schoolYear may be the year a school year ends in (US usage); the 年度 is named by the year it
+        # starts in, so a start date decides when there is one: April 2026 → 2026年度.
         start = {row["sourcedId"]: row.get("startDate", "") for _line, row in rows}
         year, sid = max(years)
         begins = start.get(sid, "")

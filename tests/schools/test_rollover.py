@@ -128,3 +128,18 @@ def test_graduates_sign_in_until_the_cut_off_then_are_erased(rt, year_2026):
         assert session.scalar(select(func.count(Member.id))) == 3
         assert session.scalar(select(func.count(Loan.id))) == 1  # the citizen's: the graduate's loan ended, the hold went
         assert session.scalar(select(func.count(Hold.id))) == 0
+
+
+def test_cli_rollover_dry_run_apply_and_undo(runner, rt, year_2026, tmp_path):
+    roster = tmp_path / "2027.csv"
+    roster.write_bytes(roster_csv(ROSTER_2027_CSV + JUNIOR_2027))
+    dry = runner.invoke(args=["schools", "rollover", "--year", "2027", "--roster", str(roster), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "dry run: 2026→2027年度: promoted 2, graduated 2 (sign-in until 2027-04-30), teachers 1" in dry.output
+    assert "password" not in dry.output
+    with rt.db.scope() as session:
+        assert session.scalar(select(func.count(SchoolYear.id)).where(SchoolYear.year == 2027)) == 0
+    applied = runner.invoke(args=["schools", "rollover", "--year", "2027", "--roster", str(roster)])
+    assert applied.exit_code == 0 and "login_id,password" in applied.output
+    undone = runner.invoke(args=["schools", "rollover-undo"])
+    assert undone.exit_code == 0 and "undone: 2026→2027年度" in undone.output
