@@ -55,6 +55,23 @@ def import_roster_command(file: Path, school_code: str | None, year: int | None,
         _print_credentials(result)
 
 
+@schools_group.command("export-roster")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--year", type=int, default=None, help="The 年度 (default: the current one).")
+@click.option("--school", "school_code", default=None, help="Only this school.")
+@one_line_errors
+def export_roster_command(out: Path, year: int | None, school_code: str | None) -> None:
+    """Write the year's roster with login ids (no names) in the CSV template's columns, for next year's classes."""
+    from elibrary.db import utcnow
+    from elibrary.schools import exporting
+
+    rt = runtime()
+    with rt.db.scope() as session:
+        text = exporting.export_roster(session, CLI_ACTOR, year=year or directory.current_school_year(utcnow()), school_code=school_code)
+    out.write_bytes(text.encode("utf-8-sig"))
+    click.echo(f"{out}: {text.count(chr(10)) - 1} rows")
+
+
 @schools_group.command("rollover")
 @click.option("--year", type=int, required=True, help="The new 年度 (e.g. 2027 for April 2027).")
 @click.option("--roster", "roster_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

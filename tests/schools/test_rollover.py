@@ -143,3 +143,18 @@ def test_cli_rollover_dry_run_apply_and_undo(runner, rt, year_2026, tmp_path):
     assert applied.exit_code == 0 and "login_id,password" in applied.output
     undone = runner.invoke(args=["schools", "rollover-undo"])
     assert undone.exit_code == 0 and "undone: 2026→2027年度" in undone.output
+
+
+def test_exported_roster_with_new_classes_matches_every_pupil_by_login_id(rt, year_2026, runner, tmp_path):
+    with rt.db.scope() as session:
+        rollover.apply_rollover(session, rt.cipher, 2027, ACTOR, until=UNTIL)
+    out = tmp_path / "2027.csv"
+    assert runner.invoke(args=["schools", "export-roster", str(out), "--year", "2027"]).exit_code == 0
+    lines = out.read_bytes().decode("utf-8-sig").splitlines()
+    assert lines[0] == "学校コード,学年,組,出席番号,氏名,ふりがな,ログインID,種別" and len(lines) == 4  # five0001, move0001, the teacher
+    reshuffled = "\r\n".join([lines[0]] + [line.replace(",1,1,,,five0001", ",3,9,,,five0001") for line in lines[1:]]) + "\r\n"
+    with rt.db.scope() as session:
+        plan, _ = services.import_roster(session, rt.cipher, reshuffled.encode(), ACTOR, year=2027, dry_run=False)
+    assert (len(plan.new), len(plan.leaving), [c.login_id for c in plan.changed]) == (0, 0, ["five0001"])
+    with rt.db.scope() as session:
+        assert place(session, "five0001", 2027) == ("active", 6, 9)
