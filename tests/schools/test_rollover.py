@@ -158,3 +158,17 @@ def test_exported_roster_with_new_classes_matches_every_pupil_by_login_id(rt, ye
     assert (len(plan.new), len(plan.leaving), [c.login_id for c in plan.changed]) == (0, 0, ["five0001"])
     with rt.db.scope() as session:
         assert place(session, "five0001", 2027) == ("active", 6, 9)
+
+
+def test_mid_year_transfer_and_leaving_by_hand(runner, rt, year_2026):
+    loan_id, hold_id = _loan_and_hold(rt, "move0001")
+    moved = runner.invoke(args=["schools", "transfer", "MOVE0001", "--school", "0101", "--grade", "3", "--class", "4", "--number", "20", "--year", "2026"])
+    assert moved.exit_code == 0, moved.output
+    with rt.db.scope() as session:
+        assert place(session, "move0001", 2026) == ("active", 3, 20)
+        assert session.get(Loan, loan_id) is not None and session.get(Hold, hold_id) is not None
+    refused = runner.invoke(args=["schools", "transfer", "move0001", "--school", "0101", "--grade", "9"])
+    assert refused.exit_code == 1 and "学年は1〜6" in refused.output
+    assert runner.invoke(args=["schools", "leave", "move0001"]).exit_code == 0
+    with rt.db.scope() as session, pytest.raises(SignInFailed):
+        sign_in_for_request(session, rt, "move0001", year_2026["move0001"].password, "192.0.2.9")
