@@ -118,12 +118,14 @@ def _roll(session: Session, actor: Actor, to_year: int, until: date, now: dateti
     result = RolloverResult(from_year=to_year - 1, to_year=to_year)
     schools = {s.id: s for s in session.scalars(select(School))}
     classes = directory.ClassCache(session, target)
-    rows = session.execute(select(Member, Enrolment, SchoolClass).join(Enrolment, Enrolment.member_id == Member.id)
+    # the patrons are loaded with the members: a graduate's cut-off is set on both without a query each
+    rows = session.execute(select(Member, Enrolment, SchoolClass, Patron).join(Enrolment, Enrolment.member_id == Member.id)
+                           .join(Patron, Member.patron_id == Patron.id)
                            .outerjoin(SchoolClass, Enrolment.class_id == SchoolClass.id)
                            .where(Enrolment.year_id == source.id, Member.status == "active").order_by(Member.id))
     before: dict[str, list] = {}
     log: list = []
-    for member, enrolment, klass in rows:
+    for member, enrolment, klass, _patron in rows:
         before[str(member.id)] = _state(member)
         school = schools[enrolment.school_id]
         name = klass.name if klass else None
