@@ -20,6 +20,7 @@ Adding a scheduled job is one line in ``_declare_jobs`` (see ``elibrary.jobs`` f
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from datetime import datetime
@@ -50,6 +51,8 @@ from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
 from elibrary.registry import load_backend
 from elibrary.runtime import Runtime
+from elibrary.schools import erasure as school_erasure
+from elibrary.schools import facts as school_facts
 from elibrary.security.crypto import DataCipher
 from elibrary.security.keys import cipher_from_settings
 from elibrary.security.throttle import Throttle, ThrottlePolicy
@@ -128,6 +131,8 @@ def _connect_database(runtime: Runtime) -> None:
     db.hooks.add(loan_rows.LOAN_END, reading_positions.forget_position_of_ended_loan)
     # ... and a patron who switches the history off loses the positions kept from ended loans.
     event.listen(db.factory, "before_flush", reading_positions.forget_kept_positions_when_history_is_switched_off)
+    # Statistics learn a school account's school, grade and age (never who) from the schools wing.
+    db.hooks.add(school_facts.PATRON_FACTS, functools.partial(school_facts.patron_facts, cipher=runtime.cipher))
 
 
 def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry:
@@ -143,6 +148,8 @@ def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry
     jobs.add(Job("security-alerts", every(60), security_alerts.scheduled_check, description="alert staff of lockouts and repeated sign-in failures"))
     jobs.add(Job("security-events-retention", daily_at("04:10"), security_alerts.purge_old_events, in_web_worker=False,
                  description="remove security events older than ELIBRARY_SECURITY_EVENTS_DAYS"))
+    jobs.add(Job("school-erasure", daily_at("02:30"), _erase_school_accounts, in_web_worker=False,
+                 description="erase graduated and departed school accounts after their last sign-in day (their loans and holds end)"))
     if settings.get("ELIBRARY_LINE_MESSAGING_TOKEN") and settings.get("ELIBRARY_LINE_POLL_WINDOW"):
         start = str(settings["ELIBRARY_LINE_POLL_WINDOW"]).partition("-")[0].strip()
         jobs.add(Job("line-poll", daily_at(start), line_paper.scheduled_poll, in_web_worker=False, lease_seconds=3 * 3600,
@@ -162,6 +169,11 @@ def _declare_gauges(gauges: GaugeRegistry) -> GaugeRegistry:
     gauges.add(Gauge("elibrary_signin_lockouts_last_hour", "Sign-in locks started in the last hour", monitoring_gauges.security_lockouts_last_hour))
     gauges.add(Gauge("elibrary_backup_age_seconds", "Seconds since the last successful backup started", backup_schedule.backup_age_seconds))
     return gauges
+def _erase_school_accounts(runtime: Runtime, now: datetime) -> str:
+    from elibrary.lending import services as lending_services
+
+    ends = school_erasure.LendingEnds(return_loan=lending_services.return_loan, cancel_hold=lending_services.cancel_hold)
+    return school_erasure.scheduled_erasure(runtime, now, ends)
 
 
 def _deliver_notifications(runtime: Runtime, _now: datetime) -> str:
@@ -188,6 +200,7 @@ def register_views(app: Flask) -> None:
     from elibrary.operations import views as operations_views
     from elibrary.patrons import registration_views
     from elibrary.patrons import views as patron_views
+    from elibrary.schools import views as school_views
     from elibrary.selection import views as selection_views
     from elibrary.staff import views as staff_views
     from elibrary.stocktake import views as stocktake_views
@@ -196,7 +209,7 @@ def register_views(app: Flask) -> None:
     maintenance_views.init_app(app)  # first: its gate answers before anything asks the database
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
                    selection_views, line_views, card_views, announcement_views, monitoring_views, backup_views, operations_views,
-                   stocktake_views):
+                   stocktake_views, school_views):
         module.init_app(app)
 
 
@@ -211,10 +224,11 @@ def register_commands(cli: click.Group) -> None:
     from elibrary.line import cli as line_cli
     from elibrary.maintenance import cli as maintenance_cli
     from elibrary.patrons import cli as patron_cli
+    from elibrary.schools import cli as school_cli
     from elibrary.security import cli as keys_cli
     from elibrary.selection import cli as selection_cli
     from elibrary.staff import cli as staff_cli
 
     for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, job_commands, import_cli, backup_cli,
-                   selection_cli, line_cli, maintenance_cli):
+                   selection_cli, line_cli, maintenance_cli, school_cli):
         module.register(cli)

@@ -33,6 +33,8 @@ MENU: list[tuple[str, tuple[str, ...], str, str]] = [
     ("stocktake.index", ("admin", "librarian"), "蔵書点検（電子書籍）", "E-book stocktake"),
     ("maintenance.admin", ("admin",), "メンテナンスモード", "Maintenance mode"),
     ("backups.backup_list", ("admin",), "バックアップ", "Backups"),
+    ("schools.roster_form", ("admin", "librarian"), "学校の名簿の取り込み", "School roster import"),
+    ("schools.rollover_form", ("admin", "librarian"), "学校の年度更新", "Schools' April roll-over"),
 ]
 
 PENDING = "staff_signin"
