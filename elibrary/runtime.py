@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the wings import the runtime (for its type); it imports non
     from elibrary.line.client import LineClient
     from elibrary.notify.base import Notifier
     from elibrary.opds.caches import OpdsCaches
+    from elibrary.schools.oidc import OidcClient
     from elibrary.patrons.accounts import LocalAccounts
     from elibrary.search.base import SearchBackend
     from elibrary.security.crypto import DataCipher
@@ -46,6 +47,7 @@ class Runtime:
     audit: AuditChain  # the keyed hash chain of the staff access log and its anchor outside the database
     throttle: Throttle  # sign-in brute-force counters; writes in transactions of its own
     line: LineClient | None = None  # LINE Login verification and Messaging API pushes; None when LINE is off
+    school_oidc: OidcClient | None = None  # school sign-in's OpenID Connect client (discovery and keys cached)
     scheduler_tick: int = 0  # seconds between the in-process scheduler's looks; 0: no scheduler thread
     scheduler: Scheduler = field(init=False, repr=False)
 

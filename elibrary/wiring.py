@@ -44,6 +44,7 @@ from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
 from elibrary.registry import load_backend
 from elibrary.runtime import Runtime
+from elibrary.schools.oidc import school_oidc_client
 from elibrary.security.crypto import DataCipher
 from elibrary.security.keys import cipher_from_settings
 from elibrary.security.throttle import Throttle, ThrottlePolicy
@@ -94,6 +95,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         audit=audit_chain.AuditChain.from_settings(settings),
         throttle=Throttle(db, ThrottlePolicy.from_settings(settings)),
         line=line,
+        school_oidc=school_oidc_client(settings),
     )
     _connect_database(runtime)
     return runtime
@@ -157,12 +159,14 @@ def register_views(app: Flask) -> None:
     from elibrary.opds import views as opds_views
     from elibrary.patrons import registration_views
     from elibrary.patrons import views as patron_views
+    from elibrary.schools import signin_views as school_signin_views
+    from elibrary.schools import sso_views as school_sso_views
     from elibrary.selection import views as selection_views
     from elibrary.staff import views as staff_views
     from readers import views as reader_views
 
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
-                   selection_views, line_views, card_views, announcement_views):
+                   selection_views, line_views, card_views, announcement_views, school_signin_views, school_sso_views):
         module.init_app(app)
 
 

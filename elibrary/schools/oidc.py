@@ -9,6 +9,7 @@ when a key id is unknown, for key rotation), ``iss``, ``aud`` (and ``azp``), ``e
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -146,6 +147,11 @@ class OidcClient:
         if response.status_code != 200:
             raise OidcFailure("provider-error", f"HTTP {response.status_code} from {url}")
         return _json_of(response)
+
+
+def school_oidc_client(settings: Mapping[str, Any]) -> OidcClient:
+    """The runtime's client (``ELIBRARY_OIDC_TIMEOUT`` seconds per call)."""
+    return OidcClient(httpx.Client(timeout=float(settings.get("ELIBRARY_OIDC_TIMEOUT") or 10), follow_redirects=False))
 
 
 def check_issuer_url(issuer: str) -> None:

@@ -21,6 +21,8 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session
 from elibrary.db import utcnow
 from elibrary.errors import DomainError
 from elibrary.patrons.models import Patron
+from elibrary.schools.models import Member
 from elibrary.schools.signin_models import SignInCard
 from elibrary.security import sessions
 from elibrary.security.crypto import DataCipher
@@ -163,13 +166,26 @@ def patron_for_token(session: Session, cipher: DataCipher, token: str) -> Patron
     random_part = read_token(cipher, token)
     card = session.scalar(select(SignInCard).where(SignInCard.token_hash == _sha256(random_part)))
     patron = session.get(Patron, card.patron_id) if card is not None else None
-    if patron is None or patron.source != "school" or not patron.is_active:
+    if patron is None or not may_sign_in(session, patron):
         raise RevokedToken()
     now = utcnow()
     card.last_used_at = now
     patron.last_login_at = now
     session.flush()
     return patron
+
+
+def may_sign_in(session: Session, patron: Patron) -> bool:
+    """A school account signs in while it is on the roll (a graduate until its sign-in cut-off, 卒業後の利用期限)."""
+    member = session.scalar(select(Member).where(Member.patron_id == patron.id))
+    if patron.source != "school" or member is None or member.status == "left":
+        return False
+    return member.signin_until is None or japan_today() <= member.signin_until
+
+
+def japan_today() -> date:
+    """Today's date in Japan (cut-off dates are Japanese calendar days)."""
+    return datetime.now(ZoneInfo("Asia/Tokyo")).date()
 
 
 def qr_url(base_url: str, token: str) -> str:
