@@ -64,8 +64,10 @@ class BadIdToken(SsoRefused):
     """The provider's ID token failed a check (signature, issuer, audience, expiry, nonce)."""
 
     code = "school-sso-token"
-    message_ja = "学校のアカウントの確認に失敗しました（IDトークンが正しくありません）。もう一度ログインしてください。続くときは学校の情報担当にお知らせください。"
-    message_en = "The school account could not be verified (the ID token is not valid). Please try again; if it goes on, tell the school's IT staff."
+    message_ja = ("学校のアカウントの確認に失敗しました（IDトークンが正しくありません）。"
+                  "もう一度ログインしてください。続くときは学校の情報担当にお知らせください。")
+    message_en = ("The school account could not be verified (the ID token is not valid). "
+                  "Please try again; if it goes on, tell the school's IT staff.")
 
 
 class ProviderDown(SsoRefused):
