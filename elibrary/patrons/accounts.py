@@ -8,6 +8,9 @@ the runtime's database and cipher.
 """
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from werkzeug.security import check_password_hash
 
 from elibrary.db import Database
@@ -16,8 +19,14 @@ from elibrary.patrons.models import Patron
 from elibrary.patrons.services import OWN_SOURCES, find_by_card
 from elibrary.security.crypto import DataCipher, normalize_card_number
 
+TOKYO = ZoneInfo("Asia/Tokyo")
 # Compared against when the card is unknown, so both failures cost the same time.
 _DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
+
+
+def _school_account_ended(patron: Patron) -> bool:
+    """A school account stops signing in after its last day (a graduate's cut-off, a pupil who left)."""
+    return patron.source == "school" and patron.expires_on is not None and patron.expires_on < datetime.now(TOKYO).date()
 
 
 class LocalAccounts:
@@ -39,11 +48,17 @@ class LocalAccounts:
         card = normalize_card_number(card_number)
         with self._db.scope(write=False) as session:
             patron: Patron | None = find_by_card(session, self._cipher, card)
+            if patron is None and card != card.lower():  # school login ids are lower case; tablets capitalise the first letter
+                patron = find_by_card(session, self._cipher, card.lower())
+                if patron is not None and patron.source == "school":
+                    card = card.lower()
+                else:
+                    patron = None
             if patron is not None and self._sources is not None and patron.source not in self._sources:
                 patron = None
             if patron is not None or self._then is None:  # ours to answer (an unknown card, with no ILS behind: refused)
                 stored = patron.pin_hash if patron is not None and patron.pin_hash else _DUMMY_HASH
-                if not check_password_hash(stored, pin) or patron is None:
+                if not check_password_hash(stored, pin) or patron is None or _school_account_ended(patron):
                     raise InvalidCredentials()
                 return PatronAccount(
                     card_number=card,

@@ -132,8 +132,9 @@ def sign_in_for_request(session: Session, runtime, card_number: str, pin: str, a
     return sign_in(session, ils, runtime.cipher, card_number, pin, address=address, throttle=runtime.throttle)
 
 
-# Patrons whose PIN elibrary keeps although the library has an ILS: online registrations.
-OWN_SOURCES = ("provisional", "registered")
+# Patrons whose PIN elibrary keeps although the library has an ILS: online registrations and school
+# accounts (roster login ids, never sent to the ILS).
+OWN_SOURCES = ("provisional", "registered", "school")
 
 
 def set_email(patron: Patron, cipher: DataCipher, email: str | None) -> None:

@@ -1,0 +1,92 @@
+"""School accounts: login ids, initial passwords, and the member with its patron.
+
+Login ids and passwords use a readable alphabet (no 0/O, 1/l/I) so a child can copy them from a card.
+A login id carries no school, grade or class code: it never changes with a move up or a transfer.
+The login id is the patron's card number for sign-in (``patrons.card_hash``), checked by elibrary
+itself (``patrons.services.OWN_SOURCES``), never sent to the ILS.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from elibrary.patrons.models import Patron
+from elibrary.schools.models import Member
+from elibrary.security.crypto import DataCipher
+
+LOGIN_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # lower case: tablets capitalise the first letter, sign-in folds it
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+LOGIN_ID_LENGTH = 8
+PASSWORD_LENGTH = 8
+LOGIN_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{3,40}$")
+# Initial passwords are random (8 of 31 symbols, ~40 bits); a lighter scrypt keeps 3,000 accounts within a minute.
+PASSWORD_METHOD = "scrypt:4096:8:1"
+CATEGORY_OF_ROLE = {"pupil": "student", "teacher": "teacher"}
+
+
+def new_login_id(session: Session, taken: set[str] | None = None) -> str:
+    """A random login id that no member has (and not in ``taken``, the ids of the same import)."""
+    while True:
+        candidate = "".join(secrets.choice(LOGIN_ALPHABET) for _ in range(LOGIN_ID_LENGTH))
+        if taken is not None and candidate in taken:
+            continue
+        if session.scalar(select(Member.id).where(Member.login_id == candidate)) is None:
+            if taken is not None:
+                taken.add(candidate)
+            return candidate
+
+
+def new_password() -> str:
+    """A readable random initial password (shown once, stored as a hash only)."""
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+
+
+def normalize_login_id(raw: str) -> str:
+    """Login ids as written in a roster: NFKC-folded by the card-number rule, then lower case."""
+    from elibrary.security.crypto import normalize_card_number
+
+    return normalize_card_number(raw or "").lower()
+
+
+def create_member(
+    session: Session, cipher: DataCipher, *, role: str, login_id: str, password: str, sourced_id: str | None = None,
+    name: str | None = None, kana: str | None = None, school_id: int | None = None,
+) -> Member:
+    """Create a member and its patron (``source="school"``); the password is stored as a hash only."""
+    patron = Patron(
+        card_hash=cipher.lookup_hash(login_id),
+        card_enc=cipher.encrypt(login_id, "patron.card"),
+        name_enc=cipher.encrypt(name, "patron.name"),
+        pin_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+        category=CATEGORY_OF_ROLE[role],
+        source="school",
+    )
+    session.add(patron)
+    session.flush()
+    member = Member(patron_id=patron.id, role=role, login_id=login_id, sourced_id=sourced_id,
+                    kana_enc=cipher.encrypt(kana, "member.kana"), school_id=school_id, status="active")
+    session.add(member)
+    return member
+
+
+def reset_password(session: Session, member: Member) -> str:
+    """Give a member a new random password (returned once) and end their other sign-ins."""
+    from elibrary.security import sessions
+
+    patron = session.get(Patron, member.patron_id)
+    password = new_password()
+    patron.pin_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+    sessions.end_all(session, sessions.subject_of(patron))
+    session.flush()
+    return password
+
+
+def member_of_patron(session: Session, patron: Patron) -> Member | None:
+    """The school member whose account this patron is (None for other patrons)."""
+    if patron.source != "school":
+        return None
+    return session.scalar(select(Member).where(Member.patron_id == patron.id))

@@ -1,0 +1,108 @@
+"""Carrying out an import plan (``importing.plan_import``) in the caller's transaction.
+
+New accounts get a login id (the roster's, or a random one) and a random initial password, stored as a
+hash only; the passwords come back in ``ImportResult.credentials`` for the sign-in cards made right after,
+and are never written anywhere in plain text.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from elibrary.db import utcnow
+from elibrary.lending.policy import tokyo_today
+from elibrary.patrons.models import Patron
+from elibrary.patrons.services import set_email
+from elibrary.schools import directory
+from elibrary.schools.accounts import CATEGORY_OF_ROLE, create_member, new_login_id, new_password, normalize_login_id
+from elibrary.schools.directory import Actor
+from elibrary.schools.importing import ImportPlan, ImportResult, IssuedCredential, counts
+from elibrary.schools.models import Enrolment, Member, School
+from elibrary.schools.roster import RosterRecord
+from elibrary.security.crypto import DataCipher
+
+
+def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: Actor, *, now: datetime | None = None) -> ImportResult:
+    """Write a plan: schools, the year, classes, new and changed members, leavers; one access-log entry per change."""
+    now = now or utcnow()
+    result = ImportResult(plan=plan)
+    for info in plan.new_schools:
+        directory.add_school(session, info.code, info.name, info.kind, sourced_id=info.sourced_id)
+    schools = {s.code: s for s in session.scalars(select(School))}
+    for code, info in plan.schools.items():  # OneRoster names the schools: keep name and sourcedId current
+        school = schools[code]
+        school.name, school.sourced_id = info.name or school.name, info.sourced_id or school.sourced_id
+    year = directory.ensure_year(session, plan.year, plan.year_sourced_id)
+    classes = directory.ClassCache(session, year)
+    enrolments = {e.member_id: e for e in session.scalars(select(Enrolment).where(Enrolment.year_id == year.id))}
+    taken: set[str] = set()
+    for record in plan.new:
+        school = schools[record.school_code]
+        login_id = normalize_login_id(record.login_id) if record.login_id else new_login_id(session, taken)
+        password = new_password()
+        member = create_member(session, cipher, role=record.role, login_id=login_id, password=password, sourced_id=record.sourced_id,
+                               name=record.name, kana=record.kana, school_id=school.id)
+        session.flush()
+        _set_email(session, cipher, member, record)
+        _enrol(session, enrolments, classes, year.id, member, school, record)
+        result.credentials.append(IssuedCredential(member.id, login_id, password, school.code, record.grade, record.class_name, record.number, record.role))
+    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_([c.member_id for c in plan.changed] or [0])))}
+    for change in plan.changed:
+        member, school = members[change.member_id], schools[change.record.school_code]
+        _update(session, cipher, member, change.record, school)
+        _enrol(session, enrolments, classes, year.id, member, school, change.record)
+        actor.log(session, "change", "school-member", patron_id=member.patron_id, fields=("enrolment",), detail="; ".join(change.differences))
+    if not plan.leaving_held:
+        for leaving in plan.leaving:
+            member = session.get(Member, leaving.member_id)
+            mark_leaving(session, member, tokyo_today(now) - timedelta(days=1), status="left")
+            actor.log(session, "change", "school-member", patron_id=member.patron_id, fields=("status",), detail=f"転出・離籍 {leaving.school_code} {leaving.place}")
+    summary = counts(plan)
+    actor.log(session, "change", "school-roster", fields=("roster",),
+              detail=f"{plan.year}年度 新規{summary['new']} 変更{summary['changed']} 離籍{0 if plan.leaving_held else summary['leaving']} 除外{summary['rejected']}")
+    session.flush()
+    return result
+
+
+def mark_leaving(session: Session, member: Member, last_day, *, status: str) -> None:
+    """A member who leaves (転出・卒業): sign-in works until ``last_day``, then the erasure job removes the account."""
+    member.status = status
+    member.signin_until = last_day
+    patron = session.get(Patron, member.patron_id)
+    patron.expires_on = last_day
+
+
+def _set_email(session: Session, cipher: DataCipher, member: Member, record: RosterRecord) -> None:
+    if record.email:
+        set_email(session.get(Patron, member.patron_id), cipher, record.email)
+
+
+def _update(session: Session, cipher: DataCipher, member: Member, record: RosterRecord, school: School) -> None:
+    patron = session.get(Patron, member.patron_id)
+    if member.status != "active":
+        member.status, member.signin_until, patron.expires_on = "active", None, None
+    member.school_id = school.id
+    if member.role != record.role:
+        member.role, patron.category = record.role, CATEGORY_OF_ROLE[record.role]
+    if record.sourced_id and not member.sourced_id:
+        member.sourced_id = record.sourced_id
+    if record.name is not None:
+        patron.name_enc = cipher.encrypt(record.name, "patron.name")
+    if record.kana is not None:
+        member.kana_enc = cipher.encrypt(record.kana, "member.kana")
+    _set_email(session, cipher, member, record)
+
+
+def _enrol(session: Session, enrolments: dict, classes: directory.ClassCache, year_id: int, member: Member, school: School, record: RosterRecord) -> None:
+    klass = classes.get(school.id, record.grade, record.class_name, record.class_sourced_id)
+    enrolment = enrolments.get(member.id)
+    if enrolment is None:
+        enrolment = Enrolment(member_id=member.id, year_id=year_id, school_id=school.id)
+        session.add(enrolment)
+        enrolments[member.id] = enrolment
+    enrolment.school_id, enrolment.class_id = school.id, klass.id if klass else None
+    enrolment.grade, enrolment.number = record.grade, record.number
+    if record.enrolment_sourced_id:
+        enrolment.sourced_id = record.enrolment_sourced_id

@@ -1,0 +1,73 @@
+"""``elibrary schools ...``: schools, roster import, the April roll-over."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from elibrary.cli_support import one_line_errors, runtime
+from elibrary.schools import directory, services
+from elibrary.schools.directory import Actor
+from elibrary.schools.importing import ImportPlan, counts
+
+CLI_ACTOR = Actor(None, "cli", None)
+
+
+@click.group("schools", cls=AppGroup)
+def schools_group() -> None:
+    """Schools, their rosters and the April roll-over (年度更新)."""
+
+
+@schools_group.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(("elementary", "junior_high", "compulsory", "special_needs")), default="elementary", show_default=True)
+@one_line_errors
+def add_command(code: str, name: str, kind: str) -> None:
+    """Register a school by its code (学校コード)."""
+    rt = runtime()
+    with rt.db.scope() as session:
+        school = directory.add_school(session, code, name, kind)
+        click.echo(f"school {school.code} added ({school.name})")
+
+
+@schools_group.command("import-roster")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--school", "school_code", default=None, help="Only this school's rows (its members missing from the file are leaving).")
+@click.option("--year", type=int, default=None, help="The 年度 (default: the roster's, else the current one).")
+@click.option("--dry-run", is_flag=True, help="Print the diff and the rejected rows; write nothing.")
+@one_line_errors
+def import_roster_command(file: Path, school_code: str | None, year: int | None, dry_run: bool) -> None:
+    """Create or update pupil and teacher accounts from a roster (CSV template or OneRoster 1.2 CSV zip)."""
+    rt = runtime()
+    data = file.read_bytes()
+    with rt.db.scope(write=not dry_run) as session:
+        plan, result = services.import_roster(session, rt.cipher, data, CLI_ACTOR, year=year, school_code=school_code, dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+    _print_plan(plan, dry_run)
+    if result is not None and result.credentials:
+        click.echo("# new accounts: initial passwords are shown only now (ログインIDと初期パスワード: この一度だけ表示します)")
+        click.echo("school,grade,class,number,role,login_id,password")
+        for c in result.credentials:
+            click.echo(f"{c.school_code},{c.grade or ''},{c.class_name or ''},{c.number or ''},{c.role},{c.login_id},{c.password}")
+
+
+def _print_plan(plan: ImportPlan, dry_run: bool) -> None:
+    n = counts(plan)
+    prefix = "dry run: " if dry_run else ""
+    click.echo(f"{prefix}{plan.year}年度 new {n['new']}, changed {n['changed']}, leaving {n['leaving']}, unchanged {n['unchanged']}, rejected {n['rejected']}")
+    for change in plan.changed:
+        click.echo(f"changed {change.login_id}: {'; '.join(change.differences)}")
+    for leaving in plan.leaving:
+        click.echo(f"leaving {leaving.login_id}: {leaving.school_code} {leaving.place}")
+    if plan.leaving_held:
+        click.echo("leaving members are kept because rows were rejected (除外された行があるため、離籍の処理は保留しました)")
+    for problem in plan.rejected:
+        click.echo(f"rejected line {problem.line}: {problem.message_ja}", err=True)
+
+
+def register(cli: click.Group) -> None:
+    """Add ``elibrary schools`` to the command line."""
+    cli.add_command(schools_group)

@@ -1,0 +1,45 @@
+"""The schools wing's entry points for views and commands: read a roster file, plan, apply.
+
+Services take a Session and never import Flask; the caller commits (``web/transactions.py``, CLI scope).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from elibrary.db import utcnow
+from elibrary.schools import directory
+from elibrary.schools.applying import apply_import
+from elibrary.schools.directory import Actor
+from elibrary.schools.importing import ImportPlan, ImportResult, plan_import
+from elibrary.schools.roster import MAX_ROSTER_BYTES, ParsedRoster, RosterRefused
+from elibrary.schools.roster_csv import parse_csv, too_large_ja
+from elibrary.security.crypto import DataCipher
+
+ROSTER_ROLES = ("admin", "librarian")
+
+
+def parse_roster(data: bytes) -> ParsedRoster:
+    """A roster file's records: a OneRoster CSV bundle (zip) or the Japanese CSV template, told apart by content."""
+    if len(data) > MAX_ROSTER_BYTES:
+        raise RosterRefused(too_large_ja(len(data)), "The roster file is too large (at most 10 MB).")
+    if data[:4] == b"PK\x03\x04":
+        from elibrary.schools.oneroster import parse_bundle
+
+        return parse_bundle(data)
+    return parse_csv(data)
+
+
+def import_roster(
+    session: Session, cipher: DataCipher, data: bytes, actor: Actor, *, year: int | None = None, school_code: str | None = None,
+    dry_run: bool = True, now: datetime | None = None,
+) -> tuple[ImportPlan, ImportResult | None]:
+    """Plan a roster import and, unless ``dry_run``, apply it; a dry run writes nothing and makes no password."""
+    now = now or utcnow()
+    roster = parse_roster(data)
+    year = year or roster.year or directory.current_school_year(now)
+    plan = plan_import(session, cipher, roster, year=year, school_code=school_code)
+    if dry_run:
+        return plan, None
+    return plan, apply_import(session, cipher, plan, actor, now=now)
