@@ -180,11 +180,12 @@ def register_commands(cli: click.Group) -> None:
     from elibrary.lending import cli as lending_cli
     from elibrary.line import cli as line_cli
     from elibrary.patrons import cli as patron_cli
+    from elibrary.schools import cards_cli as school_cards_cli
     from elibrary.schools import cli as school_cli
     from elibrary.security import cli as keys_cli
     from elibrary.selection import cli as selection_cli
     from elibrary.staff import cli as staff_cli
 
     for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, job_commands, import_cli, backup_cli,
-                   selection_cli, line_cli, school_cli):
+                   selection_cli, line_cli, school_cli, school_cards_cli):  # cards after the schools group it joins
         module.register(cli)
