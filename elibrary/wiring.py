@@ -159,6 +159,7 @@ def register_views(app: Flask) -> None:
     from elibrary.opds import views as opds_views
     from elibrary.patrons import registration_views
     from elibrary.patrons import views as patron_views
+    from elibrary.schools import cards_views as school_cards_views
     from elibrary.schools import signin_views as school_signin_views
     from elibrary.schools import sso_views as school_sso_views
     from elibrary.selection import views as selection_views
@@ -166,7 +167,8 @@ def register_views(app: Flask) -> None:
     from readers import views as reader_views
 
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
-                   selection_views, line_views, card_views, announcement_views, school_signin_views, school_sso_views):
+                   selection_views, line_views, card_views, announcement_views, school_signin_views, school_sso_views,
+                   school_cards_views):
         module.init_app(app)
 
 

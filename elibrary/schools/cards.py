@@ -199,3 +199,56 @@ class SignInCardFlowable(Flowable):
 
 def _fit(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """A class offered on the cards page."""
+
+    id: int
+    grade: int
+    name: str
+    pupils: int
+
+
+@dataclass(frozen=True)
+class PupilRow:
+    """A pupil on a class's cards page: no name, only the seat and the login id."""
+
+    patron_id: int
+    number: int | None
+    login_id: str
+    card_issued_at: Any
+    card_used_at: Any
+
+
+def classes_of_school(session: Session, staff, school_code: str, year: int) -> tuple[School, list[ClassSummary]]:
+    """The school's classes of ``year`` with their pupil counts (``Forbidden`` for another school's teacher)."""
+    from sqlalchemy import func
+
+    assert_may_manage(staff, school_code)
+    school = session.scalar(select(School).where(School.code == school_code))
+    if school is None:
+        raise NotFound("その学校コードの学校はありません。", "No school has that code.")
+    rows = session.execute(
+        select(SchoolClass, func.count(Enrolment.id)).join(SchoolYear, SchoolYear.id == SchoolClass.year_id)
+        .outerjoin(Enrolment, Enrolment.class_id == SchoolClass.id).where(SchoolClass.school_id == school.id, SchoolYear.year == year)
+        .group_by(SchoolClass.id).order_by(SchoolClass.grade, SchoolClass.name)).all()
+    return school, [ClassSummary(c.id, c.grade, c.name, n) for c, n in rows]
+
+
+def class_pupils(session: Session, staff, school_code: str, class_id: int) -> tuple[School, SchoolClass, list[PupilRow]]:
+    """One class's active pupils with their cards' state (``Forbidden``/``NotFound`` outside the staff member's reach)."""
+    from elibrary.schools.signin_models import SignInCard
+
+    assert_may_manage(staff, school_code)
+    school_class = session.get(SchoolClass, class_id)
+    school = session.get(School, school_class.school_id) if school_class is not None else None
+    if school is None or school.code != school_code:
+        raise NotFound("そのクラスはありません。", "No such class.")
+    rows = session.execute(
+        select(Member, Enrolment, SignInCard).join(Enrolment, Enrolment.member_id == Member.id)
+        .outerjoin(SignInCard, SignInCard.patron_id == Member.patron_id)
+        .where(Enrolment.class_id == class_id, Member.status == "active", Member.role == "pupil")).all()
+    pupils = [PupilRow(m.patron_id, e.number, m.login_id, c.issued_at if c else None, c.last_used_at if c else None) for m, e, c in rows]
+    return school, school_class, sorted(pupils, key=lambda p: (p.number or 0, p.login_id))
