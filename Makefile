@@ -43,7 +43,7 @@ frontend:
 SYSTEM_PACKAGES := chromium:/usr/bin/chromium fonts-noto-cjk:/usr/share/fonts/opentype/noto \
 	fonts-ipaexfont-gothic:/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf \
 	fonts-ipaexfont-mincho:/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf \
-	jing:/usr/bin/jing default-jre-headless:/usr/bin/java
+	jing:/usr/bin/jing default-jre-headless:/usr/bin/java poppler-utils:/usr/bin/pdftoppm
 system-packages:
 	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
 	  [ -e "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; done; \

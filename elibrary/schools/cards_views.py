@@ -12,7 +12,7 @@ from elibrary.audit.recording import record, record_now
 from elibrary.audit.request_access import staff_access
 from elibrary.db import utcnow
 from elibrary.errors import InvalidInput
-from elibrary.schools import cards, signin_tokens
+from elibrary.schools import cards, class_reading, signin_tokens
 from elibrary.schools.directory import current_school_year
 from elibrary.web.auth import staff_required
 from elibrary.web.i18n import t
@@ -47,7 +47,9 @@ def class_page(school_code: str, class_id: int):
     school, school_class, pupils = cards.class_pupils(db_session(), current_user, school_code, class_id)
     record_now(runtime().db, staff_access("view", subject=f"school-class:{class_id}", fields=("login_id",),
                                           detail=f"{school_code} {school_class.grade}-{school_class.name}"))
-    return render_template("schools/cards_class.html", school=school, school_class=school_class, pupils=pupils)
+    total, reading = class_reading.class_borrowing(db_session(), class_id)
+    return render_template("schools/cards_class.html", school=school, school_class=school_class, pupils=pupils, loans_total=total,
+                           reading=reading, small_cell=class_reading.SMALL_CELL)
 
 
 @bp.post("/<school_code>/<int:class_id>/print")

@@ -65,3 +65,25 @@ def test_a_teacher_of_another_school_sees_nothing_and_a_librarian_sees_every_sch
     librarian = app.test_client()
     sign_in_staff(librarian, rt, "librarian")
     assert "2年1組" in librarian.get("/staff/schools/cards/?school=S001").get_data(as_text=True)
+
+
+def test_the_class_page_shows_what_the_class_reads_as_counts_with_small_cells_hidden(client, rt, room):
+    from datetime import timedelta
+
+    from elibrary.lending.models import License, Loan
+    from tests.lending.factories import make_licensed_title
+
+    class_id, ids = room
+    with rt.db.scope() as session:
+        popular = make_licensed_title(session, "open", None, title="みんなで読む本")
+        rare = make_licensed_title(session, "open", None, title="ひとりで読む本")
+        license_of = {lic.title_id: lic.id for lic in session.scalars(select(License))}
+        due = utcnow() + timedelta(days=14)
+        for patron_id in ids:
+            session.add(Loan(patron_id=patron_id, title_id=popular.id, license_id=license_of[popular.id], due_at=due))
+        session.add(Loan(patron_id=ids[0], title_id=rare.id, license_id=license_of[rare.id], due_at=due))
+    sign_in_staff(client, rt, "teacher", school="S001")
+    html = client.get(f"/staff/schools/cards/S001/{class_id}").get_data(as_text=True)
+    assert "<td>みんなで読む本</td><td>3</td>" in html
+    assert "<td>ひとりで読む本</td><td>&lt;3</td>" in html
+    assert "貸出中: 4" in html
