@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_SIGNIN_CARD_LIMIT": 5,  # failures for one card from addresses it never signed in from
     "ELIBRARY_SIGNIN_ADDRESS_LIMIT": 30,  # failures from one address (any cards) per quiet hour
     "ELIBRARY_SIGNIN_SCHOOL_ADDRESS_LIMIT": 300,  # the same for addresses in ELIBRARY_SCHOOL_NETWORKS
+    "ELIBRARY_SCHOOLS_GRADUATE_UNTIL": "04-30",  # MM-DD of the new 年度: graduates sign in until then, then are erased
     "ELIBRARY_SCHOOL_NETWORKS": "",  # CIDR list, e.g. "203.0.113.0/28, 2001:db8:1::/48": a school's NAT
     "ELIBRARY_ILS_LOCK_AFTER": 0,  # failures after which the ILS itself locks a card (0: it never does)
     "ELIBRARY_ILS_LOCK_MINUTES": 30,  # how long the ILS remembers failures when counting them

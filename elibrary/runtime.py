@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # the wings import the runtime (for its type); it imports non
     from elibrary.line.client import LineClient
     from elibrary.notify.base import Notifier
     from elibrary.opds.caches import OpdsCaches
-    from elibrary.schools.oidc import OidcClient
     from elibrary.patrons.accounts import LocalAccounts
+    from elibrary.schools.oidc import OidcClient
     from elibrary.search.base import SearchBackend
     from elibrary.security.crypto import DataCipher
     from elibrary.security.throttle import Throttle

@@ -20,6 +20,7 @@ Adding a scheduled job is one line in ``_declare_jobs`` (see ``elibrary.jobs`` f
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from datetime import datetime
@@ -44,6 +45,8 @@ from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
 from elibrary.registry import load_backend
 from elibrary.runtime import Runtime
+from elibrary.schools import erasure as school_erasure
+from elibrary.schools import facts as school_facts
 from elibrary.schools.oidc import school_oidc_client
 from elibrary.security.crypto import DataCipher
 from elibrary.security.keys import cipher_from_settings
@@ -121,6 +124,8 @@ def _connect_database(runtime: Runtime) -> None:
     db.hooks.add(loan_rows.LOAN_END, reading_positions.forget_position_of_ended_loan)
     # ... and a patron who switches the history off loses the positions kept from ended loans.
     event.listen(db.factory, "before_flush", reading_positions.forget_kept_positions_when_history_is_switched_off)
+    # Statistics learn a school account's school, grade and age (never who) from the schools wing.
+    db.hooks.add(school_facts.PATRON_FACTS, functools.partial(school_facts.patron_facts, cipher=runtime.cipher))
 
 
 def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry:
@@ -132,11 +137,20 @@ def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry
     jobs.add(Job("notifications", pace, _deliver_notifications, in_web_worker=interval > 0, description="send committed outbox messages"))
     # The web workers index after each commit; the command catches up what a busy index left queued.
     jobs.add(Job("search-queue", pace, _catch_up_search_index, in_web_worker=False, description="index titles left in the search queue"))
+    jobs.add(Job("school-erasure", daily_at("02:30"), _erase_school_accounts, in_web_worker=False,
+                 description="erase graduated and departed school accounts after their last sign-in day (their loans and holds end)"))
     if settings.get("ELIBRARY_LINE_MESSAGING_TOKEN") and settings.get("ELIBRARY_LINE_POLL_WINDOW"):
         start = str(settings["ELIBRARY_LINE_POLL_WINDOW"]).partition("-")[0].strip()
         jobs.add(Job("line-poll", daily_at(start), line_paper.scheduled_poll, in_web_worker=False, lease_seconds=3 * 3600,
                      description="ask the ILS about linked patrons' paper holds and overdues (LINE notices)"))
     return jobs
+
+
+def _erase_school_accounts(runtime: Runtime, now: datetime) -> str:
+    from elibrary.lending import services as lending_services
+
+    ends = school_erasure.LendingEnds(return_loan=lending_services.return_loan, cancel_hold=lending_services.cancel_hold)
+    return school_erasure.scheduled_erasure(runtime, now, ends)
 
 
 def _deliver_notifications(runtime: Runtime, _now: datetime) -> str:
@@ -162,12 +176,13 @@ def register_views(app: Flask) -> None:
     from elibrary.schools import cards_views as school_cards_views
     from elibrary.schools import signin_views as school_signin_views
     from elibrary.schools import sso_views as school_sso_views
+    from elibrary.schools import views as school_views
     from elibrary.selection import views as selection_views
     from elibrary.staff import views as staff_views
     from readers import views as reader_views
 
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
-                   selection_views, line_views, card_views, announcement_views, school_signin_views, school_sso_views,
+                   selection_views, line_views, card_views, announcement_views, school_views, school_signin_views, school_sso_views,
                    school_cards_views):
         module.init_app(app)
 

@@ -8,7 +8,7 @@ from werkzeug.security import generate_password_hash
 from elibrary.db import utcnow
 from elibrary.errors import Conflict, InvalidInput, ServiceUnavailable
 from elibrary.ils.base import ILSConnector, ILSUnavailable, InvalidCredentials, PatronAccount
-from elibrary.patrons.contact import card_number_of, name_of, notification_address  # noqa: F401  (API)
+from elibrary.patrons.contact import card_number_of, name_of, notification_address, set_email  # noqa: F401  (API)
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher, normalize_card_number
 from elibrary.security.throttle import Throttle, TooManyAttempts  # noqa: F401 - TooManyAttempts re-exported
@@ -135,13 +135,6 @@ def sign_in_for_request(session: Session, runtime, card_number: str, pin: str, a
 # Patrons whose PIN elibrary keeps although the library has an ILS: online registrations and school
 # accounts (roster login ids, never sent to the ILS).
 OWN_SOURCES = ("provisional", "registered", "school")
-
-
-def set_email(patron: Patron, cipher: DataCipher, email: str | None) -> None:
-    """Store the patron's notification e-mail address (encrypted, with its lookup hash)."""
-    email = (email or "").strip() or None
-    patron.email_enc = cipher.encrypt(email, "patron.email")
-    patron.email_hash = cipher.lookup_hash("email:" + email.lower()) if email else None
 
 
 def _new_patron_from_ils(session: Session, cipher: DataCipher, account: PatronAccount) -> Patron:

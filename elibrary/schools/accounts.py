@@ -23,18 +23,22 @@ PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 LOGIN_ID_LENGTH = 8
 PASSWORD_LENGTH = 8
 LOGIN_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{3,40}$")
-# Initial passwords are random (8 of 31 symbols, ~40 bits); a lighter scrypt keeps 3,000 accounts within a minute.
-PASSWORD_METHOD = "scrypt:4096:8:1"
+# Initial passwords are random (8 of 31 symbols, ~40 bits), not chosen by people: a lighter scrypt (2 MB, ~4 ms)
+# keeps the import of 3,000 accounts within a minute on a busy 2-core server (docs/schools.md).
+PASSWORD_METHOD = "scrypt:2048:8:1"
 CATEGORY_OF_ROLE = {"pupil": "student", "teacher": "teacher"}
 
 
-def new_login_id(session: Session, taken: set[str] | None = None) -> str:
-    """A random login id that no member has (and not in ``taken``, the ids of the same import)."""
+def new_login_id(session: Session, taken: set[str] | None = None, *, check_database: bool = True) -> str:
+    """A random login id that no member has (and not in ``taken``, the ids of the same import).
+
+    ``check_database=False`` when ``taken`` already holds every login id in the database.
+    """
     while True:
         candidate = "".join(secrets.choice(LOGIN_ALPHABET) for _ in range(LOGIN_ID_LENGTH))
         if taken is not None and candidate in taken:
             continue
-        if session.scalar(select(Member.id).where(Member.login_id == candidate)) is None:
+        if not check_database or session.scalar(select(Member.id).where(Member.login_id == candidate)) is None:
             if taken is not None:
                 taken.add(candidate)
             return candidate
@@ -57,14 +61,7 @@ def create_member(
     name: str | None = None, kana: str | None = None, school_id: int | None = None,
 ) -> Member:
     """Create a member and its patron (``source="school"``); the password is stored as a hash only."""
-    patron = Patron(
-        card_hash=cipher.lookup_hash(login_id),
-        card_enc=cipher.encrypt(login_id, "patron.card"),
-        name_enc=cipher.encrypt(name, "patron.name"),
-        pin_hash=generate_password_hash(password, method=PASSWORD_METHOD),
-        category=CATEGORY_OF_ROLE[role],
-        source="school",
-    )
+    patron = new_patron(cipher, role=role, login_id=login_id, password=password, name=name)
     session.add(patron)
     session.flush()
     member = Member(patron_id=patron.id, role=role, login_id=login_id, sourced_id=sourced_id,
@@ -73,13 +70,30 @@ def create_member(
     return member
 
 
+def new_patron(cipher: DataCipher, *, role: str, login_id: str, password: str, name: str | None = None) -> Patron:
+    """The patron row of a school account (not yet added): the login id as its card number, the password hashed."""
+    return Patron(
+        card_hash=cipher.lookup_hash(login_id),
+        card_enc=cipher.encrypt(login_id, "patron.card"),
+        name_enc=cipher.encrypt(name, "patron.name"),
+        pin_hash=hash_password(password),
+        category=CATEGORY_OF_ROLE[role],
+        source="school",
+    )
+
+
+def hash_password(password: str) -> str:
+    """The stored form of a school account's password."""
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
 def reset_password(session: Session, member: Member) -> str:
     """Give a member a new random password (returned once) and end their other sign-ins."""
     from elibrary.security import sessions
 
     patron = session.get(Patron, member.patron_id)
     password = new_password()
-    patron.pin_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+    patron.pin_hash = hash_password(password)
     sessions.end_all(session, sessions.subject_of(patron))
     session.flush()
     return password

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from elibrary.db import utcnow
 from elibrary.lending.policy import tokyo_today
+from elibrary.patrons.contact import set_email
 from elibrary.patrons.models import Patron
-from elibrary.patrons.services import set_email
 from elibrary.schools import directory
-from elibrary.schools.accounts import CATEGORY_OF_ROLE, create_member, new_login_id, new_password, normalize_login_id
+from elibrary.schools.accounts import CATEGORY_OF_ROLE, new_login_id, new_password, new_patron, normalize_login_id
 from elibrary.schools.directory import Actor
 from elibrary.schools.importing import ImportPlan, ImportResult, IssuedCredential, counts
 from elibrary.schools.models import Enrolment, Member, School
@@ -37,17 +37,7 @@ def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: 
     year = directory.ensure_year(session, plan.year, plan.year_sourced_id)
     classes = directory.ClassCache(session, year)
     enrolments = {e.member_id: e for e in session.scalars(select(Enrolment).where(Enrolment.year_id == year.id))}
-    taken: set[str] = set()
-    for record in plan.new:
-        school = schools[record.school_code]
-        login_id = normalize_login_id(record.login_id) if record.login_id else new_login_id(session, taken)
-        password = new_password()
-        member = create_member(session, cipher, role=record.role, login_id=login_id, password=password, sourced_id=record.sourced_id,
-                               name=record.name, kana=record.kana, school_id=school.id)
-        session.flush()
-        _set_email(session, cipher, member, record)
-        _enrol(session, enrolments, classes, year.id, member, school, record)
-        result.credentials.append(IssuedCredential(member.id, login_id, password, school.code, record.grade, record.class_name, record.number, record.role))
+    result.credentials = _create_new(session, cipher, plan, schools, enrolments, classes, year.id)
     members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_([c.member_id for c in plan.changed] or [0])))}
     for change in plan.changed:
         member, school = members[change.member_id], schools[change.record.school_code]
@@ -58,12 +48,43 @@ def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: 
         for leaving in plan.leaving:
             member = session.get(Member, leaving.member_id)
             mark_leaving(session, member, tokyo_today(now) - timedelta(days=1), status="left")
-            actor.log(session, "change", "school-member", patron_id=member.patron_id, fields=("status",), detail=f"転出・離籍 {leaving.school_code} {leaving.place}")
+            actor.log(session, "change", "school-member", patron_id=member.patron_id, fields=("status",),
+                      detail=f"転出・離籍 {leaving.school_code} {leaving.place}")
     summary = counts(plan)
     actor.log(session, "change", "school-roster", fields=("roster",),
-              detail=f"{plan.year}年度 新規{summary['new']} 変更{summary['changed']} 離籍{0 if plan.leaving_held else summary['leaving']} 除外{summary['rejected']}")
+              detail=f"{plan.year}年度 新規{summary['new']} 変更{summary['changed']} "
+                     f"離籍{0 if plan.leaving_held else summary['leaving']} 除外{summary['rejected']}")
     session.flush()
     return result
+
+
+def _create_new(session: Session, cipher: DataCipher, plan: ImportPlan, schools: dict, enrolments: dict, classes, year_id: int) -> list[IssuedCredential]:
+    """The new accounts, inserted in a few statements (3,000 pupils in one import), with their initial passwords."""
+    taken = set(session.scalars(select(Member.login_id)))
+    made = []
+    for record in plan.new:
+        login_id = normalize_login_id(record.login_id) if record.login_id else new_login_id(session, taken, check_database=False)
+        taken.add(login_id)
+        password = new_password()
+        patron = new_patron(cipher, role=record.role, login_id=login_id, password=password, name=record.name)
+        if record.email:
+            set_email(patron, cipher, record.email)
+        session.add(patron)
+        made.append((record, login_id, password, patron))
+    session.flush()
+    members = []
+    for record, login_id, _password, patron in made:
+        member = Member(patron_id=patron.id, role=record.role, login_id=login_id, sourced_id=record.sourced_id,
+                        kana_enc=cipher.encrypt(record.kana, "member.kana"), school_id=schools[record.school_code].id, status="active")
+        session.add(member)
+        members.append(member)
+    session.flush()
+    credentials = []
+    for (record, login_id, password, _patron), member in zip(made, members, strict=True):
+        school = schools[record.school_code]
+        _enrol(session, enrolments, classes, year_id, member, school, record)
+        credentials.append(IssuedCredential(member.id, login_id, password, school.code, record.grade, record.class_name, record.number, record.role))
+    return credentials
 
 
 def mark_leaving(session: Session, member: Member, last_day, *, status: str) -> None:
@@ -96,8 +117,11 @@ def _update(session: Session, cipher: DataCipher, member: Member, record: Roster
 
 
 def _enrol(session: Session, enrolments: dict, classes: directory.ClassCache, year_id: int, member: Member, school: School, record: RosterRecord) -> None:
-    klass = classes.get(school.id, record.grade, record.class_name, record.class_sourced_id)
     enrolment = enrolments.get(member.id)
+    if record.keep_place and enrolment is not None:
+        enrolment.school_id = school.id
+        return
+    klass = classes.get(school.id, record.grade, record.class_name, record.class_sourced_id)
     if enrolment is None:
         enrolment = Enrolment(member_id=member.id, year_id=year_id, school_id=school.id)
         session.add(enrolment)

@@ -7,7 +7,7 @@ import click
 from flask.cli import AppGroup
 
 from elibrary.cli_support import one_line_errors, runtime
-from elibrary.schools import directory, services
+from elibrary.schools import directory, rollover, services
 from elibrary.schools.directory import Actor
 from elibrary.schools.importing import ImportPlan, counts
 
@@ -23,12 +23,16 @@ def schools_group() -> None:
 @click.argument("code")
 @click.argument("name")
 @click.option("--kind", type=click.Choice(("elementary", "junior_high", "compulsory", "special_needs")), default="elementary", show_default=True)
+@click.option("--furigana-max-grade", type=click.IntRange(0, 12), default=None,
+              help="Ruby (furigana) on the interface up to this grade (default: 2 at elementary schools, 0 elsewhere).")
 @one_line_errors
-def add_command(code: str, name: str, kind: str) -> None:
+def add_command(code: str, name: str, kind: str, furigana_max_grade: int | None) -> None:
     """Register a school by its code (学校コード)."""
     rt = runtime()
     with rt.db.scope() as session:
         school = directory.add_school(session, code, name, kind)
+        if furigana_max_grade is not None:
+            school.furigana_max_grade = furigana_max_grade
         click.echo(f"school {school.code} added ({school.name})")
 
 
@@ -47,7 +51,48 @@ def import_roster_command(file: Path, school_code: str | None, year: int | None,
         if dry_run:
             session.rollback()
     _print_plan(plan, dry_run)
-    if result is not None and result.credentials:
+    if result is not None:
+        _print_credentials(result)
+
+
+@schools_group.command("rollover")
+@click.option("--year", type=int, required=True, help="The new 年度 (e.g. 2027 for April 2027).")
+@click.option("--roster", "roster_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The new year's roster (入学, 転出/転入, new classes), imported in the same transaction.")
+@click.option("--dry-run", is_flag=True, help="Show what would happen; write nothing.")
+@one_line_errors
+def rollover_command(year: int, roster_file: Path | None, dry_run: bool) -> None:
+    """The April roll-over (年度更新): move up, graduate, and the new year's roster."""
+    rt = runtime()
+    until = rollover.graduate_until(rt.settings.get("ELIBRARY_SCHOOLS_GRADUATE_UNTIL"), year)
+    with rt.db.scope(write=True) as session:
+        roster = services.parse_roster(session, roster_file.read_bytes()) if roster_file else None
+        if dry_run:
+            result = rollover.preview_rollover(session, rt.cipher, year, until=until, roster=roster)
+            session.rollback()
+        else:
+            result = rollover.apply_rollover(session, rt.cipher, year, CLI_ACTOR, until=until, roster=roster)
+    prefix = "dry run: " if dry_run else ""
+    click.echo(f"{prefix}{result.from_year}→{result.to_year}年度: promoted {result.count('promote')}, graduated {result.count('graduate')} "
+               f"(sign-in until {until}), teachers {result.count('teacher')}")
+    if result.roster is not None:
+        _print_plan(result.roster, dry_run)
+    if result.imported is not None:
+        _print_credentials(result.imported)
+
+
+@schools_group.command("rollover-undo")
+@one_line_errors
+def rollover_undo_command() -> None:
+    """Undo the newest roll-over (possible until a school account signs in after it)."""
+    rt = runtime()
+    with rt.db.scope() as session:
+        row = rollover.undo_rollover(session, CLI_ACTOR)
+        click.echo(f"undone: {row.from_year}→{row.to_year}年度")
+
+
+def _print_credentials(result) -> None:
+    if result.credentials:
         click.echo("# new accounts: initial passwords are shown only now (ログインIDと初期パスワード: この一度だけ表示します)")
         click.echo("school,grade,class,number,role,login_id,password")
         for c in result.credentials:

@@ -63,7 +63,7 @@ def add_school(session: Session, code: str, name: str, kind: str = "elementary",
         raise InvalidInput("学校の種類は elementary, junior_high, compulsory, special_needs のいずれかです。", "Unknown school kind.")
     if find_school(session, code) is not None:
         raise InvalidInput(f"学校コード {code} はすでに登録されています。", f"School code {code} is already registered.")
-    school = School(code=code, name=name, kind=kind, sourced_id=sourced_id, furigana_max_grade=2 if kind != "junior_high" else 0)
+    school = School(code=code, name=name, kind=kind, sourced_id=sourced_id, furigana_max_grade=0 if kind == "junior_high" else 2)
     session.add(school)
     session.flush()
     return school

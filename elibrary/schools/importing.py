@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from elibrary.db import utcnow
 from elibrary.patrons.models import Patron
-from elibrary.schools import directory
-from elibrary.schools.accounts import CATEGORY_OF_ROLE, LOGIN_ID_PATTERN, create_member, new_login_id, new_password, normalize_login_id
+from elibrary.schools.accounts import LOGIN_ID_PATTERN, normalize_login_id
 from elibrary.schools.models import KINDS, Enrolment, Member, School, SchoolClass, SchoolYear
-from elibrary.schools.roster import ParsedRoster, RosterProblem, RosterRecord, SchoolInfo
+from elibrary.schools.roster import ParsedRoster, RosterProblem, RosterRecord, RosterRefused, SchoolInfo
 from elibrary.security.crypto import DataCipher
 
 
@@ -119,8 +117,7 @@ def plan_import(session: Session, cipher: DataCipher, roster: ParsedRoster, *, y
     plan = ImportPlan(year=year, rejected=list(roster.problems), year_sourced_id=roster.year_sourced_id, schools=dict(roster.schools))
     state = _State(session, year)
     if school_code is not None and school_code not in state.schools and school_code not in roster.schools:
-        plan.rejected.append(RosterProblem("-", f"--school で指定した学校コード「{school_code}」は登録されていません。", "Unknown --school code."))
-        return plan
+        raise RosterRefused(f"指定した学校コード「{school_code}」は登録されていません。", f"Unknown school code {school_code}.")
     plan.new_schools = [info for code, info in roster.schools.items() if code not in state.schools]
     duplicates = _duplicate_keys(roster.records)
     matched: set[int] = set()
@@ -180,7 +177,7 @@ def _duplicate_problem(record: RosterRecord, rows: list[RosterRecord]) -> Roster
 
 
 def _plan_record(session, cipher, plan, state, roster, record, duplicates, matched) -> None:  # noqa: PLR0913 - one record's checks
-    problem = _check_record(state, roster, record, duplicates)
+    problem = None if record.leaving else _check_record(state, roster, record, duplicates)
     if problem is not None:
         plan.rejected.append(problem)
         return
@@ -262,7 +259,9 @@ def _differences(session, cipher: DataCipher, state: _State, member: Member, rec
         differences.append(f"転入: {school.code if school else '-'} → {record.school_code}")
     old_place = place_of(current[0].grade, current[1].name if current[1] else None, current[0].number) if current else ""
     new_place = place_of(record.grade, record.class_name, record.number)
-    if current is None or old_place != new_place:
+    if current is None and record.keep_place:
+        differences.append(f"(今年度の在籍なし) → {place_of(record.grade, None, None) or '-'}")
+    elif (current is None and not record.keep_place) or (current is not None and not record.keep_place and old_place != new_place):
         differences.append(f"{old_place or '(今年度の在籍なし)'} → {new_place or '-'}")
     if member.role != record.role:
         differences.append(f"種別: {member.role} → {record.role}")

@@ -41,6 +41,8 @@ class RosterRecord:
     class_sourced_id: str | None = None
     enrolment_sourced_id: str | None = None
     leaving: bool = False  # OneRoster delta: status=tobedeleted
+    keep_place: bool = False  # OneRoster: the roster does not say the class (delta, or no homeroom): keep this year's
+    keep_person: bool = False  # OneRoster delta: only the enrolment changed; name, kana and e-mail stay as they are
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from elibrary.db import utcnow
@@ -13,6 +14,8 @@ from elibrary.schools import directory
 from elibrary.schools.applying import apply_import
 from elibrary.schools.directory import Actor
 from elibrary.schools.importing import ImportPlan, ImportResult, plan_import
+from elibrary.schools.models import Member, School, SchoolClass
+from elibrary.schools.oneroster import KnownIds, parse_bundle
 from elibrary.schools.roster import MAX_ROSTER_BYTES, ParsedRoster, RosterRefused
 from elibrary.schools.roster_csv import parse_csv, too_large_ja
 from elibrary.security.crypto import DataCipher
@@ -20,15 +23,26 @@ from elibrary.security.crypto import DataCipher
 ROSTER_ROLES = ("admin", "librarian")
 
 
-def parse_roster(data: bytes) -> ParsedRoster:
+def parse_roster(session: Session, data: bytes) -> ParsedRoster:
     """A roster file's records: a OneRoster CSV bundle (zip) or the Japanese CSV template, told apart by content."""
     if len(data) > MAX_ROSTER_BYTES:
         raise RosterRefused(too_large_ja(len(data)), "The roster file is too large (at most 10 MB).")
     if data[:4] == b"PK\x03\x04":
-        from elibrary.schools.oneroster import parse_bundle
-
-        return parse_bundle(data)
+        return parse_bundle(data, known_ids(session))
     return parse_csv(data)
+
+
+def known_ids(session: Session) -> KnownIds:
+    """The sourcedIds the database holds (for OneRoster delta bundles that refer to earlier imports)."""
+    known = KnownIds()
+    for sid, code, kind in session.execute(select(School.sourced_id, School.code, School.kind).where(School.sourced_id.is_not(None))):
+        known.schools[sid] = (code, kind)
+    rows = session.execute(select(SchoolClass.sourced_id, School.code, SchoolClass.grade, SchoolClass.name)
+                           .join(School, SchoolClass.school_id == School.id).where(SchoolClass.sourced_id.is_not(None)))
+    for sid, code, grade, name in rows:
+        known.classes[sid] = (code, grade, name)
+    known.members = set(session.scalars(select(Member.sourced_id).where(Member.sourced_id.is_not(None))))
+    return known
 
 
 def import_roster(
@@ -37,7 +51,7 @@ def import_roster(
 ) -> tuple[ImportPlan, ImportResult | None]:
     """Plan a roster import and, unless ``dry_run``, apply it; a dry run writes nothing and makes no password."""
     now = now or utcnow()
-    roster = parse_roster(data)
+    roster = parse_roster(session, data)
     year = year or roster.year or directory.current_school_year(now)
     plan = plan_import(session, cipher, roster, year=year, school_code=school_code)
     if dry_run:

@@ -180,7 +180,10 @@ def may_sign_in(session: Session, patron: Patron) -> bool:
     member = session.scalar(select(Member).where(Member.patron_id == patron.id))
     if patron.source != "school" or member is None or member.status == "left":
         return False
-    return member.signin_until is None or japan_today() <= member.signin_until
+    today = japan_today()
+    if patron.expires_on is not None and today > patron.expires_on:
+        return False
+    return member.signin_until is None or today <= member.signin_until
 
 
 def japan_today() -> date:

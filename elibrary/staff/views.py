@@ -29,6 +29,8 @@ MENU: list[tuple[str, tuple[str, ...], str, str]] = [
     ("audit.search", ("admin",), "個人情報アクセス記録", "Personal data access log"),
     ("selection.pool", ("admin", "librarian"), "選書・発注", "Selection and orders"),
     ("announcements.staff_list", ("admin", "librarian"), "お知らせ", "Announcements"),
+    ("schools.roster_form", ("admin", "librarian"), "学校の名簿の取り込み", "School roster import"),
+    ("schools.rollover_form", ("admin", "librarian"), "学校の年度更新", "Schools' April roll-over"),
 ]
 
 PENDING = "staff_signin"

@@ -143,3 +143,18 @@ def test_school_option_limits_the_rows(rt, schools):
     assert len(plan.new) == 1 and len(plan.rejected) == 3 and "以外の行です" in plan.rejected[0].message_ja
     with rt.db.scope() as session:
         assert session.scalar(select(func.count(Enrolment.id))) == 0
+
+
+def test_cli_add_school_and_import_roster(runner, rt, tmp_path):
+    assert runner.invoke(args=["schools", "add", "0301", "あおば小学校", "--furigana-max-grade", "3"]).exit_code == 0
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes(roster_csv([("0301", 1, 1, 1, "", "", "", "児童"), ("0301", "", 1, 2, "", "", "", "児童")], encoding="cp932"))
+    dry = runner.invoke(args=["schools", "import-roster", str(roster), "--year", "2026", "--dry-run"])
+    assert dry.exit_code == 0 and "dry run: 2026年度 new 1" in dry.output and "rejected line 3: 学年がありません" in dry.output
+    assert "password" not in dry.output
+    real = runner.invoke(args=["schools", "import-roster", str(roster), "--year", "2026"])
+    assert real.exit_code == 0 and "school,grade,class,number,role,login_id,password" in real.output
+    with rt.db.scope() as session:
+        assert session.scalar(select(func.count(Member.id))) == 1
+    refused = runner.invoke(args=["schools", "import-roster", str(roster), "--school", "9999"])
+    assert refused.exit_code == 1 and "指定した学校コード「9999」は登録されていません" in refused.output
