@@ -4,12 +4,13 @@ request with PKCE, state and nonce, the code exchange, and the ID token check.
 Built on authlib's OAuth 2 pieces (tokens, PKCE challenge, authorisation URL) and joserfc (the JOSE
 library authlib now delegates to) for the ID token: signature by the provider's JWKS (fetched again once
 when a key id is unknown, for key rotation), ``iss``, ``aud`` (and ``azp``), ``exp``, ``iat`` and
-``nonce``. The HTTP client is injected (``httpx.Client``), so tests use a real provider on loopback.
+``nonce``. The HTTP client is injected (a factory of ``httpx.Client``: one short-lived client per call, as
+sign-ins are few and no connection is kept open), so tests use a real provider on loopback.
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,9 +49,9 @@ class AuthorizationRequest:
 
 @dataclass
 class OidcClient:
-    """Talks to OpenID Providers through ``http``; caches discovery documents and key sets for an hour."""
+    """Talks to OpenID Providers through clients from ``http``; caches discovery documents and key sets for an hour."""
 
-    http: httpx.Client
+    http: Callable[[], httpx.Client]
     clock: Any = time.time
     _metadata: dict[str, tuple[float, dict]] = field(default_factory=dict)
     _keys: dict[str, tuple[float, KeySet]] = field(default_factory=dict)
@@ -90,7 +91,8 @@ class OidcClient:
         else:
             data.update(client_id=client_id, client_secret=client_secret)
         try:
-            response = self.http.post(metadata["token_endpoint"], data=data, auth=auth, headers={"Accept": "application/json"})
+            with self.http() as http:
+                response = http.post(metadata["token_endpoint"], data=data, auth=auth, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
             raise OidcFailure("provider-unreachable", type(exc).__name__) from None
         body = _json_of(response)
@@ -141,7 +143,8 @@ class OidcClient:
 
     def _get_json(self, url: str) -> dict:
         try:
-            response = self.http.get(url, headers={"Accept": "application/json"})
+            with self.http() as http:
+                response = http.get(url, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
             raise OidcFailure("provider-unreachable", type(exc).__name__) from None
         if response.status_code != 200:
@@ -151,7 +154,8 @@ class OidcClient:
 
 def school_oidc_client(settings: Mapping[str, Any]) -> OidcClient:
     """The runtime's client (``ELIBRARY_OIDC_TIMEOUT`` seconds per call)."""
-    return OidcClient(httpx.Client(timeout=float(settings.get("ELIBRARY_OIDC_TIMEOUT") or 10), follow_redirects=False))
+    timeout = float(settings.get("ELIBRARY_OIDC_TIMEOUT") or 10)
+    return OidcClient(lambda: httpx.Client(timeout=timeout, follow_redirects=False))
 
 
 def check_issuer_url(issuer: str) -> None:

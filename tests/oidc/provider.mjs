@@ -1,7 +1,7 @@
 // A real OpenID Provider (panva/oidc-provider, OpenID Certified) on loopback for the school sign-in tests.
 // Configured from the environment by tests/schools/oidc_provider.py:
 //   PORT, OIDC_CLIENTS (JSON list of {client_id, client_secret, redirect_uris}),
-//   OIDC_ACCOUNTS (JSON map login -> claims: sub, email, email_verified, hd, tid), ID_TOKEN_TTL (seconds).
+//   OIDC_ACCOUNTS (JSON map login -> claims: email, email_verified, hd, tid; the login is the subject), ID_TOKEN_TTL (seconds).
 // Logins go through the provider's own development interactions (a login form, then a consent form).
 import Provider from "oidc-provider";
 
@@ -26,7 +26,7 @@ const provider = new Provider(issuer, {
   async findAccount(ctx, id) {
     const claims = accounts[id];
     if (!claims) return undefined;
-    return { accountId: id, async claims() { return { ...claims, sub: claims.sub || id }; } };
+    return { accountId: id, async claims() { return { ...claims, sub: id }; } };
   },
 });
 provider.proxy = false;

@@ -18,10 +18,10 @@ import pytest
 
 OIDC_DIR = Path(__file__).resolve().parents[1] / "oidc"
 ACCOUNTS = {
-    "hana": {"sub": "248289761001", "email": "hana@sakura.ed.example.jp", "email_verified": True, "hd": "sakura.ed.example.jp", "name": "さくら はな"},
-    "ken": {"sub": "248289761002", "email": "ken@sakura.ed.example.jp", "email_verified": True, "hd": "sakura.ed.example.jp"},
-    "outsider": {"sub": "999", "email": "someone@gmail.example.com", "email_verified": True},
-    "tenant": {"sub": "ms-1", "email": "ms@example.onmicrosoft.com", "email_verified": False, "tid": "9188040d-6c67-4c5b-b112-36a304b66dad"},
+    "hana": {"email": "hana@sakura.ed.example.jp", "email_verified": True, "hd": "sakura.ed.example.jp", "name": "さくら はな"},
+    "ken": {"email": "ken@sakura.ed.example.jp", "email_verified": True, "hd": "sakura.ed.example.jp"},
+    "outsider": {"email": "someone@gmail.example.com", "email_verified": True},
+    "tenant": {"email": "ms@example.onmicrosoft.com", "email_verified": False, "tid": "9188040d-6c67-4c5b-b112-36a304b66dad"},
 }
 CLIENT_ID, CLIENT_SECRET = "elibrary", "elibrary-test-secret-0123456789"
 OTHER_CLIENT_ID, OTHER_CLIENT_SECRET = "another-app", "another-app-secret-0123456789"
