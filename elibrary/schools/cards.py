@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from elibrary.errors import Forbidden, InvalidInput, NotFound
-from elibrary.schools.accounts import reset_password
+from elibrary.schools.accounts import PASSWORD_METHOD, new_password
 from elibrary.schools.models import Enrolment, Member, School, SchoolClass, SchoolYear
 from elibrary.schools.signin_tokens import issue_cards, qr_url
 from elibrary.security.crypto import DataCipher
@@ -102,15 +102,41 @@ def issue_class_cards(session: Session, cipher: DataCipher, *, school_code: str,
         raise NotFound("カードを作る児童・生徒がいません。", "There are no pupils to make cards for.")
     issued = {card.patron_id: card for card in issue_cards(session, cipher, [m.patron_id for m, _, _ in rows], issued_by=issued_by,
                                                            end_sessions=end_sessions)}
+    given = dict(passwords or {})
+    if reset_passwords:
+        given.update(_reset_passwords(session, [m for m, _, _ in rows if m.patron_id not in given]))
     entries = []
     for member, enrolment, school_class in rows:
-        password = (passwords or {}).get(member.patron_id)
-        if password is None and reset_passwords:
-            password = reset_password(session, member)
+        password = given.get(member.patron_id)
         card = issued[member.patron_id]
         entries.append(CardEntry(member.patron_id, school.name, enrolment.grade, school_class.name if school_class else None, enrolment.number,
                                  member.login_id, password, card.link_code, qr_url(base_url, card.token)))
     return entries
+
+
+def _reset_passwords(session: Session, members: Sequence[Member]) -> dict[int, str]:
+    """New passwords for many accounts at once (``accounts.reset_password``'s rule: hashed, their sign-ins end).
+
+    One DELETE of their sessions instead of one per account: with a thousand accounts in the session,
+    per-account deletes cost more than the password hashes.
+    """
+    from sqlalchemy import delete
+    from werkzeug.security import generate_password_hash
+
+    from elibrary.patrons.models import Patron
+    from elibrary.security.sessions import SessionRecord
+
+    patrons = {p.id: p for p in session.scalars(select(Patron).where(Patron.id.in_([m.patron_id for m in members])))}
+    passwords = {}
+    for member in members:
+        password = new_password()
+        patrons[member.patron_id].pin_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        passwords[member.patron_id] = password
+    subjects = [f"p:{patron_id}" for patron_id in passwords]
+    for start in range(0, len(subjects), 500):
+        session.execute(delete(SessionRecord).where(SessionRecord.subject.in_(subjects[start:start + 500])).execution_options(synchronize_session=False))
+    session.flush()
+    return passwords
 
 
 def assert_may_manage(staff, school_code: str) -> None:
