@@ -38,7 +38,11 @@ def _refusal(exc: sso.SsoRefused | sso.SsoNotConfigured | TooManyAttempts):
 
 @bp.get("/school/sso/<school_code>")
 def start(school_code: str):
-    """Send the browser to the school's provider (state, nonce, PKCE)."""
+    """Send the browser to the school's provider (state, nonce, PKCE).
+
+    A link (GET), not a form: the site's ``form-action 'self'`` would stop a form's redirect to the provider.
+    Starting a sign-in for someone else gains nothing: the answer is bound to this browser's state.
+    """
     rt = runtime()
     try:
         provider = sso.provider_settings(db_session(), rt.cipher, rt.settings, school_code)
