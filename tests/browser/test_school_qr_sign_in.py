@@ -110,3 +110,9 @@ def test_the_scanner_refuses_a_qr_code_that_is_not_a_card(playwright_instance, l
         context.close()
     finally:
         camera.close()
+
+
+def test_a_damaged_card_url_gets_the_altered_message(page, live_server, card):
+    page.goto(signin_tokens.qr_url(live_server.url, "%E0%A4%A" + card.token[3:]))
+    page.get_by_role("alert").filter(has_text="書きかえられています").wait_for()
+    assert not _signed_in(page)

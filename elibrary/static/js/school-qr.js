@@ -7,6 +7,10 @@
   var form = document.getElementById("qr-form");
   if (!form) return;
 
+  function decoded(text) {
+    try { return decodeURIComponent(text); } catch (e) { return text; }  // the server says what is wrong with it
+  }
+
   function submit(token) {
     form.elements.token.value = token;
     form.submit();
@@ -17,7 +21,7 @@
     var url;
     try { url = new URL(text, window.location.href); } catch (e) { return null; }
     if (url.pathname.replace(/\/+$/, "") !== qrPath.replace(/\/+$/, "") || url.hash.length < 2) return null;
-    return decodeURIComponent(url.hash.slice(1));
+    return decoded(url.hash.slice(1));
   }
 
   var scanner = document.getElementById("qr-scanner");
@@ -26,7 +30,7 @@
     var token = window.location.hash.slice(1);
     history.replaceState(null, "", window.location.pathname + window.location.search);
     if (token) {
-      submit(decodeURIComponent(token));
+      submit(decoded(token));
     } else {
       document.getElementById("qr-status").hidden = true;
       document.getElementById("qr-missing").hidden = false;
