@@ -1,7 +1,7 @@
 """Search benchmark: a realistic generated catalog, first-use and repeat latency, build, size, RSS, judged recall.
 
     .venv/bin/pip install -e '.[bench]'   # Janome, whose IPADIC words and names give the vocabulary
-    .venv/bin/python bench/search.py --sizes 10000 100000 --out /tmp/elibrary-bench
+    .venv/bin/python bench/search.py --sizes 10000 100000 --out /tmp/elibrary-bench [--backends whoosh tantivy]
 
 The catalog: titles built from IPADIC's common nouns (tens of thousands of distinct words, drawn
 head-heavy by the dictionary's own word cost) with particles (の と は へ を), NDL-style readings (words
@@ -212,21 +212,31 @@ def _summary(values: list[float]) -> dict:
     return {"p50": _pct(values, 50), "p95": _pct(values, 95), "max": round(max(values), 1)}
 
 
-def serve(path: str, n: int) -> dict:
+def backend(name: str, path):
+    """The search backend ``name`` (``whoosh`` or ``tantivy``) on the index folder ``path``."""
+    if name == "tantivy":
+        from elibrary.search.tantivy_backend import TantivySearch
+
+        return TantivySearch(path)
+    from elibrary.search.whoosh_backend import WhooshSearch
+
+    return WhooshSearch(path)
+
+
+def serve(path: str, n: int, name: str = "whoosh") -> dict:
     """Open the index as a fresh serving process would; time each query's first use, then its repeats."""
     import psutil
 
-    from elibrary.search.whoosh_backend import WhooshSearch
     from tests.search.judged import load_judged, recall_precision
 
     mix = queries(n)  # generated before the index is opened: nothing of it is cached
     start = time.perf_counter()
-    search = WhooshSearch(path)
+    search = backend(name, path)
     search.search(SearchQuery(text="", with_facets=False))
     report: dict = {"open_s": round(time.perf_counter() - start, 3), "categories": {}}
     first_all: list[float] = []
     repeat_all: list[float] = []
-    for name, qs in mix.items():
+    for category, qs in mix.items():
         firsts, repeats, hits = [], [], []
         for query in qs:
             t0 = time.perf_counter()
@@ -242,7 +252,7 @@ def serve(path: str, n: int) -> dict:
             repeats.append(statistics.median(times))
         first_all += firsts
         repeat_all += repeats
-        report["categories"][name] = {"queries": len(qs), "first_use": _summary(firsts), "repeat": _summary(repeats),
+        report["categories"][category] = {"queries": len(qs), "first_use": _summary(firsts), "repeat": _summary(repeats),
                                       "median_hits": int(statistics.median(hits)), "zero_hits": sum(h == 0 for h in hits)}
     report["first_use"] = _summary(first_all)
     report["repeat"] = _summary(repeat_all)
@@ -257,7 +267,7 @@ def serve(path: str, n: int) -> dict:
     report["judged_top5"] = {"recall": round(recall, 3), "precision": round(precision, 3)}
     report["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20, 1)
     # Another process commits a change; the next search here must see it (reader reopened, caches kept).
-    subprocess.run([sys.executable, __file__, "--upsert-one", path, str(n + 1)], check=True)
+    subprocess.run([sys.executable, __file__, "--upsert-one", path, str(n + 1), name], check=True)
     t0 = time.perf_counter()
     seen = search.search(SearchQuery(text="ベンチマーク追加", with_facets=False)).ids == [n + 1]
     report["after_commit"] = {"visible": seen, "first_query_ms": round((time.perf_counter() - t0) * 1000, 1)}
@@ -265,13 +275,11 @@ def serve(path: str, n: int) -> dict:
     return report
 
 
-def build(path: Path, n: int) -> dict:
+def build(path: Path, n: int, name: str = "whoosh") -> dict:
     """Build an index of ``n`` generated titles and the judged catalog, from scratch."""
-    from elibrary.search.whoosh_backend import WhooshSearch
-
     if path.exists():
         shutil.rmtree(path)
-    search = WhooshSearch(path)
+    search = backend(name, path)
 
     def documents():
         yield from catalog(n)
@@ -280,7 +288,7 @@ def build(path: Path, n: int) -> dict:
     start = time.perf_counter()
     count = search.rebuild(documents(), progress=lambda d: d % 10000 == 0 and print(f"  {d} indexed", flush=True))
     seconds = time.perf_counter() - start
-    size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     search.close()
     return {"titles": count, "build_s": round(seconds, 1), "docs_per_s": round(count / seconds), "size_mb": round(size / 2**20, 1)}
 
@@ -289,27 +297,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
     parser.add_argument("--out", default="/tmp/elibrary-bench")
-    parser.add_argument("--serve", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
-    parser.add_argument("--upsert-one", nargs=2, metavar=("PATH", "ID"), help=argparse.SUPPRESS)
+    parser.add_argument("--backends", nargs="+", default=["whoosh", "tantivy"], choices=["whoosh", "tantivy"])
+    parser.add_argument("--serve", nargs=3, metavar=("PATH", "N", "BACKEND"), help=argparse.SUPPRESS)
+    parser.add_argument("--upsert-one", nargs=3, metavar=("PATH", "ID", "BACKEND"), help=argparse.SUPPRESS)
     parser.add_argument("--skip-build", action="store_true", help="reuse indexes already built in --out")
     args = parser.parse_args()
     if args.upsert_one:
-        from elibrary.search.whoosh_backend import WhooshSearch
-
-        WhooshSearch(args.upsert_one[0]).upsert([SearchDocument(id=int(args.upsert_one[1]), title="ベンチマーク追加書誌")])
+        backend(args.upsert_one[2], args.upsert_one[0]).upsert([SearchDocument(id=int(args.upsert_one[1]), title="ベンチマーク追加書誌")])
         return
     if args.serve:
-        print(json.dumps(serve(args.serve[0], int(args.serve[1]))))
+        print(json.dumps(serve(args.serve[0], int(args.serve[1]), args.serve[2])))
         return
     vocab = vocabulary(VOCAB_CACHE)
     print("vocabulary:", {k: len(v) for k, v in vocab.items()}, flush=True)
     for n in args.sizes:
-        path = Path(args.out) / f"index-{n}"
-        print(f"== {n} titles", flush=True)
-        if not args.skip_build:
-            print("build:", json.dumps(build(path, n)), flush=True)
-        out = subprocess.run([sys.executable, __file__, "--serve", str(path), str(n)], check=True, capture_output=True, text=True)
-        print("serve:", json.dumps(json.loads(out.stdout), indent=1, ensure_ascii=False), flush=True)
+        for name in args.backends:
+            path = Path(args.out) / (f"index-{n}" if name == "whoosh" else f"{name}-{n}")
+            print(f"== {n} titles, {name}", flush=True)
+            if not args.skip_build:
+                print("build:", json.dumps(build(path, n, name)), flush=True)
+            out = subprocess.run([sys.executable, __file__, "--serve", str(path), str(n), name], check=True, capture_output=True, text=True)
+            print("serve:", json.dumps(json.loads(out.stdout), indent=1, ensure_ascii=False), flush=True)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.utils import secure_filename
 
-from catalog_import.pool import KINDS, delivered_isbns, run_pool_import
+from catalog_import.pool import KINDS, delivered_books, delivered_isbns, run_pool_import, unpack_books
 from catalog_import.pool_parse import OFFER_COLUMNS
 from elibrary.errors import InvalidInput
 from elibrary.selection import funds, receiving
@@ -51,19 +52,43 @@ def pool_import():
 @bp.post("/orders/<int:order_id>/delivery")
 @staff_required(*ROLES)
 def receive_delivery(order_id: int):
-    """Receive the lines a distributor's delivery file names."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise InvalidInput("納品ファイルを選んでください。", "Choose the delivery file.", field="file")
-    data = upload.read(MAX_DELIVERY + 1)
-    if len(data) > MAX_DELIVERY:
-        raise InvalidInput("納品ファイルが大きすぎます。", "The delivery file is too large.", field="file")
-    order, unknown = receiving.receive_delivery(db_session(), _staff(), order_id, delivered_isbns(data), cipher=runtime().cipher)
-    flash(t(f"納品ファイルの本を納品済みにしました（発注 {order.number}）。", f"The delivered lines of {order.number} were received."), "info")
+    """Receive the lines a distributor's delivery notice (ONIX or CSV) names, with the book files delivered with
+    it; or, without a notice, attach book files that arrived late (ファイル未着) to lines already received."""
+    notice = request.files.get("file")
+    uploads = [upload for upload in request.files.getlist("books") if upload and upload.filename]
+    if (notice is None or not notice.filename) and not uploads:
+        raise InvalidInput("納品ファイルか本のファイルを選んでください。", "Choose the delivery file or book files.", field="file")
+    rt = runtime()
+    with tempfile.TemporaryDirectory(prefix="elibrary-delivery-") as folder:
+        books, problems = delivered_books(_saved_books(uploads, Path(folder)))
+        if notice is not None and notice.filename:
+            data = notice.read(MAX_DELIVERY + 1)
+            if len(data) > MAX_DELIVERY:
+                raise InvalidInput("納品ファイルが大きすぎます。", "The delivery file is too large.", field="file")
+            order, unknown = receiving.receive_delivery(db_session(), _staff(), order_id, delivered_isbns(data), cipher=rt.cipher,
+                                                        storage=rt.storage, books=books)
+            flash(t(f"納品ファイルの本を納品済みにしました（発注 {order.number}）。", f"The delivered lines of {order.number} were received."), "info")
+        else:
+            count, unknown = receiving.attach_delivered_books(db_session(), _staff(), order_id, books, storage=rt.storage, cipher=rt.cipher)
+            flash(t(f"{count}冊のファイルを登録し、貸出できるようにしました。", f"Files attached: {count} titles can now be borrowed."), "info")
     if unknown:
         shown = ", ".join(unknown[:10])
-        flash(t(f"この発注の未納品行にないISBN: {shown}", f"ISBNs not on order in this order: {shown}"), "warning")
+        flash(t(f"この発注の対象にないISBN: {shown}", f"ISBNs not waiting in this order: {shown}"), "warning")
+    for problem in problems[:10]:
+        flash(t(f"使えなかったファイル: {problem}", f"File not used: {problem}"), "warning")
     return redirect(url_for("acquisitions.order_page", order_id=order_id), code=303)
+
+
+def _saved_books(uploads, folder: Path) -> list[Path]:
+    """The uploaded book files (EPUB, PDF, or ZIPs of them) on disk, each under its own safe name."""
+    paths: list[Path] = []
+    for number, upload in enumerate(uploads):
+        place = folder / f"{number:03d}"
+        place.mkdir()
+        name = secure_filename(upload.filename or "") or "book"
+        upload.save(place / name)
+        paths.extend(unpack_books(place / name, place))
+    return paths
 
 
 def init_app(app: Flask) -> None:

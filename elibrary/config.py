@@ -90,6 +90,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_DEFAULT_LOCALE": "ja",
     "ELIBRARY_TAX_ROUNDING": "floor",  # consumption tax per order and rate: floor 切り捨て, half-up 四捨五入, ceil 切り上げ
     "ELIBRARY_ORDER_CSV": None,  # the distributor's order CSV: {"encoding": "cp932", "columns": [[header, field], ...]}
+    "ELIBRARY_SELECTION_SHOW_REQUESTERS": False,  # selectors may see who made a purchase request (each look is logged)
     "ELIBRARY_SELECTION_TARGETS": None,  # collection balance targets in %: {"ndc": {"9": 30}, "audience": {...}, "model": {...}}
     "ELIBRARY_PDF_FONT": None,  # a Japanese TrueType .ttf for PDFs; None: IPAex Gothic (fonts-ipaexfont) if installed
     "ELIBRARY_LENDING_JOBS_INTERVAL": 300,  # seconds between in-process lending passes; 0 turns it off

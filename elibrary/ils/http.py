@@ -33,6 +33,21 @@ which answers with the card number it issued::
                    "static": {"libraryCode": "KOBE01"}, "success_status": [200, 201],
                    "card": "patron.cardNo"}
 
+An optional ``"paper"`` section gives the connector the ``PaperCirculation`` capability (the LINE notices
+of paper books ready at the counter and overdue): one request per patron, the card sent as
+``request.card`` (or in the URL as ``{card}``), no PIN (the API key in ``headers`` authorises it)::
+
+      "paper": {"url": "https://ils.example.jp/api/v1/patrons/{card}/items", "method": "GET",
+                "request": {"card": "userId"},
+                "holds": "reservations", "hold_ready": {"field": "status", "equals": ["取置中"]},
+                "loans": "loans", "due_date": "dueDate",
+                "item_id": "itemId"}
+
+``holds`` and ``loans`` are dotted paths to lists; ``hold_ready`` keeps the holds waiting at the counter
+(all of them when absent); a loan is overdue when its ``due_date`` is before today in Japan, or when its
+``overdue`` path (instead of ``due_date``) holds one of ``blocked_values``. An unknown card (a status in
+``invalid_status``) has no paper items.
+
 Rule: a status in ``invalid_status``, or a success status whose ``success.field`` is not one of
 ``success.equals``, means wrong credentials; anything else (timeouts, 5xx, non-JSON) means the ILS is
 unavailable. Only ``url`` and ``request`` are required.
@@ -45,12 +60,15 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 
-from elibrary.ils.base import ILSUnavailable, InvalidCredentials, PatronAccount
+from elibrary.ils.base import ILSUnavailable, InvalidCredentials, PaperItems, PatronAccount
 
 log = logging.getLogger(__name__)
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 DEFAULTS: dict[str, Any] = {
     "method": "POST",
@@ -84,6 +102,9 @@ def load_mapping(value: Any) -> dict[str, Any]:
         raise ConfigError("ELIBRARY_ILS_HTTP_MAPPING needs \"url\" and \"request\": {\"card\": ..., \"pin\": ...}")
     if mapping["method"].upper() not in ("GET", "POST") or mapping["body"] not in ("json", "form", "query"):
         raise ConfigError("ELIBRARY_ILS_HTTP_MAPPING: method is GET or POST; body is json, form or query")
+    paper = mapping.get("paper")
+    if paper is not None and (not isinstance(paper, Mapping) or not paper.get("url") or not (paper.get("holds") or paper.get("loans"))):
+        raise ConfigError("ELIBRARY_ILS_HTTP_MAPPING: \"paper\" needs \"url\" and \"holds\" or \"loans\"")
     return mapping
 
 
@@ -116,24 +137,14 @@ class HTTPConnector:
 
         if not settings.get("ELIBRARY_ILS_HTTP_MAPPING"):
             raise ConfigError("ELIBRARY_ILS is http but ELIBRARY_ILS_HTTP_MAPPING is not set")
-        return cls(load_mapping(settings["ELIBRARY_ILS_HTTP_MAPPING"]))
+        mapping = load_mapping(settings["ELIBRARY_ILS_HTTP_MAPPING"])
+        return (HTTPPaperConnector if mapping.get("paper") else cls)(mapping)
 
     def authenticate(self, card_number: str, pin: str) -> PatronAccount:
         """Ask the ILS; ``InvalidCredentials`` or ``ILSUnavailable`` on failure (never a cached answer)."""
         m = self.mapping
         payload = {**m["static"], m["request"]["card"]: card_number, m["request"]["pin"]: pin}
-        method = m["method"].upper()
-        kwargs: dict[str, Any] = {"headers": m["headers"]}
-        if method == "GET" or m["body"] == "query":
-            kwargs["params"] = payload
-        elif m["body"] == "form":
-            kwargs["data"] = payload
-        else:
-            kwargs["json"] = payload
-        try:
-            response = self.client.request(method, m["url"], **kwargs)
-        except httpx.HTTPError as exc:
-            raise ILSUnavailable(f"ILS HTTP request failed: {exc.__class__.__name__}") from None
+        response = self._request(m["method"], m["body"], m["url"], payload)
         if response.status_code in m["invalid_status"]:
             raise InvalidCredentials()
         if response.status_code not in m["success"].get("status", [200]):
@@ -149,6 +160,21 @@ class HTTPConnector:
             if dig(document, field) not in wanted:
                 raise InvalidCredentials()
         return self._account(card_number, document)
+
+    def _request(self, method: str, body: str, url: str, payload: Mapping[str, Any]) -> httpx.Response:
+        """One request with the mapping's headers; a transport failure is an unavailable ILS."""
+        method = method.upper()
+        kwargs: dict[str, Any] = {"headers": self.mapping["headers"]}
+        if method == "GET" or body == "query":
+            kwargs["params"] = payload
+        elif body == "form":
+            kwargs["data"] = payload
+        else:
+            kwargs["json"] = payload
+        try:
+            return self.client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ILSUnavailable(f"ILS HTTP request failed: {exc.__class__.__name__}") from None
 
     def _account(self, card_number: str, document: Any) -> PatronAccount:
         m, paths = self.mapping, self.mapping["response"]
@@ -209,6 +235,54 @@ class HTTPConnector:
     def close(self) -> None:
         """Close the HTTP client's connections."""
         self.client.close()
+
+
+class HTTPPaperConnector(HTTPConnector):
+    """The HTTP connector of a mapping with a ``"paper"`` section: it can also report paper holds and overdues."""
+
+    def paper_items(self, card_number: str, today: date | None = None) -> PaperItems:
+        """Holds waiting at the counter and overdue loans (item ids), in one request; ``ILSUnavailable`` on failure."""
+        m, spec = self.mapping, self.mapping["paper"]
+        payload = dict(m["static"])
+        if (spec.get("request") or {}).get("card"):
+            payload[spec["request"]["card"]] = card_number
+        url = str(spec["url"]).replace("{card}", quote(card_number, safe=""))
+        response = self._request(str(spec.get("method", "GET")), str(spec.get("body", "query")), url, payload)
+        if response.status_code in m["invalid_status"]:
+            return PaperItems()
+        if response.status_code not in (spec.get("success_status") or [200]):
+            raise ILSUnavailable(f"ILS answered HTTP {response.status_code}")
+        try:
+            document = response.json()
+        except ValueError:
+            raise ILSUnavailable("ILS reply is not JSON") from None
+        today = today or datetime.now(TOKYO).date()
+        ready = [item for item in _items(document, spec.get("holds")) if _matches(item, spec.get("hold_ready"))]
+        overdue = [item for item in _items(document, spec.get("loans")) if self._overdue(item, spec, today)]
+        return PaperItems(holds_ready=_ids(ready, spec.get("item_id")), overdue=_ids(overdue, spec.get("item_id")))
+
+    def _overdue(self, item: Any, spec: Mapping[str, Any], today: date) -> bool:
+        if spec.get("overdue"):
+            return dig(item, spec["overdue"]) in self.mapping["blocked_values"]
+        due = _parse_date(dig(item, spec.get("due_date")), self.mapping["date_format"])
+        return due is not None and due < today
+
+
+def _items(document: Any, path: str | None) -> list:
+    found = dig(document, path) if path else None
+    return found if isinstance(found, list) else []
+
+
+def _matches(item: Any, rule: Mapping[str, Any] | None) -> bool:
+    if not rule:
+        return True
+    wanted = rule.get("equals", [True])
+    return dig(item, rule.get("field")) in (wanted if isinstance(wanted, list) else [wanted])
+
+
+def _ids(items: list, path: str | None) -> tuple[str, ...]:
+    ids = (str(dig(item, path) if path and isinstance(item, Mapping) else item).strip() for item in items)
+    return tuple(value for value in ids if value and value != "None")
 
 
 def _parse_date(value: Any, fmt: str) -> date | None:

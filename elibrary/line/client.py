@@ -206,7 +206,7 @@ def _error_message(response: httpx.Response) -> str:
 
 def _about_recipient(text: str) -> bool:
     words = text.lower()
-    return any(w in words for w in ("not found", "blocked", "not a friend", "invalid user", "the property, 'to'"))
+    return any(w in words for w in ("not found", "blocked", "not a friend", "invalid user", "the property, 'to'", "the property, 'to["))
 
 
 def _retry_after(response: httpx.Response) -> float | None:

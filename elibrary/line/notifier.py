@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from elibrary.db import utcnow
 from elibrary.line.client import (
+    MULTICAST_MAX,
     LineClient,
     LineError,
     LineUnavailable,
@@ -26,7 +27,7 @@ from elibrary.line.client import (
     RateLimited,
     RecipientUnreachable,
 )
-from elibrary.notify.base import DeliverLater, DeliveryFailed, Message, Notifier, Undeliverable
+from elibrary.notify.base import DeliverLater, DeliveryFailed, Message, Notifier, SendSeparately, Undeliverable
 
 log = logging.getLogger(__name__)
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -66,7 +67,9 @@ def retry_key(message: Message) -> str:
 
 
 class LineNotifier:
-    """Sends ``line`` messages by push and hands ``email`` ones to the e-mail notifier."""
+    """Sends ``line`` messages by push (identical ones by multicast) and hands ``email`` ones to the e-mail notifier."""
+
+    batch_limit = MULTICAST_MAX
 
     def __init__(self, client: LineClient | None, email: Notifier, *, quiet_hours: tuple[time, time] | None = None, clock=utcnow) -> None:
         self.client, self.email, self.quiet_hours, self.clock = client, email, quiet_hours, clock
@@ -85,11 +88,23 @@ class LineNotifier:
         email = load_backend("notifier", notify.BACKENDS, email_backend, settings)
         return cls(settings.get("line_client"), email, quiet_hours=parse_quiet_hours(settings.get("ELIBRARY_LINE_QUIET_HOURS")))
 
+    def batchable(self, message: Message) -> bool:
+        """LINE texts may go out as one multicast; e-mail goes one by one."""
+        return message.channel == "line"
+
     def send(self, message: Message) -> None:
         """Deliver on the message's channel, or raise ``DeliveryFailed``/``DeliverLater``/``Undeliverable``."""
         if message.channel != "line":
             self.email.send(message)
             return
+        self._line(lambda client: client.push(message.address, _texts(message), retry_key(message)), [message], alone=True)
+
+    def send_identical(self, messages: Sequence[Message], batch_key: str) -> None:
+        """One multicast (≤ 500 users) of the same text, under one retry key for the batch."""
+        users = [message.address for message in messages]
+        self._line(lambda client: client.multicast(users, _texts(messages[0]), str(uuid.uuid5(RETRY_NAMESPACE, f"batch:{batch_key}"))), messages, alone=False)
+
+    def _line(self, call, messages: Sequence[Message], *, alone: bool) -> None:
         if self.client is None:
             raise DeliveryFailed("LINE is not configured")
         now = self.clock()
@@ -97,15 +112,18 @@ class LineNotifier:
         if later is not None:
             raise DeliverLater("quiet hours", later)
         try:
-            self.client.push(message.address, [{"type": "text", "text": message.body[:5000]}], retry_key(message))
+            call(self.client)
         except RateLimited as exc:
             wait = timedelta(seconds=exc.retry_after) if exc.retry_after else DEFAULT_BACKOFF
             raise DeliverLater("LINE rate limit", now + wait) from None
         except QuotaExhausted:
-            self._remember("quota", message)
+            for message in messages:
+                self._remember("quota", message)
             return  # handed to e-mail by ``after_delivery``
         except RecipientUnreachable:
-            self._remember("blocked", message)
+            if not alone:  # one recipient of the batch is refused: send them one by one to learn which
+                raise SendSeparately("a recipient of the multicast was refused") from None
+            self._remember("blocked", messages[0])
             raise Undeliverable("the LINE user blocked the account or is not a friend") from None
         except LineUnavailable as exc:
             raise DeliveryFailed(str(exc)) from None
@@ -124,3 +142,7 @@ class LineNotifier:
             feedback, self.feedback = self.feedback, []
         if feedback:
             apply_feedback(session, cipher, feedback, self.clock())
+
+
+def _texts(message: Message) -> list[dict]:
+    return [{"type": "text", "text": message.body[:5000]}]

@@ -6,6 +6,7 @@ nobody hears of a loan that was rolled back.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -27,6 +28,10 @@ class Undeliverable(DeliveryFailed):
     """It will never be delivered (the recipient blocked the account): the outbox gives up at once."""
 
 
+class SendSeparately(DeliveryFailed):
+    """A batch was refused as a whole for one recipient's sake: the outbox sends its messages one by one."""
+
+
 @dataclass(frozen=True)
 class Message:
     """One message to one recipient address on one channel."""
@@ -45,3 +50,20 @@ class Notifier(Protocol):
 
     def send(self, message: Message) -> None:
         """Deliver or raise ``DeliveryFailed``."""
+
+
+@runtime_checkable
+class BatchNotifier(Protocol):
+    """An optional capability: one text to many recipients in one request (LINE's multicast).
+
+    The outbox groups identical messages that ``batchable`` accepts, at most ``batch_limit`` a request, and
+    gives each group a ``batch_key`` that stays with its rows until they are delivered.
+    """
+
+    batch_limit: int
+
+    def batchable(self, message: Message) -> bool:
+        """Whether this message may travel in a batch."""
+
+    def send_identical(self, messages: Sequence[Message], batch_key: str) -> None:
+        """Deliver the same text to every recipient, or raise ``DeliveryFailed`` (``SendSeparately``) for them all."""

@@ -25,3 +25,6 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     deliver_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Rows sent together as one request (a LINE multicast) share this key until delivered: a retry sends the
+    # same recipients with the same retry key, so LINE answers 409 instead of delivering twice.
+    batch_key: Mapped[str | None] = mapped_column(String(36))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, or_, select
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from elibrary.config import DEFAULTS
 from elibrary.db import request_after_commit, utcnow
-from elibrary.notify.base import DeliverLater, DeliveryFailed, Message, Notifier, Undeliverable
+from elibrary.notify.base import BatchNotifier, DeliverLater, DeliveryFailed, Message, Notifier, SendSeparately, Undeliverable
 from elibrary.notify.models import OutboxMessage
 from elibrary.security.crypto import DataCipher
 
@@ -33,8 +34,12 @@ def enqueue(session: Session, cipher: DataCipher, message: Message) -> OutboxMes
     return row
 
 
-def deliver_pending(session: Session, cipher: DataCipher, notifier: Notifier, limit: int = 100) -> int:
-    """Send due messages; failures are retried later with back-off. Returns how many were sent."""
+def deliver_pending(session: Session, cipher: DataCipher, notifier: Notifier, limit: int = 500) -> int:
+    """Send due messages; failures are retried later with back-off. Returns how many were sent.
+
+    For a notifier that can (``BatchNotifier``: LINE's multicast), identical texts go to many recipients in
+    one request; a batch keeps its rows and its key until it is delivered, so a retry is never a second message.
+    """
     now = utcnow()
     query = (
         select(OutboxMessage)
@@ -44,40 +49,96 @@ def deliver_pending(session: Session, cipher: DataCipher, notifier: Notifier, li
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # two workers never send the same message
+    pending = [(row, _message(cipher, row)) for row in session.scalars(query)]
     sent = 0
-    for row in session.scalars(query):
-        message = Message(
-            channel=row.channel,
-            kind=row.kind,
-            address=cipher.decrypt(row.address_enc, "outbox.address"),
-            subject=cipher.decrypt(row.subject_enc, "outbox.subject"),
-            body=cipher.decrypt(row.body_enc, "outbox.body"),
-            key=f"outbox:{row.id}:{row.created_at.isoformat()}",
-        )
+    for unit in _delivery_units(pending, notifier):
+        sent += _deliver(unit, notifier, now)
+    session.flush()
+    return sent
+
+
+Pending = tuple[OutboxMessage, Message]
+
+
+def _message(cipher: DataCipher, row: OutboxMessage) -> Message:
+    return Message(
+        channel=row.channel,
+        kind=row.kind,
+        address=cipher.decrypt(row.address_enc, "outbox.address"),
+        subject=cipher.decrypt(row.subject_enc, "outbox.subject"),
+        body=cipher.decrypt(row.body_enc, "outbox.body"),
+        key=f"outbox:{row.id}:{row.created_at.isoformat()}",
+    )
+
+
+def _delivery_units(pending: list[Pending], notifier: Notifier) -> list[list[Pending]]:
+    """Messages to send alone, and groups of identical ones for a batch notifier (a retried batch keeps its rows)."""
+    if not isinstance(notifier, BatchNotifier):
+        return [[item] for item in pending]
+    units: list[list[Pending]] = []
+    kept: dict[str, list[Pending]] = {}
+    fresh: dict[tuple[str, str, str, str], list[Pending]] = {}
+    for item in pending:
+        row, message = item
+        if row.batch_key:
+            kept.setdefault(row.batch_key, []).append(item)
+        elif notifier.batchable(message):
+            fresh.setdefault((message.channel, message.kind, message.subject, message.body), []).append(item)
+        else:
+            units.append([item])
+    units.extend(kept.values())
+    size = max(1, notifier.batch_limit)
+    for group in fresh.values():
+        if len(group) == 1:
+            units.append(group)
+            continue
+        for start in range(0, len(group), size):
+            batch, key = group[start : start + size], str(uuid.uuid4())
+            for row, _ in batch:
+                row.batch_key = key
+            units.append(batch)
+    return units
+
+
+def _deliver(unit: list[Pending], notifier: Notifier, now: datetime) -> int:
+    """Send one message or one batch and record the outcome on its rows; returns how many were delivered."""
+    rows = [row for row, _ in unit]
+    for row in rows:
         row.attempts += 1
-        try:
-            notifier.send(message)
-        except DeliverLater as exc:  # quiet hours, a rate limit: not an attempt used up
+    try:
+        if rows[0].batch_key:
+            notifier.send_identical([message for _, message in unit], rows[0].batch_key)
+        else:
+            notifier.send(unit[0][1])
+    except SendSeparately:
+        for row in rows:
+            row.attempts -= 1
+            row.batch_key = None
+        return sum(_deliver([item], notifier, now) for item in unit)
+    except DeliverLater as exc:  # quiet hours, a rate limit: not an attempt used up
+        for row in rows:
             row.attempts -= 1
             row.deliver_after = exc.not_before
-            continue
-        except Undeliverable as exc:
+        return 0
+    except Undeliverable as exc:
+        for row in rows:
             row.last_error = str(exc)[:200]
             row.attempts = MAX_ATTEMPTS
             log.warning("outbox message %s cannot be delivered; given up", row.id)
-            continue
-        except DeliveryFailed as exc:
+        return 0
+    except DeliveryFailed as exc:
+        for row in rows:
             row.last_error = str(exc)[:200]
             row.deliver_after = now + timedelta(minutes=2**row.attempts)
             log.warning("delivery of outbox message %s failed (attempt %s)", row.id, row.attempts)
-            continue
+        return 0
+    for row in rows:
         row.sent_at = now
         # Delivered: the address and the text (which may name a book a patron waits for) serve nothing more
         # and are erased at once; the row keeps only channel, kind and times until ``purge_old``.
         row.address_enc = row.subject_enc = row.body_enc = b""
-        sent += 1
-    session.flush()
-    return sent
+        row.batch_key = None
+    return len(rows)
 
 
 def purge_old(

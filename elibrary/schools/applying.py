@@ -16,7 +16,7 @@ from elibrary.lending.policy import tokyo_today
 from elibrary.patrons.contact import set_email
 from elibrary.patrons.models import Patron
 from elibrary.schools import directory
-from elibrary.schools.accounts import CATEGORY_OF_ROLE, new_login_id, new_password, new_patron, normalize_login_id
+from elibrary.schools.accounts import CATEGORY_OF_ROLE, hash_passwords, new_login_id, new_password, new_patron, normalize_login_id
 from elibrary.schools.directory import Actor
 from elibrary.schools.importing import ImportPlan, ImportResult, IssuedCredential, counts
 from elibrary.schools.models import Enrolment, Member, School
@@ -61,12 +61,13 @@ def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: 
 def _create_new(session: Session, cipher: DataCipher, plan: ImportPlan, schools: dict, enrolments: dict, classes, year_id: int) -> list[IssuedCredential]:
     """The new accounts, inserted in a few statements (3,000 pupils in one import), with their initial passwords."""
     taken = set(session.scalars(select(Member.login_id)))
+    passwords = [new_password() for _ in plan.new]
+    hashes = hash_passwords(passwords)
     made = []
-    for record in plan.new:
+    for record, password, pin_hash in zip(plan.new, passwords, hashes, strict=True):
         login_id = normalize_login_id(record.login_id) if record.login_id else new_login_id(session, taken, check_database=False)
         taken.add(login_id)
-        password = new_password()
-        patron = new_patron(cipher, role=record.role, login_id=login_id, password=password, name=record.name)
+        patron = new_patron(cipher, role=record.role, login_id=login_id, password=password, name=record.name, pin_hash=pin_hash)
         if record.email:
             set_email(patron, cipher, record.email)
         session.add(patron)

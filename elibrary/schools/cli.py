@@ -55,6 +55,54 @@ def import_roster_command(file: Path, school_code: str | None, year: int | None,
         _print_credentials(result)
 
 
+@schools_group.command("export-roster")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--year", type=int, default=None, help="The 年度 (default: the current one).")
+@click.option("--school", "school_code", default=None, help="Only this school.")
+@one_line_errors
+def export_roster_command(out: Path, year: int | None, school_code: str | None) -> None:
+    """Write the year's roster with login ids (no names) in the CSV template's columns, for next year's classes."""
+    from elibrary.db import utcnow
+    from elibrary.schools import exporting
+
+    rt = runtime()
+    with rt.db.scope() as session:
+        text = exporting.export_roster(session, CLI_ACTOR, year=year or directory.current_school_year(utcnow()), school_code=school_code)
+    out.write_bytes(text.encode("utf-8-sig"))
+    click.echo(f"{out}: {text.count(chr(10)) - 1} rows")
+
+
+@schools_group.command("transfer")
+@click.argument("login_id")
+@click.option("--school", "school_code", required=True, help="The school the pupil moves to (転入先).")
+@click.option("--grade", type=int, default=None)
+@click.option("--class", "class_name", default=None, help="組")
+@click.option("--number", type=int, default=None, help="出席番号")
+@click.option("--year", type=int, default=None, help="The 年度 (default: the current one).")
+@one_line_errors
+def transfer_command(login_id: str, school_code: str, grade: int | None, class_name: str | None, number: int | None, year: int | None) -> None:
+    """Move one member to another school of the city mid-year (転入); the login id, loans and holds stay."""
+    from elibrary.schools import members
+
+    rt = runtime()
+    with rt.db.scope() as session:
+        member = members.transfer(session, CLI_ACTOR, login_id, school_code, grade=grade, class_name=class_name, number=number, year=year)
+        click.echo(f"{member.login_id} → {school_code}")
+
+
+@schools_group.command("leave")
+@click.argument("login_id")
+@one_line_errors
+def leave_command(login_id: str) -> None:
+    """A member leaves the city's schools (転出): sign-in stops now, the account is erased tomorrow."""
+    from elibrary.schools import members
+
+    rt = runtime()
+    with rt.db.scope() as session:
+        member = members.leave(session, CLI_ACTOR, login_id)
+        click.echo(f"{member.login_id} left (sign-in stopped)")
+
+
 @schools_group.command("rollover")
 @click.option("--year", type=int, required=True, help="The new 年度 (e.g. 2027 for April 2027).")
 @click.option("--roster", "roster_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

@@ -61,7 +61,8 @@ def parse_bundle(data: bytes, known: KnownIds | None = None) -> ParsedRoster:
     homerooms = _classes(rows["classes"], schools, known)
     users = {row["sourcedId"]: (line, row) for line, row in rows["users"] if row.get("sourcedId")}
     seats = _enrollments(rows["enrollments"], homerooms, schools, users, known)
-    _records(roster, users, seats, schools, known)
+    roles = _roles(files) if modes.get("roles", "absent") != "absent" or "roles.csv" in files else {}
+    _records(roster, users, seats, schools, roles)
     return roster
 
 
@@ -83,7 +84,7 @@ def _manifest(files: dict[str, bytes]) -> dict[str, str]:
     for row in csv.reader(io.StringIO(decode_text(files["manifest.csv"]), newline="")):
         if len(row) >= 2:
             values[row[0].strip()] = row[1].strip().lower()
-    modes = {}
+    modes = {"roles": values.get("file.roles", "absent")}
     for name in FILES:
         mode = values.get(f"file.{name}", "absent") or "absent"
         if mode not in MODES:
@@ -99,6 +100,17 @@ def _rows(files: dict[str, bytes], name: str) -> list[tuple[str, dict[str, str]]
         rows.append((f"{name}.csv:{line + 1}", {k.strip(): (v or "").strip() for k, v in row.items() if k}))
         line = reader.line_num
     return rows
+
+
+def _roles(files: dict[str, bytes]) -> dict[str, str]:
+    """userSourcedId -> role from the optional roles.csv (OneRoster 1.2 keeps roles there, 1.1 in users.role)."""
+    if "roles.csv" not in files:
+        return {}
+    roles: dict[str, str] = {}
+    for _line, row in _rows(files, "roles"):
+        if row.get("status") != "tobedeleted" and (row.get("roleType") == "primary" or row.get("userSourcedId") not in roles):
+            roles[row.get("userSourcedId", "")] = row.get("role", "")
+    return roles
 
 
 def _kind_of(name: str) -> str:
@@ -178,7 +190,7 @@ def _enrollments(rows, homerooms, schools, users, known: KnownIds) -> dict[str, 
     return seats
 
 
-def _records(roster: ParsedRoster, users, seats, schools, known: KnownIds) -> None:
+def _records(roster: ParsedRoster, users, seats, schools, roles: dict[str, str]) -> None:
     for sid, (line, row) in users.items():
         places = seats.get(sid, [])
         if row.get("status") == "tobedeleted":
@@ -189,7 +201,10 @@ def _records(roster: ParsedRoster, users, seats, schools, known: KnownIds) -> No
             roster.reject(line, f"同じ児童生徒が2つの学校({'、'.join(sorted({p[4] for p in places}))})の学級に在籍しています。在籍校を1つにしてください。",
                           "A pupil is enrolled in two schools.")
             continue
-        record = _record(line, sid, row, places, schools)
+        role = ROLES.get(roles.get(sid) or row.get("role", ""))
+        if not places and role is None:
+            continue  # no class and no student/teacher role: a guardian or an administrator, no library account
+        record = _record(line, sid, row, places, schools, role)
         if record is None:
             roster.reject(line, "在籍する学校が分かりません(enrollments.csv に学級の在籍がなく、primaryOrgSourcedId もありません)。", "No school.")
         else:
@@ -201,7 +216,7 @@ def _records(roster: ParsedRoster, users, seats, schools, known: KnownIds) -> No
                                                number=number, sourced_id=sid, class_sourced_id=klass, enrolment_sourced_id=enrolment, keep_person=True))
 
 
-def _record(line: str, sid: str, row: dict, places: list, schools) -> RosterRecord | None:
+def _record(line: str, sid: str, row: dict, places: list, schools, role: str | None) -> RosterRecord | None:
     family, given = row.get("familyName", ""), row.get("givenName", "")
     kana = " ".join(p for p in (row.get("metadata.jp.kanaFamilyName", ""), row.get("metadata.jp.kanaGivenName", "")) if p)
     base = dict(line=line, name=" ".join(p for p in (family, given) if p) or None, kana=kana or None, sourced_id=sid, email=row.get("email") or None)
@@ -212,5 +227,4 @@ def _record(line: str, sid: str, row: dict, places: list, schools) -> RosterReco
     school = schools.get(row.get("primaryOrgSourcedId", ""))
     if school is None:
         return None
-    role = "teacher" if row.get("role") == "teacher" else "pupil"
-    return RosterRecord(role=role, school_code=school[0], grade=_grade(row.get("grades", ""), school[1]), keep_place=True, **base)
+    return RosterRecord(role=role or "pupil", school_code=school[0], grade=_grade(row.get("grades", ""), school[1]), keep_place=True, **base)

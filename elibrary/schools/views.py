@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from elibrary.db import utcnow
 from elibrary.errors import DomainError
-from elibrary.schools import directory, rollover, services, uploads
+from elibrary.schools import directory, exporting, rollover, services, uploads
 from elibrary.schools.directory import Actor
 from elibrary.schools.importing import counts
 from elibrary.schools.roster_csv import template_text
@@ -78,6 +78,18 @@ def roster_confirm():
     response = current_app.make_response(render_template("schools/roster_done.html", plan=plan, counts=counts(plan), credentials=result.credentials))
     response.headers["Cache-Control"] = "no-store"  # initial passwords: never kept by a browser or proxy
     return response
+
+
+@bp.get("/roster/export.csv")
+@staff_required(*ROLES)
+def roster_export():
+    """The year's roster with login ids (no names), to fill in next year's classes (UTF-8 with BOM for Excel)."""
+    year = request.args.get("year", "")
+    school = request.args.get("school", "").strip() or None
+    year_value = int(year) if year.isdigit() else directory.current_school_year(utcnow())
+    text = exporting.export_roster(db_session(), _actor(), year=year_value, school_code=school)
+    name = f"roster-{year_value}-{school or 'all'}.csv"
+    return send_file(io.BytesIO(text.encode("utf-8-sig")), mimetype="text/csv; charset=utf-8", as_attachment=True, download_name=name)
 
 
 @bp.get("/roster/template.csv")

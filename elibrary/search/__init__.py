@@ -3,4 +3,5 @@
 BACKENDS = {
     "whoosh": "elibrary.search.whoosh_backend:WhooshSearch",
     "memory": "elibrary.search.memory:MemorySearch",
+    "tantivy": "elibrary.search.tantivy_backend:TantivySearch",  # optional: pip install 'elibrary[tantivy]'; large catalogs
 }

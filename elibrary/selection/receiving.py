@@ -1,16 +1,21 @@
 """Receiving an order (納品): catalog titles from the pool where not owned, licences, and the money.
 
 A received line whose title has no book file yet is "ファイル未着": its licences are only made once a
-file is attached (``license_arrived``), so the title cannot be borrowed before it can be read.
+file is attached (with the delivery, later with ``attach_delivered_books``, or by ``license_arrived``), so the
+title cannot be borrowed before it can be read.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from elibrary.catalog.credits import ContributorCredit, SubjectEntry
+from elibrary.catalog.files import attach_book_file
 from elibrary.catalog.models import BookFile, Title
 from elibrary.catalog.ndc import InvalidNDC, normalize_ndc
 from elibrary.catalog.titles import TitleData, create_title
@@ -24,14 +29,27 @@ from elibrary.selection.orders import get_order, lines_total, terms_of, valid_un
 from elibrary.selection.pool import refresh_owned
 
 
+@dataclass(frozen=True)
+class DeliveredBook:
+    """A book file delivered with an order, already checked by the import pipeline (``catalog_import.pool.delivered_books``)."""
+
+    path: Path
+    media_type: str
+    layout: str | None = None
+    page_progression: str | None = None
+    check_report: list | None = None
+
+
 def receive_order(session: Session, staff, order_id: int, *, cipher=None) -> Order:
     """Receive every line still on order (by hand); twice is refused (nothing counted twice)."""
     order = _receivable(session, staff, order_id)
     return _receive(session, staff, order, [line for line in order.lines if line.state == OrderState.ordered], cipher)
 
 
-def receive_delivery(session: Session, staff, order_id: int, isbns: list[str], *, cipher=None) -> tuple[Order, list[str]]:
-    """Receive the lines a distributor's delivery file names (``isbns``, read by ``catalog_import.pool.delivered_isbns``).
+def receive_delivery(session: Session, staff, order_id: int, isbns: list[str], *, cipher=None, storage=None,
+                     books: Mapping[str, DeliveredBook] | None = None) -> tuple[Order, list[str]]:
+    """Receive the lines a distributor's delivery file names (``isbns``, read by ``catalog_import.pool.delivered_isbns``),
+    attaching the book files delivered with it (``books`` by ISBN, stored through ``storage``).
 
     Returns the order and the ISBNs of the file that match no line still on order (shown to staff).
     """
@@ -42,7 +60,29 @@ def receive_delivery(session: Session, staff, order_id: int, isbns: list[str], *
     if not lines:
         raise Conflict("納品ファイルに、この発注で未納品の本がありません（既に納品済みか、別の発注です）。",
                        "The delivery file names no line of this order still on order (already received, or another order).")
-    return _receive(session, staff, order, lines, cipher), unknown
+    return _receive(session, staff, order, lines, cipher, storage=storage, books=books), unknown
+
+
+def attach_delivered_books(session: Session, staff, order_id: int, books: Mapping[str, DeliveredBook], *, storage, cipher=None) -> tuple[int, list[str]]:
+    """Attach book files that arrived after their order was received (ファイル未着) and make those lines' licences.
+
+    Returns how many lines became borrowable and the ISBNs that match no line waiting for its file.
+    """
+    order = get_order(session, staff, order_id)
+    waiting = {line.isbn: line for line in order.lines if line.state == OrderState.received and not line.licensed and line.isbn}
+    matched = [waiting[isbn] for isbn in books if isbn in waiting]
+    for line in matched:
+        _attach(session, storage, line, books[line.isbn])
+        _license(session, line, cipher)
+    return len(matched), [isbn for isbn in books if isbn not in waiting]
+
+
+def _attach(session: Session, storage, line: OrderLine, book: DeliveredBook) -> None:
+    title = session.get(Title, line.title_id)
+    with open(book.path, "rb") as stream:
+        attach_book_file(session, storage, title, stream, book.media_type, layout=book.layout,
+                         page_progression=book.page_progression, check_report=book.check_report)
+    session.flush()
 
 
 def _receivable(session: Session, staff, order_id: int) -> Order:
@@ -54,8 +94,10 @@ def _receivable(session: Session, staff, order_id: int) -> Order:
     return order
 
 
-def _receive(session: Session, staff, order: Order, lines: list[OrderLine], cipher) -> Order:
-    """Catalog titles for ``lines``, the money moved by the difference of the totals, licences where files are."""
+def _receive(session: Session, staff, order: Order, lines: list[OrderLine], cipher, *, storage=None,
+             books: Mapping[str, DeliveredBook] | None = None) -> Order:
+    """Catalog titles for ``lines``, the money moved by the difference of the totals, the delivered files
+    attached, and licences where files are."""
     committed_before = lines_total(order, (OrderState.ordered,)).total
     spent_before = lines_total(order, (OrderState.received,)).total
     for line in lines:
@@ -70,6 +112,8 @@ def _receive(session: Session, staff, order: Order, lines: list[OrderLine], ciph
     record(session, order.fund_id, MoneyKind.committed, committed, order_id=order.id, staff_id=staff.id, note=f"納品 {order.number}")
     record(session, order.fund_id, MoneyKind.spent, spent, order_id=order.id, staff_id=staff.id, note=f"納品 {order.number}")
     for line in lines:
+        if books and storage is not None and line.isbn in books:
+            _attach(session, storage, line, books[line.isbn])
         if _has_file(session, line.title_id):
             _license(session, line, cipher)
     refresh_owned(session, [line.pool_title_id for line in lines if line.pool_title_id])

@@ -1,5 +1,6 @@
 """Purchase requests (リクエスト): a signed-in patron asks for a title by ISBN or in words; librarians see
-requests grouped by title with counts, matched to the pool where possible, never who asked."""
+requests grouped by title with counts, matched to the pool where possible. Who asked is shown only where the
+library's policy says so (``ELIBRARY_SELECTION_SHOW_REQUESTERS``, off by default), each look in the access log."""
 from __future__ import annotations
 
 import re
@@ -9,8 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from elibrary.audit.recording import Access, record
 from elibrary.catalog.isbn import is_valid_isbn, normalize_isbn
-from elibrary.errors import Conflict, InvalidInput
+from elibrary.errors import Conflict, Forbidden, InvalidInput, NotFound
+from elibrary.patrons.contact import card_number_of, name_of
+from elibrary.patrons.models import Patron
 from elibrary.search.analysis import normalize
 from elibrary.selection.funds import require_selector
 from elibrary.selection.models import PoolTitle, PurchaseRequest
@@ -70,3 +74,30 @@ def grouped_requests(session: Session, staff) -> list[RequestGroup]:
     pool_ids = {row[4] for row in rows if row[4]}
     pool = {p.id: p for p in session.scalars(select(PoolTitle).where(PoolTitle.id.in_(pool_ids)))} if pool_ids else {}
     return [RequestGroup(key, int(count), example, isbn, pool.get(pool_id)) for key, count, example, isbn, pool_id in rows]
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked for a title (only where the library's policy shows it)."""
+
+    card_number: str
+    name: str | None
+    requested_at: object
+
+
+def requesters(session: Session, staff, key: str, cipher, *, shown_by_policy: bool, address: str | None = None) -> list[Requester]:
+    """The patrons who requested the title of ``key``; refused unless the policy shows them, and every patron
+    shown is an entry in the staff access log (personal data: card number and name)."""
+    require_selector(staff)
+    if not shown_by_policy:
+        raise Forbidden("この図書館の設定では、リクエストした人は表示しません。", "This library's policy does not show who made a request.")
+    rows = session.execute(select(PurchaseRequest, Patron).join(Patron, Patron.id == PurchaseRequest.patron_id)
+                           .where(PurchaseRequest.request_key == key).order_by(PurchaseRequest.created_at)).all()
+    if not rows:
+        raise NotFound("このリクエストはありません。", "No such request.")
+    shown = []
+    for request, patron in rows:
+        record(session, Access(staff_id=staff.id, staff_email=staff.email, address=address, action="view", subject="purchase-request",
+                               patron_id=patron.id, fields=("card", "name"), detail=f"requesters of {key[:60]}"))
+        shown.append(Requester(card_number_of(patron, cipher), name_of(patron, cipher), request.created_at))
+    return shown

@@ -48,3 +48,33 @@ def test_librarian_uploads_checks_and_confirms_a_roster_then_a_pupil_signs_in(pa
     tablet.locator("form.form button[type=submit]").click()
     tablet.wait_for_url(live_server("/"))
     pupil.close()
+
+
+def test_librarian_previews_applies_and_undoes_the_april_rollover(page, live_server, tmp_path):
+    from elibrary.schools import services
+    from elibrary.schools.directory import Actor
+
+    with live_server.rt.db.scope() as session:
+        directory.add_school(session, "0101", "さくら市立さくら小学校", "elementary")
+        services.import_roster(session, live_server.rt.cipher, roster_csv([("0101", 5, 1, 1, "", "", "", "児童"), ("0101", 6, 1, 1, "", "", "", "児童"),
+                                                                            ("0101", 6, 1, 2, "", "", "", "児童")]), Actor(), year=2026, dry_run=False)
+    new_roster = tmp_path / "2027.csv"
+    new_roster.write_bytes(roster_csv([("0101", 6, 2, 1, "", "", "", "児童"), ("0101", 1, 1, 1, "", "", "", "児童")]))
+    page.goto(live_server("/"))
+    sign_in_staff(page, live_server, "librarian")
+    page.goto(live_server("/admin/schools/rollover"))
+    page.fill("#rollover-year", "2027")
+    page.set_input_files("#rollover-roster", str(new_roster))
+    page.locator("form.form button[type=submit]").click()
+    expect(page.locator("h1")).to_contain_text("年度更新の確認")
+    expect(page.locator('[data-count="promote"]')).to_have_text("1")
+    expect(page.locator('[data-count="graduate"]')).to_have_text("2")
+    screenshot(page, "school-rollover-preview")
+    assert_accessible(page)
+    page.locator("#rollover-confirm").click()
+    expect(page.locator("h1")).to_contain_text("年度更新を行いました")
+    assert_accessible(page)
+    page.goto(live_server("/admin/schools/rollover"))
+    page.locator("button", has_text="この年度更新を取り消す").click()
+    expect(page.locator("body")).to_contain_text("年度更新を取り消しました")
+    assert_accessible(page)

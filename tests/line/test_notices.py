@@ -152,3 +152,85 @@ def test_quota_used_up_goes_to_email_and_alerts_admins_once(rt, fake_line, clock
     assert sorted(m.kind for m in to_patron) == ["due-soon", "hold-ready"]
     assert all(TITLE not in m.body for m in to_patron)  # the LINE text went out, still without the title
     assert fake_line.pushes == []
+
+
+# Identical notices by multicast -----------------------------------------------------------------------------
+
+
+def _linked_patrons(rt, count):
+    """``count`` LINE-only patrons without titles in their notices: their hold-ready texts are identical."""
+    users = []
+    with rt.db.scope() as session:
+        for n in range(count):
+            patron = add_local_patron(session, rt.cipher, f"6660{n:04d}", "pass-1234")
+            set_preference(session, patron.id, "line", False)
+            user = "U" + f"{n:x}".rjust(32, "a")
+            linking.link(session, rt.cipher, patron, user)
+            users.append((patron.id, user))
+    return users
+
+
+def _notify_all(rt, patron_ids, kind="hold-ready"):
+    with rt.db.scope() as session:  # one transaction: delivered together after it commits
+        for patron_id in patron_ids:
+            patron = session.get(Patron, patron_id)
+            for message in messages_for(session, rt.cipher, patron, kind=kind, subject=f"予約の本: {TITLE}", body=f"「{TITLE}」が借りられます。"):
+                enqueue(session, rt.cipher, message)
+
+
+def test_identical_notices_go_out_as_one_multicast(rt, fake_line, clock):
+    patrons = _linked_patrons(rt, 3)
+    _notify_all(rt, [p for p, _ in patrons])
+    assert [push["path"] for push in fake_line.pushes] == ["/v2/bot/message/multicast"]
+    body = fake_line.pushes[0]["body"]
+    assert sorted(body["to"]) == sorted(user for _, user in patrons)
+    assert TITLE not in body["messages"][0]["text"]
+    rows = _rows(rt)
+    assert all(row.sent_at is not None and row.batch_key is None and row.body_enc == b"" for row in rows)
+
+
+def test_different_texts_are_pushed_one_by_one(rt, fake_line, clock):
+    patrons = _linked_patrons(rt, 2)
+    _notify_all(rt, [patrons[0][0]], kind="hold-ready")
+    _notify_all(rt, [patrons[1][0]], kind="due-soon")
+    assert [push["path"] for push in fake_line.pushes] == ["/v2/bot/message/push"] * 2
+
+
+def test_a_failed_multicast_is_retried_as_the_same_batch_with_the_same_key(rt, fake_line, clock):
+    patrons = _linked_patrons(rt, 4)
+    fake_line.push_responses.append((500, {"message": "internal"}))
+    _notify_all(rt, [p for p, _ in patrons[:3]])
+    rows = _rows(rt)
+    assert fake_line.pushes == [] and len({row.batch_key for row in rows}) == 1 and rows[0].batch_key
+    with rt.db.scope() as session:
+        for row in rows:
+            session.get(OutboxMessage, row.id).deliver_after = utcnow() - timedelta(minutes=1)
+    _notify_all(rt, [patrons[3][0]])  # a fourth identical notice does not join the batch being retried
+    multicasts = [push for push in fake_line.pushes if push["path"].endswith("multicast")]
+    assert len(multicasts) == 1 and sorted(multicasts[0]["body"]["to"]) == sorted(user for _, user in patrons[:3])
+    assert [push["body"]["to"] for push in fake_line.pushes if push["path"].endswith("push")] == [patrons[3][1]]
+    assert all(row.sent_at is not None for row in _rows(rt))
+
+
+def test_the_same_batch_key_is_the_same_retry_key_so_line_never_delivers_twice(rt, fake_line, clock):
+    from elibrary.notify.base import Message
+
+    messages = [Message("line", user, "s", "同じ文", kind="hold-ready") for _, user in _linked_patrons(rt, 2)]
+    rt.notifier.send_identical(messages, "batch-1")
+    rt.notifier.send_identical(messages, "batch-1")  # as if the commit after the first had been lost
+    assert len(fake_line.pushes) == 1
+
+
+def test_a_multicast_refused_for_one_recipient_is_sent_one_by_one(rt, fake_line, clock):
+    patrons = _linked_patrons(rt, 2)
+    fake_line.push_responses.extend([(400, {"message": "The property, 'to[1]', in the request body is invalid"}), (200, {}), (403, {"message": "blocked"})])
+    _notify_all(rt, [p for p, _ in patrons])
+    rows = _rows(rt)
+    assert [push["body"]["to"] for push in fake_line.pushes] == [patrons[0][1]]
+    assert rows[0].sent_at is not None and rows[1].attempts == MAX_ATTEMPTS
+
+
+def test_multicast_waits_for_the_morning_in_quiet_hours(rt, fake_line, clock):
+    clock["at"] = datetime(2026, 12, 7, 13, 30, tzinfo=timezone.utc)  # 22:30 in Tokyo
+    _notify_all(rt, [p for p, _ in _linked_patrons(rt, 3)])
+    assert fake_line.pushes == [] and all(row.attempts == 0 and row.batch_key for row in _rows(rt))

@@ -1,7 +1,9 @@
 """The OneRoster 1.2 Japan Profile bundle: bulk, delta, tobedeleted, and refused bundles."""
 from __future__ import annotations
 
+import io
 import random
+import zipfile
 
 import pytest
 from sqlalchemy import func, select
@@ -104,3 +106,18 @@ def test_compulsory_school_grades_count_through(rt):
     add_user(bundle, random.Random(1), "g-1", "org-g", "c-j1", number=1, grade="J1")
     plan, _ = run(rt, bundle.to_zip(), dry_run=True)
     assert plan.year == 2027 and [(r.grade, r.class_name) for r in plan.new] == [(7, "1")]
+
+
+def test_guardians_get_no_account_and_roles_csv_gives_a_teacher_without_a_class(rt, bundle):
+    bundle.rows["users"].append(dict(sourcedId="g-1", status="active", givenName="保護者", familyName="山田", primaryOrgSourcedId="org-001"))
+    bundle.rows["users"].append(dict(sourcedId="t-librarian", status="active", givenName="司書", familyName="森", primaryOrgSourcedId="org-001"))
+    data = bundle.to_zip()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item))
+        target.writestr("roles.csv", "sourcedId,status,dateLastModified,userSourcedId,roleType,role,orgSourcedId\r\n"
+                                     "r-1,active,,t-librarian,primary,teacher,org-001\r\nr-2,active,,g-1,primary,guardian,org-001\r\n")
+    plan, _ = run(rt, out.getvalue(), dry_run=True)
+    sourced = {r.sourced_id: r for r in plan.new}
+    assert "g-1" not in sourced and sourced["t-librarian"].role == "teacher" and plan.rejected == []

@@ -143,3 +143,32 @@ def test_cli_rollover_dry_run_apply_and_undo(runner, rt, year_2026, tmp_path):
     assert applied.exit_code == 0 and "login_id,password" in applied.output
     undone = runner.invoke(args=["schools", "rollover-undo"])
     assert undone.exit_code == 0 and "undone: 2026→2027年度" in undone.output
+
+
+def test_exported_roster_with_new_classes_matches_every_pupil_by_login_id(rt, year_2026, runner, tmp_path):
+    with rt.db.scope() as session:
+        rollover.apply_rollover(session, rt.cipher, 2027, ACTOR, until=UNTIL)
+    out = tmp_path / "2027.csv"
+    assert runner.invoke(args=["schools", "export-roster", str(out), "--year", "2027"]).exit_code == 0
+    lines = out.read_bytes().decode("utf-8-sig").splitlines()
+    assert lines[0] == "学校コード,学年,組,出席番号,氏名,ふりがな,ログインID,種別" and len(lines) == 4  # five0001, move0001, the teacher
+    reshuffled = "\r\n".join([lines[0]] + [line.replace(",1,1,,,five0001", ",3,9,,,five0001") for line in lines[1:]]) + "\r\n"
+    with rt.db.scope() as session:
+        plan, _ = services.import_roster(session, rt.cipher, reshuffled.encode(), ACTOR, year=2027, dry_run=False)
+    assert (len(plan.new), len(plan.leaving), [c.login_id for c in plan.changed]) == (0, 0, ["five0001"])
+    with rt.db.scope() as session:
+        assert place(session, "five0001", 2027) == ("active", 6, 9)
+
+
+def test_mid_year_transfer_and_leaving_by_hand(runner, rt, year_2026):
+    loan_id, hold_id = _loan_and_hold(rt, "move0001")
+    moved = runner.invoke(args=["schools", "transfer", "MOVE0001", "--school", "0101", "--grade", "3", "--class", "4", "--number", "20", "--year", "2026"])
+    assert moved.exit_code == 0, moved.output
+    with rt.db.scope() as session:
+        assert place(session, "move0001", 2026) == ("active", 3, 20)
+        assert session.get(Loan, loan_id) is not None and session.get(Hold, hold_id) is not None
+    refused = runner.invoke(args=["schools", "transfer", "move0001", "--school", "0101", "--grade", "9"])
+    assert refused.exit_code == 1 and "学年は1〜6" in refused.output
+    assert runner.invoke(args=["schools", "leave", "move0001"]).exit_code == 0
+    with rt.db.scope() as session, pytest.raises(SignInFailed):
+        sign_in_for_request(session, rt, "move0001", year_2026["move0001"].password, "192.0.2.9")

@@ -9,13 +9,17 @@ from elibrary.search.base import SearchDocument
 from elibrary.search.memory import MemorySearch
 from elibrary.search.whoosh_backend import WhooshSearch
 
-BACKENDS = ["memory", "whoosh"]
+BACKENDS = ["memory", "whoosh", "tantivy"]
 
 
 def build_backend(name: str, path, **options):
-    """A fresh backend of kind ``name`` (Whoosh indexes live under ``path``)."""
+    """A fresh backend of kind ``name`` (Whoosh and tantivy indexes live under ``path``)."""
     if name == "memory":
         return MemorySearch(**options)
+    if name == "tantivy":
+        from elibrary.search.tantivy_backend import TantivySearch
+
+        return TantivySearch(path, **options)
     return WhooshSearch(path, **options)
 
 

@@ -171,7 +171,7 @@ from tests.search.judged_catalog import judged_catalog  # noqa: E402
 JUDGED = load_judged()
 
 
-@pytest.fixture(scope="module", params=["memory", "whoosh"])
+@pytest.fixture(scope="module", params=["memory", "whoosh", "tantivy"])
 def judged_backend(request, tmp_path_factory):
     search = build_backend(request.param, tmp_path_factory.mktemp("judged") / "index")
     search.upsert(judged_catalog())

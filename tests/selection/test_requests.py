@@ -43,3 +43,7 @@ def test_the_patron_page_and_the_staff_page_which_names_nobody(client, rt):
     sign_in_staff(client, rt, "librarian")
     staff_page = client.get("/staff/selection/requests").text
     assert "はらぺこのくま" in staff_page and card not in staff_page
+    assert "リクエストした人" not in staff_page.split("</h1>", 1)[1].split("<table", 1)[1]  # no column to show them
+    refused = client.post("/staff/selection/requests/requesters", data={"key": "はらぺこのくま", "csrf_token": csrf_token_for(client)})
+    assert refused.status_code == 403 and card not in refused.text
+

@@ -1,0 +1,299 @@
+"""A search backend on tantivy (a compiled engine, Rust, through its official Python bindings), for large
+catalogs: ``ELIBRARY_SEARCH = "tantivy"``.
+
+The same analysis and matching rules as the Whoosh backend and the in-memory fake (``search.documents``):
+each field stores the pre-analysed tokens as separate untokenised terms, a query word is a conjunction of
+clauses of term alternatives, ranking is by the same four tiers (the whole query is a title or a name; every
+word in the title; in title or contributors; the rest), each tier ordered by publication date or reading.
+Facets come from tantivy's terms aggregation over fast fields. The index lives in ``ELIBRARY_SEARCH_PATH``
+like Whoosh's; one server's workers share it, and writes happen one at a time under the change-log lock.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from elibrary.search import documents, suggestions
+from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchQuery, SearchResult, SearchUnavailable
+from elibrary.search.documents import TOKEN_FIELDS, Clause, Unit, query_units
+from elibrary.search.positions import FilePositions
+
+DEFAULT_COUNT_CAP = 1000
+WRITER_HEAP = 128 * 1024 * 1024
+NO_DATE = 0  # undated titles sort after dated ones in "newest"
+MAX_DATE = 99_999_999
+
+
+def make_schema() -> tantivy.Schema:
+    """Token fields (raw terms), facet fields (raw, fast), the id and the two sort keys (fast)."""
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", stored=True, indexed=True, fast=True)
+    for field in TOKEN_FIELDS:
+        builder.add_text_field(field, stored=False, tokenizer_name="raw", index_option="basic")
+    for facet in FACETS:
+        builder.add_text_field(facet, stored=False, tokenizer_name="raw", fast=True, index_option="basic")
+    builder.add_integer_field("newest", stored=False, indexed=False, fast=True)  # MAX_DATE - yyyymmdd: ascending = newest first
+    builder.add_integer_field("reading8", stored=False, indexed=False, fast=True)  # the reading key's first 7 bytes
+    builder.add_bytes_field("reading", stored=True, indexed=False)
+    builder.add_text_field("phrases", stored=True, tokenizer_name="raw", index_option="basic")
+    return builder.build()
+
+
+class TantivySearch:
+    """Every query word must match (AND); tiers, sorts and facets as in ``WhooshSearch``."""
+
+    def __init__(self, path: str | os.PathLike, *, count_cap: int = DEFAULT_COUNT_CAP) -> None:
+        self.path = Path(path)
+        self.count_cap = count_cap
+        self.positions = FilePositions(self.path)
+        self.schema = make_schema()
+        self._lock = threading.Lock()
+        self._index: tantivy.Index | None = None
+        self._seen_meta: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> "TantivySearch":
+        """Open (or create) the index at ``ELIBRARY_SEARCH_PATH``."""
+        return cls(settings["ELIBRARY_SEARCH_PATH"], count_cap=int(settings.get("ELIBRARY_SEARCH_COUNT_CAP") or DEFAULT_COUNT_CAP))
+
+    # -- opening and writing ----------------------------------------------------------------------
+    def _open(self) -> tantivy.Index:
+        with self._lock:
+            if self._index is None:
+                self.path.mkdir(parents=True, exist_ok=True)
+                try:
+                    self._index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+                except ValueError as exc:
+                    raise SearchUnavailable(f"the search index cannot be opened: {exc}") from None
+            meta = self.path / "meta.json"
+            changed = meta.stat().st_mtime if meta.exists() else None
+            if changed != self._seen_meta:  # another worker committed: read its segments
+                self._index.reload()
+                self._seen_meta = changed
+            return self._index
+
+    def _write(self, change) -> None:
+        index = self._open()
+        try:
+            writer = index.writer(WRITER_HEAP, 1)
+        except ValueError as exc:
+            print("DEBUG busy", exc, flush=True)  # another process holds the index's writer lock: the change log keeps the change
+            raise SearchUnavailable(f"the search index is busy: {exc}") from None
+        try:
+            change(writer)
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            writer.rollback()
+            raise
+        self._open()
+
+    def _document(self, doc: SearchDocument) -> tantivy.Document:
+        fields: dict[str, Any] = {"id": doc.id}
+        for field, tokens in documents.field_tokens(doc).items():
+            if tokens:
+                fields[field] = tokens
+        for facet, value in documents.facet_values(doc).items():
+            if value:
+                fields[facet] = value
+        fields["newest"] = MAX_DATE - int(doc.published.strftime("%Y%m%d")) if doc.published else MAX_DATE - NO_DATE
+        reading = documents.reading_key(doc).encode("utf-8")
+        fields["reading"] = reading
+        fields["reading8"] = int.from_bytes(reading[:7].ljust(7, b"\0"), "big")  # < 2**56: a positive i64
+        fields["phrases"] = suggestions.encode(suggestions.phrases(doc))
+        return tantivy.Document(**fields)
+
+    def upsert(self, documents_: Iterable[SearchDocument]) -> None:
+        """Add or replace documents (visible once this returns)."""
+        docs = list(documents_)
+        if not docs:
+            return
+
+        def change(writer) -> None:
+            for doc in docs:
+                writer.delete_documents_by_term("id", doc.id)
+                writer.add_document(self._document(doc))
+
+        self._write(change)
+
+    def delete(self, ids: Iterable[int]) -> None:
+        """Remove these title ids (unknown ids are ignored)."""
+        ids = list(ids)
+        if ids:
+            self._write(lambda writer: [writer.delete_documents_by_term("id", i) for i in ids])
+
+    def rebuild(self, documents_: Iterable[SearchDocument], progress: Progress | None = None) -> int:
+        """Build a new index beside the old one and swap it in (searches keep working meanwhile)."""
+        fresh = self.path.with_name(self.path.name + ".rebuild")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir(parents=True)
+        index = tantivy.Index(self.schema, path=str(fresh))
+        writer = index.writer(WRITER_HEAP, 1)
+        count = 0
+        for doc in documents_:
+            writer.add_document(self._document(doc))
+            count += 1
+            if progress and count % 1000 == 0:
+                progress(count)
+        writer.commit()
+        writer.wait_merging_threads()
+        with self._lock:
+            old = self.path.with_name(self.path.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            if self.path.exists():
+                os.replace(self.path, old)
+            os.replace(fresh, self.path)
+            shutil.rmtree(old, ignore_errors=True)
+            self._index, self._seen_meta = None, None
+        if progress:
+            progress(count)
+        return count
+
+    # -- searching --------------------------------------------------------------------------------
+    def _clause(self, clause: Clause) -> tantivy.Query:
+        alternatives = [tantivy.Query.term_query(self.schema, field, token) for field, token in clause]
+        if len(alternatives) == 1:
+            return alternatives[0]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in alternatives])
+
+    def _unit(self, unit: Unit) -> tantivy.Query:
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, self._clause(c)) for c in unit])
+
+    def _base(self, units: list[Unit], filters: Mapping[str, str]) -> tantivy.Query | None:
+        musts = [self._unit(u) for u in units]
+        for facet, value in sorted(filters.items()):
+            if facet not in FACETS:
+                return None  # an unknown facet matches nothing rather than everything
+            if value:
+                musts.append(tantivy.Query.term_query(self.schema, facet, str(value)))
+        if not musts:
+            return tantivy.Query.all_query()
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in musts])
+
+    def _tiers(self, base: tantivy.Query, text: str) -> list[tantivy.Query]:
+        """The four tiers of ``WhooshSearch._tiers`` as queries, each excluding the ones before."""
+        def both(*parts):
+            return tantivy.Query.boolean_query([(tantivy.Occur.Must, p) for p in parts])
+
+        exact_clause = documents.exact_clause(text)
+        exact = self._clause(exact_clause) if exact_clause else None
+        pairs = list(zip(query_units(text, "title"), query_units(text, "author"), strict=False))
+        in_title = both(*[self._unit(t) for t, _ in pairs]) if pairs else None
+        in_either = both(*[tantivy.Query.boolean_query([(tantivy.Occur.Should, self._unit(t)), (tantivy.Occur.Should, self._unit(a))])
+                           for t, a in pairs]) if pairs else None
+        tiers, before = [], []
+        for tier in (exact, in_title, in_either, tantivy.Query.all_query()):
+            if tier is None:
+                continue
+            parts = [(tantivy.Occur.Must, base), (tantivy.Occur.Must, tier)] + [(tantivy.Occur.MustNot, b) for b in before]
+            tiers.append(tantivy.Query.boolean_query(parts))
+            before.append(tier)
+        return tiers
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Answer a query: any text is accepted, too-long text is cut at ``MAX_QUERY_LENGTH``."""
+        index = self._open()
+        searcher = index.searcher()
+        units = query_units(query.text or "")
+        base = self._base(units, query.filters)
+        if base is None:
+            return SearchResult(ids=[], total=0, facets={f: {} for f in FACETS} if query.with_facets else {})
+        sort = query.sort if query.sort in SORTS else "relevance"
+        offset, need = max(query.offset, 0), max(query.offset, 0) + max(query.limit, 0)
+        total = searcher.search(base, 1, count=True).count  # tantivy needs a limit of at least 1
+        ids: list[int] = []
+        if need:
+            tiers = self._tiers(base, query.text or "") if sort == "relevance" and units else [base]
+            for tier in tiers:
+                if len(ids) >= need:
+                    break
+                ids.extend(self._ordered(searcher, tier, need - len(ids), "reading" if sort == "reading" else "newest"))
+        facets = self._facets(searcher, base) if query.with_facets else {}
+        capped = total > self.count_cap
+        return SearchResult(ids=ids[offset:need], total=self.count_cap if capped else total, total_is_capped=capped, facets=facets)
+
+    def _ordered(self, searcher, query: tantivy.Query, limit: int, order: str) -> list[int]:
+        """The first ``limit`` hits in ``order``, ties broken exactly as the other backends do (reading key, then id).
+
+        tantivy orders by a fast field; the reading order's field holds only the key's first 7 bytes, so hits
+        are fetched in growing batches until the batch ends past the ``limit``-th hit's value, then sorted exactly.
+        """
+        field = "reading8" if order == "reading" else "newest"
+        batch = limit + 32
+        while True:
+            hits = searcher.search(query, batch, order_by_field=field, order=tantivy.Order.Asc).hits
+            complete = len(hits) < batch or hits[-1][0] != hits[min(limit, len(hits)) - 1][0]
+            if complete:
+                break
+            batch *= 4
+        rows = []
+        for value, address in hits:
+            found = searcher.doc(address)
+            title_id = found["id"][0]
+            key = bytes(found["reading"][0]) if order == "reading" else b""
+            rows.append((value, key, title_id))
+        return [title_id for _, _, title_id in sorted(rows)[:limit]]
+
+    def _facets(self, searcher, base: tantivy.Query) -> dict[str, dict[str, int]]:
+        aggs = {facet: {"terms": {"field": facet, "size": 200}} for facet in FACETS}
+        result = searcher.aggregate(base, aggs)
+        return {facet: {b["key"]: int(b["doc_count"]) for b in result.get(facet, {}).get("buckets", []) if b["key"]} for facet in FACETS}
+
+    def suggest(self, text: str, limit: int = 3) -> list[str]:
+        """"もしかして" suggestions (``suggestions.suggest``) from this index's titles and names."""
+        return suggestions.suggest(_Lexicon(self), text, limit)
+
+    def close(self) -> None:
+        """Let go of the index (files are reopened on the next search)."""
+        with self._lock:
+            self._index, self._seen_meta = None, None
+
+    def status(self) -> dict:
+        """Health for /healthz."""
+        try:
+            count = self._open().searcher().num_docs
+        except (SearchUnavailable, ValueError, OSError) as exc:
+            return {"ok": False, "backend": "tantivy", "error": str(exc)[:200]}
+        return {"ok": True, "backend": "tantivy", "documents": count}
+
+
+class _Lexicon:
+    """``suggestions.Lexicon`` over a tantivy index: candidate documents by their matching tokens, phrases stored."""
+
+    def __init__(self, search: TantivySearch) -> None:
+        self._search = search
+        self._searcher = search._open().searcher()
+
+    def finds(self, text: str) -> bool:
+        return self._search.search(SearchQuery(text=text, limit=0, with_facets=False)).total > 0
+
+    def candidate_phrases(self, tokens: list[str], limit: int) -> list[suggestions.Phrase]:
+        schema, searcher = self._search.schema, self._searcher
+        counts: dict[int, int] = {}
+        stored: dict[int, str] = {}
+        for token in tokens:
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, f, token))
+                                                 for f in suggestions.SUGGEST_FIELDS])
+            hits = searcher.search(query, suggestions.COMMON + 1).hits
+            if not hits or len(hits) > suggestions.COMMON:
+                continue
+            for _, address in hits:
+                found = searcher.doc(address)
+                title_id = found["id"][0]
+                counts[title_id] = counts.get(title_id, 0) + 1
+                stored[title_id] = (found.get_first("phrases") or "")
+        best = sorted(counts, key=lambda i: (-counts[i], i))[:limit]
+        return [p for i in best for p in suggestions.decode(stored[i])]
+
+    def terms(self, prefix: str, limit: int) -> list[str]:
+        found: set[str] = set()
+        for field in ("title", "author"):
+            for term, _count in self._searcher.terms_with_prefix(field, prefix):
+                found.add(term if isinstance(term, str) else bytes(term).decode("utf-8"))
+        return sorted(found, key=lambda t: t.encode("utf-8"))[:limit]

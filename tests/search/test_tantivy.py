@@ -1,0 +1,71 @@
+"""The tantivy backend inside the application: two workers on one index folder, a busy writer, a rebuild."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from elibrary import create_app
+from elibrary.catalog.models import Title
+from elibrary.catalog.services import withdraw_title
+from elibrary.search.base import SearchQuery
+from elibrary.search.tantivy_backend import TantivySearch
+from tests.search.test_integration import add_ginga, found
+
+HOLD_WRITER = """
+import sys, tantivy
+from elibrary.search.tantivy_backend import make_schema
+writer = tantivy.Index(make_schema(), path=sys.argv[1], reuse=True).writer(15_000_000, 1)
+print("holding", flush=True)
+sys.stdin.readline()
+writer.rollback()
+"""
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "ELIBRARY_SEARCH": "tantivy"}
+
+
+@pytest.fixture
+def second_rt(app_config, rt):
+    other = create_app(app_config)
+    yield other.extensions["elibrary"]
+    other.extensions["elibrary"].db.dispose()
+
+
+def test_a_title_committed_in_one_worker_is_found_by_another(rt, second_rt):
+    assert isinstance(rt.search, TantivySearch) and isinstance(second_rt.search, TantivySearch)
+    with rt.db.scope() as session:
+        title_id = add_ginga(session)
+    for query in ("銀河鉄道", "ぎんがてつどう", "みやざわけんじ", "宮沢賢治 夜", "宮沢 賢治"):
+        assert found(second_rt, query) == [title_id], query
+    with second_rt.db.scope() as session:
+        withdraw_title(session, session.get(Title, title_id))
+    assert found(rt, "銀河") == []
+    assert rt.search.status()["ok"] and second_rt.search.status()["backend"] == "tantivy"
+
+
+def test_a_busy_index_keeps_the_change_for_the_next_pass(rt, second_rt):
+    rt.indexer.run_once()  # the index exists and has its position in the change log (no rebuild to come)
+    # Another process (a worker of this server in the middle of a write) holds the index's writer lock.
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITER, rt.settings["ELIBRARY_SEARCH_PATH"]],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with rt.db.scope() as session:
+            title_id = add_ginga(session)  # committed; indexing meets the lock and leaves the change in the log
+        assert found(second_rt, "銀河") == []
+    finally:
+        holder.communicate("done\n", timeout=30)
+    second_rt.indexer.run_once()
+    assert found(rt, "銀河") == [title_id]
+
+
+def test_rebuild_swaps_in_a_new_index_and_keeps_answering(rt, runner):
+    with rt.db.scope() as session:
+        title_id = add_ginga(session)
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert rt.search.search(SearchQuery(text="銀河")).ids == [title_id]
