@@ -57,6 +57,23 @@ class CardEntry:
         return f"{text} {self.number}番" if self.number else text
 
 
+@dataclass(frozen=True)
+class RoomViewer:
+    """A teacher signed in with their school account (a patron of category teacher), in the teacher's room."""
+
+    patron_id: int
+    login_id: str
+    school_code: str
+    role: str = "teacher"
+
+
+def teacher_of_patron(session: Session, patron_id: int) -> RoomViewer | None:
+    """The teacher's-room viewer of a school account that is an active teacher of a school (None otherwise)."""
+    row = session.execute(select(Member, School.code).join(School, School.id == Member.school_id)
+                          .where(Member.patron_id == patron_id, Member.role == "teacher", Member.status == "active")).first()
+    return RoomViewer(patron_id, row[0].login_id, row[1]) if row else None
+
+
 def may_manage_school(staff, school_code: str) -> bool:
     """Admins and librarians manage every school's cards; a teacher only their own school's."""
     role = getattr(staff.role, "value", staff.role)

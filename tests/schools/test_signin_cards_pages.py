@@ -87,3 +87,42 @@ def test_the_class_page_shows_what_the_class_reads_as_counts_with_small_cells_hi
     assert "<td>みんなで読む本</td><td>3</td>" in html
     assert "<td>ひとりで読む本</td><td>&lt;3</td>" in html
     assert "貸出中: 4" in html
+
+
+def test_a_teacher_signed_in_with_the_school_card_borrows_and_reaches_the_class(app, rt, room):
+    from elibrary.patrons.models import Patron
+    from elibrary.schools import signin_tokens
+    from elibrary.schools.models import Member, School
+
+    class_id, ids = room
+    with rt.db.scope() as session:
+        school = session.scalar(select(School).where(School.code == "S001"))
+        teacher = make_pupil(session, rt.cipher, school, "sensei01")
+        teacher.role = "teacher"
+        session.get(Patron, teacher.patron_id).category = "teacher"
+        other = session.scalar(select(School).where(School.code == "S002"))
+        outsider = make_pupil(session, rt.cipher, other, "sensei02")
+        outsider.role = "teacher"
+        cards_issued = signin_tokens.issue_cards(session, rt.cipher, [teacher.patron_id, outsider.patron_id, ids[0]], issued_by="cli")
+    tokens = {card.patron_id: card.token for card in cards_issued}
+
+    def signed_in(patron_id: int):
+        client = app.test_client()
+        client.get("/school/qr")
+        assert client.post("/school/qr", data={"token": tokens[patron_id], "csrf_token": _csrf(client)}).status_code == 303
+        return client
+
+    client = signed_in(teacher.patron_id)
+    assert "クラスのページ" in client.get("/").get_data(as_text=True)
+    assert client.get("/shelf").status_code == 200  # their own borrowing, as a patron of category teacher
+    assert "2年1組" in client.get("/staff/schools/cards/").get_data(as_text=True)
+    page = client.get(f"/staff/schools/cards/S001/{class_id}")
+    assert page.status_code == 200 and "mido0001" in page.get_data(as_text=True)
+    with rt.db.scope(write=False) as session:
+        entry = session.scalars(select(AccessLogEntry).order_by(AccessLogEntry.id.desc())).first()
+        assert entry.action == "view" and entry.staff_id is None and "sensei01" in entry.staff_email
+        assert session.scalar(select(Member).where(Member.login_id == "sensei01")).role == "teacher"
+    assert signed_in(outsider.patron_id).get(f"/staff/schools/cards/S001/{class_id}").status_code == 403
+    pupil = signed_in(ids[0])
+    assert pupil.get("/staff/schools/cards/").status_code == 403
+    assert "クラスのページ" not in pupil.get("/").get_data(as_text=True)
