@@ -66,6 +66,34 @@ def record(session: Session, access: Access) -> AccessLogEntry:
     return entry
 
 
+def record_many(session: Session, accesses: list[Access]) -> int:
+    """Append many entries in the caller's transaction, chained in order, with one lock and one flush
+    (a roll-over of 3,000 pupils logs each change without 9,000 round trips)."""
+    if not accesses:
+        return 0
+    for access in accesses:
+        if access.action not in ACTIONS:
+            raise ValueError(f"unknown audit action {access.action!r}")
+    chain = chain_of(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7407)"))
+    session.flush()  # entries added one by one before this batch come first
+    last = session.scalar(select(AccessLogEntry).order_by(AccessLogEntry.id.desc()).limit(1))
+    prev_hash = last.entry_hash if last is not None else GENESIS
+    at = utcnow()
+    if last is not None and at < last.at:
+        at = last.at
+    for access in accesses:
+        entry = AccessLogEntry(at=at, staff_id=access.staff_id, staff_email=access.staff_email[:254], address=(access.address or "")[:64],
+                               action=access.action, subject=access.subject[:60], patron_id=access.patron_id,
+                               fields=",".join(access.fields)[:300], detail=access.detail[:300], prev_hash=prev_hash)
+        entry.entry_hash = prev_hash = chain.digest(prev_hash, entry)
+        session.add(entry)
+    session.flush()
+    request_after_commit(session, AFTER_COMMIT_TASK)
+    return len(accesses)
+
+
 def record_now(db: Database, access: Access) -> None:
     """Append one entry in a transaction of its own (for page views: the access happened either way)."""
     with db.scope() as session:

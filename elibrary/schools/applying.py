@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from elibrary.audit.recording import record_many
 from elibrary.db import utcnow
 from elibrary.lending.policy import tokyo_today
 from elibrary.patrons.contact import set_email
@@ -39,17 +40,19 @@ def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: 
     enrolments = {e.member_id: e for e in session.scalars(select(Enrolment).where(Enrolment.year_id == year.id))}
     result.credentials = _create_new(session, cipher, plan, schools, enrolments, classes, year.id)
     members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_([c.member_id for c in plan.changed] or [0])))}
+    log = []
     for change in plan.changed:
         member, school = members[change.member_id], schools[change.record.school_code]
         _update(session, cipher, member, change.record, school)
         _enrol(session, enrolments, classes, year.id, member, school, change.record)
-        actor.log(session, "change", "school-member", patron_id=member.patron_id, fields=("enrolment",), detail="; ".join(change.differences))
+        log.append(actor.access("change", "school-member", patron_id=member.patron_id, fields=("enrolment",), detail="; ".join(change.differences)))
     if not plan.leaving_held:
         for leaving in plan.leaving:
             member = session.get(Member, leaving.member_id)
             mark_leaving(session, member, tokyo_today(now) - timedelta(days=1), status="left")
-            actor.log(session, "change", "school-member", patron_id=member.patron_id, fields=("status",),
-                      detail=f"転出・離籍 {leaving.school_code} {leaving.place}")
+            log.append(actor.access("change", "school-member", patron_id=member.patron_id, fields=("status",),
+                                    detail=f"転出・離籍 {leaving.school_code} {leaving.place}"))
+    record_many(session, log)
     summary = counts(plan)
     actor.log(session, "change", "school-roster", fields=("roster",),
               detail=f"{plan.year}年度 新規{summary['new']} 変更{summary['changed']} "

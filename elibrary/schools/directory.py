@@ -22,7 +22,11 @@ class Actor:
 
     def log(self, session: Session, action: str, subject: str, *, patron_id: int | None = None, fields=(), detail: str = "") -> None:
         """Append one access-log entry in the caller's transaction."""
-        record(session, Access(self.staff_id, self.staff_email, self.address, action, subject, patron_id, tuple(fields), detail))
+        record(session, self.access(action, subject, patron_id=patron_id, fields=fields, detail=detail))
+
+    def access(self, action: str, subject: str, *, patron_id: int | None = None, fields=(), detail: str = "") -> Access:
+        """An access-log entry by this actor, for ``audit.recording.record_many``."""
+        return Access(self.staff_id, self.staff_email, self.address, action, subject, patron_id, tuple(fields), detail)
 
 
 def school_year_of(day: date) -> int:

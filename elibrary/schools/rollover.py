@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from elibrary.audit.recording import record_many
 from elibrary.db import utcnow
 from elibrary.errors import Conflict, InvalidInput, NotFound
 from elibrary.patrons.models import Patron
@@ -117,11 +118,14 @@ def _roll(session: Session, actor: Actor, to_year: int, until: date, now: dateti
     result = RolloverResult(from_year=to_year - 1, to_year=to_year)
     schools = {s.id: s for s in session.scalars(select(School))}
     classes = directory.ClassCache(session, target)
-    rows = session.execute(select(Member, Enrolment, SchoolClass).join(Enrolment, Enrolment.member_id == Member.id)
+    # the patrons are loaded with the members: a graduate's cut-off is set on both without a query each
+    rows = session.execute(select(Member, Enrolment, SchoolClass, Patron).join(Enrolment, Enrolment.member_id == Member.id)
+                           .join(Patron, Member.patron_id == Patron.id)
                            .outerjoin(SchoolClass, Enrolment.class_id == SchoolClass.id)
                            .where(Enrolment.year_id == source.id, Member.status == "active").order_by(Member.id))
     before: dict[str, list] = {}
-    for member, enrolment, klass in rows:
+    log: list = []
+    for member, enrolment, klass, _patron in rows:
         before[str(member.id)] = _state(member)
         school = schools[enrolment.school_id]
         name = klass.name if klass else None
@@ -133,7 +137,7 @@ def _roll(session: Session, actor: Actor, to_year: int, until: date, now: dateti
         if enrolment.grade is not None and enrolment.grade >= KINDS[school.kind][2]:
             mark_leaving(session, member, until, status="graduated")
             result.steps.append(Step(member.id, member.login_id, "graduate", school.code, was, f"卒業(ログインは{until:%-m月%-d日}まで)"))
-            actor.log(session, "change", "school-rollover", patron_id=member.patron_id, fields=("status",), detail=f"卒業 {school.code} {was}")
+            log.append(actor.access("change", "school-rollover", patron_id=member.patron_id, fields=("status",), detail=f"卒業 {school.code} {was}"))
             continue
         grade = enrolment.grade + 1 if enrolment.grade is not None else None
         new_class = classes.get(school.id, grade, name)
@@ -141,7 +145,8 @@ def _roll(session: Session, actor: Actor, to_year: int, until: date, now: dateti
                               grade=grade, number=enrolment.number))
         after = place_of(grade, name, enrolment.number)
         result.steps.append(Step(member.id, member.login_id, "promote", school.code, was, after))
-        actor.log(session, "change", "school-rollover", patron_id=member.patron_id, fields=("enrolment",), detail=f"進級 {school.code} {was} → {after}")
+        log.append(actor.access("change", "school-rollover", patron_id=member.patron_id, fields=("enrolment",), detail=f"進級 {school.code} {was} → {after}"))
+    record_many(session, log)
     row = Rollover(from_year=to_year - 1, to_year=to_year, applied_at=now, applied_by=actor.staff_email, undo={"members": before}, summary={})
     session.add(row)
     session.flush()

@@ -120,3 +120,17 @@ def test_the_csv_export_neutralises_formula_cells(rt):
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r", "＝")]
     assert "'=HYPERLINK(\"http://evil.example/\",\"x\")" in cells and "'-2+3" in cells and "'\tx@example.jp" in cells
     assert "'＝1+1" in cells and "patron:1" in cells
+
+
+def test_many_entries_at_once_chain_in_order_between_single_ones(rt):
+    from elibrary.audit.recording import record, record_many
+
+    with rt.db.scope() as session:
+        record(session, access(detail="before"))
+        assert record_many(session, [access(detail=f"batch {n}") for n in range(5)]) == 5
+        record(session, access(detail="after"))
+        assert record_many(session, []) == 0
+    with rt.db.scope() as session:
+        details = list(session.scalars(select(AccessLogEntry.detail).order_by(AccessLogEntry.id)))
+        assert details == ["before"] + [f"batch {n}" for n in range(5)] + ["after"]
+        assert services.verify(session, chain=rt.audit).ok

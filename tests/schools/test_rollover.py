@@ -172,3 +172,15 @@ def test_mid_year_transfer_and_leaving_by_hand(runner, rt, year_2026):
     assert runner.invoke(args=["schools", "leave", "move0001"]).exit_code == 0
     with rt.db.scope() as session, pytest.raises(SignInFailed):
         sign_in_for_request(session, rt, "move0001", year_2026["move0001"].password, "192.0.2.9")
+
+
+def test_the_access_log_chain_verifies_after_a_rollover(rt, year_2026):
+    from elibrary.audit import services as audit_services
+
+    with rt.db.scope() as session:
+        rollover.apply_rollover(session, rt.cipher, 2027, ACTOR, until=UNTIL)
+    with rt.db.scope() as session:
+        result = audit_services.verify(session, chain=rt.audit)
+        assert result.ok, result
+        details = list(session.scalars(select(AccessLogEntry.detail).where(AccessLogEntry.subject == "school-rollover").order_by(AccessLogEntry.id)))
+        assert "進級 0101 5年1組 1番 → 6年1組 1番" in details and details[-1].startswith("2026→2027年度")
