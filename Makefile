@@ -30,9 +30,11 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[postgresql,test]'
 
-# The readers' JavaScript engines come from npm (pinned in readers/package-lock.json).
+# The readers' JavaScript engines come from npm (pinned in readers/package-lock.json); so does the OpenID
+# Provider the school sign-in tests run on loopback (tests/oidc, test-only, never served).
 frontend:
 	@if [ -f readers/package.json ]; then cd readers && npm ci --no-audit --no-fund --loglevel=error; fi
+	@if [ -f tests/oidc/package.json ]; then cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error; fi
 
 # Debian packages the tests use: Chromium for the browser tests (never a downloaded browser), Japanese fonts
 # (Noto CJK for screenshots, IPAex for the PDFs reportlab draws), jing and a JRE for the OPDS 1 RELAX NG and
@@ -43,7 +45,7 @@ SYSTEM_PACKAGES := chromium:/usr/bin/chromium fonts-noto-cjk:/usr/share/fonts/op
 	fonts-ipaexfont-mincho:/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf \
 	jing:/usr/bin/jing default-jre-headless:/usr/bin/java \
 	nginx:/usr/sbin/nginx prometheus:/usr/bin/promtool clamav-daemon:/usr/sbin/clamd logrotate:/usr/sbin/logrotate \
-	systemd:/usr/bin/systemd-analyze pandoc:/usr/bin/pandoc
+	systemd:/usr/bin/systemd-analyze pandoc:/usr/bin/pandoc poppler-utils:/usr/bin/pdftoppm
 system-packages:
 	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
 	  [ -e "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; done; \
@@ -64,7 +66,7 @@ bench: install-test
 	$(BIN)/python bench/search.py
 
 clean:
-	rm -rf $(VENV) readers/node_modules .pytest_cache
+	rm -rf $(VENV) readers/node_modules tests/oidc/node_modules .pytest_cache
 
 # The Japanese manuals of docs/ja as PDFs, 詳細版 and 簡易版 (pandoc + WeasyPrint): docs/ja/build/ (gitignored).
 docs: $(BIN)/python system-packages

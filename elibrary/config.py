@@ -79,9 +79,10 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_CARD_CHECK_DIGIT": "none",  # NW-7 card check digit: see elibrary/cards/checkdigits.py ALGORITHMS
     "ELIBRARY_CARD_CHECK_DIGIT_IN_NUMBER": False,  # True: card numbers already end with their check character
     "ELIBRARY_CARD_START_STOP": "A",  # NW-7 start/stop characters, one letter (A-D) or two ("AB")
-    "ELIBRARY_OIDC_ISSUER": None,
+    "ELIBRARY_OIDC_ISSUER": None,  # the default OpenID Provider of school sign-in (a school's own settings override it)
     "ELIBRARY_OIDC_CLIENT_ID": None,
     "ELIBRARY_OIDC_CLIENT_SECRET": None,
+    "ELIBRARY_OIDC_TIMEOUT": 10,  # seconds per call to an OpenID Provider (discovery, keys, token)
     "ELIBRARY_LIBRARY_NAME": "電子図書館",
     "ELIBRARY_LIBRARY_NAME_EN": "e-Library",
     "ELIBRARY_MAX_UPLOAD_MB": 200,

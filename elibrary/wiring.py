@@ -53,6 +53,7 @@ from elibrary.registry import load_backend
 from elibrary.runtime import Runtime
 from elibrary.schools import erasure as school_erasure
 from elibrary.schools import facts as school_facts
+from elibrary.schools.oidc import school_oidc_client
 from elibrary.security.crypto import DataCipher
 from elibrary.security.keys import cipher_from_settings
 from elibrary.security.throttle import Throttle, ThrottlePolicy
@@ -105,6 +106,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         line=line,
         gauges=_declare_gauges(GaugeRegistry()),
         maintenance=FlagReader(flag_path(settings)),
+        school_oidc=school_oidc_client(settings),
     )
     _connect_database(runtime)
     return runtime
@@ -200,6 +202,9 @@ def register_views(app: Flask) -> None:
     from elibrary.operations import views as operations_views
     from elibrary.patrons import registration_views
     from elibrary.patrons import views as patron_views
+    from elibrary.schools import cards_views as school_cards_views
+    from elibrary.schools import signin_views as school_signin_views
+    from elibrary.schools import sso_views as school_sso_views
     from elibrary.schools import views as school_views
     from elibrary.selection import views as selection_views
     from elibrary.staff import views as staff_views
@@ -209,7 +214,8 @@ def register_views(app: Flask) -> None:
     maintenance_views.init_app(app)  # first: its gate answers before anything asks the database
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
                    selection_views, line_views, card_views, announcement_views, monitoring_views, backup_views, operations_views,
-                   stocktake_views, school_views):
+                   stocktake_views, school_views, school_signin_views, school_sso_views,
+                   school_cards_views):
         module.init_app(app)
 
 
@@ -224,11 +230,12 @@ def register_commands(cli: click.Group) -> None:
     from elibrary.line import cli as line_cli
     from elibrary.maintenance import cli as maintenance_cli
     from elibrary.patrons import cli as patron_cli
+    from elibrary.schools import cards_cli as school_cards_cli
     from elibrary.schools import cli as school_cli
     from elibrary.security import cli as keys_cli
     from elibrary.selection import cli as selection_cli
     from elibrary.staff import cli as staff_cli
 
     for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, job_commands, import_cli, backup_cli,
-                   selection_cli, line_cli, maintenance_cli, school_cli):
+                   selection_cli, line_cli, maintenance_cli, school_cli, school_cards_cli):  # cards after the schools group it joins
         module.register(cli)
