@@ -9,6 +9,7 @@ from elibrary.line import models as line_models  # noqa: F401
 from elibrary.notify import models as notify_models  # noqa: F401
 from elibrary.patrons import models as patron_models  # noqa: F401
 from elibrary.schools import models as school_models  # noqa: F401
+from elibrary.schools import shelf_models as class_shelf_models  # noqa: F401
 from elibrary.security import sessions as session_models  # noqa: F401
 from elibrary.security import throttle as throttle_models  # noqa: F401
 from elibrary.selection import models as selection_models  # noqa: F401
