@@ -10,6 +10,7 @@ from elibrary.line import models as line_models  # noqa: F401
 from elibrary.notify import models as notify_models  # noqa: F401
 from elibrary.patrons import models as patron_models  # noqa: F401
 from elibrary.schools import models as school_models  # noqa: F401
+from elibrary.schools import shelf_models as class_shelf_models  # noqa: F401
 from elibrary.schools import signin_models as school_signin_models  # noqa: F401
 from elibrary.security import events as security_event_models  # noqa: F401
 from elibrary.security import sessions as session_models  # noqa: F401

@@ -203,6 +203,7 @@ def register_views(app: Flask) -> None:
     from elibrary.patrons import registration_views
     from elibrary.patrons import views as patron_views
     from elibrary.schools import cards_views as school_cards_views
+    from elibrary.schools import classroom_views
     from elibrary.schools import signin_views as school_signin_views
     from elibrary.schools import sso_views as school_sso_views
     from elibrary.schools import views as school_views
@@ -215,7 +216,7 @@ def register_views(app: Flask) -> None:
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
                    selection_views, line_views, card_views, announcement_views, monitoring_views, backup_views, operations_views,
                    stocktake_views, school_views, school_signin_views, school_sso_views,
-                   school_cards_views):
+                   school_cards_views, classroom_views):
         module.init_app(app)
 
 

@@ -53,15 +53,18 @@ def licenses_group() -> None:
 @click.option("--until", "until", default=None, help="Last day of the licence, YYYY-MM-DD (Japan time).")
 @click.option("--loan-days", type=int, default=None, help="Longest loan under this licence, in days.")
 @click.option("--drm-free", is_flag=True, help="Allow downloading the file without DRM.")
+@click.option("--classroom-display", is_flag=True, help="The licence allows showing the book on a classroom screen (提示).")
 @one_line_errors
-def add_command(title_key: str, model: str, copies: int | None, loans: int | None, until: str | None, loan_days: int | None, drm_free: bool) -> None:
+def add_command(title_key: str, model: str, copies: int | None, loans: int | None, until: str | None, loan_days: int | None, drm_free: bool,
+                classroom_display: bool) -> None:
     """Add a licence to a title (TITLE_KEY is an ISBN or the title's id)."""
     rt = runtime()
     end = _parse_date(until) if until else None
     with rt.db.scope() as session:
         title = find_title(session, title_key)
         license = services.add_license(
-            session, title.id, model, copies=copies, loans=loans, until=end, loan_days=loan_days, drm_free_download=drm_free, cipher=rt.cipher
+            session, title.id, model, copies=copies, loans=loans, until=end, loan_days=loan_days, drm_free_download=drm_free, cipher=rt.cipher,
+            classroom_display=classroom_display,
         )
         click.echo(f"licence {license.id} added to title {title.id} ({model})")
 

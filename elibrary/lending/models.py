@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -63,6 +64,7 @@ class License(Base):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     max_loan_days: Mapped[int | None] = mapped_column(Integer)
     drm_free_download: Mapped[bool] = mapped_column(Boolean, default=False)
+    classroom_display: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 提示: may be shown on a classroom screen
     note: Mapped[str] = mapped_column(String(200), default="")  # order number, vendor ...
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

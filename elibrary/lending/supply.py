@@ -31,6 +31,7 @@ def add_license(
     until: date | datetime | None = None,
     loan_days: int | None = None,
     drm_free_download: bool = False,
+    classroom_display: bool = False,
     note: str = "",
     now: datetime | None = None,
     cipher: DataCipher | None = None,
@@ -59,6 +60,7 @@ def add_license(
         valid_until=valid_until,
         max_loan_days=loan_days,
         drm_free_download=drm_free_download or model == LicenseModel.open,
+        classroom_display=classroom_display,
         note=note[:200],
     )
     session.add(license)
