@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from elibrary.catalog.models import Title, TitleStatus
 from elibrary.db import utcnow
 from elibrary.errors import InvalidInput, NotFound
-from elibrary.lending import history, licenses, loan_rows, locks, policy
+from elibrary.lending import history, licenses, loan_rows, locks, policy, readability
 from elibrary.lending.availability import Availability, ShelfView, availability, copies_free, shelf  # noqa: F401  (API)
 from elibrary.lending.errors import (
     AlreadyBorrowed,
@@ -27,6 +27,7 @@ from elibrary.lending.errors import (
     LimitReached,
     LoanNotFound,
     NotAvailable,
+    NoBookFile,
     NotLendable,
     RenewalRefused,
 )
@@ -104,6 +105,8 @@ def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | N
     lending = [lic for lic, _, _ in state.usage if lic.stop_reason(now) is None]
     if not lending:
         raise NotLendable()
+    if not readability.has_readable_file(session, title_id):
+        raise NoBookFile()
     rules = policy.category_policy(session, me.category)
     if rules.open_titles_only or rules.collections:
         policy.check_collection(rules, session.get(Title, title_id), is_open=any(lic.is_open for lic in lending))
@@ -227,6 +230,8 @@ def place_hold(session: Session, patron: Patron, title_id: int, *, now: datetime
     lending = [lic for lic, _, _ in usage]
     if not lending:
         raise NotLendable()
+    if not readability.has_readable_file(session, title.id):
+        raise NoBookFile()
     if any(lic.is_open for lic in lending):
         raise HoldRefused("この本は予約なしで読めます。", "This book is free to read; no hold is needed.", reason="open")
     rules = policy.category_policy(session, patron.category)
