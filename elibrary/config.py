@@ -81,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_OIDC_ISSUER": None,
     "ELIBRARY_OIDC_CLIENT_ID": None,
     "ELIBRARY_OIDC_CLIENT_SECRET": None,
+    "ELIBRARY_JAPANESE_ERA": False,  # True: dates in Japanese with the era (令和8年12月20日（日）)
     "ELIBRARY_LIBRARY_NAME": "電子図書館",
     "ELIBRARY_LIBRARY_NAME_EN": "e-Library",
     "ELIBRARY_MAX_UPLOAD_MB": 200,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
 from elibrary.db import utcnow
-from elibrary.lending import readability, waits
+from elibrary.lending import policy, readability, waits
 from elibrary.lending.models import Hold, HoldState, License, Loan
 from elibrary.patrons.models import Patron
 
@@ -128,6 +128,12 @@ class ShelfView:
 
     loans: list[tuple[Loan, Title]]
     holds: list[tuple[Hold, Title, Availability]]
+    readable: set[int] = field(default_factory=set)  # titles with a file the readers can open
+
+    @property
+    def ready_holds(self) -> list[tuple[Hold, Title, Availability]]:
+        """Holds with a copy kept for the patron now."""
+        return [row for row in self.holds if row[0].state == HoldState.ready]
 
 
 def shelf(session: Session, patron: Patron, *, now: datetime | None = None) -> ShelfView:
@@ -140,7 +146,30 @@ def shelf(session: Session, patron: Patron, *, now: datetime | None = None) -> S
     return ShelfView(
         loans=[(loan, title) for loan, title in loans],
         holds=[(hold, title, availability(session, title.id, patron, now=now)) for hold, title in holds],
+        readable=readability.readable_titles(session, [title.id for _, title in loans]),
     )
+
+
+@dataclass
+class PatronNotices:
+    """What a signed-in patron should see at once: holds ready to borrow and loans ending soon."""
+
+    ready: list[tuple[Hold, Title]]
+    due_soon: list[tuple[Loan, Title]]
+
+
+def patron_notices(session: Session, patron: Patron, *, now: datetime | None = None) -> PatronNotices:
+    """Ready holds (with the time they are kept) and loans due within the library's due-soon days (two queries)."""
+    now = now or utcnow()
+    soon = now + timedelta(days=max(1, policy.setting(session, "due_soon_days")))
+    ready = session.execute(
+        select(Hold, Title).join(Title, Title.id == Hold.title_id).where(Hold.patron_id == patron.id, Hold.state == HoldState.ready)
+        .order_by(Hold.ready_until)
+    ).all()
+    due = session.execute(
+        select(Loan, Title).join(Title, Title.id == Loan.title_id).where(Loan.patron_id == patron.id, Loan.due_at <= soon).order_by(Loan.due_at)
+    ).all()
+    return PatronNotices([(h, t) for h, t in ready], [(loan, t) for loan, t in due])
 
 
 def available_map(session: Session, ids: list[int], now: datetime | None = None) -> dict[int, dict]:

@@ -47,6 +47,7 @@ __all__ = [
     "borrow",
     "can_read",
     "cancel_hold",
+    "loan_of",
     "place_hold",
     "renew",
     "resume_hold",
@@ -147,6 +148,14 @@ def _patron_loan(session: Session, patron: Patron, loan_id: int) -> Loan:
     if loan is None or loan.patron_id != patron.id:
         raise LoanNotFound()
     return loan
+
+
+def loan_of(session: Session, patron: Patron, loan_id: int) -> tuple[Loan, Title]:
+    """The patron's current loan and its title (for the "return it?" question), or ``LoanNotFound``."""
+    loan = session.get(Loan, loan_id)
+    if loan is None or loan.patron_id != patron.id:
+        raise LoanNotFound()
+    return loan, session.get(Title, loan.title_id)
 
 
 def return_loan(session: Session, patron: Patron, loan_id: int, *, now: datetime | None = None, cipher: DataCipher | None = None) -> None:
