@@ -54,8 +54,9 @@ system-packages:
 init:
 	$(BIN)/elibrary init --demo
 
+# make run keeps e-mail and notices on this machine (listed at /dev/mail) unless ELIBRARY_NOTIFIER says otherwise.
 serve:
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - \
+	ELIBRARY_NOTIFIER=$${ELIBRARY_NOTIFIER:-dev} $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - \
 	  --logger-class elibrary.web.accesslog.AccessLogger --access-logformat '$(ACCESS_LOG_FORMAT)' wsgi:app
 
 bench: install-test

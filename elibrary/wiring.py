@@ -152,6 +152,7 @@ def register_views(app: Flask) -> None:
     from elibrary.audit import views as audit_views
     from elibrary.cards import views as card_views
     from elibrary.catalog import views as catalog_views
+    from elibrary.help import views as help_views
     from elibrary.lending import views as lending_views
     from elibrary.line import views as line_views
     from elibrary.opds import views as opds_views
@@ -159,10 +160,11 @@ def register_views(app: Flask) -> None:
     from elibrary.patrons import views as patron_views
     from elibrary.selection import views as selection_views
     from elibrary.staff import views as staff_views
+    from elibrary.web import devmail
     from readers import views as reader_views
 
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
-                   selection_views, line_views, card_views, announcement_views):
+                   selection_views, line_views, card_views, announcement_views, devmail, help_views):
         module.init_app(app)
 
 

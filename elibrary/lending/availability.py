@@ -17,6 +17,7 @@ from elibrary.lending import policy, readability, waits
 from elibrary.lending.models import Hold, HoldState, License, Loan
 from elibrary.patrons.models import Patron
 
+
 def free_copies(session: Session, title_id: int, licenses: list[License]) -> dict[int, int | None]:
     """Copies each licence can still lend now: copies − loans − ready reservations (None: unlimited)."""
     if not licenses:

@@ -26,8 +26,8 @@ from elibrary.lending.errors import (
     HoldRefused,
     LimitReached,
     LoanNotFound,
-    NotAvailable,
     NoBookFile,
+    NotAvailable,
     NotLendable,
     RenewalRefused,
 )

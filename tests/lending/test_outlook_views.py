@@ -75,7 +75,7 @@ def test_outlooks_for_a_page_take_a_fixed_number_of_queries(db_session):
     for ids in (few, many):
         statements = []
         engine = db_session.get_bind().engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        listener = lambda *args, kept=statements: kept.append(args[2])  # noqa: E731
         event.listen(engine, "before_cursor_execute", listener)
         try:
             outlook.outlooks(db_session, ids, patron)
