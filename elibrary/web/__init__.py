@@ -6,7 +6,7 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach every web concern to ``app`` (the wings' views are registered by ``elibrary.wiring.register_views``)."""
-    from elibrary.web import accesslog, auth, errors, formatting, headers, health, hosts, i18n, safety, transactions
+    from elibrary.web import accesslog, auth, errors, formatting, headers, health, hosts, i18n, labels, safety, transactions
 
     accesslog.scrub_werkzeug_log()
 
@@ -16,6 +16,7 @@ def register_web(app: Flask) -> None:
     safety.init_app(app)
     i18n.init_app(app)
     formatting.init_app(app)
+    labels.init_app(app)
     auth.init_app(app)
     errors.register_error_handlers(app)
     app.register_blueprint(health.bp)

@@ -59,6 +59,17 @@ def format_moment(moment: datetime | None, locale: str = "ja", *, era: bool = Fa
     return f"{format_day(local.date(), 'ja', era=era, today=today)}{local.hour}:{local:%M}"
 
 
+def format_exact(moment: datetime | None, locale: str = "ja", *, era: bool = False) -> str:
+    """A moment to the second, with the year (the access log): 「2026年12月5日（土）21:04:33」 / "Sat 5 Dec 2026 21:04:33"."""
+    if moment is None:
+        return ""
+    local = _local(moment)
+    far = date(1, 1, 1)
+    if locale == "en":
+        return f"{format_day(local.date(), 'en', today=far)} {local:%H:%M:%S}"
+    return f"{format_day(local.date(), 'ja', era=era, today=far)}{local:%H:%M:%S}"
+
+
 def format_span(span: timedelta | None, locale: str = "ja") -> str:
     """A rough length: 「約3日」 / "about 3 days" (hours under a day)."""
     if span is None:
@@ -82,8 +93,10 @@ def _era() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Register the filters ``day``, ``when``, ``span`` and the global ``day_range``."""
+    """Register the filters ``day``, ``when``, ``when_exact``, ``span``, ``paren`` (brackets of the language) and ``day_range``."""
     app.jinja_env.filters["day"] = lambda value, weekday=True: format_day(value, current_locale(), era=_era(), weekday=weekday)
     app.jinja_env.filters["when"] = lambda value: format_moment(value, current_locale(), era=_era())
+    app.jinja_env.filters["paren"] = lambda value: f" ({value})" if current_locale() == "en" else f"（{value}）"
+    app.jinja_env.filters["when_exact"] = lambda value: format_exact(value, current_locale(), era=_era())
     app.jinja_env.filters["span"] = lambda value: format_span(value, current_locale())
     app.jinja_env.globals["day_range"] = lambda low, high: format_day_range(low, high, current_locale())

@@ -145,7 +145,8 @@ def walk(page, live_server, name: str, touch: bool, card: str, borrow: tuple[str
 
     page.goto(live_server("/"))
     w.search(wait[0])
-    assert "人待ち" in page.locator(".result", has_text=wait[1]).first.inner_text() or "予約できます" in page.locator(".result", has_text=wait[1]).first.inner_text()
+    row = page.locator(".result", has_text=wait[1]).first.inner_text()
+    assert "人待ち" in row or "予約できます" in row
     w.open_result(wait[1])
     assert "予約すると、1番目" in page.locator(".lending-actions").inner_text()
     w.submit(page.get_by_role("button", name="予約する"))
