@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from elibrary.errors import InvalidInput
 from elibrary.lending import availability as availability_queries
-from elibrary.lending import outlook, services
+from elibrary.lending import outlook, policy, services
 from elibrary.web.auth import patron_required
 from elibrary.web.formatting import format_day, format_moment
 from elibrary.web.i18n import current_locale, t
@@ -185,6 +185,15 @@ def title_outlook(title):
     return outlook.outlook(db_session(), title.id, _signed_in_patron())
 
 
+def category_label(code) -> str:
+    """Template filter: a patron category's name as the library set it (一般, 児童・生徒 ...), not its code."""
+    code = str(getattr(code, "value", code) or "")
+    rules = policy.category_policy(db_session(), code)
+    if rules.code != code:
+        return code
+    return (rules.name_en or rules.code) if current_locale() == "en" else rules.name
+
+
 def init_app(app: Flask) -> None:
     """Register the blueprints and template helpers (the search enricher and the jobs are wired in ``elibrary.wiring``)."""
     from elibrary.lending import staff_views
@@ -194,5 +203,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["title_lending"] = title_lending
     app.jinja_env.globals["title_outlook"] = title_outlook
     app.jinja_env.globals["patron_notices"] = patron_notices
+    app.jinja_env.filters["patron_category"] = category_label
     app.jinja_env.globals["lending_outlooks"] = lending_outlooks
     app.jinja_env.filters["tokyo_time"] = _local

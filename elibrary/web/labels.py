@@ -1,7 +1,8 @@
-"""Japanese (and English) labels for internal codes shown on pages: licence models, staff roles, patron
-categories and access-log actions. Staff read 「ワンコピー・ワンユーザー」, not ``one-copy``.
+"""Japanese (and English) labels for internal codes shown on pages: licence models, staff roles
+and access-log actions. Staff read 「ワンコピー・ワンユーザー」, not ``one-copy``.
 
-Jinja filters: ``license_model``, ``staff_role``, ``patron_category``, ``audit_action``.
+Jinja filters: ``license_model``, ``staff_role``, ``audit_action``. Patron categories are the library's own
+(staff edit them), so the lending wing registers ``patron_category`` beside its policy.
 """
 from __future__ import annotations
 
@@ -39,28 +40,8 @@ def label(table: dict[str, tuple[str, str]], value, locale: str = "ja") -> str:
     return pair[1] if locale == "en" else pair[0]
 
 
-def patron_category(value, locale: str = "ja") -> str:
-    """A patron category's name as the library set it (built-in ones: 一般, 児童・生徒 ...)."""
-    from elibrary.lending.policy import DEFAULT_CATEGORIES
-
-    code = _code(value)
-    policy = DEFAULT_CATEGORIES.get(code)
-    if policy is None:
-        try:
-            from elibrary.lending.policy import category_policy
-            from elibrary.web.transactions import db_session
-
-            policy = category_policy(db_session(), code)
-        except RuntimeError:  # outside a request
-            return code
-        if policy.code != code:
-            return code
-    return (policy.name_en or policy.code) if locale == "en" else policy.name
-
-
 def init_app(app: Flask) -> None:
     """Register the label filters."""
     app.jinja_env.filters["license_model"] = lambda v: label(LICENSE_MODELS, v, current_locale())
     app.jinja_env.filters["staff_role"] = lambda v: label(STAFF_ROLES, v, current_locale())
     app.jinja_env.filters["audit_action"] = lambda v: label(AUDIT_ACTIONS, v, current_locale())
-    app.jinja_env.filters["patron_category"] = lambda v: patron_category(v, current_locale())
