@@ -6,7 +6,6 @@ under the title lock, this only tells the patron in advance.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,18 +58,15 @@ class _TitleFacts:
 
 def _facts(session: Session, ids: list[int], now: datetime) -> dict[int, _TitleFacts]:
     facts = {title_id: _TitleFacts(codes=set()) for title_id in ids}
-    licenses = session.scalars(select(License).where(License.title_id.in_(ids))).all()
-    loans = Counter(dict(session.execute(select(Loan.license_id, func.count()).where(Loan.title_id.in_(ids)).group_by(Loan.license_id)).all()))
-    ready = Counter(dict(session.execute(
-        select(Hold.license_id, func.count()).where(Hold.title_id.in_(ids), Hold.state == HoldState.ready).group_by(Hold.license_id)
-    ).all()))
-    for lic in licenses:
+    on_loan = select(func.count()).select_from(Loan).where(Loan.license_id == License.id).scalar_subquery()
+    reserved = select(func.count()).select_from(Hold).where(Hold.license_id == License.id, Hold.state == HoldState.ready).scalar_subquery()
+    for lic, loans, ready in session.execute(select(License, on_loan, reserved).where(License.title_id.in_(ids))):
         if lic.stop_reason(now) is not None:
             continue
         fact = facts[lic.title_id]
         fact.lending = True
         fact.is_open = fact.is_open or lic.is_open
-        free = copies_free(lic, loans[lic.id], ready[lic.id])
+        free = copies_free(lic, loans, ready)
         fact.free = fact.free or free is None or free > 0
     for title_id, count in session.execute(select(Hold.title_id, func.count()).where(Hold.title_id.in_(ids)).group_by(Hold.title_id)):
         facts[title_id].queue = count
