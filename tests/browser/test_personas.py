@@ -202,7 +202,15 @@ def test_a_citizen_on_a_desktop(browser, live_server, demo):
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
-        walk(page, live_server, "citizen-desktop", False, "10000001", ("和菓子", "旅する和菓子"), ("雪の森", "雪の森の図書館"), None)
+        w = walk(page, live_server, "citizen-desktop", False, "10000001", ("和菓子", "旅する和菓子"), ("雪の森", "雪の森の図書館"), None)
+        for label, path in (("shelf-en", "/shelf?lang=en"), ("title-en", f"/titles/{demo['yuki-mori']}?lang=en"), ("home-en", "/?lang=en")):
+            page.goto(live_server(path))
+            w.check(label)
+            text = page.locator("main").inner_text()
+            assert "（" not in text and "）" not in text and not re.search(r"\d{4}-\d{2}-\d{2}", text), text
+        page.goto(live_server(f"/titles/{demo['yuki-mori']}?lang=en"))
+        assert re.search(r"Estimated wait: (about \d+ days?|\d+ to \d+ days)", page.locator(".lending-actions").inner_text())
+        page.goto(live_server("/?lang=ja"))
     finally:
         context.close()
     assert not live_server.external_requests
