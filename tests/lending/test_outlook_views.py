@@ -139,3 +139,17 @@ def test_dates_are_written_as_people_read_them(client, rt):
     assert f"{due.month}月{due.day}日（" in page
     english = text(client.get("/shelf?lang=en"))
     assert re.search(r"Due: \d{1,2} [A-Z][a-z]{2} \d{2}:\d{2}", english)
+
+
+def test_shelf_never_offers_a_read_link_that_would_404(client, rt):
+    from sqlalchemy import delete
+
+    from elibrary.catalog.models import BookFile
+
+    title_id, (reader, _) = setup(rt, "one-copy")
+    token = sign_in(client, f"p:{reader}")
+    client.post(f"/titles/{title_id}/borrow", data={"csrf_token": token})
+    with rt.db.scope() as session:
+        session.execute(delete(BookFile).where(BookFile.title_id == title_id))  # the file went after the loan began
+    page = text(client.get("/shelf"))
+    assert f'href="/read/{title_id}"' not in page and "ファイル準備中" in page
