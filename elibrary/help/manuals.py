@@ -6,6 +6,7 @@ Markdown is rendered with raw HTML switched off, so a manual cannot inject marku
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from markdown_it import MarkdownIt
 
@@ -31,5 +32,35 @@ def render(base: Path, name: str) -> tuple[str, str] | None:
         return None
     text = (base / f"{name}.md").read_text(encoding="utf-8")
     title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("# ")), name)
-    html = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").render(text)
-    return title, html
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+    tokens = md.parse(text)
+    _point_links_at_pages(tokens, set(listing(base)))
+    return title, md.renderer.render(tokens, md.options, {})
+
+
+def _point_links_at_pages(tokens, names: set[str]) -> None:
+    """A link to another manual (``学校ID運用マニュアル.md#2``) opens its page here; a link to a file outside the
+    manuals (the repository's English docs) would be a dead end on the site, so it becomes plain text."""
+    dropped = 0
+    for token in tokens:
+        if token.children:
+            _point_links_at_pages(token.children, names)
+        if token.type == "link_close" and dropped:
+            dropped -= 1
+            _as_text(token)
+        if token.type != "link_open":
+            continue
+        href = str(token.attrGet("href") or "")
+        if "://" in href or href.startswith(("mailto:", "#", "/")):
+            continue
+        path, _, fragment = href.partition("#")
+        stem = unquote(path.rsplit("/", 1)[-1]).removesuffix(".md")
+        if path.endswith(".md") and "/" not in path and stem in names:
+            token.attrSet("href", quote(stem) + (f"#{fragment}" if fragment else ""))
+        else:
+            dropped += 1
+            _as_text(token)
+
+
+def _as_text(token) -> None:
+    token.type, token.tag, token.nesting, token.content, token.attrs = "text", "", 0, "", {}

@@ -214,3 +214,13 @@ def test_a_citizen_on_a_desktop(browser, live_server, demo):
     finally:
         context.close()
     assert not live_server.external_requests
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_help_pages_and_the_registration_form_have_no_dead_ends(page, live_server, lang):
+    w = Walk(page, live_server, f"help-{lang}", False)
+    for path in ("/help", "/help/kids", "/help/faq", "/help/apps", "/help/privacy", "/help/about", "/help/manuals/利用者ガイド", "/register"):
+        page.goto(live_server(f"{path}?lang={lang}"))
+        w.check(path.strip("/").replace("/", "-") or "help")
+        if lang == "en":
+            page.request.get(live_server(f"/?lang={lang}"))

@@ -97,3 +97,11 @@ def test_the_mailbox_keeps_messages_newest_first(tmp_path):
     box.send(Message("email", "a@example.jp", "first", "one"))
     box.send(Message("email", "b@example.jp", "second", "two <b>"))
     assert [m.subject for m in box.messages()] == ["second", "first"]
+
+
+def test_links_between_manuals_open_their_pages_and_links_outside_become_text(tmp_path):
+    (tmp_path / "a.md").write_text("# A\n\n[B](b.md#2) and [the code](../architecture.md) and [site](https://example.jp/)\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# B\n", encoding="utf-8")
+    _, html = manuals.render(tmp_path, "a")
+    assert '<a href="b#2">B</a>' in html and "the code" in html and "architecture.md" not in html
+    assert '<a href="https://example.jp/">site</a>' in html
