@@ -105,3 +105,11 @@ def test_links_between_manuals_open_their_pages_and_links_outside_become_text(tm
     _, html = manuals.render(tmp_path, "a")
     assert '<a href="b#2">B</a>' in html and "the code" in html and "architecture.md" not in html
     assert '<a href="https://example.jp/">site</a>' in html
+
+
+def test_mailbox_text_is_escaped_and_only_web_addresses_become_links(app):
+    from elibrary.web.devmail import linked
+
+    html = str(linked('<script>x</script> open https://lib.example.jp/register/confirm/abc"onmouseover=1 now'))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert '<a href="https://lib.example.jp/register/confirm/abc">' in html
