@@ -58,8 +58,9 @@ system-packages:
 init:
 	$(BIN)/elibrary init --demo
 
+# make run keeps e-mail and notices on this machine (listed at /dev/mail) unless ELIBRARY_NOTIFIER says otherwise.
 serve:
-	$(BIN)/gunicorn -c python:elibrary.web.gunicorn_conf --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	ELIBRARY_NOTIFIER=$${ELIBRARY_NOTIFIER:-dev} $(BIN)/gunicorn -c python:elibrary.web.gunicorn_conf --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 bench: install-test
 	$(BIN)/pip install --quiet -e '.[bench]'

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_STORAGE_PATH": None,  # None: <instance>/files
     "ELIBRARY_ILS": "local",
     "ELIBRARY_NOTIFIER": "log",  # "log" until e-mail/LINE delivery is configured; "line": LINE push and e-mail
+    "ELIBRARY_DEV_MAIL_PATH": None,  # with ELIBRARY_NOTIFIER = "dev": where kept messages go (None: <instance>/dev-mail)
     "ELIBRARY_NOTIFIER_EMAIL": "smtp",  # with ELIBRARY_NOTIFIER = "line": the notifier of e-mail messages
     "ELIBRARY_SIP2_HOST": None,
     "ELIBRARY_SIP2_PORT": 6001,
@@ -83,6 +84,8 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_OIDC_CLIENT_ID": None,
     "ELIBRARY_OIDC_CLIENT_SECRET": None,
     "ELIBRARY_OIDC_TIMEOUT": 10,  # seconds per call to an OpenID Provider (discovery, keys, token)
+    "ELIBRARY_DOCS_PATH": None,  # the manuals served at /help/manuals (None: docs/ja beside the package)
+    "ELIBRARY_JAPANESE_ERA": False,  # True: dates in Japanese with the era (令和8年12月20日（日）)
     "ELIBRARY_LIBRARY_NAME": "電子図書館",
     "ELIBRARY_LIBRARY_NAME_EN": "e-Library",
     "ELIBRARY_MAX_UPLOAD_MB": 200,
@@ -178,6 +181,8 @@ def fill_paths(settings: dict[str, Any], instance_path: str) -> None:
     settings.setdefault("ELIBRARY_INSTANCE_PATH", str(base))
     if not settings.get("ELIBRARY_AUDIT_ANCHOR"):
         settings["ELIBRARY_AUDIT_ANCHOR"] = str(base / "audit_anchor")
+    if not settings.get("ELIBRARY_DEV_MAIL_PATH"):
+        settings["ELIBRARY_DEV_MAIL_PATH"] = str(base / "dev-mail")
 
 
 def ensure_keys(settings: dict[str, Any], instance_path: str) -> None:
@@ -214,5 +219,7 @@ def check_production(settings: Mapping[str, Any]) -> None:
         value = str(settings.get(name) or "")
         if value.lower() in DEVELOPMENT_SECRETS or len(value) < MIN_SECRET_LENGTH:
             raise ConfigError(f"{name} is a development value; set a random key of at least {MIN_SECRET_LENGTH} characters")
+    if "dev" in (settings.get("ELIBRARY_NOTIFIER"), settings.get("ELIBRARY_NOTIFIER_EMAIL") if settings.get("ELIBRARY_NOTIFIER") == "line" else None):
+        raise ConfigError("ELIBRARY_NOTIFIER is dev, which keeps messages in plain files for development; set smtp or line in production")
     if not settings.get("ELIBRARY_PUBLIC_URL"):
         raise ConfigError("ELIBRARY_PUBLIC_URL is not set; production needs the site's public URL, e.g. https://library.example.jp")

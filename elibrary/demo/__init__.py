@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from elibrary.catalog.covers import set_cover
 from elibrary.catalog.files import EPUB, PDF, attach_book_file
-from elibrary.catalog.models import Shelf, Title
+from elibrary.catalog.models import BookFile, BookFormat, Shelf, Title
 from elibrary.catalog.services import create_title, ensure_collection
 from elibrary.catalog.shelves import add_to_shelf, create_shelf
 from elibrary.demo.catalog import COLLECTIONS, PATRONS, SHELVES, SOURCE, TITLES, DemoTitle
@@ -26,7 +26,7 @@ from elibrary.patrons.services import add_local_patron, find_by_card
 
 
 @functools.cache
-def book_file(key: str) -> tuple[bytes, str] | None:
+def book_file(key: str) -> tuple[bytes, str]:
     """The generated book file of the demo title ``key`` and its media type (cached per process)."""
     from elibrary.demo import books, pdfs
 
@@ -35,7 +35,12 @@ def book_file(key: str) -> tuple[bytes, str] | None:
         return books.BUILDERS[entry.book](entry), EPUB
     if entry.book in pdfs.BUILDERS:
         return pdfs.BUILDERS[entry.book](entry), PDF
-    return None
+    # Every other demo title gets a short generated sample, so that nothing a newcomer borrows is unreadable.
+    if entry.data.format in (BookFormat.pdf, "pdf"):
+        return pdfs.sample_pdf(entry), PDF
+    if entry.data.format in (BookFormat.epub_fixed, "epub-fixed"):
+        return books.sample_picture_book(entry), EPUB
+    return books.sample_book(entry), EPUB
 
 
 @functools.cache
@@ -61,21 +66,27 @@ def load_demo(session: Session, runtime, echo: Callable[[str], None] = print) ->
     added: list[tuple[DemoTitle, Title]] = []
     for n, entry in enumerate(TITLES, 1):
         if entry.key in existing:
+            _give_missing_file(session, runtime, existing[entry.key], entry)
             continue
         title = create_title(session, entry.data)
         set_cover(session, runtime.storage, title, io.BytesIO(cover_image(entry.key)))
-        generated = book_file(entry.key)
-        if generated is not None:
-            data, media_type = generated
-            attach_book_file(session, runtime.storage, title, io.BytesIO(data), media_type)
+        data, media_type = book_file(entry.key)
+        attach_book_file(session, runtime.storage, title, io.BytesIO(data), media_type)
         added.append((entry, title))
-        echo(f"demo: [{n}/{len(TITLES)}] {entry.data.title}" + (" (+ book file)" if generated else ""))
+        echo(f"demo: [{n}/{len(TITLES)}] {entry.data.title} (+ book file)")
     _fill_shelves(session, added)
     _add_patrons(session, runtime, echo)
     titles = [title for _, title in added]
     if titles:
         add_demo_licenses(session, titles)
     return len(added)
+
+
+def _give_missing_file(session: Session, runtime, title: Title, entry: DemoTitle) -> None:
+    """A demo title loaded before every title had a file gets its generated sample now."""
+    if session.scalar(select(BookFile.id).where(BookFile.title_id == title.id).limit(1)) is None:
+        data, media_type = book_file(entry.key)
+        attach_book_file(session, runtime.storage, title, io.BytesIO(data), media_type)
 
 
 def _fill_shelves(session: Session, added: list[tuple[DemoTitle, Title]]) -> None:

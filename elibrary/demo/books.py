@@ -170,3 +170,39 @@ BUILDERS = {
     "lighthouse": lighthouse,
     "library_town": library_town,
 }
+
+
+SAMPLE_NOTE = "この本は elibrary のデモ用に作った見本です。実際の本の内容ではありません。"
+
+
+def sample_book(entry: DemoTitle) -> bytes:
+    """A short reflowable EPUB 3 for a demo title with no story of its own: its description and a note."""
+    pub = _publication(entry)
+    lang = entry.data.language or "ja"
+    pub.add(epub.Item("css", "style.css", "text/css", HORIZONTAL_CSS.encode()))
+    pub.add(_cover_item(draw_cover(entry)))
+    title_page = f'<h1>{escape(entry.data.title)}</h1>\n<p class="author">{_credits(entry)}</p>'
+    pub.add(epub.Item("titlepage", "titlepage.xhtml", "application/xhtml+xml", epub.xhtml_page(entry.data.title, title_page, lang=lang),
+                      in_spine=True, label="扉"))
+    body = f"<h2>はじめに</h2>\n<p>{escape(entry.data.description)}</p>\n<p>{escape(SAMPLE_NOTE)}</p>"
+    for subject in entry.data.subjects:
+        body += f"\n<h2>{escape(subject.term)}</h2>\n<p>{escape(subject.term)}について、この本はやさしく紹介しています。{escape(SAMPLE_NOTE)}</p>"
+    pub.add(epub.Item("ch1", "chapter1.xhtml", "application/xhtml+xml", epub.xhtml_page(entry.data.title, body, lang=lang),
+                      in_spine=True, label="はじめに"))
+    return epub.build_epub3(pub)
+
+
+def sample_picture_book(entry: DemoTitle) -> bytes:
+    """A four-page fixed-layout EPUB for a demo picture book with no pages of its own (its cover on each page)."""
+    progression = entry.data.page_progression or "rtl"
+    pub = _publication(entry, progression=progression, fixed_layout=True, access_modes=["textual", "visual"],
+                       accessibility_features=["alternativeText", "readingOrder"])
+    pub.add(epub.Item("css", "style.css", "text/css", FXL_CSS.encode()))
+    pub.add(_cover_item(draw_cover(entry)))
+    lines = ["", entry.data.description, SAMPLE_NOTE, "おしまい"]
+    first, second = ("page-spread-right", "page-spread-left") if progression == "rtl" else ("page-spread-left", "page-spread-right")
+    for n, line in enumerate(lines):
+        pub.add(epub.Item(f"p{n}", f"page{n:02d}.xhtml", "application/xhtml+xml",
+                          _fxl_page(f"{entry.data.title} {n}", "images/cover.jpg", f"表紙：{entry.data.title}", line), in_spine=True,
+                          spine_properties=first if n % 2 == 0 else second, label="表紙" if n == 0 else ""))
+    return epub.build_epub3(pub)

@@ -266,4 +266,17 @@ def large_print_pdf(entry: DemoTitle) -> bytes:
     return w.finish()
 
 
+def sample_pdf(entry: DemoTitle) -> bytes:
+    """A few A4 pages for a demo PDF title with no text of its own: its description and a note."""
+    w = Writer(entry)
+    w.title_page(entry, "この資料は elibrary のデモ用に作成した見本です。")
+    w.heading("はじめに", bookmark="intro")
+    w.paragraph(entry.data.description)
+    w.paragraph("この本は elibrary のデモ用に作った見本です。実際の本の内容ではありません。")
+    for n, subject in enumerate(entry.data.subjects, 1):
+        w.heading(subject.term, bookmark=f"s{n}")
+        w.paragraph(f"{subject.term}について、この資料はやさしく紹介しています。")
+    return w.finish()
+
+
 BUILDERS = {"handbook_pdf": handbook_pdf, "newsletter_pdf": newsletter_pdf, "large_print_pdf": large_print_pdf}

@@ -4,7 +4,6 @@ Read-only queries; the decisions that change copies live in ``services`` under t
 """
 from __future__ import annotations
 
-import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,11 +13,9 @@ from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
 from elibrary.db import utcnow
-from elibrary.lending import policy
-from elibrary.lending.models import Hold, HoldState, LendingEvent, License, Loan
+from elibrary.lending import policy, readability, waits
+from elibrary.lending.models import Hold, HoldState, License, Loan
 from elibrary.patrons.models import Patron
-
-RECENT_LOANS = 50  # how many ended loans of the title the wait estimate learns from
 
 
 def free_copies(session: Session, title_id: int, licenses: list[License]) -> dict[int, int | None]:
@@ -68,12 +65,18 @@ class Availability:
     loan: Loan | None = None  # the patron's loan
     hold: Hold | None = None  # the patron's hold
     position: int | None = None  # the patron's place in the queue, from 1
-    estimated_wait: timedelta | None = None
+    wait: waits.WaitEstimate | None = None  # the patron's wait, as a range
+    has_file: bool = True  # a readable EPUB or PDF exists (without one nothing is lent)
+
+    @property
+    def estimated_wait(self) -> timedelta | None:
+        """The short end of the patron's wait (what past loans suggest)."""
+        return self.wait.low if self.wait is not None else None
 
     @property
     def available(self) -> bool:
         """A copy can be borrowed now without waiting."""
-        return self.lendable and (self.copies_available is None or self.copies_available > 0)
+        return self.lendable and self.has_file and (self.copies_available is None or self.copies_available > 0)
 
     @property
     def holds_ratio(self) -> float | None:
@@ -92,7 +95,9 @@ def availability(session: Session, title_id: int, patron: Patron | None = None, 
     holds = session.scalars(select(Hold).where(Hold.title_id == title_id).order_by(Hold.queue_seq)).all()
     ready = Counter(h.license_id for h in holds if h.state == HoldState.ready)
     result = Availability(title_id=title_id, holds_total=len(holds), holds_waiting=sum(h.state == HoldState.waiting for h in holds))
+    result.has_file = readability.has_readable_file(session, title_id)
     total = available = 0
+    lending: list[License] = []
     for lic in licenses:
         reason = lic.stop_reason(now)
         result.licenses.append(LicenseStatus(lic, loans[lic.id], ready[lic.id], free[lic.id] if reason is None else 0, reason))
@@ -100,6 +105,7 @@ def availability(session: Session, title_id: int, patron: Patron | None = None, 
         if reason is not None:
             continue
         result.lendable = True
+        lending.append(lic)
         if lic.is_open:
             result.is_open = True
         else:
@@ -112,50 +118,9 @@ def availability(session: Session, title_id: int, patron: Patron | None = None, 
         for index, hold in enumerate(holds):
             if hold.patron_id == patron.id:
                 result.hold, result.position = hold, index + 1
-                result.estimated_wait = estimate_wait(session, title_id, holds, hold, total, now)
+                if hold.state != HoldState.ready:
+                    result.wait = waits.estimate(session, title_id, list(holds), hold, lending, now)
     return result
-
-
-def average_loan(session: Session, title_id: int) -> timedelta:
-    """How long this title's recent loans actually lasted (the citizen loan period if none ended yet)."""
-    recent = (
-        select(LendingEvent.loan_hours)
-        .where(LendingEvent.title_id == title_id, LendingEvent.loan_hours.is_not(None))
-        .order_by(LendingEvent.id.desc())
-        .limit(RECENT_LOANS)
-        .subquery()
-    )
-    hours = session.scalar(select(func.avg(recent.c.loan_hours)))
-    if hours is None:
-        return timedelta(days=policy.category_policy(session, "citizen").loan_days)
-    return timedelta(hours=max(1.0, float(hours)))
-
-
-def estimate_wait(session: Session, title_id: int, holds: list[Hold], hold: Hold, copies: int, now: datetime) -> timedelta | None:
-    """When a copy should come to ``hold``: each copy turns over after the title's average real loan.
-
-    Current loans end at their expected time (start + average, within now..due); ready holds ahead have a
-    copy already and keep it for one average loan; suspended holds ahead are skipped.
-    """
-    if hold.state == HoldState.ready:
-        return timedelta(0)
-    if copies <= 0:
-        return None
-    typical = average_loan(session, title_id)
-    copy_free_at = [
-        min(max(started + typical, now), due)
-        for started, due in session.execute(select(Loan.started_at, Loan.due_at).where(Loan.title_id == title_id)).all()
-    ]
-    copy_free_at += [now + typical for h in holds if h.state == HoldState.ready]
-    copy_free_at = sorted(copy_free_at)[:copies]
-    copy_free_at += [now] * (copies - len(copy_free_at))
-    heapq.heapify(copy_free_at)
-    ahead = [h for h in holds if h.queue_seq < hold.queue_seq and h.state == HoldState.waiting]
-    turn = now
-    for _ in range(len(ahead) + 1):
-        turn = heapq.heappop(copy_free_at)
-        heapq.heappush(copy_free_at, turn + typical)
-    return max(timedelta(0), turn - now)
 
 
 @dataclass
@@ -164,6 +129,12 @@ class ShelfView:
 
     loans: list[tuple[Loan, Title]]
     holds: list[tuple[Hold, Title, Availability]]
+    readable: set[int] = field(default_factory=set)  # titles with a file the readers can open
+
+    @property
+    def ready_holds(self) -> list[tuple[Hold, Title, Availability]]:
+        """Holds with a copy kept for the patron now."""
+        return [row for row in self.holds if row[0].state == HoldState.ready]
 
 
 def shelf(session: Session, patron: Patron, *, now: datetime | None = None) -> ShelfView:
@@ -176,14 +147,38 @@ def shelf(session: Session, patron: Patron, *, now: datetime | None = None) -> S
     return ShelfView(
         loans=[(loan, title) for loan, title in loans],
         holds=[(hold, title, availability(session, title.id, patron, now=now)) for hold, title in holds],
+        readable=readability.readable_titles(session, [title.id for _, title in loans]),
     )
 
 
+@dataclass
+class PatronNotices:
+    """What a signed-in patron should see at once: holds ready to borrow and loans ending soon."""
+
+    ready: list[tuple[Hold, Title]]
+    due_soon: list[tuple[Loan, Title]]
+
+
+def patron_notices(session: Session, patron: Patron, *, now: datetime | None = None) -> PatronNotices:
+    """Ready holds (with the time they are kept) and loans due within the library's due-soon days (two queries)."""
+    now = now or utcnow()
+    soon = now + timedelta(days=max(1, policy.setting(session, "due_soon_days")))
+    ready = session.execute(
+        select(Hold, Title).join(Title, Title.id == Hold.title_id).where(Hold.patron_id == patron.id, Hold.state == HoldState.ready)
+        .order_by(Hold.ready_until)
+    ).all()
+    due = session.execute(
+        select(Loan, Title).join(Title, Title.id == Loan.title_id).where(Loan.patron_id == patron.id, Loan.due_at <= soon).order_by(Loan.due_at)
+    ).all()
+    return PatronNotices([(h, t) for h, t in ready], [(loan, t) for loan, t in due])
+
+
 def available_map(session: Session, ids: list[int], now: datetime | None = None) -> dict[int, dict]:
-    """The search enricher: ``{title_id: {"available": bool}}`` for the availability facet."""
+    """The search enricher: ``{title_id: {"available": bool}}`` for the availability facet (a title without a file never is)."""
     now = now or utcnow()
     if not ids:
         return {}
+    readable = readability.readable_titles(session, ids)
     licenses = session.scalars(select(License).where(License.title_id.in_(ids))).all()
     loans = Counter(dict(session.execute(select(Loan.license_id, func.count()).where(Loan.title_id.in_(ids)).group_by(Loan.license_id)).all()))
     ready = Counter(
@@ -197,6 +192,6 @@ def available_map(session: Session, ids: list[int], now: datetime | None = None)
     for lic in licenses:
         if lic.stop_reason(now) is None:
             free = copies_free(lic, loans[lic.id], ready[lic.id])
-            if free is None or free > 0:
+            if (free is None or free > 0) and lic.title_id in readable:
                 result[lic.title_id]["available"] = True
     return result

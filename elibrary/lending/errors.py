@@ -28,6 +28,14 @@ class NotLendable(Conflict):
     message_en = "This book cannot be lent at present."
 
 
+class NoBookFile(Conflict):
+    """The title has a licence but no file a reader can open: lending it would spend a copy on nothing."""
+
+    code = "no-book-file"
+    message_ja = "この本は読むためのファイルが準備できていないため、まだ借りられません。"
+    message_en = "This book cannot be borrowed yet: its file is not ready to read."
+
+
 class LoanNotFound(NotFound):
     """No such current loan for this patron: returned already, expired, or someone else's."""
 

@@ -192,20 +192,26 @@ def check_patron_may_borrow(patron: Patron, now: datetime) -> None:
 
 def check_collection(policy: CategoryPolicy, title: Title, is_open: bool) -> None:
     """Refuse a title outside the collections the category may borrow from."""
+    problem = collection_problem(policy, {c.code for c in title.collections}, title.audience == Audience.children, is_open)
+    if problem is not None:
+        raise problem
+
+
+def collection_problem(policy: CategoryPolicy, codes: set[str], children: bool, is_open: bool) -> PatronNotAllowed | None:
+    """Why the category may not borrow a title in collections ``codes`` (``None``: it may)."""
     if policy.open_titles_only and not is_open:
-        raise PatronNotAllowed(
+        return PatronNotAllowed(
             f"{policy.name}の方は無料公開の本のみ借りられます。",
             f"{policy.name_en or policy.code} patrons may borrow open titles only.",
             reason="collection",
         )
     if not policy.collections:
-        return
-    codes = {c.code for c in title.collections}
-    if title.audience == Audience.children:
-        codes.add("children")
+        return None
+    codes = set(codes) | ({"children"} if children else set())
     if not codes & set(policy.collections):
-        raise PatronNotAllowed(
-            f"{policy.name}の方はこの本を借りられません(対象外の資料です)。",
+        return PatronNotAllowed(
+            f"{policy.name}の方はこの本を借りられません（対象外の資料です）。",
             f"{policy.name_en or policy.code} patrons may not borrow from this collection.",
             reason="collection",
         )
+    return None

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from elibrary.catalog.models import Title, TitleStatus
 from elibrary.db import utcnow
 from elibrary.errors import InvalidInput, NotFound
-from elibrary.lending import history, licenses, loan_rows, locks, policy
+from elibrary.lending import history, licenses, loan_rows, locks, policy, readability
 from elibrary.lending.availability import Availability, ShelfView, availability, copies_free, shelf  # noqa: F401  (API)
 from elibrary.lending.errors import (
     AlreadyBorrowed,
@@ -26,6 +26,7 @@ from elibrary.lending.errors import (
     HoldRefused,
     LimitReached,
     LoanNotFound,
+    NoBookFile,
     NotAvailable,
     NotLendable,
     RenewalRefused,
@@ -46,6 +47,7 @@ __all__ = [
     "borrow",
     "can_read",
     "cancel_hold",
+    "loan_of",
     "place_hold",
     "renew",
     "resume_hold",
@@ -104,6 +106,8 @@ def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | N
     lending = [lic for lic, _, _ in state.usage if lic.stop_reason(now) is None]
     if not lending:
         raise NotLendable()
+    if not readability.has_readable_file(session, title_id):
+        raise NoBookFile()
     rules = policy.category_policy(session, me.category)
     if rules.open_titles_only or rules.collections:
         policy.check_collection(rules, session.get(Title, title_id), is_open=any(lic.is_open for lic in lending))
@@ -144,6 +148,14 @@ def _patron_loan(session: Session, patron: Patron, loan_id: int) -> Loan:
     if loan is None or loan.patron_id != patron.id:
         raise LoanNotFound()
     return loan
+
+
+def loan_of(session: Session, patron: Patron, loan_id: int) -> tuple[Loan, Title]:
+    """The patron's current loan and its title (for the "return it?" question), or ``LoanNotFound``."""
+    loan = session.get(Loan, loan_id)
+    if loan is None or loan.patron_id != patron.id:
+        raise LoanNotFound()
+    return loan, session.get(Title, loan.title_id)
 
 
 def return_loan(session: Session, patron: Patron, loan_id: int, *, now: datetime | None = None, cipher: DataCipher | None = None) -> None:
@@ -227,6 +239,8 @@ def place_hold(session: Session, patron: Patron, title_id: int, *, now: datetime
     lending = [lic for lic, _, _ in usage]
     if not lending:
         raise NotLendable()
+    if not readability.has_readable_file(session, title.id):
+        raise NoBookFile()
     if any(lic.is_open for lic in lending):
         raise HoldRefused("この本は予約なしで読めます。", "This book is free to read; no hold is needed.", reason="open")
     rules = policy.category_policy(session, patron.category)

@@ -12,9 +12,10 @@ from flask_login import current_user
 
 from elibrary.errors import InvalidInput
 from elibrary.lending import availability as availability_queries
-from elibrary.lending import services
+from elibrary.lending import outlook, policy, services
 from elibrary.web.auth import patron_required
-from elibrary.web.i18n import t
+from elibrary.web.formatting import format_day, format_moment
+from elibrary.web.i18n import current_locale, t
 from elibrary.web.safety import safe_next_url
 from elibrary.web.transactions import db_session, runtime
 
@@ -50,6 +51,15 @@ def hold(title_id: int):
     position = services.availability(db_session(), title_id, current_user).position or placed.queue_seq
     flash(t(f"予約しました。順番は{position}番目です。", f"Hold placed. You are number {position} in the queue."), "success")
     return _back()
+
+
+@bp.get("/loans/<int:loan_id>/return")
+@patron_required
+def confirm_return(loan_id: int):
+    """返却の確認: returning early ends the reading, so the patron is asked once."""
+    loan, title = services.loan_of(db_session(), current_user, loan_id)
+    next_url = safe_next_url(request.args.get("next")) or url_for("lending.shelf")
+    return render_template("lending/confirm_return.html", loan=loan, title=title, next_url=next_url)
 
 
 @bp.post("/loans/<int:loan_id>/return")
@@ -89,7 +99,8 @@ def suspend_hold(hold_id: int):
     except ValueError:
         raise InvalidInput("再開日を YYYY-MM-DD で入力してください。", "Enter the resume date as YYYY-MM-DD.", field="until") from None
     services.suspend_hold(db_session(), current_user, hold_id, until, cipher=runtime().cipher)
-    flash(t(f"{until.isoformat()} まで予約を休止します。順番はそのままです。", f"Hold suspended until {until.isoformat()}; your place is kept."), "success")
+    shown = format_day(until, current_locale())
+    flash(t(f"{shown}まで予約を休止します。順番はそのままです。", f"Hold suspended until {shown}; your place is kept."), "success")
     return _back()
 
 
@@ -144,17 +155,43 @@ def _titles(entries):
 
 
 def _local(moment) -> str:
-    from elibrary.lending.policy import TOKYO
-
-    return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+    return format_moment(moment, current_locale())
 
 
 def title_lending(title):
     """Template global for the OPAC title page: the title's availability as the current user sees it."""
     if title is None:
         return None
-    patron = current_user if current_user.is_authenticated and not current_user.is_staff else None
-    return availability_queries.availability(db_session(), title.id, patron)
+    return availability_queries.availability(db_session(), title.id, _signed_in_patron())
+
+
+def _signed_in_patron():
+    return current_user if current_user.is_authenticated and not current_user.is_staff else None
+
+
+def lending_outlooks(titles) -> dict:
+    """Template global: ``{title_id: Outlook}`` for a page of titles, as the signed-in patron sees them (one batch)."""
+    return outlook.outlooks(db_session(), [title.id for title in titles], _signed_in_patron())
+
+
+def patron_notices():
+    """Template global: the signed-in patron's ready holds and loans ending soon (None for others)."""
+    patron = _signed_in_patron()
+    return availability_queries.patron_notices(db_session(), patron) if patron is not None else None
+
+
+def title_outlook(title):
+    """Template global: one title's outlook for the signed-in patron."""
+    return outlook.outlook(db_session(), title.id, _signed_in_patron())
+
+
+def category_label(code) -> str:
+    """Template filter: a patron category's name as the library set it (一般, 児童・生徒 ...), not its code."""
+    code = str(getattr(code, "value", code) or "")
+    rules = policy.category_policy(db_session(), code)
+    if rules.code != code:
+        return code
+    return (rules.name_en or rules.code) if current_locale() == "en" else rules.name
 
 
 def init_app(app: Flask) -> None:
@@ -164,4 +201,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     staff_views.init_app(app)
     app.jinja_env.globals["title_lending"] = title_lending
+    app.jinja_env.globals["title_outlook"] = title_outlook
+    app.jinja_env.globals["patron_notices"] = patron_notices
+    app.jinja_env.filters["patron_category"] = category_label
+    app.jinja_env.globals["lending_outlooks"] = lending_outlooks
     app.jinja_env.filters["tokyo_time"] = _local

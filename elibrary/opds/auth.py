@@ -64,14 +64,18 @@ def authentication_document() -> dict:
 
 
 def _help_url() -> str:
-    return runtime().settings.get("ELIBRARY_OPDS_HELP_URL") or url_for("catalog.home", _external=True)
+    configured = runtime().settings.get("ELIBRARY_OPDS_HELP_URL")
+    if configured:
+        return configured
+    endpoint = "help.index" if "help.index" in current_app.view_functions else "catalog.home"
+    return url_for(endpoint, _external=True)
 
 
 def _register_url() -> str:
     configured = runtime().settings.get("ELIBRARY_OPDS_REGISTER_URL")
     if configured:
         return configured
-    for endpoint in ("patrons.register", "patrons.login"):
+    for endpoint in ("registrations.register", "patrons.register", "patrons.login"):
         if endpoint in current_app.view_functions:
             return url_for(endpoint, _external=True)
     return url_for("catalog.home", _external=True)

@@ -80,9 +80,19 @@ def cover_links(title: Title) -> list[tuple[str, str, str, str]]:
     return links
 
 
+BROWSER_ONLY_JA = "この本の出版社はアプリでの閲覧を認めていません。ウェブサイトにログインして、ブラウザで読んでください。"
+BROWSER_ONLY_EN = "The publisher does not allow this book in reading apps. Sign in on the library's website and read it in the browser."
+
+
 def loan_target(title: Title, downloadable: bool, urls) -> tuple[str, str]:
-    """Where a loan's acquisition link points: the file when the licence allows a download, else the
-    browser reader (``text/html``), which is all a DRM-less library can offer for such licences."""
+    """Where a loan's acquisition link points: the file itself when the licence allows reading outside the
+    browser (KOReader, Thorium open it). Otherwise there is no file for an app: the entry says so and links the
+    title's web page (``browser_only_link``) rather than offering a link an app would meet as a 403."""
     if downloadable:
         return urls.fulfil(title.id), book_type(title)
-    return urls.reader(title.id), "text/html"
+    return urls.web_page(title.id), "text/html"
+
+
+def browser_only_note(locale: str) -> str:
+    """What an app shows for a loan that can only be read in the browser."""
+    return BROWSER_ONLY_EN if locale == "en" else BROWSER_ONLY_JA

@@ -46,6 +46,10 @@ class Urls:
         """The browser reader (``readers`` owns ``/read/<id>``), for loans that may not be downloaded."""
         return f"{self.base}/read/{title_id}"
 
+    def web_page(self, title_id: int) -> str:
+        """The title's page on the website (the OPAC owns ``/titles/<id>``), where a loan is read in the browser."""
+        return f"{self.base}/titles/{title_id}"
+
     def cover(self, title_id: int, size: str, version: str) -> str:
         """The OPAC's cover images (``catalog.cover_views`` owns ``/covers/<id>/<size>?v=``)."""
         return f"{self.base}/covers/{title_id}/{size}?v={version}"

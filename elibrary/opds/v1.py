@@ -169,14 +169,21 @@ def entry_element(title: Title, circ: Circulation, urls: Urls, locale: str, stan
     for rel, size, version, media_type in entries.cover_links(title):
         _link(entry, rel, urls.cover(title.id, size, version), media_type)
     _link(entry, "alternate", urls.title(title.id), ENTRY_V1)
-    _acquisition_links(entry, title, circ, urls)
+    _acquisition_links(entry, title, circ, urls, locale)
     return entry
 
 
-def _acquisition_links(entry, title: Title, circ: Circulation, urls: Urls) -> None:
+def _acquisition_links(entry, title: Title, circ: Circulation, urls: Urls, locale: str) -> None:
     book_type = entries.book_type(title)
     if circ.open_access:
         _link(entry, ACQ + "/open-access", urls.fulfil(title.id), book_type)
+        return
+    if circ.loan is not None and not circ.downloadable:  # no file for an app: the entry says so, the web page is linked
+        note = entries.browser_only_note(locale)
+        _sub(entry, _A + "content", note, type="text")
+        link = _link(entry, "alternate", *entries.loan_target(title, False, urls), note)
+        _lending_state(link, circ)
+        _link(entry, REVOKE, urls.revoke(title.id))
         return
     if circ.loan is not None:
         link = _link(entry, ACQ, *entries.loan_target(title, circ.downloadable, urls))

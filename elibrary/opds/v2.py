@@ -152,9 +152,12 @@ def publication(title: Title, circ: Circulation, urls: Urls, locale: str) -> dic
         metadata["subject"] = subjects
     if title.isbn:
         metadata["altIdentifier"] = [f"urn:isbn:{title.isbn}"]
+    if circ.loan is not None and not circ.downloadable:  # said in the entry, where an app shows it
+        note = escape(entries.browser_only_note(locale), quote=False)
+        metadata["description"] = note + ("\n\n" + metadata["description"] if "description" in metadata else "")
     pub = {
         "metadata": metadata,
-        "links": [{"rel": "self", "href": urls.title(title.id), "type": PUBLICATION_V2}, *_acquisition_links(title, circ, urls)],
+        "links": [{"rel": "self", "href": urls.title(title.id), "type": PUBLICATION_V2}, *_acquisition_links(title, circ, urls, locale)],
     }
     images = [{"href": urls.cover(title.id, size, version), "type": media_type, "rel": rel} for rel, size, version, media_type in entries.cover_links(title)]
     if images:
@@ -162,17 +165,18 @@ def publication(title: Title, circ: Circulation, urls: Urls, locale: str) -> dic
     return pub
 
 
-def _acquisition_links(title: Title, circ: Circulation, urls: Urls) -> list[dict]:
+def _acquisition_links(title: Title, circ: Circulation, urls: Urls, locale: str) -> list[dict]:
     book_type = entries.book_type(title)
     if circ.open_access:
         return [{"rel": ACQ + "/open-access", "href": urls.fulfil(title.id), "type": book_type}]
     state = _lending_properties(circ)
     if circ.loan is not None:
         href, type_ = entries.loan_target(title, circ.downloadable, urls)
-        return [
-            {"rel": ACQ, "href": href, "type": type_, "properties": state},
-            {"rel": REVOKE, "href": urls.revoke(title.id), "type": PUBLICATION_V2},
-        ]
+        revoke = {"rel": REVOKE, "href": urls.revoke(title.id), "type": PUBLICATION_V2}
+        if circ.downloadable:
+            return [{"rel": ACQ, "href": href, "type": type_, "properties": state}, revoke]
+        note = entries.browser_only_note(locale)
+        return [{"rel": "alternate", "href": href, "type": type_, "title": note, "properties": state}, revoke]
     borrow = {
         "rel": ACQ + "/borrow",
         "href": urls.borrow(title.id),

@@ -6,7 +6,7 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach every web concern to ``app`` (the wings' views are registered by ``elibrary.wiring.register_views``)."""
-    from elibrary.web import accesslog, auth, errors, headers, health, hosts, i18n, requestid, safety, transactions, walls
+    from elibrary.web import accesslog, auth, errors, formatting, headers, health, hosts, i18n, labels, requestid, safety, transactions, walls
 
     accesslog.scrub_werkzeug_log()
 
@@ -17,6 +17,8 @@ def register_web(app: Flask) -> None:
     walls.init_app(app)  # staff pages outside the allowed networks are refused before any other work
     safety.init_app(app)
     i18n.init_app(app)
+    formatting.init_app(app)
+    labels.init_app(app)
     auth.init_app(app)
     errors.register_error_handlers(app)
     app.register_blueprint(health.bp)

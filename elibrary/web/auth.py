@@ -55,7 +55,10 @@ def init_app(app: Flask) -> None:
     manager = LoginManager(app)
     manager.login_view = "patrons.login"
     manager.login_message = None
-    manager.session_protection = "strong"
+    # No flask-login session protection: "strong" signed a patron out whenever their address changed (a tablet
+    # moving from Wi-Fi to mobile data). Safety rests on the server-side session record instead: each sign-in
+    # is a row that sign-out, "sign out everywhere", a PIN change or staff deactivation end for every copy.
+    manager.session_protection = None
 
     @manager.user_loader
     def load_user(user_id: str):

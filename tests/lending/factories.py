@@ -5,7 +5,7 @@ import itertools
 
 from sqlalchemy.orm import Session
 
-from elibrary.catalog.models import Audience, Collection, Title
+from elibrary.catalog.models import Audience, BookFile, Collection, Title
 from elibrary.lending import services
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher
@@ -13,8 +13,10 @@ from elibrary.security.crypto import DataCipher
 _serial = itertools.count(1)
 
 
-def make_title(session: Session, *, audience: Audience = Audience.general, collections: tuple[str, ...] = (), **overrides) -> Title:
-    """A title without licences."""
+def make_title(
+    session: Session, *, audience: Audience = Audience.general, collections: tuple[str, ...] = (), with_file: bool = True, **overrides
+) -> Title:
+    """A title without licences; ``with_file`` gives it an EPUB row (lending refuses titles nobody could read)."""
     n = next(_serial)
     title = Title(title=overrides.pop("title", f"貸出テストの本 {n}"), audience=audience, **overrides)
     for code in collections:
@@ -22,6 +24,10 @@ def make_title(session: Session, *, audience: Audience = Audience.general, colle
         title.collections.append(collection)
     session.add(title)
     session.flush()
+    if with_file:
+        key = f"books/{title.id}/{n:064d}.epub"
+        session.add(BookFile(title_id=title.id, storage_key=key, sha256=f"{n:064d}", size=1, media_type="application/epub+zip"))
+        session.flush()
     return title
 
 
@@ -40,9 +46,11 @@ def make_patron(session: Session, cipher: DataCipher | None = None, *, category:
     return patron
 
 
-def make_licensed_title(session: Session, model: str = "concurrent", copies: int | None = 1, *, title: str | None = None, **license_terms) -> Title:
-    """A title with one licence."""
-    title = make_title(session, **({"title": title} if title else {}))
+def make_licensed_title(
+    session: Session, model: str = "concurrent", copies: int | None = 1, *, title: str | None = None, with_file: bool = True, **license_terms
+) -> Title:
+    """A title with one licence (and, unless ``with_file`` is false, a book file)."""
+    title = make_title(session, with_file=with_file, **({"title": title} if title else {}))
     if model in ("open",):
         copies = None
     services.add_license(session, title.id, model, copies=copies, **license_terms)

@@ -102,6 +102,7 @@ def catalog(rt) -> Catalog:
         add_license(session, ginga.id, "one-copy", copies=1)
         ya = make_title(session, title="夏の庭", title_reading="ナツ ノ ニワ", audience="ya", ndc="913.6",
                         contributors=(ContributorCredit("湯本香樹実", "ユモト カズミ"),))
+        attach_book_file(session, rt.storage, ya, io.BytesIO(minimal_epub("夏の庭")), "application/epub+zip")
         add_license(session, ya.id, "concurrent", copies=3)
         pdf = make_title(session, title="図書館の自由に関する宣言", title_reading="トショカン ノ ジユウ ニ カンスル センゲン", ndc="010.1",
                          format="pdf", isbn=None)

@@ -37,6 +37,8 @@ def test_authentication_document_content(client):
     assert flow == {"type": "http://opds-spec.org/auth/basic", "labels": {"login": "利用者番号", "password": "パスワード"}}
     rels = {link["rel"]: link for link in document["links"]}
     assert {"logo", "help", "register", "http://opds-spec.org/shelf", "start"} <= set(rels)
+    assert rels["help"]["href"] == "http://localhost/help" and rels["register"]["href"] == "http://localhost/register"
+    assert client.get("/help").status_code == 200 and client.get("/register").status_code == 200
     logo = client.get(rels["logo"]["href"].removeprefix("http://localhost"))
     assert logo.status_code == 200 and logo.mimetype == "image/png"
     english = client.get("/opds/auth?lang=en").json
@@ -167,11 +169,15 @@ def test_withdrawn_or_unknown_title_is_404_problem(client, catalog):
         assert response.mimetype == "application/problem+json"
 
 
-def test_loan_without_download_right_points_at_the_browser_reader(client, catalog):
-    """A licence without DRM-free download: the loan's acquisition link is the reader page, the file is refused."""
+def test_loan_without_download_right_says_so_instead_of_a_link_an_app_cannot_open(client, catalog):
+    """A licence without DRM-free download: no acquisition link (an app would meet a 403); the entry says to read in the browser."""
     loan = client.post(f"/opds/v2/titles/{catalog.children}/borrow", headers=basic()).json
-    (acquisition,) = _links(loan, ACQ)
-    assert acquisition["type"] == "text/html"
-    assert acquisition["href"] == f"http://localhost/read/{catalog.children}"
+    assert _links(loan, ACQ) == []
+    (web,) = [link for link in loan["links"] if link["rel"] == "alternate"]
+    assert web["type"] == "text/html" and web["href"] == f"http://localhost/titles/{catalog.children}"
+    assert "ブラウザで読んでください" in web["title"] and "ブラウザで読んでください" in loan["metadata"]["description"]
+    assert client.get(web["href"]).status_code == 200
+    atom = client.get(f"/opds/v1/titles/{catalog.children}", headers=basic()).get_data(as_text=True)
+    assert "ブラウザで読んでください" in atom and 'rel="http://opds-spec.org/acquisition"' not in atom
     refused = client.get(f"/opds/titles/{catalog.children}/file", headers=basic())
     assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
