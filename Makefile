@@ -5,10 +5,10 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
-# No Basic user (an OPDS card number), query string or token in the access log: elibrary/web/accesslog.py.
-ACCESS_LOG_FORMAT := %(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms
+# gunicorn's settings (elibrary/web/gunicorn_conf.py): the access log without Basic user (an OPDS card number),
+# query string or token (elibrary/web/accesslog.py), with the request id; Prometheus multiprocess mode for /metrics.
 
-.PHONY: run test lint install install-test frontend system-packages init serve bench clean
+.PHONY: run test lint install install-test frontend system-packages init serve bench clean docs
 
 run: install frontend init serve
 
@@ -30,9 +30,11 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[postgresql,test]'
 
-# The readers' JavaScript engines come from npm (pinned in readers/package-lock.json).
+# The readers' JavaScript engines come from npm (pinned in readers/package-lock.json); so does the OpenID
+# Provider the school sign-in tests run on loopback (tests/oidc, test-only, never served).
 frontend:
 	@if [ -f readers/package.json ]; then cd readers && npm ci --no-audit --no-fund --loglevel=error; fi
+	@if [ -f tests/oidc/package.json ]; then cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error; fi
 
 # Debian packages the tests use: Chromium for the browser tests (never a downloaded browser), Japanese fonts
 # (Noto CJK for screenshots, IPAex for the PDFs reportlab draws), jing and a JRE for the OPDS 1 RELAX NG and
@@ -41,7 +43,9 @@ frontend:
 SYSTEM_PACKAGES := chromium:/usr/bin/chromium fonts-noto-cjk:/usr/share/fonts/opentype/noto \
 	fonts-ipaexfont-gothic:/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf \
 	fonts-ipaexfont-mincho:/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf \
-	jing:/usr/bin/jing default-jre-headless:/usr/bin/java
+	jing:/usr/bin/jing default-jre-headless:/usr/bin/java \
+	nginx:/usr/sbin/nginx prometheus:/usr/bin/promtool clamav-daemon:/usr/sbin/clamd logrotate:/usr/sbin/logrotate \
+	systemd:/usr/bin/systemd-analyze pandoc:/usr/bin/pandoc poppler-utils:/usr/bin/pdftoppm
 system-packages:
 	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
 	  [ -e "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; done; \
@@ -55,12 +59,16 @@ init:
 	$(BIN)/elibrary init --demo
 
 serve:
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - \
-	  --logger-class elibrary.web.accesslog.AccessLogger --access-logformat '$(ACCESS_LOG_FORMAT)' wsgi:app
+	$(BIN)/gunicorn -c python:elibrary.web.gunicorn_conf --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 bench: install-test
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/search.py
 
 clean:
-	rm -rf $(VENV) readers/node_modules .pytest_cache
+	rm -rf $(VENV) readers/node_modules tests/oidc/node_modules .pytest_cache
+
+# The Japanese manuals of docs/ja as PDFs, 詳細版 and 簡易版 (pandoc + WeasyPrint): docs/ja/build/ (gitignored).
+docs: $(BIN)/python system-packages
+	$(BIN)/pip install --quiet -e '.[docs]'
+	$(BIN)/python docs/tools/build_manuals.py docs/ja docs/ja/build

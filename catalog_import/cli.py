@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from catalog_import.epub import epub_paths
 from catalog_import.runner import run_import
 from elibrary.cli_support import one_line_errors, runtime
+from elibrary.security import events
 
 SHOWN_PROBLEMS = 20
 
@@ -37,6 +38,9 @@ def _run(kind: str, paths: tuple[str, ...], dry_run: bool, report_path: str | No
     finally:
         if report is not None:
             report.close()
+    events.record_security_event_now(rt.db, "import.run", actor_kind="system", detail={
+        "format": kind, "files": len(paths), "added": summary.added, "updated": summary.updated, "rejected": summary.rejected,
+        "dry_run": dry_run, "via": "cli"})
     click.echo(summary.line())
     click.echo(f"time: {summary.import_seconds:.1f} s import, {summary.index_seconds:.1f} s search index")
     if summary.problems and not report_path:

@@ -18,6 +18,7 @@ from elibrary.selection import funds, receiving
 from elibrary.web.auth import staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, own_transactions, runtime
+from elibrary.web.uploads import scan_uploads
 
 bp = Blueprint("pool_import", __name__, url_prefix="/staff/selection")
 ROLES = ("admin", "librarian")
@@ -42,6 +43,7 @@ def pool_import():
     upload = request.files.get("file")
     if kind not in KINDS or upload is None or not upload.filename:
         raise InvalidInput("形式とファイルを選んでください。", "Choose a format and a file.")
+    scan_uploads([upload])  # ClamAV, when ELIBRARY_CLAMD_SOCKET is set
     with tempfile.TemporaryDirectory(prefix="elibrary-pool-") as folder:
         path = Path(folder) / f"pool{UPLOAD_SUFFIX[kind]}"
         upload.save(path)
@@ -58,6 +60,7 @@ def receive_delivery(order_id: int):
     uploads = [upload for upload in request.files.getlist("books") if upload and upload.filename]
     if (notice is None or not notice.filename) and not uploads:
         raise InvalidInput("納品ファイルか本のファイルを選んでください。", "Choose the delivery file or book files.", field="file")
+    scan_uploads([notice, *uploads])  # ClamAV, when ELIBRARY_CLAMD_SOCKET is set
     rt = runtime()
     with tempfile.TemporaryDirectory(prefix="elibrary-delivery-") as folder:
         books, problems = delivered_books(_saved_books(uploads, Path(folder)))

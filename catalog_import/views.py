@@ -14,13 +14,16 @@ import tempfile
 from pathlib import Path
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request, send_file
+from flask_login import current_user
 
 from catalog_import.report import template_csv
 from catalog_import.runner import KINDS, run_import
 from catalog_import.tabular import COLUMNS
+from elibrary.security import events
 from elibrary.web.auth import staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import own_transactions, runtime
+from elibrary.web.uploads import scan_uploads
 
 bp = Blueprint("catalog_import", __name__, url_prefix="/admin/import")
 ADMIN_ROLES = ("admin", "librarian")
@@ -51,6 +54,7 @@ def upload():
     if kind not in KINDS or not uploads:
         error = t("形式を選び、ファイルを1つ以上選んでください。", "Choose a format and at least one file.")
         return render_template("import/upload.html", kinds=KINDS, columns=COLUMNS, kind=kind or "csv", error=error), 400
+    scan_uploads(uploads)  # ClamAV, when ELIBRARY_CLAMD_SOCKET is set: nothing is read before
     dry_run = bool(request.form.get("dry_run"))
     report_id = secrets.token_urlsafe(24)
     report_text = io.StringIO()
@@ -65,6 +69,9 @@ def upload():
         summary = run_import(runtime(), kind, paths, dry_run=dry_run, report=report_text, index="kick")
     for upload_file in uploads:
         upload_file.close()
+    events.record_security_event_now(runtime().db, "import.run", actor_kind="staff", staff_id=current_user.id, address=request.remote_addr,
+                                     detail={"format": kind, "files": len(uploads), "added": summary.added, "updated": summary.updated,
+                                             "rejected": summary.rejected, "dry_run": dry_run})
     if summary.rejected:
         (_reports_folder() / f"{report_id}.csv").write_text(report_text.getvalue(), encoding="utf-8-sig")
     names = [f.filename for f in uploads]

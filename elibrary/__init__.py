@@ -19,13 +19,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask application from the layered settings (see ``elibrary.config``)."""
     from flask import Flask
 
-    from elibrary import wiring
+    from elibrary import logs, wiring
     from elibrary.web import register_web
 
     instance_path = _instance_path(test_config)
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     settings = wiring.instance_settings(instance_path, test_config, os.environ)
     app.config.update(settings)
+    logs.configure_logging(settings)  # JSON lines with the request id (ELIBRARY_LOG_*)
     app.config["SECRET_KEY"] = settings["ELIBRARY_SECRET_KEY"]
     app.config["MAX_CONTENT_LENGTH"] = int(settings["ELIBRARY_MAX_UPLOAD_MB"]) * 1024 * 1024
     # Flask defines both keys (SAMESITE as None), so setdefault would keep Flask's values: set them.

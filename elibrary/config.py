@@ -79,9 +79,10 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_CARD_CHECK_DIGIT": "none",  # NW-7 card check digit: see elibrary/cards/checkdigits.py ALGORITHMS
     "ELIBRARY_CARD_CHECK_DIGIT_IN_NUMBER": False,  # True: card numbers already end with their check character
     "ELIBRARY_CARD_START_STOP": "A",  # NW-7 start/stop characters, one letter (A-D) or two ("AB")
-    "ELIBRARY_OIDC_ISSUER": None,
+    "ELIBRARY_OIDC_ISSUER": None,  # the default OpenID Provider of school sign-in (a school's own settings override it)
     "ELIBRARY_OIDC_CLIENT_ID": None,
     "ELIBRARY_OIDC_CLIENT_SECRET": None,
+    "ELIBRARY_OIDC_TIMEOUT": 10,  # seconds per call to an OpenID Provider (discovery, keys, token)
     "ELIBRARY_LIBRARY_NAME": "電子図書館",
     "ELIBRARY_LIBRARY_NAME_EN": "e-Library",
     "ELIBRARY_MAX_UPLOAD_MB": 200,
@@ -95,7 +96,31 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_LENDING_JOBS_INTERVAL": 300,  # seconds between in-process lending passes; 0 turns it off
     "ELIBRARY_OUTBOX_RETENTION_DAYS": 7,  # delivered notifications (encrypted personal data) are erased after this
     "ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS": 30,  # notifications that gave up are kept this long for staff to see why
+    # Logs and monitoring (docs/operations.md, "Logs and monitoring")
+    "ELIBRARY_LOG_FILE": None,  # None: stderr (systemd's journal); else a file logrotate may move (WatchedFileHandler)
+    "ELIBRARY_LOG_FORMAT": "json",  # "json": one JSON object per line; "text": plain lines
+    "ELIBRARY_LOG_LEVEL": "INFO",
+    "ELIBRARY_METRICS_ALLOW": "127.0.0.1/32, ::1/128",  # networks that may read /metrics (others get 404)
+    "ELIBRARY_SECURITY_EVENTS_DAYS": 400,  # security events are kept this long (over a year, for audits)
+    "ELIBRARY_SECURITY_ALERT_TO": "",  # comma-separated e-mail addresses for alerts; empty: every active admin
+    "ELIBRARY_SECURITY_ALERT_MINUTES": 60,  # at most one alert e-mail per this many minutes
+    "ELIBRARY_SECURITY_ALERT_FAILURES": 20,  # failed sign-ins (all cards) since the last alert that raise one
+    "ELIBRARY_STAFF_NETWORKS": "",  # CIDR list where staff pages answer (library, city hall); empty: everywhere
+    "ELIBRARY_STAFF_HTTPS_ONLY": None,  # None: on in production; staff pages refused over plain HTTP
+    "ELIBRARY_CLAMD_SOCKET": None,  # clamd's Unix socket (e.g. /run/clamav/clamd.ctl): uploads are scanned; None: not scanned
+    "ELIBRARY_CLAMD_TIMEOUT": 30,  # seconds for one scan
     "ELIBRARY_CONTENT_URL": None,  # None: single host; else the second origin serving book content to the readers
+    "ELIBRARY_MAINTENANCE_FILE": None,  # None: <ELIBRARY_STORAGE_PATH>/.maintenance.json, shared by every app server
+    "ELIBRARY_MAINTENANCE_NOTICE_DAYS": 10,  # a planned stop is announced on the home page this many days ahead
+    "ELIBRARY_BACKUP_SCHEDULE": None,  # "HH:MM" Japan time: a daily backup by `elibrary jobs run` (cron), e.g. "03:00"; None: off
+    "ELIBRARY_BACKUP_DIR": None,  # None: <instance>/backups (archives, and the shared "objects" folder of book files)
+    "ELIBRARY_BACKUP_KEEP_DAILY": 7,  # retention: the newest backup of each of the last 7 days,
+    "ELIBRARY_BACKUP_KEEP_WEEKLY": 4,  # ... of each of the last 4 weeks,
+    "ELIBRARY_BACKUP_KEEP_MONTHLY": 6,  # ... and of each of the last 6 months
+    "ELIBRARY_BACKUP_INCLUDE_KEYS": True,  # False: keys kept apart by the operator (a restore needs them)
+    "ELIBRARY_BACKUP_DRILL_DAYS": 0,  # a restore drill of the new backup every N days (e.g. 30); 0: off
+    "ELIBRARY_BACKUP_MAX_AGE_HOURS": 26,  # the health detail fails when the last scheduled backup is older
+    "ELIBRARY_MONITORING_NETWORKS": "",  # CIDR list allowed to read /healthz/detail without signing in (monitoring servers)
 }
 
 # Values that must never protect a production site.
@@ -148,6 +173,9 @@ def fill_paths(settings: dict[str, Any], instance_path: str) -> None:
         settings["ELIBRARY_SEARCH_PATH"] = str(base / "search-index")
     if not settings["ELIBRARY_STORAGE_PATH"]:
         settings["ELIBRARY_STORAGE_PATH"] = str(base / "files")
+    if not settings.get("ELIBRARY_BACKUP_DIR"):
+        settings["ELIBRARY_BACKUP_DIR"] = str(base / "backups")
+    settings.setdefault("ELIBRARY_INSTANCE_PATH", str(base))
     if not settings.get("ELIBRARY_AUDIT_ANCHOR"):
         settings["ELIBRARY_AUDIT_ANCHOR"] = str(base / "audit_anchor")
 

@@ -39,6 +39,7 @@ from sqlalchemy import String, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from elibrary import logs
 from elibrary.db import Base, Database, UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,8 @@ def run_job(runtime: Any, job: Job, now: datetime | None = None, *, holder: str 
     if not take_lease(runtime.db, job.name, holder, now, job.lease_seconds):
         return Outcome(job.name, False)
     try:
-        return Outcome(job.name, True, job.run(runtime, now))
+        with logs.request_context(f"job-{job.name}-{logs.new_request_id()[:8]}"):  # its log lines share one id
+            return Outcome(job.name, True, job.run(runtime, now))
     finally:
         release_lease(runtime.db, job.name, holder, now)
 

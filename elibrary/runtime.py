@@ -19,9 +19,12 @@ if TYPE_CHECKING:  # the wings import the runtime (for its type); it imports non
     from elibrary.db import Database
     from elibrary.ils.base import ILSConnector
     from elibrary.line.client import LineClient
+    from elibrary.maintenance.flag import FlagReader
+    from elibrary.monitoring.metrics import GaugeRegistry
     from elibrary.notify.base import Notifier
     from elibrary.opds.caches import OpdsCaches
     from elibrary.patrons.accounts import LocalAccounts
+    from elibrary.schools.oidc import OidcClient
     from elibrary.search.base import SearchBackend
     from elibrary.security.crypto import DataCipher
     from elibrary.security.throttle import Throttle
@@ -45,7 +48,10 @@ class Runtime:
     jobs: JobRegistry
     audit: AuditChain  # the keyed hash chain of the staff access log and its anchor outside the database
     throttle: Throttle  # sign-in brute-force counters; writes in transactions of its own
+    maintenance: FlagReader | None = None  # the planned-stop flag in the shared storage folder (no database)
     line: LineClient | None = None  # LINE Login verification and Messaging API pushes; None when LINE is off
+    gauges: GaugeRegistry | None = None  # the scrape-time gauges of /metrics (declared in the wiring room)
+    school_oidc: OidcClient | None = None  # school sign-in's OpenID Connect client (discovery and keys cached)
     scheduler_tick: int = 0  # seconds between the in-process scheduler's looks; 0: no scheduler thread
     scheduler: Scheduler = field(init=False, repr=False)
 

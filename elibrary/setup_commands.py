@@ -5,19 +5,25 @@ import click
 from flask.cli import with_appcontext
 
 from elibrary.cli_support import one_line_errors, runtime
-from elibrary.migrate import upgrade_database
+from elibrary.migrate import upgrade_database, upgrade_expand_only
 
 
 @click.command("init")
 @with_appcontext
 @click.option("--demo", is_flag=True, help="Load the demo collection (skipped if already loaded).")
+@click.option("--expand-only", is_flag=True, help="Rolling upgrade: apply only the migrations the running old version can live with.")
 @one_line_errors
-def init_command(demo: bool) -> None:
+def init_command(demo: bool, expand_only: bool) -> None:
     """Create or upgrade the database (migrations), search index and keys; --demo loads demo content."""
     rt = runtime()
     click.echo(f"database: {rt.db.engine.url.render_as_string(hide_password=True)}")
-    upgrade_database(rt.db.engine)
-    click.echo("database: up to date")
+    if expand_only:
+        held = upgrade_expand_only(rt.db.engine)
+        click.echo("database: expand steps applied; " + (f"held back until every server runs this version: {', '.join(held)}"
+                                                          if held else "nothing held back (run elibrary init once more after the roll-out)"))
+    else:
+        upgrade_database(rt.db.engine)
+        click.echo("database: up to date")
     click.echo(adopt_access_log(rt))
     status = rt.search.status()
     click.echo(f"search index: {'ok' if status.get('ok') else 'NOT OK ' + str(status)}")

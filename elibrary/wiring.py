@@ -32,6 +32,7 @@ from elibrary import config, notify, search, storage
 from elibrary import ils as ils_connectors
 from elibrary.audit import chain as audit_chain
 from elibrary.audit import services as audit_services
+from elibrary.backup import schedule as backup_schedule
 from elibrary.catalog import indexing
 from elibrary.db import Database
 from elibrary.ils.base import ILSConnector
@@ -40,6 +41,11 @@ from elibrary.lending import availability, loan_rows
 from elibrary.lending import jobs as lending_jobs
 from elibrary.line import paper as line_paper
 from elibrary.line.client import line_client_from_settings
+from elibrary.maintenance.flag import FlagReader, flag_path
+from elibrary.monitoring import alerts as security_alerts
+from elibrary.monitoring import gauges as monitoring_gauges
+from elibrary.monitoring.ils import CountedConnector
+from elibrary.monitoring.metrics import Gauge, GaugeRegistry
 from elibrary.notify import outbox
 from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
@@ -47,6 +53,7 @@ from elibrary.registry import load_backend
 from elibrary.runtime import Runtime
 from elibrary.schools import erasure as school_erasure
 from elibrary.schools import facts as school_facts
+from elibrary.schools.oidc import school_oidc_client
 from elibrary.security.crypto import DataCipher
 from elibrary.security.keys import cipher_from_settings
 from elibrary.security.throttle import Throttle, ThrottlePolicy
@@ -97,6 +104,9 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         audit=audit_chain.AuditChain.from_settings(settings),
         throttle=Throttle(db, ThrottlePolicy.from_settings(settings)),
         line=line,
+        gauges=_declare_gauges(GaugeRegistry()),
+        maintenance=FlagReader(flag_path(settings)),
+        school_oidc=school_oidc_client(settings),
     )
     _connect_database(runtime)
     return runtime
@@ -106,7 +116,8 @@ def _ils_connector(settings: Mapping[str, Any], db: Database, cipher: DataCipher
     """``ELIBRARY_ILS``: "local" is the patrons' account store itself; the others are built from the settings."""
     if settings["ELIBRARY_ILS"] == "local":
         return accounts
-    return load_backend("ILS", ils_connectors.BACKENDS, settings["ELIBRARY_ILS"], settings)
+    # every call that finds the ILS not answering is counted (/metrics: elibrary_ils_errors_total)
+    return CountedConnector(load_backend("ILS", ils_connectors.BACKENDS, settings["ELIBRARY_ILS"], settings))
 
 
 def _connect_database(runtime: Runtime) -> None:
@@ -135,15 +146,31 @@ def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry
     jobs.add(Job("notifications", pace, _deliver_notifications, in_web_worker=interval > 0, description="send committed outbox messages"))
     # The web workers index after each commit; the command catches up what a busy index left queued.
     jobs.add(Job("search-queue", pace, _catch_up_search_index, in_web_worker=False, description="index titles left in the search queue"))
+    # unauthorised-access detection: lockouts and bursts of failures become one e-mail to staff per window
+    jobs.add(Job("security-alerts", every(60), security_alerts.scheduled_check, description="alert staff of lockouts and repeated sign-in failures"))
+    jobs.add(Job("security-events-retention", daily_at("04:10"), security_alerts.purge_old_events, in_web_worker=False,
+                 description="remove security events older than ELIBRARY_SECURITY_EVENTS_DAYS"))
     jobs.add(Job("school-erasure", daily_at("02:30"), _erase_school_accounts, in_web_worker=False,
                  description="erase graduated and departed school accounts after their last sign-in day (their loans and holds end)"))
     if settings.get("ELIBRARY_LINE_MESSAGING_TOKEN") and settings.get("ELIBRARY_LINE_POLL_WINDOW"):
         start = str(settings["ELIBRARY_LINE_POLL_WINDOW"]).partition("-")[0].strip()
         jobs.add(Job("line-poll", daily_at(start), line_paper.scheduled_poll, in_web_worker=False, lease_seconds=3 * 3600,
                      description="ask the ILS about linked patrons' paper holds and overdues (LINE notices)"))
+    if settings.get("ELIBRARY_BACKUP_SCHEDULE"):
+        jobs.add(Job("backup", daily_at(str(settings["ELIBRARY_BACKUP_SCHEDULE"]).strip()), backup_schedule.scheduled_backup, in_web_worker=False,
+                     lease_seconds=6 * 3600, description="a backup (book files incremental), retention, and a restore drill when due"))
     return jobs
 
 
+def _declare_gauges(gauges: GaugeRegistry) -> GaugeRegistry:
+    """Every gauge of ``/metrics`` read from the database at scrape time (``elibrary.monitoring.metrics``)."""
+    gauges.add(Gauge("elibrary_loans_active", "Current loans", monitoring_gauges.loans_active))
+    gauges.add(Gauge("elibrary_holds_waiting", "Holds waiting for a copy", monitoring_gauges.holds_waiting))
+    gauges.add(Gauge("elibrary_outbox_backlog", "Notifications not yet sent (and not given up)", monitoring_gauges.outbox_backlog))
+    gauges.add(Gauge("elibrary_search_index_lag_changes", "Changes this server's search index has not applied yet", monitoring_gauges.search_index_lag))
+    gauges.add(Gauge("elibrary_signin_lockouts_last_hour", "Sign-in locks started in the last hour", monitoring_gauges.security_lockouts_last_hour))
+    gauges.add(Gauge("elibrary_backup_age_seconds", "Seconds since the last successful backup started", backup_schedule.backup_age_seconds))
+    return gauges
 def _erase_school_accounts(runtime: Runtime, now: datetime) -> str:
     from elibrary.lending import services as lending_services
 
@@ -164,20 +191,31 @@ def register_views(app: Flask) -> None:
     from catalog_import import views as import_views
     from elibrary.announcements import views as announcement_views
     from elibrary.audit import views as audit_views
+    from elibrary.backup import views as backup_views
     from elibrary.cards import views as card_views
     from elibrary.catalog import views as catalog_views
     from elibrary.lending import views as lending_views
     from elibrary.line import views as line_views
+    from elibrary.maintenance import views as maintenance_views
+    from elibrary.monitoring import views as monitoring_views
     from elibrary.opds import views as opds_views
+    from elibrary.operations import views as operations_views
     from elibrary.patrons import registration_views
     from elibrary.patrons import views as patron_views
+    from elibrary.schools import cards_views as school_cards_views
+    from elibrary.schools import signin_views as school_signin_views
+    from elibrary.schools import sso_views as school_sso_views
     from elibrary.schools import views as school_views
     from elibrary.selection import views as selection_views
     from elibrary.staff import views as staff_views
+    from elibrary.stocktake import views as stocktake_views
     from readers import views as reader_views
 
+    maintenance_views.init_app(app)  # first: its gate answers before anything asks the database
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
-                   selection_views, line_views, card_views, announcement_views, school_views):
+                   selection_views, line_views, card_views, announcement_views, monitoring_views, backup_views, operations_views,
+                   stocktake_views, school_views, school_signin_views, school_sso_views,
+                   school_cards_views):
         module.init_app(app)
 
 
@@ -190,12 +228,14 @@ def register_commands(cli: click.Group) -> None:
     from elibrary.catalog import cli as catalog_cli
     from elibrary.lending import cli as lending_cli
     from elibrary.line import cli as line_cli
+    from elibrary.maintenance import cli as maintenance_cli
     from elibrary.patrons import cli as patron_cli
+    from elibrary.schools import cards_cli as school_cards_cli
     from elibrary.schools import cli as school_cli
     from elibrary.security import cli as keys_cli
     from elibrary.selection import cli as selection_cli
     from elibrary.staff import cli as staff_cli
 
     for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, job_commands, import_cli, backup_cli,
-                   selection_cli, line_cli, school_cli):
+                   selection_cli, line_cli, maintenance_cli, school_cli, school_cards_cli):  # cards after the schools group it joins
         module.register(cli)

@@ -8,7 +8,9 @@ Layout of ``elibrary-backup-<UTC time>.tar`` (written as ``.partial`` and rename
                          transaction of the WAL on SQLite), so the copy is consistent while the site runs.
                          It is a logical dump, independent of the engine: a SQLite backup restores into
                          PostgreSQL (the way to move an embedded installation to production);
-- ``files/<key>``        every object of the book storage (books, covers), streamed, never read whole;
+- ``files/<key>``        every object of the book storage (books, covers), streamed, never read whole; in a
+                         scheduled backup the manifest names them by SHA-256 (``"ref": true``) and the bytes
+                         are in the content-addressed store beside the archives (``elibrary.backup.objects``);
 - ``keys/<name>``        the instance's key files (session secret, data keys of every version, lookup key).
                          Personal data in the dump is encrypted with them, so the two belong together; with
                          ``include_keys=False`` they are left out and must be kept by the operator.
@@ -43,6 +45,8 @@ from typing import Any, BinaryIO
 from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
+from elibrary.backup.objects import DIR_NAME as OBJECTS_DIR
+from elibrary.backup.objects import ObjectStore
 from elibrary.errors import DomainError
 from elibrary.storage.base import BookStorage
 
@@ -74,6 +78,9 @@ class BackupSummary:
     files: int = 0
     file_bytes: int = 0
     keys: list[str] = field(default_factory=list)
+    new_files: int = 0  # book files stored for the first time (all of them in a self-contained backup)
+    new_bytes: int = 0
+    size: int = 0  # bytes of the tar file
     revisions: list[str] = field(default_factory=list)
     audit_anchor: dict[str, Any] | None = None  # the access log's newest entry: {"id": ..., "hash": ...}
 
@@ -213,7 +220,7 @@ def _key_files(instance_path: Path) -> list[Path]:
 
 def backup_name(now: dt.datetime) -> str:
     """The file name of a backup taken at ``now`` (UTC)."""
-    return f"elibrary-backup-{now.strftime('%Y%m%dT%H%M%SZ')}.tar"
+    return f"elibrary-backup-{now.astimezone(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}.tar"
 
 
 def create_backup(
@@ -225,10 +232,16 @@ def create_backup(
     include_keys: bool = True,
     version: str = "",
     progress: Progress | None = None,
+    now: dt.datetime | None = None,
+    objects: ObjectStore | None = None,
 ) -> BackupSummary:
-    """Write a backup into ``dest_dir``; the file appears only when complete."""
+    """Write a backup into ``dest_dir``; the file appears only when complete.
+
+    With ``objects`` (``dest_dir/objects``) book files go to that content-addressed store, each once,
+    and the archive only names them (an incremental backup).
+    """
     say = progress or (lambda _msg: None)
-    now = dt.datetime.now(dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True, mode=0o700)
     final = dest / backup_name(now)
@@ -250,15 +263,30 @@ def create_backup(
                 members[DATABASE] = {"size": size, "sha256": _add_stream(tar, DATABASE, dump, size, now.timestamp())}
                 say(f"database: {sum(summary.tables.values())} rows in {len(summary.tables)} tables")
             for key in sorted(storage.keys()):
-                size = storage.size(key)
-                with storage.open(key) as stream:
-                    name = f"files/{key}"
-                    members[name] = {"size": size, "sha256": _add_stream(tar, name, stream, size, now.timestamp())}
+                name = f"files/{key}"
+                if objects is not None:
+                    size = storage.size(key)
+                    sha256, new = objects.known(key, size), False
+                    if sha256 is None:  # not in an earlier backup (keys are content-addressed: a known key is unchanged)
+                        with storage.open(key) as stream:
+                            sha256, size, new = objects.add(stream)
+                        objects.remember(key, size, sha256)
+                    members[name] = {"size": size, "sha256": sha256, "ref": True}
+                    summary.new_files += new
+                    summary.new_bytes += size if new else 0
+                else:
+                    size = storage.size(key)
+                    with storage.open(key) as stream:
+                        members[name] = {"size": size, "sha256": _add_stream(tar, name, stream, size, now.timestamp())}
+                    summary.new_files += 1
+                    summary.new_bytes += size
                 summary.files += 1
                 summary.file_bytes += size
                 if summary.files % 100 == 0:
                     say(f"files: {summary.files}")
-            say(f"files: {summary.files} ({summary.file_bytes} bytes)")
+            say(f"files: {summary.files} ({summary.file_bytes} bytes, {summary.new_files} new)")
+            if objects is not None:
+                objects.save_index()
             if include_keys:
                 for path in _key_files(Path(instance_path)):
                     name = f"keys/{path.name}"
@@ -276,12 +304,14 @@ def create_backup(
                 "keys": summary.keys,
                 "audit_anchor": summary.audit_anchor,
                 "members": members,
+                "objects": OBJECTS_DIR if objects is not None else None,
             }
             data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
             _add_stream(tar, MANIFEST, io.BytesIO(data), len(data), now.timestamp())
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, final)
+        summary.size = final.stat().st_size
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

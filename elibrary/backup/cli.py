@@ -8,10 +8,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from elibrary.backup.archive import create_backup
+from elibrary.backup.archive import BackupError, create_backup
+from elibrary.backup.drill import verify_backup_file
 from elibrary.backup.restore import restore_backup
+from elibrary.backup.schedule import record_drill
 from elibrary.catalog.cli import reindex_command
-from elibrary.cli_support import one_line_errors, runtime
+from elibrary.cli_support import DATABASE_ERRORS, one_line_errors, runtime
+from elibrary.db import utcnow
 
 
 def _version() -> str:
@@ -78,6 +81,32 @@ def restore_command(file: Path, replace: bool) -> None:
     if summary.keys:
         _say("restart the application servers so that they read the restored keys")
     click.echo(f"restored {file}")
+
+
+@backup_group.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--no-record", is_flag=True, help="Do not note the drill on the admin page (e.g. with the database down).")
+@one_line_errors
+def verify_command(file: Path, no_record: bool) -> None:
+    """A restore drill: restore FILE into a scratch SQLite database, check counts, checksums and a patron, delete it."""
+    rt = runtime()
+    started = utcnow()
+    try:
+        report = verify_backup_file(file, rt.settings, progress=_say)
+    except BackupError as exc:
+        if not no_record:
+            _record_quietly(rt, file, started, False, exc.message_en)
+        raise
+    if not no_record:
+        _record_quietly(rt, file, started, True, report.line())
+    click.echo(report.line())
+
+
+def _record_quietly(rt, file: Path, started, ok: bool, message: str) -> None:
+    try:
+        record_drill(rt, file, started, ok, message)
+    except DATABASE_ERRORS:
+        _say("warning: the database is not reachable; the drill was not noted on the admin page")
 
 
 def _restore_audit_anchor(rt, summary) -> str:

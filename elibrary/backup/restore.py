@@ -46,6 +46,8 @@ from elibrary.backup.archive import (
     _reflect,
     decode_value,
 )
+from elibrary.backup.objects import DIR_NAME as OBJECTS_DIR
+from elibrary.backup.objects import ObjectStore
 from elibrary.db import make_engine
 from elibrary.migrate import alembic_config
 from elibrary.storage.base import BookStorage, StorageError, check_key
@@ -88,14 +90,35 @@ def _allowed_name(name: str) -> bool:
     return name.startswith("keys/") and (key in KEY_FILES or (key.startswith(KEY_PREFIX) and key[len(KEY_PREFIX):].isdigit()))
 
 
-def verify_backup(tar: tarfile.TarFile, manifest: dict[str, Any]) -> None:
-    """Check that every member listed is present, of its size and checksum, and that nothing else is."""
+def object_store(path: str | os.PathLike, manifest: dict[str, Any]) -> ObjectStore | None:
+    """The content-addressed store a scheduled backup's file references point into (beside the archive)."""
+    folder = manifest.get("objects")
+    if not folder:
+        return None
+    if folder != OBJECTS_DIR:
+        raise _bad("参照先のフォルダー名が正しくありません", "the manifest names an unexpected object folder")
+    return ObjectStore(Path(path).parent / folder)
+
+
+def verify_backup(tar: tarfile.TarFile, manifest: dict[str, Any], objects: ObjectStore | None = None) -> None:
+    """Check that every member listed is present, of its size and checksum, and that nothing else is.
+
+    Members kept by reference (``"ref": true``) are checked in ``objects`` instead of the tar file.
+    """
     expected = manifest["members"]
     seen = set()
+    for name, entry in expected.items():
+        if not entry.get("ref"):
+            continue
+        if not name.startswith("files/") or not _allowed_name(name):
+            raise _bad(f"想定外の項目 {name}", f"unexpected entry {name!r}")
+        if objects is None or not objects.check(entry["sha256"], entry["size"]):
+            raise _bad(f"{name} の本体（objects フォルダー）がないか壊れています", f"{name} is missing or damaged in the objects folder")
+        seen.add(name)
     for member in tar.getmembers():
         if member.name == MANIFEST:
             continue
-        if member.name not in expected or not member.isfile() or not _allowed_name(member.name):
+        if member.name not in expected or expected[member.name].get("ref") or not member.isfile() or not _allowed_name(member.name):
             raise _bad(f"想定外の項目 {member.name}", f"unexpected entry {member.name!r}")
         digest = hashlib.sha256()
         stream = tar.extractfile(member)
@@ -296,8 +319,9 @@ def restore_backup(
         raise _bad("ファイルを開けません", f"cannot open {path}: {exc}") from exc
     with tar:
         manifest = read_manifest(tar)
+        objects = object_store(path, manifest)
         say("checking checksums")
-        verify_backup(tar, manifest)
+        verify_backup(tar, manifest, objects)
         _check_revisions(engine, manifest["revisions"])
         if not replace and _holds_data(engine):
             raise _bad(
@@ -314,6 +338,11 @@ def restore_backup(
             if member.name.startswith("files/"):
                 key = check_key(member.name.removeprefix("files/"))
                 summary.file_bytes += storage.put(key, tar.extractfile(member))
+                summary.files += 1
+        for name, entry in manifest["members"].items():
+            if entry.get("ref"):
+                with objects.open(entry["sha256"]) as stream:
+                    summary.file_bytes += storage.put(check_key(name.removeprefix("files/")), stream)
                 summary.files += 1
         say(f"files: {summary.files} ({summary.file_bytes} bytes)")
         _restore_keys(tar, manifest, instance)

@@ -17,6 +17,7 @@ from elibrary.errors import DomainError, InvalidInput
 from elibrary.web.auth import staff_required
 from elibrary.web.i18n import current_locale, t
 from elibrary.web.transactions import db_session, rollback_request_session, runtime
+from elibrary.web.uploads import scan_uploads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN_ROLES = ("admin", "librarian")
@@ -105,6 +106,7 @@ def reinstate_title(title_id: int):
 def _store_cover(record: Title) -> None:
     upload = request.files.get("cover")
     if upload is not None and upload.filename:
+        scan_uploads([upload])  # ClamAV, when ELIBRARY_CLAMD_SOCKET is set
         covers.set_cover(db_session(), runtime().storage, record, upload.stream)
 
 

@@ -50,8 +50,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from elibrary.db import Base, Database, UTCDateTime, utcnow
 from elibrary.errors import DomainError
+from elibrary.security import events
 
 log = logging.getLogger(__name__)
+
+SUCCESS_EVENT_GAP = timedelta(minutes=10)
 
 
 class TooManyAttempts(DomainError):
@@ -94,6 +97,9 @@ class AttemptKeys:
     address: str | None = None
     ils: str | None = None
     school: bool = False
+    kind: str = ""  # "card" (patrons) or "staff": the security events' actor (elibrary.security.events)
+    subject_ref: str | None = None  # the events' pseudonym of the card or e-mail typed
+    client: str | None = None  # the client address, for the events
 
     def all(self) -> list[str]:
         """Every key, for loading the rows."""
@@ -150,7 +156,7 @@ class ThrottlePolicy:
         return any(ip in network for network in self.school_networks)
 
 
-def parse_networks(value: Any) -> tuple:
+def parse_networks(value: Any, setting: str = "ELIBRARY_SCHOOL_NETWORKS") -> tuple:
     """``"203.0.113.0/28, 2001:db8::/48"`` (or a list) as networks; a bad entry is a configuration error."""
     from elibrary.config import ConfigError
 
@@ -158,7 +164,7 @@ def parse_networks(value: Any) -> tuple:
     try:
         return tuple(ipaddress.ip_network(item, strict=False) for item in items)
     except ValueError as exc:
-        raise ConfigError(f"ELIBRARY_SCHOOL_NETWORKS: {exc}") from None
+        raise ConfigError(f"{setting}: {exc}") from None
 
 
 def max_guesses_per_year(policy: ThrottlePolicy, *, known_address: bool = True) -> int:
@@ -275,6 +281,9 @@ class Throttle:
             address=f"addr:{digest('addr:' + address)}" if address else None,
             ils=f"ils:{digest('ils:' + subject)}" if subject_kind == "card" and self.policy.ils_lock_after > 0 else None,
             school=self.policy.is_school(address),
+            kind=subject_kind,
+            subject_ref=events.subject_ref(cipher, subject_kind, subject),
+            client=address,
         )
 
     def check(self, keys: AttemptKeys, now: datetime | None = None) -> None:
@@ -286,15 +295,45 @@ class Throttle:
         if until is not None:
             raise TooManyAttempts(math.ceil((until - now).total_seconds()))
 
-    def record_failure(self, keys: AttemptKeys, caller: Session | None = None, now: datetime | None = None) -> None:
-        """Count one failure, in a transaction of its own (see the module docstring)."""
+    def record_failure(self, keys: AttemptKeys, caller: Session | None = None, now: datetime | None = None, *,
+                       event: str = "signin.failure", staff_id: int | None = None) -> None:
+        """Count one failure, in a transaction of its own (see the module docstring), with its security events."""
         now = now or utcnow()
-        self._write(lambda session, rows: self.rules.fail(keys, rows, now), keys, caller, on_rollback=True)
 
-    def record_success(self, keys: AttemptKeys, caller: Session | None = None, now: datetime | None = None) -> None:
-        """Clear the card's counters and remember the pair; with a ``caller``, once its sign-in is committed."""
+        def change(session: Session, rows: dict[str, SignInThrottle]) -> None:
+            before = {key: row.locked_until for key, row in rows.items()}
+            self.rules.fail(keys, rows, now)
+            self._event(session, event, keys, now, staff_id=staff_id)
+            locked = sorted({key.split(":", 1)[0] for key, row in rows.items()
+                             if row.locked_until and row.locked_until > now and row.locked_until != before.get(key)})
+            if locked:  # this failure started a lock: staff hear of it (elibrary.monitoring.alerts)
+                until = max(row.locked_until for row in rows.values() if row.locked_until)
+                minutes = math.ceil((until - now).total_seconds() / 60)
+                self._event(session, "signin.lockout", keys, now, detail={"counters": ",".join(locked), "minutes": minutes})
+
+        self._write(change, keys, caller, on_rollback=True)
+
+    def record_success(self, keys: AttemptKeys, caller: Session | None = None, now: datetime | None = None, *,
+                       staff_id: int | None = None) -> None:
+        """Clear the card's counters and remember the pair; with a ``caller``, once its sign-in is committed.
+
+        The success is a security event unless the same card signed in from the same address within
+        ``SUCCESS_EVENT_GAP`` (an OPDS app signs in with every request).
+        """
         now = now or utcnow()
-        self._write(lambda session, rows: self.rules.succeed(keys, rows, now), keys, caller, on_rollback=False)
+
+        def change(session: Session, rows: dict[str, SignInThrottle]) -> None:
+            previous = rows[keys.pair].succeeded_at
+            self.rules.succeed(keys, rows, now)
+            if previous is None or now - previous >= SUCCESS_EVENT_GAP:
+                self._event(session, "signin.success", keys, now, staff_id=staff_id)
+
+        self._write(change, keys, caller, on_rollback=False)
+
+    def _event(self, session: Session, kind: str, keys: AttemptKeys, now: datetime, **fields: Any) -> None:
+        if keys.kind:
+            events.record_security_event(session, kind, actor_kind="patron" if keys.kind == "card" else "staff", subject=keys.subject_ref,
+                                         address=keys.client, at=now, **fields)
 
     def _write(self, change: Callable, keys: AttemptKeys, caller: Session | None, *, on_rollback: bool) -> None:
         def run() -> None:

@@ -111,7 +111,7 @@ def sign_in_password(session: Session, runtime, email: str, password: str, addre
     except StaffSignInFailed:
         throttle.record_failure(keys, caller=session)
         raise
-    throttle.record_success(keys, caller=session)
+    throttle.record_success(keys, caller=session, staff_id=user.id)
     return user
 
 
@@ -125,6 +125,6 @@ def check_second_factor(session: Session, runtime, user: StaffUser, code: str, a
     try:
         totp.verify(user, runtime.cipher, code)
     except totp.WrongCode:
-        throttle.record_failure(keys, caller=session)
+        throttle.record_failure(keys, caller=session, event="staff.totp.failure", staff_id=user.id)
         raise
-    throttle.record_success(keys, caller=session)
+    throttle.record_success(keys, caller=session, staff_id=user.id)

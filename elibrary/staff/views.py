@@ -27,8 +27,12 @@ MENU: list[tuple[str, tuple[str, ...], str, str]] = [
     ("patron_admin.lookup", ("admin", "librarian"), "利用者の照会", "Look up a patron"),
     ("registrations.queue", ("admin", "librarian"), "仮登録の確認", "Provisional registrations"),
     ("audit.search", ("admin",), "個人情報アクセス記録", "Personal data access log"),
+    ("security_events.search", ("admin",), "セキュリティイベント", "Security events"),
     ("selection.pool", ("admin", "librarian"), "選書・発注", "Selection and orders"),
     ("announcements.staff_list", ("admin", "librarian"), "お知らせ", "Announcements"),
+    ("stocktake.index", ("admin", "librarian"), "蔵書点検（電子書籍）", "E-book stocktake"),
+    ("maintenance.admin", ("admin",), "メンテナンスモード", "Maintenance mode"),
+    ("backups.backup_list", ("admin",), "バックアップ", "Backups"),
     ("schools.roster_form", ("admin", "librarian"), "学校の名簿の取り込み", "School roster import"),
     ("schools.rollover_form", ("admin", "librarian"), "学校の年度更新", "Schools' April roll-over"),
 ]

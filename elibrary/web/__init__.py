@@ -6,13 +6,15 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach every web concern to ``app`` (the wings' views are registered by ``elibrary.wiring.register_views``)."""
-    from elibrary.web import accesslog, auth, errors, headers, health, hosts, i18n, safety, transactions
+    from elibrary.web import accesslog, auth, errors, headers, health, hosts, i18n, requestid, safety, transactions, walls
 
     accesslog.scrub_werkzeug_log()
 
+    requestid.init_app(app)  # first: every log line of the request carries its id
     headers.init_app(app)  # first registered, so its after_request hook runs last
     hosts.wrap(app, app.config)
     transactions.init_app(app)
+    walls.init_app(app)  # staff pages outside the allowed networks are refused before any other work
     safety.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)

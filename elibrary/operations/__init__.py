@@ -1,0 +1,1 @@
+"""Operations: the detailed health report for monitoring (``/healthz/detail``)."""
