@@ -23,7 +23,7 @@ def test_librarian_uploads_checks_and_confirms_a_roster_then_a_pupil_signs_in(pa
     assert_accessible(page)
     page.set_input_files("#roster-file", str(roster))
     page.fill("#roster-year", "2026")
-    page.locator("form.form button[type=submit]").click()
+    page.locator("#roster-check").click()
     expect(page.locator("h1")).to_contain_text("名簿の確認")
     expect(page.locator('[data-count="new"]')).to_have_text("4")
     expect(page.locator('[data-count="rejected"]')).to_have_text("2")
