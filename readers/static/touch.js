@@ -78,10 +78,15 @@ export class Gestures {
             if (e.cancelable) e.preventDefault()
             return
         }
-        if (!this.start || !e.cancelable) return
+        const point = this.touches.get(e.changedTouches[0]?.identifier)
+        if (!this.start || !point || !e.cancelable) return
+        const dx = point.x - this.start.x, dy = point.y - this.start.y
         const box = this.scroller()
-        const zoomed = box && (box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1)
-        if (!zoomed) e.preventDefault()  // nothing to pan: the move is ours, never the browser's history swipe
+        const pansUp = box && box.scrollHeight > box.clientHeight + 1
+        // A sideways move the zoomed page cannot follow is ours (never the browser's history swipe); so is
+        // any move over a page with nowhere to pan. The rest pans the zoomed page natively.
+        const sideways = Math.abs(dx) >= Math.abs(dy)
+        if (sideways ? !(dx < 0 ? this.start.canPanRight : this.start.canPanLeft) : !pansUp) e.preventDefault()
     }
 
     touchend(e) {
