@@ -292,3 +292,95 @@ def test_read_aloud_on_a_device_without_voices_keeps_saying_why(live_server, pag
     page.wait_for_timeout(300)
     assert "音声が入っていません" in page.locator("#tts-note").inner_text()
     assert page.locator("#tts-status").inner_text() == "読み上げできませんでした。"
+
+
+FOCUSED = """() => { const el = document.activeElement; const style = getComputedStyle(el);
+    return { text: (el.getAttribute('aria-label') || el.textContent || '').trim(), tag: el.tagName,
+             outline: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth) } }"""
+
+
+def tab_to(page, name: str, limit: int = 30) -> dict:
+    """Press Tab until the control named ``name`` has the focus; it must show a visible focus ring."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused["text"] == name:
+            assert focused["outline"] != "none" and focused["outlineWidth"] >= 2, focused
+            return focused
+    raise AssertionError(f"Tab never reached {name!r}")
+
+
+def test_every_reader_control_works_from_the_keyboard(live_server, page):
+    from tests.browser.conftest import assert_accessible
+    from tests.readers.test_browser_readers import SPEECH_STUB
+
+    with live_server.rt.db.scope() as session:
+        title_id = make_sample(session, live_server.rt.storage, license="open").id
+    page.add_init_script(SPEECH_STUB)
+    open_reader(page, live_server, title_id)
+    # Contents: open, choose a chapter with Enter, and the dialog closes on the book.
+    tab_to(page, "目次")
+    page.keyboard.press("Enter")
+    assert page.locator("#toc-panel").evaluate("d => d.open")
+    for _ in range(10):
+        if page.evaluate("document.activeElement.textContent.trim()") == "一":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    book_frame(page, "非人情")
+    assert not page.locator("#toc-panel").evaluate("d => d.open")
+    start = settled(page, lambda: fraction(page))
+    # Page turns: ← is "next" in this right-to-left book, → goes back; the turn buttons answer Enter.
+    page.keyboard.press("ArrowLeft")
+    after = eventually(lambda: fraction(page) > start and settled(page, lambda: fraction(page)))
+    page.keyboard.press("ArrowRight")
+    assert eventually(lambda: fraction(page) < after)
+    back = settled(page, lambda: fraction(page))
+    page.locator("#turn-left").focus()
+    page.keyboard.press("Enter")
+    assert eventually(lambda: fraction(page) > back), (start, after, back, fraction(page))
+    # Search: type, Enter, the count is announced, a result opens with Enter.
+    page.get_by_role("button", name="検索").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text("非人情")
+    page.keyboard.press("Enter")
+    status = page.locator("#search-status")
+    assert eventually(lambda: "件見つかりました" in status.inner_text(), timeout=20), status.inner_text()
+    assert status.get_attribute("role") == "status"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "search-result"
+    page.keyboard.press("Enter")
+    assert not page.locator("#search-panel").evaluate("d => d.open")
+    # Bookmark: pressed state and an announcement; the list opens, closes with Escape, focus comes back.
+    bookmark = page.get_by_role("button", name="しおり", exact=True)
+    bookmark.focus()
+    page.keyboard.press("Enter")
+    assert eventually(lambda: bookmark.get_attribute("aria-pressed") == "true")
+    assert eventually(lambda: page.locator("#announcer").inner_text() == "しおりをはさみました。")
+    listing = page.get_by_role("button", name="しおり一覧")
+    listing.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#bookmarks li button").count() == 2
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "しおり一覧"
+    # Settings: radios move with the arrow keys.
+    page.get_by_role("button", name="表示設定").focus()
+    page.keyboard.press("Enter")
+    page.get_by_label("セピア").focus()
+    page.keyboard.press("ArrowRight")
+    assert page.get_by_label("黒（ダーク）").is_checked()
+    assert page.evaluate("document.documentElement.className") == "theme-dark"
+    page.keyboard.press("Escape")
+    # Read-aloud: opening it focuses 「このページから読み上げる」; Enter plays, 停止 stops.
+    page.get_by_role("button", name="読み上げ").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "tts-play"
+    page.keyboard.press("Enter")
+    wait_until(page, "window.__speech.spoken.length >= 1")
+    tab_to(page, "停止")
+    page.keyboard.press("Enter")
+    assert page.locator("body").get_attribute("data-tts") == "stopped"
+    assert page.locator("#tts-status").get_attribute("role") == "status"
+    assert_accessible(page, context={"exclude": [["foliate-view"]]})
+    shot(page, "keyboard-walk")
