@@ -109,9 +109,6 @@ def test_swipes_turn_a_right_to_left_picture_book_and_a_pinch_zooms_it(live_serv
         width = lambda: max(box["width"] for box in page.evaluate(SHOWN_FRAMES))  # noqa: E731
         before = settled(page, width)
         pinch(page, 2.0)
-        page.wait_for_timeout(500)
-        print("DEBUG", page.evaluate("window.__log"))
-        print("DEBUG", page.evaluate("localStorage.getItem('elibrary-reader-settings')"), page.evaluate(SHOWN_FRAMES), page.evaluate("document.querySelector('foliate-view').renderer.getAttribute('zoom')"))
         assert eventually(lambda: width() > before * 1.5), (width(), before)
         assert page.evaluate("localStorage.getItem('elibrary-reader-settings')").count("fxlZoom") == 1
         shot(page, f"manga-pinched-{viewport['width']}")
