@@ -136,7 +136,8 @@ class EpubEngine {
         this.settings = settings
         this.view.renderer?.setStyles?.(bookCSS(settings))
         if (!this.view.isFixedLayout) return
-        this.view.renderer.setAttribute('zoom', settings.fxlZoom || 'fit-page')
+        globalThis.elibrarySinglePage = settings.fxlSpread === 'single'  // read by the patched fixed-layout.js
+        this.view.renderer.setAttribute('zoom', settings.fxlZoom || 'fit-page')  // (re-renders the spread)
     }
     async search(query, onResult) {
         this.view.clearSearch()

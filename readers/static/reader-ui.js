@@ -74,7 +74,7 @@ export const setStatus = message => {
 
 const SETTINGS_KEY = 'elibrary-reader-settings'
 export const settings = Object.assign(
-    { fontSize: 100, lineHeight: '', fontFamily: '', theme: 'white', ruby: true, zoom: 'auto', fxlZoom: 'fit-page' },
+    { fontSize: 100, lineHeight: '', fontFamily: '', theme: 'white', ruby: true, zoom: 'auto', fxlZoom: 'fit-page', fxlSpread: 'auto' },
     JSON.parse(localStorage.getItem(SETTINGS_KEY) || '{}'))
 
 export class ReaderUI {

@@ -235,6 +235,18 @@ def test_a_picture_book_offers_only_the_settings_that_apply(live_server, page):
     for absent in ("文字の大きさ", "行間", "書体", "ルビ（ふりがな）"):
         assert absent not in legends
     assert panel.get_by_label("文字を大きく").count() == 0
+    # A landscape screen shows spreads; 「1ページずつ」 shows one page, and turns go page by page.
+    page.get_by_role("button", name="閉じる").last.click()
+    page.get_by_role("button", name="次のページ").click()
+    assert eventually(lambda: len(page.evaluate(SHOWN_FRAMES)) == 2)
+    page.get_by_role("button", name="表示設定").click()
+    page.get_by_label("1ページずつ").check()
+    page.keyboard.press("Escape")
+    assert eventually(lambda: len(page.evaluate(SHOWN_FRAMES)) == 1)
+    first = page.evaluate(SHOWN_PAGES)
+    page.get_by_role("button", name="次のページ").click()
+    assert eventually(lambda: page.evaluate(SHOWN_PAGES) != first and len(page.evaluate(SHOWN_PAGES)) == 1)
+    shot(page, "manga-single-page")
 
 
 NO_JAPANESE_VOICE = """
