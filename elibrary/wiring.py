@@ -212,12 +212,13 @@ def register_views(app: Flask) -> None:
     from elibrary.staff import views as staff_views
     from elibrary.stocktake import views as stocktake_views
     from elibrary.web import devmail
+    from readers import text_views
     from readers import views as reader_views
 
     maintenance_views.init_app(app)  # first: its gate answers before anything asks the database
-    for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
-                   selection_views, line_views, card_views, announcement_views, monitoring_views, backup_views, operations_views,
-                   stocktake_views, school_views, school_signin_views, school_sso_views,
+    for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, text_views,
+                   lending_views, import_views, selection_views, line_views, card_views, announcement_views, monitoring_views,
+                   backup_views, operations_views, stocktake_views, school_views, school_signin_views, school_sso_views,
                    school_cards_views, classroom_views, devmail, help_views):
         module.init_app(app)
 

@@ -27,7 +27,9 @@ ENGINE_PATCHES = {
     "foliate-js/paginator.js": (("this.#iframe.setAttribute('sandbox', 'allow-same-origin allow-scripts')",
                                  "this.#iframe.setAttribute('sandbox', globalThis.elibraryFrameSandbox ?? 'allow-same-origin')"),),
     "foliate-js/fixed-layout.js": (("iframe.setAttribute('sandbox', 'allow-same-origin allow-scripts')",
-                                    "iframe.setAttribute('sandbox', globalThis.elibraryFrameSandbox ?? 'allow-same-origin')"),),
+                                    "iframe.setAttribute('sandbox', globalThis.elibraryFrameSandbox ?? 'allow-same-origin')"),
+                                   # 表示設定 → 1ページずつ: one page at a time on a landscape screen too.
+                                   ("&& height > width", "&& (height > width || globalThis.elibrarySinglePage === true)")),
 }
 
 READER_POLICY = (

@@ -1,7 +1,8 @@
 // The EPUB reader on foliate-js: resources are fetched one at a time from the content routes (which check
 // the loan on every request and map legacy -epub-* CSS); the book never reaches the browser whole.
 import { data, texts, ReaderUI, setStatus, announce, contentFetch } from './reader-ui.js'
-import { ReadAloud } from './read-aloud.js'
+import { ReadAloud, japaneseVoice, voiceChoices } from './read-aloud.js'
+import { Gestures, frameToPage, turnForSwipe } from './touch.js'
 
 const encodePath = name => name.split('/').map(encodeURIComponent).join('/')
 
@@ -83,6 +84,40 @@ export const bookCSS = settings => {
     return lines.join('\n')
 }
 
+/** The scale the fixed-layout renderer shows its pages at now (their box over their own width). */
+const shownScale = view => {
+    for (const { doc } of view.renderer.getContents?.() ?? []) {
+        const frame = doc?.defaultView?.frameElement
+        if (frame?.offsetWidth && frame.getBoundingClientRect().width) return frame.getBoundingClientRect().width / frame.offsetWidth
+    }
+    return 1
+}
+
+/** Swipes turn a fixed-layout book's pages; a pinch zooms between "whole page" and 4× that. */
+const fixedLayoutGestures = (view, engine, ui) => new Gestures({
+    scroller: () => view.renderer,
+    onSwipe: direction => turnForSwipe(engine, direction),
+    onPinch: ratio => {
+        const now = shownScale(view)
+        if (ui.setting('fxlZoom') === 'fit-page') engine.fitScale = now
+        const fit = engine.fitScale ?? Math.min(now, 1)
+        const scale = now * ratio
+        ui.setSetting('fxlZoom', scale <= fit * 1.05 ? 'fit-page' : String(Math.min(fit * 4, scale).toFixed(3)))
+    },
+})
+
+/**
+ * Swipes in a paginated reflowable book, taken before foliate's own handling (which follows the finger
+ * only along the scroll axis, so a sideways swipe in a vertical Japanese book did nothing): a swipe turns
+ * one page the way the finger moved, in either writing mode. Long-press selections are left alone.
+ */
+const reflowableGestures = (view, engine) => new Gestures({
+    exclusive: true,
+    ignore: () => view.renderer.scrolled
+        || (view.renderer.getContents?.() ?? []).some(({ doc }) => doc?.getSelection()?.toString()),
+    onSwipe: direction => turnForSwipe(engine, direction),
+})
+
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 class EpubEngine {
@@ -100,7 +135,9 @@ class EpubEngine {
     applySettings(settings) {
         this.settings = settings
         this.view.renderer?.setStyles?.(bookCSS(settings))
-        if (this.view.isFixedLayout) this.view.renderer.setAttribute('zoom', settings.fxlZoom || 'fit-page')
+        if (!this.view.isFixedLayout) return
+        globalThis.elibrarySinglePage = settings.fxlSpread === 'single'  // read by the patched fixed-layout.js
+        this.view.renderer.setAttribute('zoom', settings.fxlZoom || 'fit-page')  // (re-renders the spread)
     }
     async search(query, onResult) {
         this.view.clearSearch()
@@ -136,8 +173,15 @@ const start = async () => {
     }
     ui.init()
 
+    const gestures = (view.isFixedLayout ? fixedLayoutGestures(view, engine, ui) : reflowableGestures(view, engine)).watch(view)
     view.addEventListener('load', ({ detail: { doc } }) => {
         doc.addEventListener('keydown', e => ui.handleKey(e))
+        doc.documentElement.style.overscrollBehavior = 'none'
+        if (view.isFixedLayout) {
+            // No touch handling in foliate's fixed layout: swipes and pinches are ours, the browser's never.
+            doc.documentElement.style.touchAction = 'pan-x pan-y'
+        }
+        gestures.watch(doc, frameToPage(doc))
         doc.addEventListener('click', e => {
             if (e.target.closest?.('a[href], button, input, select, textarea, audio, video')) return
             if (doc.getSelection()?.toString()) return
@@ -198,25 +242,57 @@ const setUpReadAloud = (view, engine) => {
             await sleep(50)
             return true
         },
-        onState: (state, note) => {
-            const playing = state === 'playing'
+        onState: state => {
             document.body.dataset.tts = state
-            document.getElementById('tts-play').disabled = playing
-            status.textContent = state === 'unavailable' ? texts.noSpeech
-                : playing ? (note === 'no-voice' ? `${texts.reading}（${texts.noVoice}）` : texts.reading)
-                    : texts.stopped
+            document.getElementById('tts-play').disabled = state === 'playing'
+            status.textContent = { unavailable: texts.noSpeech, playing: texts.reading, failed: texts.speechFailed,
+                finished: texts.finished }[state] ?? texts.stopped
         },
     })
+    const rate = document.getElementById('tts-rate')
+    const voiceField = document.getElementById('tts-voice-field')
+    const voiceSelect = document.getElementById('tts-voice')
+    const note = document.getElementById('tts-note')
+    let chosenRate = false
+    // What the device can do, said once and kept (not replaced by 「停止しました」): no Japanese voice, or none.
+    const describeVoices = () => {
+        const voices = voiceChoices()
+        const hasJapanese = Boolean(japaneseVoice())
+        voiceSelect.replaceChildren(...voices.map(voice => {
+            const option = document.createElement('option')
+            option.value = voice.voiceURI
+            option.textContent = `${voice.name} (${voice.lang})`
+            option.selected = voice.voiceURI === reader.voice?.voiceURI
+            return option
+        }))
+        voiceField.hidden = voices.length < 2 && hasJapanese
+        const message = !reader.available ? texts.noSpeech : !voices.length ? texts.noVoices
+            : hasJapanese ? '' : `${texts.noVoice}${texts.otherVoice}`
+        note.hidden = !message
+        if (note.textContent !== message) note.textContent = message
+        if (voices.length && !hasJapanese && !chosenRate && reader.rate === 1) {
+            rate.value = '0.75'  // another language's voice reads Japanese more clearly slowly
+            reader.setRate(rate.value)
+        }
+        document.body.dataset.ttsVoices = hasJapanese ? 'japanese' : voices.length ? 'other' : 'none'
+    }
+    window.speechSynthesis?.addEventListener?.('voiceschanged', () => { if (!bar.hidden) describeVoices() })
     toggle.addEventListener('click', () => {
         const open = bar.hidden
         bar.hidden = !open
         toggle.setAttribute('aria-pressed', String(open))
-        if (open) document.getElementById('tts-play').focus()
-        else reader.stop()
+        if (open) {
+            describeVoices()
+            document.getElementById('tts-play').focus()
+        } else reader.stop()
     })
+    voiceSelect.addEventListener('change', () => { reader.voiceURI = voiceSelect.value })
     document.getElementById('tts-play').addEventListener('click', () => reader.start())
     document.getElementById('tts-stop').addEventListener('click', () => reader.stop())
-    document.getElementById('tts-rate').addEventListener('change', e => reader.setRate(e.target.value))
+    rate.addEventListener('change', e => {
+        chosenRate = true
+        reader.setRate(e.target.value)
+    })
     window.elibraryReadAloud = reader
 }
 

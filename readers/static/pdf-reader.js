@@ -1,6 +1,7 @@
 // The PDF reader on pdf.js: the file is fetched by byte ranges (only the pages shown), with page
 // thumbnails, zoom, text search and the same controls, keys and saved position as the EPUB reader.
 import { data, texts, ReaderUI, settings, setStatus, contentFetch } from './reader-ui.js'
+import { Gestures, turnForSwipe } from './touch.js'
 
 const engineURL = path => data.engine + path
 
@@ -25,7 +26,7 @@ class PdfEngine {
         if (page >= 1 && page <= this.pdf.numPages) this.viewer.currentPageNumber = page
     }
     applySettings(settings) {
-        if (this.viewer.pagesCount) this.viewer.currentScaleValue = settings.zoom || 'page-width'
+        if (this.viewer.pagesCount) this.viewer.currentScaleValue = scaleValue(settings.zoom)
     }
     zoom(factor) {
         this.viewer.currentScale = Math.min(5, Math.max(0.25, this.viewer.currentScale * factor))
@@ -51,6 +52,10 @@ class PdfEngine {
         })
     }
 }
+
+/** The zoom "auto": the whole page on a landscape screen, the page's width on a portrait one. */
+const scaleValue = zoom => !zoom || zoom === 'auto'
+    ? (window.innerWidth > window.innerHeight ? 'page-fit' : 'page-width') : zoom
 
 const renderThumbnails = (pdf, engine) => {
     const box = document.getElementById('thumbnails')
@@ -150,13 +155,15 @@ const start = async () => {
         container, viewer: viewerElement, eventBus, linkService, findController, scriptingManager: null,
     })
     linkService.setViewer(viewer)
+    // One page at a time: a turn always lands on a page boundary, never half-way down the next page.
+    viewer.scrollMode = viewerLib.ScrollMode.PAGE
 
     const pdf = await loading
     const engine = new PdfEngine(viewer, pdf, eventBus, linkService)
     const ui = new ReaderUI(engine)
 
     eventBus.on('pagesinit', () => {
-        viewer.currentScaleValue = settings.zoom || 'page-width'
+        viewer.currentScaleValue = scaleValue(settings.zoom)
         const restored = ui.startLocation()
         if (restored) engine.goTo(restored)
     })
@@ -190,6 +197,16 @@ const start = async () => {
     })
     document.getElementById('zoom-in')?.addEventListener('click', () => engine.zoom(1.25))
     document.getElementById('zoom-out')?.addEventListener('click', () => engine.zoom(0.8))
+    // Swipes turn pages (panning first when zoomed in); a pinch zooms. The browser never takes the gesture.
+    new Gestures({
+        scroller: () => container,
+        onSwipe: direction => turnForSwipe(engine, direction),
+        onPinch: ratio => {
+            engine.zoom(ratio)
+            ui.setSetting('zoom', settings.zoom)
+        },
+    }).watch(container)
+    window.addEventListener('resize', () => { if (!settings.zoom || settings.zoom === 'auto') ui.applySettings() })
     window.elibraryReader = { viewer, pdf, ui, engine }
 }
 

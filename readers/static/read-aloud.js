@@ -42,10 +42,18 @@ export const sentencesOf = (doc, start = null) => {
     return sentences
 }
 
+const isJapanese = voice => /^ja(-|_|$)/i.test(voice.lang)
+
 export const japaneseVoice = () => {
     const voices = window.speechSynthesis?.getVoices() ?? []
-    return voices.find(v => /^ja(-|_|$)/i.test(v.lang) && v.localService)
-        ?? voices.find(v => /^ja(-|_|$)/i.test(v.lang)) ?? null
+    return voices.find(v => isJapanese(v) && v.localService) ?? voices.find(isJapanese) ?? null
+}
+
+/** The device's voices, Japanese ones first (on-device before online), for the 「声」 choice. */
+export const voiceChoices = () => {
+    const voices = [...(window.speechSynthesis?.getVoices() ?? [])]
+    const rank = v => (isJapanese(v) ? 0 : 2) + (v.localService ? 0 : 1)
+    return voices.sort((a, b) => rank(a) - rank(b))
 }
 
 export class ReadAloud {
@@ -56,6 +64,7 @@ export class ReadAloud {
         this.nextSection = nextSection
         this.onState = onState
         this.rate = 1
+        this.voiceURI = ''   // the patron's choice of voice; '' means the best Japanese one
         this.playing = false
         this.queue = []
         this.position = 0
@@ -74,17 +83,24 @@ export class ReadAloud {
         this.queue = sentencesOf(doc, range)
         this.position = 0
         this.playing = true
-        this.onState('playing', japaneseVoice() ? '' : 'no-voice')
+        this.onState('playing', isJapanese(this.voice ?? { lang: '' }) ? '' : 'no-voice')
         this.#speakNext()
     }
 
-    stop(report = true) {
+    /** Stop; ``state`` is what the patron is told: 'stopped', 'finished' or 'failed' (or nothing). */
+    stop(report = true, state = 'stopped') {
         const wasPlaying = this.playing
         this.playing = false
         this.queue = []
         if (this.available) window.speechSynthesis.cancel()
         this.#highlight(null)
-        if (report && wasPlaying) this.onState('stopped')
+        if (report && wasPlaying) this.onState(state)
+    }
+
+    /** The voice to speak with: the one chosen, else the best Japanese one, else the browser's default. */
+    get voice() {
+        const voices = window.speechSynthesis?.getVoices() ?? []
+        return voices.find(v => v.voiceURI === this.voiceURI) ?? japaneseVoice()
     }
 
     setRate(rate) {
@@ -98,16 +114,16 @@ export class ReadAloud {
     async #speakNext() {
         if (!this.playing) return
         if (this.position >= this.queue.length) {
-            if (!(await this.nextSection())) return this.stop()
+            if (!(await this.nextSection())) return this.stop(true, 'finished')
             const { doc } = this.current()
             this.queue = sentencesOf(doc)
             this.position = 0
-            if (!this.queue.length) return this.stop()
+            if (!this.queue.length) return this.stop(true, 'finished')
         }
         const sentence = this.queue[this.position++]
         const utterance = new SpeechSynthesisUtterance(sentence.text)
-        utterance.lang = 'ja-JP'
-        const voice = japaneseVoice()
+        const voice = this.voice
+        utterance.lang = voice && !isJapanese(voice) ? voice.lang : 'ja-JP'
         if (voice) utterance.voice = voice
         utterance.rate = this.rate
         const token = {}
@@ -117,7 +133,7 @@ export class ReadAloud {
             if (this.token !== token) return
             if (event.error === 'interrupted' || event.error === 'canceled') {
                 if (this.playing) this.#speakNext()  // a speed change restarts the sentence
-            } else this.stop()
+            } else this.stop(true, 'failed')  // e.g. no voice for the language: say so, not "stopped"
         }
         this.#highlight(sentence.range)
         await this.reveal(sentence.range)

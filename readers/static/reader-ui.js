@@ -74,7 +74,7 @@ export const setStatus = message => {
 
 const SETTINGS_KEY = 'elibrary-reader-settings'
 export const settings = Object.assign(
-    { fontSize: 100, lineHeight: '', fontFamily: '', theme: 'white', ruby: true, zoom: 'page-width', fxlZoom: 'fit-page' },
+    { fontSize: 100, lineHeight: '', fontFamily: '', theme: 'white', ruby: true, zoom: 'auto', fxlZoom: 'fit-page', fxlSpread: 'auto' },
     JSON.parse(localStorage.getItem(SETTINGS_KEY) || '{}'))
 
 export class ReaderUI {
@@ -227,6 +227,20 @@ export class ReaderUI {
             })
         }
         this.applySettings()
+    }
+
+    /** A setting's current value. */
+    setting(name) { return settings[name] }
+
+    /** Change a setting from a gesture (a pinch): the form shows it, the engine applies it, it is kept. */
+    setSetting(name, value) {
+        settings[name] = value
+        for (const field of $('settings').querySelectorAll(`[name="${name}"]`)) {
+            if (field.type === 'radio') field.checked = field.value === String(value)
+            else field.value = value
+        }
+        this.applySettings()
+        announce(/^[\d.]+$/.test(String(value)) ? `${Math.round(Number(value) * 100)}%` : '')
     }
 
     applySettings() {

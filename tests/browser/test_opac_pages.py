@@ -34,6 +34,8 @@ def test_keyboard_reaches_the_search_box_and_the_results(page, live_server, cata
     page.goto(live_server("/"))
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Tab")  # the text-only mode (テキスト版), second on every page
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "/text/"
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "site-q"
