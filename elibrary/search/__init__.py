@@ -3,4 +3,5 @@
 BACKENDS = {
     "whoosh": "elibrary.search.whoosh_backend:WhooshSearch",
     "memory": "elibrary.search.memory:MemorySearch",
+    "postgresql": "elibrary.search.postgresql:PostgresSearch",
 }
