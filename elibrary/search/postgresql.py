@@ -140,6 +140,14 @@ class PostgresSearch:
         """Close this backend's connections."""
         self.engine.dispose()
 
+    def write_documents(self, connection: Connection, docs: list[SearchDocument], deleted: Iterable[int] = ()) -> None:
+        """Upsert and delete rows in the caller's transaction (``catalog.transaction_index``)."""
+        write_documents(connection, docs, deleted)
+
+    def set_availability(self, connection: Connection, available: Mapping[int, bool]) -> None:
+        """Change only the availability of these titles, in the caller's transaction."""
+        set_availability(connection, available)
+
     def upsert(self, docs: Iterable[SearchDocument]) -> None:
         """Add or replace documents in a transaction of their own."""
         with self._connect(write=True) as conn:
