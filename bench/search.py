@@ -2,6 +2,12 @@
 
     .venv/bin/pip install -e '.[bench]'   # Janome, whose IPADIC words and names give the vocabulary
     .venv/bin/python bench/search.py --sizes 10000 100000 --out /tmp/elibrary-bench
+    .venv/bin/python bench/search.py --sizes 100000 --backend postgresql --pg-url postgresql://root@127.0.0.1:5432/bench
+
+``--backend postgresql`` measures ``ELIBRARY_SEARCH=postgresql`` on the same documents and queries: the
+tables live in a schema of their own (``bench_<n>``) of the database ``--pg-url`` names (created if
+missing). PostgreSQL keeps its buffer cache across processes, so its "first use" is a query's first
+use in the serving process with the server's cache warm from the build, as on a running server.
 
 The catalog: titles built from IPADIC's common nouns (tens of thousands of distinct words, drawn
 head-heavy by the dictionary's own word cost) with particles (の と は へ を), NDL-style readings (words
@@ -212,16 +218,67 @@ def _summary(values: list[float]) -> dict:
     return {"p50": _pct(values, 50), "p95": _pct(values, 95), "max": round(max(values), 1)}
 
 
+PG_PREFIX = "postgresql+schema:"  # an index "path" naming a schema of a PostgreSQL database: PREFIX + schema + "@" + url
+
+
+def open_backend(path: str):
+    """The backend an index path names: a Whoosh folder, or PostgreSQL tables in a schema (``PG_PREFIX``)."""
+    if not path.startswith(PG_PREFIX):
+        from elibrary.search.whoosh_backend import WhooshSearch
+
+        return WhooshSearch(path)
+    from sqlalchemy import create_engine
+
+    from elibrary.search.postgresql import PostgresSearch
+
+    schema, _, url = path[len(PG_PREFIX):].partition("@")
+    return PostgresSearch(create_engine(url, connect_args={"options": f"-csearch_path={schema}"}))
+
+
+def _pg_schema(url: str, schema: str):
+    """Create the database of ``url`` if missing and an empty ``schema`` in it with the backend's tables."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from elibrary.search.postgresql import metadata
+
+    server = make_url(url)
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": server.database}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{server.database}"'))
+    admin.dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    metadata.create_all(engine)
+    engine.dispose()
+
+
+def _index_size_mb(path: str) -> float:
+    if not path.startswith(PG_PREFIX):
+        return round(sum(f.stat().st_size for f in Path(path).iterdir() if f.is_file()) / 2**20, 1)
+    from sqlalchemy import text
+
+    search = open_backend(path)
+    with search.engine.connect() as conn:
+        size = conn.execute(text("SELECT pg_total_relation_size('search_documents') + pg_total_relation_size('search_terms')")).scalar()
+    search.close()
+    return round(size / 2**20, 1)
+
+
 def serve(path: str, n: int) -> dict:
     """Open the index as a fresh serving process would; time each query's first use, then its repeats."""
     import psutil
 
-    from elibrary.search.whoosh_backend import WhooshSearch
     from tests.search.judged import load_judged, recall_precision
 
     mix = queries(n)  # generated before the index is opened: nothing of it is cached
     start = time.perf_counter()
-    search = WhooshSearch(path)
+    search = open_backend(path)
     search.search(SearchQuery(text="", with_facets=False))
     report: dict = {"open_s": round(time.perf_counter() - start, 3), "categories": {}}
     first_all: list[float] = []
@@ -265,13 +322,14 @@ def serve(path: str, n: int) -> dict:
     return report
 
 
-def build(path: Path, n: int) -> dict:
+def build(path: str, n: int) -> dict:
     """Build an index of ``n`` generated titles and the judged catalog, from scratch."""
-    from elibrary.search.whoosh_backend import WhooshSearch
-
-    if path.exists():
+    if path.startswith(PG_PREFIX):
+        schema, _, url = path[len(PG_PREFIX):].partition("@")
+        _pg_schema(url, schema)
+    elif Path(path).exists():
         shutil.rmtree(path)
-    search = WhooshSearch(path)
+    search = open_backend(path)
 
     def documents():
         yield from catalog(n)
@@ -280,9 +338,15 @@ def build(path: Path, n: int) -> dict:
     start = time.perf_counter()
     count = search.rebuild(documents(), progress=lambda d: d % 10000 == 0 and print(f"  {d} indexed", flush=True))
     seconds = time.perf_counter() - start
-    size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
     search.close()
-    return {"titles": count, "build_s": round(seconds, 1), "docs_per_s": round(count / seconds), "size_mb": round(size / 2**20, 1)}
+    if path.startswith(PG_PREFIX):
+        from sqlalchemy import text
+
+        search = open_backend(path)
+        with search.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE search_documents"))  # as autovacuum would soon after
+        search.close()
+    return {"titles": count, "build_s": round(seconds, 1), "docs_per_s": round(count / seconds), "size_mb": _index_size_mb(path)}
 
 
 def main() -> None:
@@ -292,11 +356,13 @@ def main() -> None:
     parser.add_argument("--serve", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--upsert-one", nargs=2, metavar=("PATH", "ID"), help=argparse.SUPPRESS)
     parser.add_argument("--skip-build", action="store_true", help="reuse indexes already built in --out")
+    parser.add_argument("--backend", choices=["whoosh", "postgresql"], default="whoosh")
+    parser.add_argument("--pg-url", default="postgresql://root@127.0.0.1:5432/elibrary_bench", help="for --backend postgresql")
     args = parser.parse_args()
     if args.upsert_one:
-        from elibrary.search.whoosh_backend import WhooshSearch
-
-        WhooshSearch(args.upsert_one[0]).upsert([SearchDocument(id=int(args.upsert_one[1]), title="ベンチマーク追加書誌")])
+        search = open_backend(args.upsert_one[0])
+        search.upsert([SearchDocument(id=int(args.upsert_one[1]), title="ベンチマーク追加書誌")])
+        search.close()
         return
     if args.serve:
         print(json.dumps(serve(args.serve[0], int(args.serve[1]))))
@@ -304,11 +370,11 @@ def main() -> None:
     vocab = vocabulary(VOCAB_CACHE)
     print("vocabulary:", {k: len(v) for k, v in vocab.items()}, flush=True)
     for n in args.sizes:
-        path = Path(args.out) / f"index-{n}"
-        print(f"== {n} titles", flush=True)
+        path = str(Path(args.out) / f"index-{n}") if args.backend == "whoosh" else f"{PG_PREFIX}bench_{n}@{args.pg_url}"
+        print(f"== {n} titles ({args.backend})", flush=True)
         if not args.skip_build:
             print("build:", json.dumps(build(path, n)), flush=True)
-        out = subprocess.run([sys.executable, __file__, "--serve", str(path), str(n)], check=True, capture_output=True, text=True)
+        out = subprocess.run([sys.executable, __file__, "--serve", path, str(n)], check=True, capture_output=True, text=True)
         print("serve:", json.dumps(json.loads(out.stdout), indent=1, ensure_ascii=False), flush=True)
 
 

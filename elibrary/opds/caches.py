@@ -1,4 +1,4 @@
-"""The OPDS caches of one runtime: feed counts, anonymous feed pages and recently verified credentials.
+"""The OPDS caches of one runtime: feed counts, feed pages (anonymous and per patron) and recently verified credentials.
 
 Declared on the ``Runtime`` (``runtime.opds``) and built by the wiring room, so two runtimes in one process
 never share one. Nothing here imports Flask.
@@ -47,6 +47,7 @@ class OpdsCaches:
     counts: TTLCache
     pages: TTLCache
     credentials: CredentialCache
+    patron_pages: TTLCache  # signed-in patrons' pages, keyed by patron and the state of their loans and holds
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "OpdsCaches":
@@ -55,4 +56,6 @@ class OpdsCaches:
             counts=TTLCache(float(settings.get("ELIBRARY_OPDS_COUNT_SECONDS", 30))),
             pages=TTLCache(float(settings.get("ELIBRARY_OPDS_FEED_CACHE_SECONDS", 10)), size=256),
             credentials=CredentialCache(float(settings.get("ELIBRARY_OPDS_AUTH_CACHE_SECONDS", 300))),
+            # bounded like ``pages``: at most this many pages (~50-150 KB each) per process, whatever the number of patrons
+            patron_pages=TTLCache(float(settings.get("ELIBRARY_OPDS_FEED_CACHE_SECONDS", 10)), size=256),
         )

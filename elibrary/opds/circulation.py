@@ -167,6 +167,14 @@ def popular_counts():
     )
 
 
+def patron_stamp(session: Session, patron_id: int) -> tuple:
+    """What of a patron's own state a feed shows (loans with due dates and renewals, holds with their
+    states): a patron's cached feed page is used only while this is unchanged (``views.shared_cache``)."""
+    loans = session.execute(select(Loan.id, Loan.due_at, Loan.renewals).where(Loan.patron_id == patron_id).order_by(Loan.id)).all()
+    holds = session.execute(select(Hold.id, Hold.state).where(Hold.patron_id == patron_id).order_by(Hold.id)).all()
+    return tuple(map(tuple, loans)), tuple((i, state.value) for i, state in holds)
+
+
 def shelf_titles(session: Session, patron_id: int) -> list[Title]:
     """Titles the patron has on loan (soonest due first), then on hold (oldest first)."""
     from sqlalchemy.orm import selectinload
