@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, literal, select, true, union_all
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from elibrary.search.analysis import isbn_query, normalize
+from elibrary.selection import grams
 from elibrary.selection.models import Decision, PoolOffer, PoolTitle, SelectionLine
 
 PER_PAGE = 20
@@ -57,7 +58,8 @@ def _contains(column, folded: str, dialect: str):
     # SQLite's LIKE folds case character by character, several times slower than a plain substring search.
     if dialect == "sqlite":
         return func.instr(column, folded) > 0
-    return column.contains(folded, autoescape=True)
+    # PostgreSQL: the GIN index of character pairs narrows the rows first (``grams``); LIKE checks those.
+    return and_(PoolTitle.id.in_(grams.holding(folded)), column.contains(folded, autoescape=True))
 
 
 def _conditions(query: PoolQuery, dialect: str = "sqlite") -> list:

@@ -4,17 +4,26 @@ Created on PostgreSQL only (text[] and GIN are PostgreSQL's); no extension is ne
 filled by ``elibrary search reindex`` (or the first indexing pass of a server using the backend) and
 then kept by the application in the same transaction as each title.
 
+The pool of selection (選書) gets the same kind of index: the characters and character pairs of each
+pool title's search text (``selection_pool_grams``), filled here from the titles already imported.
+
 Revision ID: 0130_search_pg
-Revises: 0001_foundation
+Revises: 0001_foundation (and needs 0070_selection's pool tables)
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+# The same SQL the application refreshes the pool's rows with (a migration keeps its own copy: the code may change later).
+GRAMS_OF_SEARCH_TEXT = (
+    "ARRAY(SELECT DISTINCT substr(t.search_text, i, n) FROM generate_series(1, length(t.search_text)) AS i, "
+    "(VALUES (1), (2)) AS width(n) WHERE i + n - 1 <= length(t.search_text))"
+)
+
 revision = "0130_search_pg"
 down_revision = "0001_foundation"
 branch_labels = None
-depends_on = None
+depends_on = "0070_selection"
 
 
 def upgrade() -> None:
@@ -39,10 +48,21 @@ def upgrade() -> None:
     op.execute("CREATE INDEX ix_search_documents_tokens ON search_documents USING gin (tokens) WITH (fastupdate = off)")
     op.create_table("search_terms", sa.Column("term", sa.Text(collation="C"), nullable=False),
                     sa.PrimaryKeyConstraint("term", name="pk_search_terms"))
+    op.create_table(
+        "selection_pool_grams",
+        sa.Column("pool_title_id", sa.Integer(), nullable=False),
+        sa.Column("grams", postgresql.ARRAY(sa.Text()), nullable=False),
+        sa.ForeignKeyConstraint(["pool_title_id"], ["selection_pool_titles.id"], name="fk_selection_pool_grams_pool_title_id_selection_pool_titles",
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("pool_title_id", name="pk_selection_pool_grams"),
+    )
+    op.execute(f"INSERT INTO selection_pool_grams (pool_title_id, grams) SELECT t.id, {GRAMS_OF_SEARCH_TEXT} FROM selection_pool_titles AS t")
+    op.execute("CREATE INDEX ix_selection_pool_grams ON selection_pool_grams USING gin (grams)")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    op.drop_table("selection_pool_grams")
     op.drop_table("search_terms")
     op.drop_table("search_documents")
