@@ -2,24 +2,27 @@
 
 A pool search matches each word as a substring of ``search_text`` (``selection.search``). On PostgreSQL
 a substring test walks every row; with this table, a GIN index over each title's characters and
-character pairs narrows the rows to those holding all the pairs of the word first, and the substring
-test then only checks those. The answers are the same; only the time changes. SQLite keeps its plain
-substring search (``instr``), which is fast there. The table is created by migration ``0130_search_pg``
+character pairs finds the titles holding all the pairs of a word, and when they are few (``FEW``) the
+substring test only checks those; a word most titles hold is still matched by reading every row. The
+answers are the same; only the time changes. SQLite keeps its plain substring search (``instr``). The table is created by migration ``0130_search_pg``
 on PostgreSQL only and filled there from the pool titles already imported.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, Text, select, text
+from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, Table, Text, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+
+from elibrary.selection.models import PoolTitle
 
 metadata = MetaData()
 pool_grams = Table(
     "selection_pool_grams", metadata,
-    Column("pool_title_id", Integer, ForeignKey("selection_pool_titles.id", ondelete="CASCADE"), primary_key=True),
+    Column("pool_title_id", Integer, ForeignKey(PoolTitle.__table__.c.id, ondelete="CASCADE"), primary_key=True),
     Column("grams", ARRAY(Text), nullable=False),
+    Index("ix_selection_pool_grams", "grams", postgresql_using="gin"),
 )
 
 # The characters and pairs of characters of a search text, computed by PostgreSQL itself (the migration
@@ -54,6 +57,12 @@ def word_grams(folded: str) -> list[str]:
     return sorted({folded[i:i + 2] for i in range(len(folded) - 1)})
 
 
-def holding(folded: str):
-    """The pool title ids whose search text holds every pair of ``folded`` (a superset of the substring matches)."""
-    return select(pool_grams.c.pool_title_id).where(pool_grams.c.grams.contains(word_grams(folded)))
+# A word held by more titles than this is matched by reading every row instead (the index would visit most pages).
+FEW = 1000
+
+
+def few_holding(session: Session, folded: str) -> list[int] | None:
+    """The ids of the pool titles whose search text holds every pair of ``folded`` (a superset of the
+    substring matches), or None when there are more than ``FEW`` of them."""
+    ids = list(session.scalars(select(pool_grams.c.pool_title_id).where(pool_grams.c.grams.contains(word_grams(folded))).limit(FEW + 1)))
+    return ids if len(ids) <= FEW else None
