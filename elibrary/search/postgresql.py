@@ -37,6 +37,9 @@ search_documents = Table(
     "search_documents", metadata,
     Column("title_id", Integer, primary_key=True, autoincrement=False),
     Column("tokens", ARRAY(Text), nullable=False),
+    # The title and author tokens again, for the relevance tiers: small enough to stay in the row, so ranking
+    # tens of thousands of matches does not read each one's large (compressed, out-of-line) ``tokens``.
+    Column("rank_tokens", ARRAY(Text), nullable=False, server_default="{}"),
     Column("audience", Text, nullable=False, server_default=""),
     Column("format", Text, nullable=False, server_default=""),
     Column("language", Text, nullable=False, server_default=""),
@@ -58,7 +61,8 @@ def document_row(doc: SearchDocument) -> dict:
     """The ``search_documents`` row of a document."""
     fields = documents.field_tokens(doc)
     tokens = [FIELD_LETTERS[field] + tok for field, toks in fields.items() for tok in toks]
-    row = {"title_id": doc.id, "tokens": tokens, "newest": documents.newest_key(doc)[0], "reading": documents.reading_key(doc),
+    rank = [FIELD_LETTERS[field] + tok for field in ("title", "author") for tok in fields[field]]
+    row = {"title_id": doc.id, "tokens": tokens, "rank_tokens": rank, "newest": documents.newest_key(doc)[0], "reading": documents.reading_key(doc),
            "phrases": suggestions.encode(suggestions.phrases(doc))}
     facets = documents.facet_values(doc)
     row.update({facet: facets[facet] for facet in ("audience", "format", "language", "ndc1")})
@@ -107,12 +111,12 @@ class _Sql:
         self.params[name] = value
         return f"CAST(:{name} AS text[])" if isinstance(value, list) else f":{name}"
 
-    def unit(self, unit: Unit) -> str:
+    def unit(self, unit: Unit, column: str = "tokens") -> str:
         every = [FIELD_LETTERS[f] + t for clause in unit if len(clause) == 1 for f, t in clause]
-        parts = [f"tokens @> {self.param(every)}"] if every else []
+        parts = [f"{column} @> {self.param(every)}"] if every else []
         for clause in unit:
             if len(clause) > 1:
-                parts.append(f"tokens && {self.param([FIELD_LETTERS[f] + t for f, t in clause])}")
+                parts.append(f"{column} && {self.param([FIELD_LETTERS[f] + t for f, t in clause])}")
         return " AND ".join(parts) or "TRUE"
 
     def units(self, units: Sequence[Unit]) -> str:
@@ -215,9 +219,9 @@ class PostgresSearch:
         text_ = query.text or ""
         exact = [FIELD_LETTERS[f] + t for f, t in documents.exact_clause(text_)]
         pairs = list(zip(documents.query_units(text_, "title"), documents.query_units(text_, "author"), strict=False))
-        in_title = " AND ".join(f"({sql.unit(t)})" for t, _ in pairs) or "TRUE"
-        in_either = " AND ".join(f"(({sql.unit(t)}) OR ({sql.unit(a)}))" for t, a in pairs) or "TRUE"
-        first = f"WHEN tokens && {sql.param(exact)} THEN 0 " if exact else ""
+        in_title = " AND ".join(f"({sql.unit(t, 'rank_tokens')})" for t, _ in pairs) or "TRUE"
+        in_either = " AND ".join(f"(({sql.unit(t, 'rank_tokens')}) OR ({sql.unit(a, 'rank_tokens')}))" for t, a in pairs) or "TRUE"
+        first = f"WHEN rank_tokens && {sql.param(exact)} THEN 0 " if exact else ""
         return f"CASE {first}WHEN {in_title} THEN 1 WHEN {in_either} THEN 2 ELSE 3 END, newest, title_id"
 
     @staticmethod

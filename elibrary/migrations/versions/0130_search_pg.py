@@ -33,6 +33,7 @@ def upgrade() -> None:
         "search_documents",
         sa.Column("title_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("tokens", postgresql.ARRAY(sa.Text()), nullable=False),
+        sa.Column("rank_tokens", postgresql.ARRAY(sa.Text()), server_default="{}", nullable=False),
         sa.Column("audience", sa.Text(), server_default="", nullable=False),
         sa.Column("format", sa.Text(), server_default="", nullable=False),
         sa.Column("language", sa.Text(), server_default="", nullable=False),
