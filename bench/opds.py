@@ -238,9 +238,11 @@ def main() -> int:
     try:
         for name, paths in endpoints.items():
             signed_in = args.signed_in and name != "ceiling"
-            for path in paths:  # warm-up: caches, index readers, each worker's first request
-                for k in range(args.workers * 2):
-                    headers = basic_credentials(k) if signed_in else {}
+            # warm-up: caches, index readers, each worker's first request (and each patron's PIN check in each worker)
+            patrons = max(args.concurrency) if signed_in else 1
+            for path in paths:
+                for k in range(args.workers * 2 * patrons):
+                    headers = basic_credentials(k % patrons) if signed_in else {}
                     assert httpx.get(url + path, timeout=120, headers=headers).status_code == 200, path
             for concurrency in args.concurrency:
                 results[f"{name}@{concurrency}"] = row = load(url, paths, concurrency, args.seconds, signed_in)
