@@ -49,6 +49,9 @@ search_documents = Table(
     Column("reading", Text(collation="C"), nullable=False, server_default=""),  # 五十音順, byte order
     Column("phrases", Text, nullable=False, server_default=""),  # もしかして: suggestions.encode
     Index("ix_search_documents_tokens", "tokens", postgresql_using="gin", postgresql_with={"fastupdate": "off"}),
+    # Pages in these orders are read from the start of an index when a query matches much of the catalog.
+    Index("ix_search_documents_newest", "newest", "title_id"),
+    Index("ix_search_documents_reading", "reading", "title_id"),
     # Room on each page, so that a change of availability alone is a HOT update: no new GIN entries.
     postgresql_with={"fillfactor": "70"},
 )
@@ -195,11 +198,9 @@ class PostgresSearch:
             elif value:
                 where.append(f"{facet} = {sql.param(str(value))}")
         condition = " AND ".join(where)
-        order = self._order(query, units, sql)
         offset, limit = max(query.offset, 0), max(query.limit, 0)
         with self._connect() as conn:
-            ids = list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {condition} ORDER BY {order} "
-                                         f"LIMIT {limit} OFFSET {offset}"), sql.params).scalars()) if limit else []
+            ids = self._window(conn, query, units, condition, sql, offset, limit) if limit else []
             if query.with_facets:
                 total, facets = self._facets(conn, condition, sql.params)
             else:
@@ -210,19 +211,46 @@ class PostgresSearch:
         return SearchResult(ids=ids, total=self.count_cap if capped else total, total_is_capped=capped, facets=facets)
 
     @staticmethod
-    def _order(query: SearchQuery, units: list[Unit], sql: _Sql) -> str:
+    def _window(conn: Connection, query: SearchQuery, units: list[Unit], condition: str, sql: _Sql, offset: int, limit: int) -> list[int]:
+        """The ids of the page: by a sort's index, or tier by tier for relevance.
+
+        Each tier is its own query ordered by ``newest`` with a LIMIT, so PostgreSQL can walk the
+        ``newest`` index and stop after a page when a word matches half the catalog, or use the GIN
+        index when it matches few; no query ranks every match.
+        """
         sort = query.sort if query.sort in SORTS else "relevance"
-        if sort == "reading":
-            return "reading, title_id"
-        if sort == "newest" or not units:
-            return "newest, title_id"
-        text_ = query.text or ""
+        if sort == "reading" or sort == "newest" or not units:
+            order = "reading, title_id" if sort == "reading" else "newest, title_id"
+            return list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {condition} ORDER BY {order} "
+                                          f"LIMIT {limit} OFFSET {offset}"), sql.params).scalars())
+        ids: list[int] = []
+        skip, need = offset, limit
+        earlier: list[str] = []
+        for tier, small in PostgresSearch._tiers(query.text or "", sql):
+            tier_condition = " AND ".join([condition, tier, *(f"NOT ({e})" for e in earlier)])
+            found = list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {tier_condition} ORDER BY newest, title_id "
+                                           f"LIMIT {skip + need}"), sql.params).scalars())
+            taken = found[skip:]
+            ids += taken
+            skip, need = max(skip - len(found), 0), need - len(taken)
+            if need <= 0 or small == "TRUE":
+                break
+            earlier.append(small)
+        return ids
+
+    @staticmethod
+    def _tiers(text_: str, sql: _Sql) -> list[tuple[str, str]]:
+        """Relevance tiers in order, each as (a condition the GIN index can answer, the same on ``rank_tokens``)."""
         exact = [FIELD_LETTERS[f] + t for f, t in documents.exact_clause(text_)]
         pairs = list(zip(documents.query_units(text_, "title"), documents.query_units(text_, "author"), strict=False))
-        in_title = " AND ".join(f"({sql.unit(t, 'rank_tokens')})" for t, _ in pairs) or "TRUE"
-        in_either = " AND ".join(f"(({sql.unit(t, 'rank_tokens')}) OR ({sql.unit(a, 'rank_tokens')}))" for t, a in pairs) or "TRUE"
-        first = f"WHEN rank_tokens && {sql.param(exact)} THEN 0 " if exact else ""
-        return f"CASE {first}WHEN {in_title} THEN 1 WHEN {in_either} THEN 2 ELSE 3 END, newest, title_id"
+        tiers = []
+        if exact:
+            param = sql.param(exact)
+            tiers.append((f"tokens && {param}", f"rank_tokens && {param}"))
+        in_title = [" AND ".join(f"({sql.unit(t, column)})" for t, _ in pairs) or "TRUE" for column in ("tokens", "rank_tokens")]
+        in_either = [" AND ".join(f"(({sql.unit(t, column)}) OR ({sql.unit(a, column)}))" for t, a in pairs) or "TRUE"
+                     for column in ("tokens", "rank_tokens")]
+        return [*tiers, (in_title[0], in_title[1]), (in_either[0], in_either[1]), ("TRUE", "TRUE")]
 
     @staticmethod
     def _facets(conn: Connection, condition: str, params: dict) -> tuple[int, dict[str, dict[str, int]]]:

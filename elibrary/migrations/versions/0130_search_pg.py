@@ -47,6 +47,8 @@ def upgrade() -> None:
     )
     # fastupdate off: a title's row is searchable through the index at once, not after a pending-list merge.
     op.execute("CREATE INDEX ix_search_documents_tokens ON search_documents USING gin (tokens) WITH (fastupdate = off)")
+    op.create_index("ix_search_documents_newest", "search_documents", ["newest", "title_id"])
+    op.create_index("ix_search_documents_reading", "search_documents", ["reading", "title_id"])
     op.create_table("search_terms", sa.Column("term", sa.Text(collation="C"), nullable=False),
                     sa.PrimaryKeyConstraint("term", name="pk_search_terms"))
     op.create_table(
