@@ -21,6 +21,7 @@ class CredentialCache:
         self.seconds = seconds
         self.size = size
         self._data: dict[str, tuple[float, tuple[int, str | None]]] = {}
+        self._checked: dict[str, float] = {}  # when the sign-in throttle last let each key through
         self._lock = threading.Lock()
 
     def get(self, key: str) -> tuple[int, str | None] | None:
@@ -37,7 +38,24 @@ class CredentialCache:
         with self._lock:
             if len(self._data) >= self.size:
                 self._data.clear()
+                self._checked.clear()
             self._data[key] = (time.monotonic() + self.seconds, verified)
+            self._checked[key] = time.monotonic()  # the sign-in itself looked at the throttle
+
+    def due_for_check(self, key: str, seconds: float) -> bool:
+        """Whether the sign-in throttle was last looked at for ``key`` more than ``seconds`` ago."""
+        return time.monotonic() - self._checked.get(key, 0.0) >= seconds
+
+    def forget_checks(self) -> None:
+        """Look at the throttle again for every key (after a failed sign-in: a card may be locked now)."""
+        with self._lock:
+            self._checked.clear()
+
+    def checked(self, key: str) -> None:
+        """The throttle was just looked at for ``key`` (it let the credentials through)."""
+        with self._lock:
+            if key in self._data:
+                self._checked[key] = time.monotonic()
 
 
 @dataclass
