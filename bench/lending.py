@@ -1,6 +1,10 @@
 """Lending benchmark: concurrent clients borrowing and returning on PostgreSQL.
 
-    .venv/bin/python bench/lending.py [--url postgresql://root@127.0.0.1:5432/test] [--clients 8] [--seconds 20]
+    .venv/bin/python bench/lending.py [--url postgresql://root@127.0.0.1:5432/test] [--clients 8] [--seconds 20] [--search postgresql]
+
+``--search postgresql`` runs with ``ELIBRARY_SEARCH=postgresql``: every borrow and return then also
+updates the title's search row (its availability) in the same transaction. The default is the in-memory
+backend, whose indexing happens after the commit and is not measured.
 
 Creates a private database on that server (dropped afterwards), migrates it, adds titles with
 licences and patrons, then runs CLIENTS processes (each with its own engine) for SECONDS: each loop
@@ -36,7 +40,7 @@ COPIES = 3
 PATRONS_PER_CLIENT = 20
 
 
-INSTANCE = {"path": ""}  # a temporary instance folder (generated keys), made by main() before the clients fork
+INSTANCE = {"path": "", "search": "memory"}  # a temporary instance folder (generated keys), made by main() before the clients fork
 
 
 def bench_runtime(url: str):
@@ -44,7 +48,7 @@ def bench_runtime(url: str):
     from elibrary.wiring import build_runtime, instance_settings
 
     instance = INSTANCE["path"]
-    overrides = {"ELIBRARY_DATABASE_URL": url, "ELIBRARY_SEARCH": "memory", "ELIBRARY_STORAGE": "memory", "ELIBRARY_NOTIFIER": "memory"}
+    overrides = {"ELIBRARY_DATABASE_URL": url, "ELIBRARY_SEARCH": INSTANCE["search"], "ELIBRARY_STORAGE": "memory", "ELIBRARY_NOTIFIER": "memory"}
     return build_runtime(instance_settings(instance, {**overrides, "TESTING": True}, environ={}))  # TESTING: no scheduler thread
 
 
@@ -163,6 +167,7 @@ def main() -> int:
     url = server.set(database=name).render_as_string(hide_password=False)
     instance = tempfile.TemporaryDirectory(prefix="elibrary-bench-lending-")
     INSTANCE["path"] = instance.name
+    INSTANCE["search"] = args.search
     try:
         titles, clients, _ = setup(url, args.clients)
         ctx = multiprocessing.get_context("fork")
@@ -203,7 +208,7 @@ def main() -> int:
         client_cpu = sum(o[4] for o in outcomes)
         backend_cpus = [o[5] for o in outcomes]
         q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
-        print(f"clients={args.clients} seconds={elapsed:.1f} titles={TITLES} engine=postgresql")
+        print(f"clients={args.clients} seconds={elapsed:.1f} titles={TITLES} engine=postgresql search={args.search}")
         print(f"borrow+return pairs: {pairs}  ({pairs / elapsed:.0f} pairs/s)")
         print(f"borrow latency ms: p50={q[49] * 1000:.1f} p95={q[94] * 1000:.1f} p99={q[98] * 1000:.1f}")
         print(f"refused borrows (no free copy / already on loan): {refused}")
@@ -230,5 +235,6 @@ if __name__ == "__main__":
     parser.add_argument("--url", default="postgresql://root@127.0.0.1:5432/test", help="a PostgreSQL server (a private database is created on it)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--search", choices=["memory", "postgresql"], default="memory", help="the search backend (ELIBRARY_SEARCH)")
     args = parser.parse_args()
     sys.exit(main())

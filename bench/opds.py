@@ -13,6 +13,10 @@ cores) and measures, at concurrency 1 and 8, for ``--seconds`` each after a warm
   ``acquisition-v1``: ``/opds/v1/new`` (50 Atom entries);
 - ``search``: ``/opds/v2/search?query=...`` over a rotating set of Japanese queries.
 
+With ``--signed-in`` every request but the ceiling carries HTTP Basic credentials of one of
+``SIGNED_IN_PATRONS`` local patrons (added once with ``elibrary patrons add``), as reading apps send
+them: each request then verifies the credentials and renders the patron's own feed.
+
 Clients run in this process (threads, keep-alive off as gunicorn's sync workers close connections), on
 the same machine, so absolute numbers are a floor. The figure that matters is the ratio of the
 acquisition page's throughput to the ceiling's.
@@ -39,6 +43,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+SIGNED_IN_PATRONS = 20
 QUERIES = ["日本", "歴史", "こども", "ねこ", "宇宙の図鑑", "なつめ", "科学 入門", "鉄道", "データ", "むらかみ はるき"]
 WSGI = '''
 from elibrary import create_app
@@ -145,7 +150,27 @@ def serve(out: Path, workers: int, feed_cache: bool = True) -> tuple[subprocess.
     raise SystemExit("gunicorn did not start")
 
 
-def load(url: str, paths: list[str], concurrency: int, seconds: float) -> dict:
+def add_patrons(out: Path) -> None:
+    """The local patrons whose credentials ``--signed-in`` sends (once per instance)."""
+    marker = out / "patrons-added"
+    if marker.exists():
+        return
+    env = {**os.environ, "ELIBRARY_INSTANCE_PATH": str(out / "instance")}
+    for n in range(SIGNED_IN_PATRONS):
+        subprocess.run([str(Path(sys.executable).with_name("elibrary")), "patrons", "add", f"{900000 + n}", "--pin", f"pin-{900000 + n}"],
+                       cwd=ROOT, env=env, check=True, capture_output=True)
+    marker.touch()
+
+
+def basic_credentials(n: int) -> dict[str, str]:
+    """The Authorization header of the ``n``-th bench patron."""
+    import base64
+
+    card = 900000 + n % SIGNED_IN_PATRONS
+    return {"Authorization": "Basic " + base64.b64encode(f"{card}:pin-{card}".encode()).decode()}
+
+
+def load(url: str, paths: list[str], concurrency: int, seconds: float, signed_in: bool = False) -> dict:
     """``concurrency`` threads requesting ``paths`` in turn for ``seconds``; throughput and latency."""
     latencies: list[float] = []
     errors = [0]
@@ -154,7 +179,8 @@ def load(url: str, paths: list[str], concurrency: int, seconds: float) -> dict:
 
     def worker(offset: int) -> None:
         mine, failed = [], 0
-        with httpx.Client(base_url=url, timeout=60, headers={"Accept-Encoding": "identity"}) as client:
+        headers = {"Accept-Encoding": "identity", **(basic_credentials(offset) if signed_in else {})}
+        with httpx.Client(base_url=url, timeout=60, headers=headers) as client:
             i = offset
             while time.monotonic() < stop:
                 began = time.perf_counter()
@@ -189,12 +215,15 @@ def main() -> int:
     parser.add_argument("--no-feed-cache", action="store_true", help="render every anonymous feed (ELIBRARY_OPDS_FEED_CACHE_SECONDS=0)")
     parser.add_argument("--only", nargs="+", help="measure only these endpoints (the ceiling is always measured)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the instance even if it exists")
+    parser.add_argument("--signed-in", action="store_true", help="send Basic credentials of a local patron with every feed request")
     args = parser.parse_args()
     marker = args.out / f"built-{args.titles}"
     if args.rebuild or not marker.exists():
         build(args.out, args.titles)
         marker.touch()
     process, url = serve(args.out, args.workers, feed_cache=not args.no_feed_cache)
+    if args.signed_in:
+        add_patrons(args.out)
     endpoints = {
         "ceiling": ["/bench/bare"],
         "root": ["/opds/v2/"],
@@ -208,11 +237,15 @@ def main() -> int:
     results: dict[str, dict] = {}
     try:
         for name, paths in endpoints.items():
-            for path in paths:  # warm-up: caches, index readers, each worker's first request
-                for _ in range(args.workers * 2):
-                    assert httpx.get(url + path, timeout=120).status_code == 200, path
+            signed_in = args.signed_in and name != "ceiling"
+            # warm-up: caches, index readers, each worker's first request (and each patron's PIN check in each worker)
+            patrons = max(args.concurrency) if signed_in else 1
+            for path in paths:
+                for k in range(args.workers * 2 * patrons):
+                    headers = basic_credentials(k % patrons) if signed_in else {}
+                    assert httpx.get(url + path, timeout=120, headers=headers).status_code == 200, path
             for concurrency in args.concurrency:
-                results[f"{name}@{concurrency}"] = row = load(url, paths, concurrency, args.seconds)
+                results[f"{name}@{concurrency}"] = row = load(url, paths, concurrency, args.seconds, signed_in)
                 print(f"{name:15} c={concurrency}  {row['rps']:8.1f} req/s  p50 {row['p50_ms']:7.1f} ms  "
                       f"p95 {row['p95_ms']:7.1f} ms  errors {row['errors']}", flush=True)
     finally:
@@ -225,7 +258,7 @@ def main() -> int:
                 continue
             ratio = results[f"{name}@{concurrency}"]["rps"] / ceiling
             print(f"{name} / ceiling at c={concurrency}: {ratio:.0%}")
-    (args.out / f"results{'-nocache' if args.no_feed_cache else ''}.json").write_text(json.dumps(results, indent=2))
+    (args.out / f"results{'-nocache' if args.no_feed_cache else ''}{'-signed-in' if args.signed_in else ''}.json").write_text(json.dumps(results, indent=2))
     return 0
 
 

@@ -2,6 +2,12 @@
 
     .venv/bin/pip install -e '.[bench]'   # Janome, whose IPADIC words and names give the vocabulary
     .venv/bin/python bench/search.py --sizes 10000 100000 --out /tmp/elibrary-bench [--backends whoosh tantivy]
+    .venv/bin/python bench/search.py --sizes 100000 --backend postgresql --pg-url postgresql://root@127.0.0.1:5432/bench
+
+``--backend postgresql`` measures ``ELIBRARY_SEARCH=postgresql`` on the same documents and queries: the
+tables live in a schema of their own (``bench_<n>``) of the database ``--pg-url`` names (created if
+missing). PostgreSQL keeps its buffer cache across processes, so its "first use" is a query's first
+use in the serving process with the server's cache warm from the build, as on a running server.
 
 The catalog: titles built from IPADIC's common nouns (tens of thousands of distinct words, drawn
 head-heavy by the dictionary's own word cost) with particles (の と は へ を), NDL-style readings (words
@@ -212,18 +218,66 @@ def _summary(values: list[float]) -> dict:
     return {"p50": _pct(values, 50), "p95": _pct(values, 95), "max": round(max(values), 1)}
 
 
-def backend(name: str, path):
-    """The search backend ``name`` (``whoosh`` or ``tantivy``) on the index folder ``path``."""
-    if name == "tantivy":
+PG_PREFIX = "postgresql+schema:"  # an index "path" naming a schema of a PostgreSQL database: PREFIX + schema + "@" + url
+TANTIVY_PREFIX = "tantivy:"  # an index "path" naming a tantivy index folder: PREFIX + folder
+
+
+def open_backend(path: str):
+    """The backend an index path names: a Whoosh folder, a tantivy folder (``TANTIVY_PREFIX``), or PostgreSQL
+    tables in a schema (``PG_PREFIX``)."""
+    if path.startswith(TANTIVY_PREFIX):
         from elibrary.search.tantivy_backend import TantivySearch
 
-        return TantivySearch(path)
-    from elibrary.search.whoosh_backend import WhooshSearch
+        return TantivySearch(path[len(TANTIVY_PREFIX):])
+    if not path.startswith(PG_PREFIX):
+        from elibrary.search.whoosh_backend import WhooshSearch
 
-    return WhooshSearch(path)
+        return WhooshSearch(path)
+    from sqlalchemy import create_engine
+
+    from elibrary.search.postgresql import PostgresSearch
+
+    schema, _, url = path[len(PG_PREFIX):].partition("@")
+    return PostgresSearch(create_engine(url, connect_args={"options": f"-csearch_path={schema}"}))
 
 
-def serve(path: str, n: int, name: str = "whoosh") -> dict:
+def _pg_schema(url: str, schema: str):
+    """Create the database of ``url`` if missing and an empty ``schema`` in it with the backend's tables."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from elibrary.search.postgresql import metadata
+
+    server = make_url(url)
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": server.database}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{server.database}"'))
+    admin.dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    metadata.create_all(engine)
+    engine.dispose()
+
+
+def _index_size_mb(path: str) -> float:
+    if not path.startswith(PG_PREFIX):
+        folder = Path(path.removeprefix(TANTIVY_PREFIX))
+        return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
+    from sqlalchemy import text
+
+    search = open_backend(path)
+    with search.engine.connect() as conn:
+        size = conn.execute(text("SELECT pg_total_relation_size('search_documents') + pg_total_relation_size('search_terms')")).scalar()
+    search.close()
+    return round(size / 2**20, 1)
+
+
+def serve(path: str, n: int) -> dict:
     """Open the index as a fresh serving process would; time each query's first use, then its repeats."""
     import psutil
 
@@ -231,7 +285,7 @@ def serve(path: str, n: int, name: str = "whoosh") -> dict:
 
     mix = queries(n)  # generated before the index is opened: nothing of it is cached
     start = time.perf_counter()
-    search = backend(name, path)
+    search = open_backend(path)
     search.search(SearchQuery(text="", with_facets=False))
     report: dict = {"open_s": round(time.perf_counter() - start, 3), "categories": {}}
     first_all: list[float] = []
@@ -267,7 +321,7 @@ def serve(path: str, n: int, name: str = "whoosh") -> dict:
     report["judged_top5"] = {"recall": round(recall, 3), "precision": round(precision, 3)}
     report["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20, 1)
     # Another process commits a change; the next search here must see it (reader reopened, caches kept).
-    subprocess.run([sys.executable, __file__, "--upsert-one", path, str(n + 1), name], check=True)
+    subprocess.run([sys.executable, __file__, "--upsert-one", path, str(n + 1)], check=True)
     t0 = time.perf_counter()
     seen = search.search(SearchQuery(text="ベンチマーク追加", with_facets=False)).ids == [n + 1]
     report["after_commit"] = {"visible": seen, "first_query_ms": round((time.perf_counter() - t0) * 1000, 1)}
@@ -275,11 +329,14 @@ def serve(path: str, n: int, name: str = "whoosh") -> dict:
     return report
 
 
-def build(path: Path, n: int, name: str = "whoosh") -> dict:
+def build(path: str, n: int) -> dict:
     """Build an index of ``n`` generated titles and the judged catalog, from scratch."""
-    if path.exists():
-        shutil.rmtree(path)
-    search = backend(name, path)
+    if path.startswith(PG_PREFIX):
+        schema, _, url = path[len(PG_PREFIX):].partition("@")
+        _pg_schema(url, schema)
+    elif Path(path.removeprefix(TANTIVY_PREFIX)).exists():
+        shutil.rmtree(path.removeprefix(TANTIVY_PREFIX))
+    search = open_backend(path)
 
     def documents():
         yield from catalog(n)
@@ -288,35 +345,50 @@ def build(path: Path, n: int, name: str = "whoosh") -> dict:
     start = time.perf_counter()
     count = search.rebuild(documents(), progress=lambda d: d % 10000 == 0 and print(f"  {d} indexed", flush=True))
     seconds = time.perf_counter() - start
-    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     search.close()
-    return {"titles": count, "build_s": round(seconds, 1), "docs_per_s": round(count / seconds), "size_mb": round(size / 2**20, 1)}
+    if path.startswith(PG_PREFIX):
+        from sqlalchemy import text
+
+        search = open_backend(path)
+        with search.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE search_documents"))  # as autovacuum would soon after
+        search.close()
+    return {"titles": count, "build_s": round(seconds, 1), "docs_per_s": round(count / seconds), "size_mb": _index_size_mb(path)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
     parser.add_argument("--out", default="/tmp/elibrary-bench")
-    parser.add_argument("--backends", nargs="+", default=["whoosh", "tantivy"], choices=["whoosh", "tantivy"])
-    parser.add_argument("--serve", nargs=3, metavar=("PATH", "N", "BACKEND"), help=argparse.SUPPRESS)
-    parser.add_argument("--upsert-one", nargs=3, metavar=("PATH", "ID", "BACKEND"), help=argparse.SUPPRESS)
+    parser.add_argument("--backends", nargs="+", default=["whoosh", "tantivy"], choices=["whoosh", "tantivy", "postgresql"])
+    parser.add_argument("--serve", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--upsert-one", nargs=2, metavar=("PATH", "ID"), help=argparse.SUPPRESS)
     parser.add_argument("--skip-build", action="store_true", help="reuse indexes already built in --out")
+    parser.add_argument("--backend", action="append", choices=["whoosh", "tantivy", "postgresql"], help="only this backend (repeatable)")
+    parser.add_argument("--pg-url", default="postgresql://root@127.0.0.1:5432/elibrary_bench", help="for the postgresql backend")
     args = parser.parse_args()
+    if args.backend:
+        args.backends = args.backend
     if args.upsert_one:
-        backend(args.upsert_one[2], args.upsert_one[0]).upsert([SearchDocument(id=int(args.upsert_one[1]), title="ベンチマーク追加書誌")])
+        search = open_backend(args.upsert_one[0])
+        search.upsert([SearchDocument(id=int(args.upsert_one[1]), title="ベンチマーク追加書誌")])
+        search.close()
         return
     if args.serve:
-        print(json.dumps(serve(args.serve[0], int(args.serve[1]), args.serve[2])))
+        print(json.dumps(serve(args.serve[0], int(args.serve[1]))))
         return
     vocab = vocabulary(VOCAB_CACHE)
     print("vocabulary:", {k: len(v) for k, v in vocab.items()}, flush=True)
     for n in args.sizes:
         for name in args.backends:
-            path = Path(args.out) / (f"index-{n}" if name == "whoosh" else f"{name}-{n}")
-            print(f"== {n} titles, {name}", flush=True)
+            if name == "postgresql":
+                path = f"{PG_PREFIX}bench_{n}@{args.pg_url}"
+            else:
+                path = str(Path(args.out) / f"index-{n}") if name == "whoosh" else f"{TANTIVY_PREFIX}{Path(args.out) / f'tantivy-{n}'}"
+            print(f"== {n} titles ({name})", flush=True)
             if not args.skip_build:
-                print("build:", json.dumps(build(path, n, name)), flush=True)
-            out = subprocess.run([sys.executable, __file__, "--serve", str(path), str(n), name], check=True, capture_output=True, text=True)
+                print("build:", json.dumps(build(path, n)), flush=True)
+            out = subprocess.run([sys.executable, __file__, "--serve", path, str(n)], check=True, capture_output=True, text=True)
             print("serve:", json.dumps(json.loads(out.stdout), indent=1, ensure_ascii=False), flush=True)
 
 

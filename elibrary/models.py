@@ -12,10 +12,16 @@ from elibrary.patrons import models as patron_models  # noqa: F401
 from elibrary.schools import models as school_models  # noqa: F401
 from elibrary.schools import shelf_models as class_shelf_models  # noqa: F401
 from elibrary.schools import signin_models as school_signin_models  # noqa: F401
+
+# Tables only PostgreSQL has (created by migration 0130_search_pg on PostgreSQL alone), outside ``Base.metadata``.
+from elibrary.search import postgresql as search_tables  # noqa: E402
 from elibrary.security import events as security_event_models  # noqa: F401
 from elibrary.security import sessions as session_models  # noqa: F401
 from elibrary.security import throttle as throttle_models  # noqa: F401
+from elibrary.selection import grams as pool_gram_tables  # noqa: E402
 from elibrary.selection import models as selection_models  # noqa: F401
 from elibrary.staff import models as staff_models  # noqa: F401
 from elibrary.stocktake import models as stocktake_models  # noqa: F401
 from readers import models as reader_models  # noqa: F401
+
+POSTGRESQL_ONLY = (search_tables.metadata, pool_gram_tables.metadata)

@@ -33,7 +33,7 @@ from elibrary import ils as ils_connectors
 from elibrary.audit import chain as audit_chain
 from elibrary.audit import services as audit_services
 from elibrary.backup import schedule as backup_schedule
-from elibrary.catalog import indexing
+from elibrary.catalog import indexing, transaction_index
 from elibrary.db import Database
 from elibrary.ils.base import ILSConnector
 from elibrary.jobs import Job, JobRegistry, daily_at, every, scheduler_tick
@@ -124,6 +124,9 @@ def _connect_database(runtime: Runtime) -> None:
     """Listeners, hooks and after-commit tasks of this runtime's database (never SQLAlchemy's global classes)."""
     db = runtime.db
     db.share(audit_chain.INFO_KEY, runtime.audit)  # every session can append to the keyed access log
+    if getattr(runtime.search, "indexes_in_transaction", False):
+        # an index that is a table of this database: each transaction writes the rows of the titles it touched
+        transaction_index.index_in_transaction(db.factory, db.share, runtime.search, runtime.indexer.enrichers)
     indexing.watch_changes(db.factory)  # every flush queues the titles it touched for re-indexing
     db.after_commit.register(indexing.AFTER_COMMIT_TASK, runtime.indexer.kick)
     db.after_commit.register(outbox.AFTER_COMMIT_TASK, runtime.deliver_notifications)

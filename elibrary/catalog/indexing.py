@@ -21,6 +21,7 @@ from datetime import timedelta
 from sqlalchemy import delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from elibrary.catalog import transaction_index
 from elibrary.catalog.models import Contributor, SearchQueueEntry, Subject, Title, TitleContributor, TitleStatus
 from elibrary.db import request_after_commit, utcnow
 from elibrary.search.base import LogPosition, SearchBackend, SearchDocument, SearchError
@@ -45,25 +46,48 @@ def watch_changes(factory: sessionmaker) -> None:
     event.listen(factory, "after_flush", _queue_touched_titles)
 
 
+_DESCRIBED_BY = (Title, Contributor, Subject, TitleContributor)  # what a search document is made of, besides availability
+
+
 def _queue_touched_titles(session: Session, _flush_context) -> None:
-    ids = set()
+    described, other = set(), set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         title_id = getattr(obj, "search_title_id", None)
         if title_id is not None:
-            ids.add(title_id)
-    queue_titles(session, ids)
+            (described if isinstance(obj, _DESCRIBED_BY) else other).add(title_id)
+    queue_titles(session, described)
+    queue_titles(session, other - described, availability_only=True)
 
 
-def queue_titles(session: Session, title_ids: Iterable[int]) -> None:
-    """Queue titles for re-indexing in this transaction: for changes made with Core SQL, which no flush sees."""
+def queue_titles(session: Session, title_ids: Iterable[int], *, availability_only: bool = False) -> None:
+    """Queue titles for re-indexing in this transaction: for changes made with Core SQL, which no flush sees.
+
+    With an index kept in this database (``transaction_index``) the titles are indexed at this
+    transaction's commit instead; ``availability_only`` says only loans, holds or licences changed.
+    """
     ids = sorted(set(title_ids))
-    if ids:
-        session.connection().execute(insert(SearchQueueEntry.__table__), [{"title_id": i} for i in ids] if len(ids) > 1 else {"title_id": ids[0]})
+    if not ids:
+        return
+    if session.info.get(transaction_index.INFO_KEY) is not None:
+        transaction_index.TransactionIndex.note(session, ids, availability_only=availability_only)
+        return
+    session.connection().execute(insert(SearchQueueEntry.__table__), [{"title_id": i} for i in ids] if len(ids) > 1 else {"title_id": ids[0]})
+    request_after_commit(session, AFTER_COMMIT_TASK)
+
+
+def queued_by_sql(session: Session, title_ids: Iterable[int]) -> None:
+    """Titles whose availability changed and whose log entries a combined SQL statement already wrote (lending)."""
+    if session.info.get(transaction_index.INFO_KEY) is not None:
+        transaction_index.TransactionIndex.note(session, title_ids, availability_only=True)
+    else:
         request_after_commit(session, AFTER_COMMIT_TASK)
 
 
 def queue_all(session: Session) -> None:
     """Mark every title for re-indexing (after a change that affects many, e.g. a policy)."""
+    if session.info.get(transaction_index.INFO_KEY) is not None:
+        queue_titles(session, session.scalars(select(Title.id)).all())
+        return
     session.execute(insert(SearchQueueEntry).from_select(["title_id"], select(Title.id)))
     request_after_commit(session, AFTER_COMMIT_TASK)
 
@@ -216,6 +240,8 @@ def follow_log(session: Session, search: SearchBackend, enrichers: Iterable[Docu
     the same log. If indexing fails, the position stays and the next pass applies the changes again.
     """
     enrichers, recent = tuple(enrichers), recent if recent is not None else RecentChanges()
+    if getattr(search, "indexes_in_transaction", False):
+        return _fill_if_empty(session, search, enrichers)
     position, newest, now = search.positions.read(), newest_change(session), time.time()
     if position is None:
         if not search.status().get("documents") and session.scalar(select(Title.id).where(Title.status == TitleStatus.active).limit(1)):
@@ -236,6 +262,17 @@ def follow_log(session: Session, search: SearchBackend, enrichers: Iterable[Docu
         last = rows[-1][0]
     if last != position.change_id or search.positions.read() is None or now - position.at > 60:
         search.positions.write(LogPosition(change_id=last, at=now))
+    return done
+
+
+def _fill_if_empty(session: Session, search: SearchBackend, enrichers: tuple) -> int:
+    """An index written with each title follows no log; it is only built once, when a server first finds it empty."""
+    if search.positions.read() is not None:
+        return 0
+    done = 0
+    if not search.status().get("documents") and session.scalar(select(Title.id).where(Title.status == TitleStatus.active).limit(1)):
+        done = rebuild_index(session, search, enrichers)
+    search.positions.write(LogPosition(change_id=0, at=time.time()))
     return done
 
 
@@ -291,6 +328,8 @@ def prune_log(session: Session) -> int:
 
 def lag(session: Session, search: SearchBackend) -> dict:
     """How far this index is behind the log, for /healthz."""
+    if getattr(search, "indexes_in_transaction", False):
+        return {"in_transaction": True, "behind": 0}
     position, newest = search.positions.read(), newest_change(session)
     if position is None:
         return {"position": None, "newest": newest, "behind": None}

@@ -20,7 +20,7 @@ from sqlalchemy.orm.util import identity_key
 
 from elibrary.catalog import indexing
 from elibrary.catalog.models import SearchQueueEntry, Title
-from elibrary.db import hooks_of, request_after_commit, utcnow
+from elibrary.db import hooks_of, utcnow
 from elibrary.lending import history, policy
 from elibrary.lending.models import Hold, HoldState, LendingEvent, License, LicenseTerms, Loan
 from elibrary.patrons.models import Patron
@@ -106,7 +106,7 @@ def write_loan(
         event = history.event_row("borrow", title_id, patron, now)
         params = {**_prefixed("loan", loan), **_prefixed("event", event), **_prefixed("queue", {"title_id": title_id, "enqueued_at": utcnow()})}
         loan_id = connection.execute(_LEND_TOGETHER, {**params, "hold_id": hold_id, "spent_license": license.id if spends else None}).scalar_one()
-        request_after_commit(session, indexing.AFTER_COMMIT_TASK)
+        indexing.queued_by_sql(session, [title_id])
     else:
         if hold_id is not None:
             connection.execute(_DELETE_HOLD, {"hold_id": hold_id})
@@ -153,7 +153,7 @@ def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind:
         event = history.event_row(kind, loan.title_id, loan, now, loan_hours=hours)
         queue = {"title_id": loan.title_id, "enqueued_at": utcnow()}
         has_queue = connection.execute(_END_TOGETHER, {"loan_id": loan.id, **_prefixed("event", event), **_prefixed("queue", queue)}).scalar()
-        request_after_commit(session, indexing.AFTER_COMMIT_TASK)
+        indexing.queued_by_sql(session, [loan.title_id])
     else:
         has_queue = connection.execute(_TITLE_HAS_QUEUE, {"loan_id": loan.id}).scalar()
         history.record_event(session, kind, loan.title_id, loan, now, loan_hours=hours)

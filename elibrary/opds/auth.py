@@ -22,6 +22,7 @@ from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
 BASIC = "http://opds-spec.org/auth/basic"
+THROTTLE_RECHECK_SECONDS = 5.0
 AUTH_REL = "http://opds-spec.org/auth/document"
 SHELF_REL = "http://opds-spec.org/shelf"
 
@@ -131,14 +132,19 @@ def _basic_sign_in(card: str, pin: str) -> Patron:
     key = rt.cipher.lookup_hash(f"opds-basic\x00{card}\x00{pin}")
     hit = cache.get(key) if use_cache else None
     if hit is not None:
-        # A card locked after wrong PINs stays locked for remembered credentials too.
-        rt.throttle.check(rt.throttle.keys(rt.cipher, "card", normalize_card_number(card), request.remote_addr))
+        # A card locked after wrong PINs stays locked for remembered credentials too: the throttle is looked
+        # at again after any failed sign-in in this process, else at most every THROTTLE_RECHECK_SECONDS
+        # (a lock caused through another worker may take that long to reach remembered credentials here).
+        if cache.due_for_check(key, THROTTLE_RECHECK_SECONDS):
+            rt.throttle.check(rt.throttle.keys(rt.cipher, "card", normalize_card_number(card), request.remote_addr))
+            cache.checked(key)
         patron = db_session().get(Patron, hit[0])
         if patron is not None and patron.pin_hash == hit[1]:  # a PIN changed since is never answered from memory
             return patron
     try:
         patron = sign_in_for_request(db_session(), rt, card, pin, request.remote_addr)
     except SignInFailed:
+        cache.forget_checks()  # a card may be locked now: this process looks at the throttle again
         raise AuthenticationRequired(wrong_credentials=True) from None
     if use_cache:
         cache.put(key, (patron.id, patron.pin_hash))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import String, and_, bindparam, cast, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
@@ -165,6 +165,19 @@ def popular_counts():
         .limit(POPULAR_LIMIT)
         .subquery()
     )
+
+
+def patron_stamp(session: Session, patron_id: int) -> tuple:
+    """What of a patron's own state a feed shows (loans with due dates and renewals, holds with their
+    states): a patron's cached feed page is used only while this is unchanged (``views.shared_cache``)."""
+    return tuple(sorted(tuple(row) for row in session.execute(_PATRON_STAMP, {"patron_id": patron_id})))
+
+
+# Built once: it runs on every signed-in feed request, where building the statement would cost as much as running it.
+_PATRON_STAMP = union_all(
+    select(literal("loan"), Loan.id, cast(Loan.due_at, String), Loan.renewals).where(Loan.patron_id == bindparam("patron_id")),
+    select(literal("hold"), Hold.id, cast(Hold.state, String), literal(0)).where(Hold.patron_id == bindparam("patron_id")),
+)
 
 
 def shelf_titles(session: Session, patron_id: int) -> list[Title]:

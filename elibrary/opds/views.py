@@ -38,19 +38,26 @@ def _cache() -> feeds.TTLCache:
 
 
 def shared_cache(view):
-    """Anonymous GETs of public feeds are kept for ``ELIBRARY_OPDS_FEED_CACHE_SECONDS`` per process.
+    """GETs of public feeds are kept for ``ELIBRARY_OPDS_FEED_CACHE_SECONDS`` per process.
 
-    Such a response is the same for every anonymous client (no patron state), so a burst of apps
-    opening the catalog costs one render. Availability in a cached page may lag by that many seconds;
-    borrowing always checks the live state. Signed-in requests are never cached.
+    An anonymous response is the same for every anonymous client (no patron state), so a burst of apps
+    opening the catalog costs one render. A signed-in patron's page (reading apps send credentials with
+    every request) is kept for that patron only, and used only while the patron's loans and holds are
+    as they were (``circulation.patron_stamp``), so a borrow or a return shows at once. Availability in
+    a cached page may lag by that many seconds; borrowing always checks the live state.
     """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         if request.headers.get("Authorization") or current_user.is_authenticated:
-            return view(*args, **kwargs)
-        pages = runtime().opds.pages
-        key = (request.host_url, request.full_path, current_locale())
+            patron = auth.current_patron()  # verified (or a 401) before anything is served
+            if patron is None:
+                return view(*args, **kwargs)
+            pages = runtime().opds.patron_pages
+            key = (patron.id, circulation.patron_stamp(db_session(), patron.id), request.host_url, request.full_path, current_locale())
+        else:
+            pages = runtime().opds.pages
+            key = (request.host_url, request.full_path, current_locale())
         hit = pages.peek(key)
         if hit is not None:
             return Response(hit[0], content_type=hit[1])

@@ -1,7 +1,11 @@
 """Patron accounts: local creation and sign-in through the ILS connector."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -114,13 +118,67 @@ def sign_in(
         raise SignInFailed() from None
     except ILSUnavailable:
         raise ILSDown() from None
-    patron = find_by_card(session, cipher, account.card_number) or _new_patron_from_ils(session, cipher, account)
-    _refresh_from_account(patron, cipher, account)
-    patron.last_login_at = utcnow()
+    if _is_sqlite_reader(session):
+        patron = _record_in_own_transaction(session, cipher, account)
+    else:
+        patron = _record_sign_in(session, cipher, account)
     if throttle:
         throttle.record_success(keys, caller=session)
+    return patron
+
+
+# A sign-in within this many seconds of the last one does not write the time again (reading apps send
+# credentials with every request).
+LOGIN_TIME_GRANULARITY = timedelta(seconds=60)
+
+
+def _record_sign_in(session: Session, cipher: DataCipher, account: PatronAccount) -> Patron:
+    """Find or create the patron of ``account``, refresh what the ILS says and the sign-in time; flush."""
+    patron = find_by_card(session, cipher, account.card_number)
+    if patron is None:
+        try:
+            with session.begin_nested():  # another worker may create the same card at the same moment
+                patron = _new_patron_from_ils(session, cipher, account)
+        except IntegrityError:
+            patron = find_by_card(session, cipher, account.card_number)
+            if patron is None:
+                raise
+    _refresh_from_account(patron, cipher, account)
+    now = utcnow()
+    if patron.last_login_at is None or now - patron.last_login_at >= LOGIN_TIME_GRANULARITY:
+        patron.last_login_at = now
     session.flush()
     return patron
+
+
+def _is_sqlite_reader(session: Session) -> bool:
+    """A SQLite session whose transaction began DEFERRED (a GET request): it may not write safely."""
+    bind = session.get_bind()
+    return bind.dialect.name == "sqlite" and bind.get_execution_options().get("sqlite_begin") != "IMMEDIATE"
+
+
+def _record_in_own_transaction(session: Session, cipher: DataCipher, account: PatronAccount) -> Patron:
+    """``_record_sign_in`` for a request that only reads, on SQLite.
+
+    Its deferred transaction cannot become a writer once another worker has committed since it began
+    reading (SQLite answers "database is locked" at once, whatever the busy timeout), so the writes go
+    in a transaction of their own that waits for the write lock. When nothing changed there is no write
+    at all. The request gets the committed row without a query: its own snapshot may predate it.
+    """
+    existing = find_by_card(session, cipher, account.card_number)
+    if existing is not None and not _account_changes(existing, cipher, account) and not _login_time_due(existing):
+        return existing
+    engine = session.get_bind()
+    if isinstance(engine, Connection):
+        engine = engine.engine
+    with Session(bind=engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False, info=dict(session.info)) as own:
+        with own.begin():
+            patron = _record_sign_in(own, cipher, account)
+    return session.merge(patron, load=False)
+
+
+def _login_time_due(patron: Patron) -> bool:
+    return patron.last_login_at is None or utcnow() - patron.last_login_at >= LOGIN_TIME_GRANULARITY
 
 
 def sign_in_for_request(session: Session, runtime, card_number: str, pin: str, address: str | None) -> Patron:
@@ -144,13 +202,25 @@ def _new_patron_from_ils(session: Session, cipher: DataCipher, account: PatronAc
     return patron
 
 
-def _refresh_from_account(patron: Patron, cipher: DataCipher, account: PatronAccount) -> None:
+def _account_changes(patron: Patron, cipher: DataCipher, account: PatronAccount) -> dict:
+    """What the ILS says that the row does not hold yet (the name and e-mail compared decrypted)."""
+    wanted: dict = {"expires_on": account.expires_on, "blocked": account.blocked, "block_reason": "; ".join(account.block_reasons)[:200]}
     if patron.source not in ("local",) + OWN_SOURCES:
-        patron.category = account.category
-        if account.name:
-            patron.name_enc = cipher.encrypt(account.name, "patron.name")
-        if account.extra.get("email"):
-            set_email(patron, cipher, account.extra["email"])
-    patron.expires_on = account.expires_on
-    patron.blocked = account.blocked
-    patron.block_reason = "; ".join(account.block_reasons)[:200]
+        wanted["category"] = account.category
+        if account.name and (patron.name_enc is None or cipher.decrypt(patron.name_enc, "patron.name") != account.name):
+            wanted["name"] = account.name
+        email = (account.extra.get("email") or "").strip()
+        if email and (patron.email_hash != cipher.lookup_hash("email:" + email.lower())):
+            wanted["email"] = email
+    return {key: value for key, value in wanted.items() if key in ("name", "email") or getattr(patron, key) != value}
+
+
+def _refresh_from_account(patron: Patron, cipher: DataCipher, account: PatronAccount) -> None:
+    # Only what differs is written, so a sign-in that changes nothing leaves the row alone.
+    for key, value in _account_changes(patron, cipher, account).items():
+        if key == "name":
+            patron.name_enc = cipher.encrypt(value, "patron.name")
+        elif key == "email":
+            set_email(patron, cipher, value)
+        else:
+            setattr(patron, key, value)

@@ -52,7 +52,7 @@ class TantivySearch:
         self.path = Path(path)
         self.count_cap = count_cap
         self.positions = FilePositions(self.path)
-        self.schema = make_schema()
+        self.tantivy_schema = make_schema()
         self._lock = threading.Lock()
         self._index: tantivy.Index | None = None
         self._seen_meta: float | None = None
@@ -68,7 +68,7 @@ class TantivySearch:
             if self._index is None:
                 self.path.mkdir(parents=True, exist_ok=True)
                 try:
-                    self._index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+                    self._index = tantivy.Index(self.tantivy_schema, path=str(self.path), reuse=True)
                 except ValueError as exc:
                     raise SearchUnavailable(f"the search index cannot be opened: {exc}") from None
             meta = self.path / "meta.json"
@@ -133,7 +133,7 @@ class TantivySearch:
         fresh = self.path.with_name(self.path.name + ".rebuild")
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir(parents=True)
-        index = tantivy.Index(self.schema, path=str(fresh))
+        index = tantivy.Index(self.tantivy_schema, path=str(fresh))
         writer = index.writer(WRITER_HEAP, 1)
         count = 0
         for doc in documents_:
@@ -157,7 +157,7 @@ class TantivySearch:
 
     # -- searching --------------------------------------------------------------------------------
     def _clause(self, clause: Clause) -> tantivy.Query:
-        alternatives = [tantivy.Query.term_query(self.schema, field, token) for field, token in clause]
+        alternatives = [tantivy.Query.term_query(self.tantivy_schema, field, token) for field, token in clause]
         if len(alternatives) == 1:
             return alternatives[0]
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in alternatives])
@@ -171,7 +171,7 @@ class TantivySearch:
             if facet not in FACETS:
                 return None  # an unknown facet matches nothing rather than everything
             if value:
-                musts.append(tantivy.Query.term_query(self.schema, facet, str(value)))
+                musts.append(tantivy.Query.term_query(self.tantivy_schema, facet, str(value)))
         if not musts:
             return tantivy.Query.all_query()
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in musts])
@@ -274,7 +274,7 @@ class _Lexicon:
         return self._search.search(SearchQuery(text=text, limit=0, with_facets=False)).total > 0
 
     def candidate_phrases(self, tokens: list[str], limit: int) -> list[suggestions.Phrase]:
-        schema, searcher = self._search.schema, self._searcher
+        schema, searcher = self._search.tantivy_schema, self._searcher
         counts: dict[int, int] = {}
         stored: dict[int, str] = {}
         for token in tokens:

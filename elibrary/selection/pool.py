@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from elibrary.catalog.models import Contributor, Title, TitleContributor
 from elibrary.search.analysis import normalize
+from elibrary.selection import grams
 from elibrary.selection.items import PoolItem, PoolProblem, PoolRecord
 from elibrary.selection.models import PoolOffer, PoolTitle
 
@@ -111,9 +112,11 @@ def _write(session: Session, batch: list[PoolItem], owned: "_OwnedIndex", summar
             setattr(pool_title, name, value)
         _offers(pool_title, offers_by_key[key], item.record.withdrawn, summary, summary.seen.setdefault(key, set()))
     session.flush()
+    grams.refresh(session, [p.id for p in existing.values()])
     if not new_rows:
         return
     ids = dict(session.execute(insert(PoolTitle).returning(PoolTitle.record_key, PoolTitle.id), new_rows).all())
+    grams.refresh(session, ids.values())
     summary.titles_added += len(new_rows)
     offer_rows = {}
     for key in ids:

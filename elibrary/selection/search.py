@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, literal, select, true, union_all
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from elibrary.search.analysis import isbn_query, normalize
+from elibrary.selection import grams
 from elibrary.selection.models import Decision, PoolOffer, PoolTitle, SelectionLine
 
 PER_PAGE = 20
@@ -53,14 +54,18 @@ def _listed_titles():
             .where(SelectionLine.decision != Decision.rejected))
 
 
-def _contains(column, folded: str, dialect: str):
+def _contains(session: Session, column, folded: str, dialect: str):
     # SQLite's LIKE folds case character by character, several times slower than a plain substring search.
     if dialect == "sqlite":
         return func.instr(column, folded) > 0
-    return column.contains(folded, autoescape=True)
+    like = column.contains(folded, autoescape=True)
+    # PostgreSQL: a word held by few titles is looked up in the GIN index of character pairs (``grams``) and
+    # only those rows are checked; for a common word, reading every row once is cheaper than the index.
+    few = grams.few_holding(session, folded)
+    return like if few is None else and_(PoolTitle.id.in_(few), like)
 
 
-def _conditions(query: PoolQuery, dialect: str = "sqlite") -> list:
+def _conditions(query: PoolQuery, session: Session, dialect: str = "sqlite") -> list:
     conditions = []
     for word in query.text.split()[:MAX_WORDS]:
         isbn = isbn_query(word)
@@ -69,7 +74,7 @@ def _conditions(query: PoolQuery, dialect: str = "sqlite") -> list:
             continue
         folded = normalize(word)
         if folded:
-            conditions.append(_contains(PoolTitle.search_text, folded, dialect))
+            conditions.append(_contains(session, PoolTitle.search_text, folded, dialect))
     if query.ndc_class:
         conditions.append(PoolTitle.ndc_class == query.ndc_class)
     if query.audience:
@@ -105,7 +110,7 @@ def search_pool(session: Session, query: PoolQuery, *, facets: bool = True) -> P
     The filter runs once: the facets and the total are counted from one CTE of the matching rows (which
     SQLite and PostgreSQL materialise, as it is used several times), then the page is read with its offers.
     """
-    conditions = _conditions(query, session.get_bind().dialect.name)
+    conditions = _conditions(query, session, session.get_bind().dialect.name)
     where = and_(*conditions) if conditions else true()
     page = max(1, query.page)
     titles = list(session.scalars(

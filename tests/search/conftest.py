@@ -1,26 +1,59 @@
 """Fixtures for the search tests: every backend by name, and a document builder."""
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from elibrary.search.base import SearchDocument
 from elibrary.search.memory import MemorySearch
 from elibrary.search.whoosh_backend import WhooshSearch
+from tests.conftest import PG_URL
 
-BACKENDS = ["memory", "whoosh", "tantivy"]
+# The PostgreSQL backend joins the contract when ELIBRARY_TEST_DATABASE_URL names a server.
+BACKENDS = ["memory", "whoosh", "tantivy"] + (["postgresql"] if PG_URL else [])
 
 
 def build_backend(name: str, path, **options):
-    """A fresh backend of kind ``name`` (Whoosh and tantivy indexes live under ``path``)."""
+    """A fresh backend of kind ``name`` (Whoosh and tantivy indexes live under ``path``; PostgreSQL's tables in a schema of their own)."""
     if name == "memory":
         return MemorySearch(**options)
     if name == "tantivy":
         from elibrary.search.tantivy_backend import TantivySearch
 
         return TantivySearch(path, **options)
+    if name == "postgresql":
+        return _postgresql_backend(**options)
     return WhooshSearch(path, **options)
+
+
+def _postgresql_backend(**options):
+    """A ``PostgresSearch`` on empty tables of its own: a new schema, first on its connections' search path."""
+    from elibrary.search.postgresql import PostgresSearch, metadata
+
+    schema = f"search_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    metadata.create_all(engine)
+    search = PostgresSearch(engine, **options)
+    search.schema = schema
+    return search
+
+
+def drop_backend(search) -> None:
+    """Close a backend; a PostgreSQL one's schema goes too."""
+    if hasattr(search, "close"):
+        search.close()
+    if getattr(search, "schema", None):
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{search.schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -28,8 +61,7 @@ def backend(request, tmp_path):
     """Each search backend in turn, empty."""
     search = build_backend(request.param, tmp_path / "index")
     yield search
-    if hasattr(search, "close"):
-        search.close()
+    drop_backend(search)
 
 
 def doc(id: int, title: str, **fields) -> SearchDocument:

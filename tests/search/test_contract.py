@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from elibrary.search.base import FACETS, SearchBackend, SearchQuery
-from tests.search.conftest import CATALOG, build_backend, doc
+from tests.search.conftest import BACKENDS, CATALOG, build_backend, doc, drop_backend
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_filter_and_text(filled):
     assert ids(filled, "猫", filters={"audience": "children"}) == [2]
 
 
-@pytest.mark.parametrize("name", ["memory", "whoosh"])
+@pytest.mark.parametrize("name", BACKENDS)
 def test_count_is_capped(name, tmp_path):
     search = build_backend(name, tmp_path / "index", count_cap=5)
     search.upsert([doc(i, f"図書館の本 {i}") for i in range(1, 13)])
@@ -156,6 +156,7 @@ def test_count_is_capped(name, tmp_path):
     assert exact.total_is_capped is True
     few = search.search(SearchQuery(text="図書館 12"))
     assert (few.ids, few.total, few.total_is_capped) == ([12], 1, False)
+    drop_backend(search)
 
 
 def test_status_counts_documents(filled):
@@ -171,13 +172,12 @@ from tests.search.judged_catalog import judged_catalog  # noqa: E402
 JUDGED = load_judged()
 
 
-@pytest.fixture(scope="module", params=["memory", "whoosh", "tantivy"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def judged_backend(request, tmp_path_factory):
     search = build_backend(request.param, tmp_path_factory.mktemp("judged") / "index")
     search.upsert(judged_catalog())
     yield search, {d.id: d.title for d in judged_catalog()}
-    if hasattr(search, "close"):
-        search.close()
+    drop_backend(search)
 
 
 def test_the_judged_set_is_large_and_consistent():

@@ -14,7 +14,7 @@ import pytest
 
 from elibrary import create_app
 from elibrary.catalog import indexing
-from elibrary.catalog.models import Title
+from elibrary.catalog.models import BookFile, Title
 from elibrary.catalog.services import ContributorCredit, title_data_of, update_title, withdraw_title
 from elibrary.search.base import SearchQuery
 from tests.catalog.factories import make_title
@@ -66,6 +66,9 @@ def test_every_change_reaches_the_other_servers_index(servers):
     with ra.db.scope() as session:  # a librarian adds a title on server A
         title_id = make_title(session, title="銀河鉄道の夜", title_reading="ギンガ テツドウ ノ ヨル", isbn="9784101092058",
                               contributors=(ContributorCredit("宮沢 賢治", "ミヤザワ ケンジ"),)).id
+        # a readable file: a title nobody could read is never "available", whatever its licences
+        session.add(BookFile(title_id=title_id, storage_key=f"books/{title_id}/{'0' * 64}.epub", sha256="0" * 64, size=1,
+                             media_type="application/epub+zip"))
     eventually(lambda: "銀河鉄道の夜" in page(b, "宮沢賢治"))  # a patron searches on server B
 
     with rb.db.scope() as session:  # and changes it on server B

@@ -1,0 +1,359 @@
+"""A search index kept in PostgreSQL: one row of analysed tokens per title, a GIN index over them.
+
+The same analysis and matching rules as the other backends (``search.documents``): a document's token
+lists become one ``text[]`` column whose elements are a field letter and a token (``t`` title, ``a``
+author, ``u`` one-character, ``x`` catch-all), and a query unit's clauses become ``@>`` (all of these)
+and ``&&`` (any of these) over it, which the GIN index answers. Relevance tiers, sorts and facets are
+SQL over the matching rows, so every app server reads one index, and read replicas can answer searches.
+
+Rows are written by the application in the same transaction as the title they describe
+(``write_documents`` on the transaction's connection: ``catalog.indexing.index_in_transaction``);
+``upsert``/``delete``/``rebuild`` use transactions of their own (the contract tests, ``elibrary search
+reindex``). The tables are created by the migration ``0130_search_pg`` on PostgreSQL only; no extension
+is needed.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Boolean, Column, Index, Integer, MetaData, Table, Text, bindparam, create_engine, delete, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from elibrary.config import ConfigError
+from elibrary.search import analysis, documents, suggestions
+from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchQuery, SearchResult, SearchUnavailable
+from elibrary.search.documents import Unit
+from elibrary.search.positions import MemoryPositions
+
+DEFAULT_COUNT_CAP = 1000
+FIELD_LETTERS = {"text": "x", "title": "t", "author": "a", "uni": "u"}
+WRITE_BATCH = 500
+
+metadata = MetaData()
+search_documents = Table(
+    "search_documents", metadata,
+    Column("title_id", Integer, primary_key=True, autoincrement=False),
+    Column("tokens", ARRAY(Text), nullable=False),
+    # The title and author tokens again, for the relevance tiers: small enough to stay in the row, so ranking
+    # tens of thousands of matches does not read each one's large (compressed, out-of-line) ``tokens``.
+    Column("rank_tokens", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("audience", Text, nullable=False, server_default=""),
+    Column("format", Text, nullable=False, server_default=""),
+    Column("language", Text, nullable=False, server_default=""),
+    Column("ndc1", Text, nullable=False, server_default=""),
+    Column("available", Boolean, nullable=False, server_default="true"),
+    Column("newest", Integer, nullable=False, server_default="0"),  # -YYYYMMDD, 0 when undated (last)
+    Column("reading", Text(collation="C"), nullable=False, server_default=""),  # 五十音順, byte order
+    Column("phrases", Text, nullable=False, server_default=""),  # もしかして: suggestions.encode
+    Index("ix_search_documents_tokens", "tokens", postgresql_using="gin", postgresql_with={"fastupdate": "off"}),
+    # Pages in these orders are read from the start of an index when a query matches much of the catalog.
+    Index("ix_search_documents_newest", "newest", "title_id"),
+    Index("ix_search_documents_reading", "reading", "title_id"),
+    # Room on each page, so that a change of availability alone is a HOT update: no new GIN entries.
+    postgresql_with={"fillfactor": "70"},
+)
+# Title and author words that do not start with a kanji or kana, for the もしかして of a Latin word. Words
+# of titles since withdrawn may stay: every suggestion is checked to find something before it is offered.
+search_terms = Table("search_terms", metadata, Column("term", Text(collation="C"), primary_key=True))
+
+
+def document_row(doc: SearchDocument) -> dict:
+    """The ``search_documents`` row of a document."""
+    fields = documents.field_tokens(doc)
+    tokens = [FIELD_LETTERS[field] + tok for field, toks in fields.items() for tok in toks]
+    rank = [FIELD_LETTERS[field] + tok for field in ("title", "author") for tok in fields[field]]
+    row = {"title_id": doc.id, "tokens": tokens, "rank_tokens": rank, "newest": documents.newest_key(doc)[0], "reading": documents.reading_key(doc),
+           "phrases": suggestions.encode(suggestions.phrases(doc))}
+    facets = documents.facet_values(doc)
+    row.update({facet: facets[facet] for facet in ("audience", "format", "language", "ndc1")})
+    row["available"] = facets["availability"] == "available"
+    return row
+
+
+def _terms(doc_rows: Iterable[dict]) -> list[dict]:
+    words = {tok[1:] for row in doc_rows for tok in row["tokens"] if tok[0] in "ta" and len(tok) > 1 and not analysis.is_cjk(tok[1])}
+    return [{"term": w} for w in sorted(words)]
+
+
+def write_documents(connection: Connection, docs: Sequence[SearchDocument], deleted: Iterable[int] = ()) -> None:
+    """Upsert ``docs`` and delete ``deleted`` in the caller's transaction (the title's own, in the app)."""
+    gone = sorted(set(deleted))
+    if gone:
+        connection.execute(delete(search_documents).where(search_documents.c.title_id.in_(gone)))
+    for start in range(0, len(docs), WRITE_BATCH):
+        rows = [document_row(doc) for doc in docs[start:start + WRITE_BATCH]]
+        statement = insert(search_documents)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=[search_documents.c.title_id],
+            set_={c.name: statement.excluded[c.name] for c in search_documents.c if c.name != "title_id"},
+        ), rows)
+        if terms := _terms(rows):
+            connection.execute(insert(search_terms).on_conflict_do_nothing(), terms)
+
+
+def set_availability(connection: Connection, available: Mapping[int, bool]) -> None:
+    """Change only whether titles have a copy free now (a loan or a hold changed nothing else of them)."""
+    for flag in (True, False):
+        ids = sorted(i for i, value in available.items() if value is flag)
+        if ids:
+            connection.execute(search_documents.update().where(search_documents.c.title_id.in_(ids), search_documents.c.available.is_not(flag))
+                               .values(available=flag))
+
+
+class _Sql:
+    """A query's conditions as SQL text with numbered parameters (arrays of field-lettered tokens)."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+
+    def param(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"CAST(:{name} AS text[])" if isinstance(value, list) else f":{name}"
+
+    def unit(self, unit: Unit, column: str = "tokens") -> str:
+        every = [FIELD_LETTERS[f] + t for clause in unit if len(clause) == 1 for f, t in clause]
+        parts = [f"{column} @> {self.param(every)}"] if every else []
+        for clause in unit:
+            if len(clause) > 1:
+                parts.append(f"{column} && {self.param([FIELD_LETTERS[f] + t for f, t in clause])}")
+        return " AND ".join(parts) or "TRUE"
+
+    def units(self, units: Sequence[Unit]) -> str:
+        return " AND ".join(f"({self.unit(u)})" for u in units) or "TRUE"
+
+
+class PostgresSearch:
+    """``ELIBRARY_SEARCH=postgresql``: the index is a table of the application's own database."""
+
+    indexes_in_transaction = True  # the application writes rows with the title (no change log to follow)
+
+    def __init__(self, url_or_engine: str | Engine, *, count_cap: int = DEFAULT_COUNT_CAP) -> None:
+        self.engine = create_engine(url_or_engine, pool_pre_ping=True) if isinstance(url_or_engine, str) else url_or_engine
+        if self.engine.dialect.name != "postgresql":
+            raise ConfigError("ELIBRARY_SEARCH=postgresql needs ELIBRARY_DATABASE_URL to be a PostgreSQL database")
+        self.count_cap = count_cap
+        self.positions = MemoryPositions()
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> "PostgresSearch":
+        """The index in ``ELIBRARY_DATABASE_URL``; ``ELIBRARY_SEARCH_COUNT_CAP`` as for every backend."""
+        return cls(settings["ELIBRARY_DATABASE_URL"], count_cap=int(settings.get("ELIBRARY_SEARCH_COUNT_CAP") or DEFAULT_COUNT_CAP))
+
+    def close(self) -> None:
+        """Close this backend's connections."""
+        self.engine.dispose()
+
+    def write_documents(self, connection: Connection, docs: list[SearchDocument], deleted: Iterable[int] = ()) -> None:
+        """Upsert and delete rows in the caller's transaction (``catalog.transaction_index``)."""
+        write_documents(connection, docs, deleted)
+
+    def set_availability(self, connection: Connection, available: Mapping[int, bool]) -> None:
+        """Change only the availability of these titles, in the caller's transaction."""
+        set_availability(connection, available)
+
+    def upsert(self, docs: Iterable[SearchDocument]) -> None:
+        """Add or replace documents in a transaction of their own."""
+        with self._connect(write=True) as conn:
+            write_documents(conn, list(docs))
+
+    def delete(self, ids: Iterable[int]) -> None:
+        """Remove documents (unknown ids are ignored)."""
+        with self._connect(write=True) as conn:
+            write_documents(conn, [], ids)
+
+    def rebuild(self, docs: Iterable[SearchDocument], progress: Progress | None = None) -> int:
+        """Replace every row in one transaction: searches see the old index until it commits."""
+        count = 0
+        with self._connect(write=True) as conn:
+            conn.execute(delete(search_documents))
+            conn.execute(delete(search_terms))
+            batch: list[SearchDocument] = []
+            for doc in docs:
+                batch.append(doc)
+                count += 1
+                if len(batch) == WRITE_BATCH:
+                    write_documents(conn, batch)
+                    batch = []
+                    if progress:
+                        progress(count)
+            write_documents(conn, batch)
+            if progress:
+                progress(count)
+        return count
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Match every word (AND), filter, rank or sort, window; facets and a capped count over all hits."""
+        units = documents.query_units(query.text or "")
+        sql = _Sql()
+        where = [sql.units(units)]
+        for facet, value in sorted(query.filters.items()):
+            if facet not in FACETS:
+                where.append("FALSE")  # an unknown facet matches nothing rather than everything
+            elif value and facet == "availability":
+                where.append("available" if str(value) == "available" else "NOT available")
+            elif value:
+                where.append(f"{facet} = {sql.param(str(value))}")
+        condition = " AND ".join(where)
+        offset, limit = max(query.offset, 0), max(query.limit, 0)
+        with self._connect() as conn:
+            ids = self._window(conn, query, units, condition, sql, offset, limit) if limit else []
+            if query.with_facets:
+                total, facets = self._facets(conn, condition, sql.params)
+            else:
+                total = conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM search_documents WHERE {condition} "
+                                          f"LIMIT {self.count_cap + 1}) hits"), sql.params).scalar_one()
+                facets = {}
+        capped = total > self.count_cap
+        return SearchResult(ids=ids, total=self.count_cap if capped else total, total_is_capped=capped, facets=facets)
+
+    @staticmethod
+    def _window(conn: Connection, query: SearchQuery, units: list[Unit], condition: str, sql: _Sql, offset: int, limit: int) -> list[int]:
+        """The ids of the page: by a sort's index, or tier by tier for relevance.
+
+        Each tier is its own query ordered by ``newest`` with a LIMIT, so PostgreSQL can walk the
+        ``newest`` index and stop after a page when a word matches half the catalog, or use the GIN
+        index when it matches few; no query ranks every match.
+        """
+        sort = query.sort if query.sort in SORTS else "relevance"
+        if sort == "reading" or sort == "newest" or not units:
+            order = "reading, title_id" if sort == "reading" else "newest, title_id"
+            return list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {condition} ORDER BY {order} "
+                                          f"LIMIT {limit} OFFSET {offset}"), sql.params).scalars())
+        ids: list[int] = []
+        skip, need = offset, limit
+        earlier: list[str] = []
+        for tier, small in PostgresSearch._tiers(query.text or "", sql):
+            tier_condition = " AND ".join([condition, tier, *(f"NOT ({e})" for e in earlier)])
+            found = list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {tier_condition} ORDER BY newest, title_id "
+                                           f"LIMIT {skip + need}"), sql.params).scalars())
+            taken = found[skip:]
+            ids += taken
+            skip, need = max(skip - len(found), 0), need - len(taken)
+            if need <= 0 or small == "TRUE":
+                break
+            earlier.append(small)
+        return ids
+
+    @staticmethod
+    def _tiers(text_: str, sql: _Sql) -> list[tuple[str, str]]:
+        """Relevance tiers in order, each as (a condition the GIN index can answer, the same on ``rank_tokens``)."""
+        exact = [FIELD_LETTERS[f] + t for f, t in documents.exact_clause(text_)]
+        pairs = list(zip(documents.query_units(text_, "title"), documents.query_units(text_, "author"), strict=False))
+        tiers = []
+        if exact:
+            param = sql.param(exact)
+            tiers.append((f"tokens && {param}", f"rank_tokens && {param}"))
+        in_title = [" AND ".join(f"({sql.unit(t, column)})" for t, _ in pairs) or "TRUE" for column in ("tokens", "rank_tokens")]
+        in_either = [" AND ".join(f"(({sql.unit(t, column)}) OR ({sql.unit(a, column)}))" for t, a in pairs) or "TRUE"
+                     for column in ("tokens", "rank_tokens")]
+        return [*tiers, (in_title[0], in_title[1]), (in_either[0], in_either[1]), ("TRUE", "TRUE")]
+
+    @staticmethod
+    def _facets(conn: Connection, condition: str, params: dict) -> tuple[int, dict[str, dict[str, int]]]:
+        rows = conn.execute(text(
+            "SELECT audience, format, language, ndc1, available, count(*), GROUPING(audience, format, language, ndc1, available) "
+            f"FROM search_documents WHERE {condition} "
+            "GROUP BY GROUPING SETS ((audience), (format), (language), (ndc1), (available), ())"), params).all()
+        facets: dict[str, dict[str, int]] = {f: {} for f in FACETS}
+        total = 0
+        names = ("audience", "format", "language", "ndc1", "available")
+        for row in rows:
+            grouping = row[6]
+            if grouping == 0b11111:
+                total = row[5]
+                continue
+            position = [i for i in range(5) if not grouping & (1 << (4 - i))][0]
+            value = row[position]
+            if names[position] == "available":
+                facets["availability"]["available" if value else "unavailable"] = row[5]
+            elif value:
+                facets[names[position]][value] = row[5]
+        return total, facets
+
+    def suggest(self, text_: str, limit: int = 3) -> list[str]:
+        """"もしかして" suggestions (``suggestions.suggest``) from the rows of the table."""
+        return suggestions.suggest(_Lexicon(self), text_, limit)
+
+    def status(self) -> dict:
+        """Documents indexed; not ok when the table cannot be read (no migration, database down)."""
+        try:
+            with self._connect() as conn:
+                count = conn.execute(select(func.count()).select_from(search_documents)).scalar_one()
+        except SearchUnavailable as exc:
+            return {"ok": False, "backend": "postgresql", "error": str(exc)}
+        return {"ok": True, "backend": "postgresql", "documents": count, "schema_current": True}
+
+    def _connect(self, *, write: bool = False):
+        return _Connection(self.engine, write)
+
+
+class _Connection:
+    """A connection in one transaction; database errors become ``SearchUnavailable`` (a 503 page, not a 500)."""
+
+    def __init__(self, engine: Engine, write: bool) -> None:
+        self.engine, self.write = engine, write
+        self.conn: Connection | None = None
+
+    def __enter__(self) -> Connection:
+        try:
+            self.conn = self.engine.connect()
+            self.conn.begin()
+        except DBAPIError as exc:
+            raise SearchUnavailable(f"search index unreachable: {exc.__class__.__name__}") from exc
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        assert self.conn is not None
+        try:
+            if exc_type is None and self.write:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+        if isinstance(exc, DBAPIError):
+            raise SearchUnavailable(f"search index unavailable: {exc.__class__.__name__}") from exc
+        return False
+
+
+class _Lexicon:
+    """``suggestions.Lexicon`` over the table: candidates counted with the GIN index."""
+
+    def __init__(self, search: PostgresSearch) -> None:
+        self._search = search
+
+    def finds(self, text_: str) -> bool:
+        return self._search.search(SearchQuery(text=text_, limit=0, with_facets=False)).total > 0
+
+    def candidate_phrases(self, tokens: list[str], limit: int) -> list[suggestions.Phrase]:
+        if not tokens or limit <= 0:
+            return []
+        alternatives = {tok: [FIELD_LETTERS[f] + tok for f in suggestions.SUGGEST_FIELDS] for tok in tokens}
+        with self._search._connect() as conn:
+            usable = []
+            for alts in alternatives.values():
+                n = conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM search_documents WHERE tokens && CAST(:alts AS text[]) "
+                                      f"LIMIT {suggestions.COMMON + 1}) c"), {"alts": alts}).scalar_one()
+                if 0 < n <= suggestions.COMMON:
+                    usable.append(alts)
+            if not usable:
+                return []
+            sql = _Sql()
+            score = " + ".join(f"(tokens && {sql.param(alts)})::int" for alts in usable)
+            anywhere = sql.param([a for alts in usable for a in alts])
+            rows = conn.execute(text(f"SELECT phrases FROM search_documents WHERE tokens && {anywhere} "
+                                     f"ORDER BY {score} DESC, title_id LIMIT {int(limit)}"), sql.params).scalars()
+            return [p for stored in rows for p in suggestions.decode(stored)]
+
+    def terms(self, prefix: str, limit: int) -> list[str]:
+        if not prefix:
+            return []
+        statement = (select(search_terms.c.term).where(search_terms.c.term >= bindparam("lo"), func.starts_with(search_terms.c.term, bindparam("lo")))
+                     .order_by(search_terms.c.term).limit(limit))
+        with self._search._connect() as conn:
+            return list(conn.execute(statement, {"lo": prefix}).scalars())
+

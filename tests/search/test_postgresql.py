@@ -1,0 +1,104 @@
+"""``ELIBRARY_SEARCH=postgresql`` through the application: rows written in the title's own transaction.
+
+The contract suite (``test_contract.py`` and the others) holds the backend to the same answers as
+Whoosh; these tests check what only this backend promises: one index for every app server, changed
+with the commit that changes the title (and not at all when it rolls back), availability included.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from elibrary import create_app
+from elibrary.catalog.models import SearchQueueEntry, Title
+from elibrary.catalog.services import withdraw_title
+from elibrary.lending import services as lending
+from elibrary.patrons.services import add_local_patron
+from elibrary.search.base import SearchQuery
+from elibrary.search.postgresql import PostgresSearch
+from tests.catalog.factories import make_title
+from tests.lending.factories import make_title as make_readable_title
+
+
+@pytest.fixture
+def app_config(app_config, engine_name):
+    if engine_name != "postgresql":
+        pytest.skip("the PostgreSQL search backend needs PostgreSQL")
+    return {**app_config, "ELIBRARY_SEARCH": "postgresql"}
+
+
+@pytest.fixture(autouse=True)
+def _empty_index(app_config):
+    yield
+    engine = create_engine(app_config["ELIBRARY_DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE search_documents, search_terms"))
+    engine.dispose()
+
+
+@pytest.fixture
+def other_server(app_config, rt, tmp_path):
+    """A second app server: an instance folder of its own, the same database (and so the same index)."""
+    other = create_app({**app_config, "ELIBRARY_INSTANCE_PATH": str(tmp_path / "other")})
+    yield other.extensions["elibrary"]
+    other.extensions["elibrary"].db.dispose()
+    other.extensions["elibrary"].search.close()
+
+
+def found(runtime, text_, **filters) -> list[int]:
+    return runtime.search.search(SearchQuery(text=text_, filters=filters)).ids
+
+
+def test_a_title_is_searchable_on_every_server_when_its_transaction_commits(rt, other_server):
+    assert isinstance(other_server.search, PostgresSearch)
+    with rt.db.scope() as session:
+        title_id = make_title(session, title="銀河鐵道の夜", title_reading="ギンガ テツドウ ノ ヨル").id
+        session.flush()
+        assert found(other_server, "銀河鉄道") == []  # not before the commit
+    for query in ("銀河鉄道", "ぎんがてつどう", "ginga"):
+        assert found(other_server, query) == [title_id], query
+    with rt.db.scope() as session:
+        assert session.scalar(select(func.count()).select_from(SearchQueueEntry)) == 0  # no change log to follow
+
+    with other_server.db.scope() as session:
+        withdraw_title(session, session.get(Title, title_id))
+    assert found(rt, "銀河鉄道") == []
+
+
+def test_a_rolled_back_title_never_reaches_the_index(rt, other_server):
+    with pytest.raises(RuntimeError), rt.db.scope() as session:
+        make_title(session, title="幻の本")
+        session.flush()
+        raise RuntimeError("the request failed")
+    assert found(other_server, "幻の本") == []
+    assert other_server.search.status()["documents"] == 0
+
+
+def test_availability_follows_loans_in_the_same_transaction(rt, other_server):
+    with rt.db.scope() as session:
+        title_id = make_readable_title(session, title="ひとつだけの本").id  # with a book file: only then lendable
+        lending.add_license(session, title_id, "one-copy", copies=1)
+        patron = add_local_patron(session, rt.cipher, "5001", "pin-5001")
+    assert found(other_server, "ひとつだけ", availability="available") == [title_id]
+    with rt.db.scope() as session:
+        loan = lending.borrow(session, session.merge(patron), title_id)
+    assert found(other_server, "ひとつだけ", availability="available") == []
+    assert found(other_server, "ひとつだけ", availability="unavailable") == [title_id]
+    with rt.db.scope() as session:
+        lending.return_loan(session, session.merge(patron), loan.id)
+    assert found(other_server, "ひとつだけ", availability="available") == [title_id]
+
+
+def test_a_server_finding_the_index_empty_builds_it(rt, app_config, tmp_path):
+    with rt.db.scope() as session:
+        title_id = make_title(session, title="あとから来た索引").id
+    engine = create_engine(app_config["ELIBRARY_DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE search_documents"))  # a database from before ELIBRARY_SEARCH=postgresql
+    engine.dispose()
+    newcomer = create_app({**app_config, "ELIBRARY_INSTANCE_PATH": str(tmp_path / "new")}).extensions["elibrary"]
+    assert newcomer.indexer.run_once() == 1
+    assert found(newcomer, "索引") == [title_id]
+    assert newcomer.indexer.lag(None) == {"in_transaction": True, "behind": 0}
+    newcomer.db.dispose()
+    newcomer.search.close()
