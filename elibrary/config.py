@@ -93,6 +93,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_LENDING_JOBS_INTERVAL": 300,  # seconds between in-process lending passes; 0 turns it off
     "ELIBRARY_OUTBOX_RETENTION_DAYS": 7,  # delivered notifications (encrypted personal data) are erased after this
     "ELIBRARY_OUTBOX_FAILED_RETENTION_DAYS": 30,  # notifications that gave up are kept this long for staff to see why
+    "ELIBRARY_USAGE_FLUSH_SECONDS": 60,  # each worker writes its counted title views, visits and searches this often
     "ELIBRARY_CONTENT_URL": None,  # None: single host; else the second origin serving book content to the readers
 }
 

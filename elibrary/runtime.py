@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the wings import the runtime (for its type); it imports non
     from elibrary.security.crypto import DataCipher
     from elibrary.security.throttle import Throttle
     from elibrary.storage.base import BookStorage
+    from elibrary.usage.counters import UsageCounters
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Runtime:
     jobs: JobRegistry
     audit: AuditChain  # the keyed hash chain of the staff access log and its anchor outside the database
     throttle: Throttle  # sign-in brute-force counters; writes in transactions of its own
+    usage: UsageCounters | None = None  # title views, visits and searches counted in memory, flushed at intervals
     line: LineClient | None = None  # LINE Login verification and Messaging API pushes; None when LINE is off
     scheduler_tick: int = 0  # seconds between the in-process scheduler's looks; 0: no scheduler thread
     scheduler: Scheduler = field(init=False, repr=False)

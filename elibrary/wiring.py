@@ -44,9 +44,14 @@ from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
 from elibrary.registry import load_backend
 from elibrary.runtime import Runtime
-from elibrary.security.crypto import DataCipher
+from elibrary.patrons.facts import REGISTERED
+from elibrary.security import yearkeys
+from elibrary.security.crypto import CIPHER_INFO_KEY, DataCipher
 from elibrary.security.keys import cipher_from_settings
 from elibrary.security.throttle import Throttle, ThrottlePolicy
+from elibrary.stats import jobs as stats_jobs
+from elibrary.stats import recording as stats_recording
+from elibrary.usage.counters import UsageCounters
 from readers import services as reading_positions
 
 if TYPE_CHECKING:
@@ -94,6 +99,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         audit=audit_chain.AuditChain.from_settings(settings),
         throttle=Throttle(db, ThrottlePolicy.from_settings(settings)),
         line=line,
+        usage=UsageCounters(db, float(settings.get("ELIBRARY_USAGE_FLUSH_SECONDS") or 60)),
     )
     _connect_database(runtime)
     return runtime
@@ -110,6 +116,10 @@ def _connect_database(runtime: Runtime) -> None:
     """Listeners, hooks and after-commit tasks of this runtime's database (never SQLAlchemy's global classes)."""
     db = runtime.db
     db.share(audit_chain.INFO_KEY, runtime.audit)  # every session can append to the keyed access log
+    # statistics events: the age from an encrypted date of birth, and the per-年度 borrower key
+    db.share(CIPHER_INFO_KEY, runtime.cipher)
+    db.share(yearkeys.INFO_KEY, yearkeys.YearKeys(runtime.cipher))
+    db.hooks.add(REGISTERED, stats_recording.record_registration)
     indexing.watch_changes(db.factory)  # every flush queues the titles it touched for re-indexing
     db.after_commit.register(indexing.AFTER_COMMIT_TASK, runtime.indexer.kick)
     db.after_commit.register(outbox.AFTER_COMMIT_TASK, runtime.deliver_notifications)
@@ -134,7 +144,16 @@ def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry
         start = str(settings["ELIBRARY_LINE_POLL_WINDOW"]).partition("-")[0].strip()
         jobs.add(Job("line-poll", daily_at(start), line_paper.scheduled_poll, in_web_worker=False, lease_seconds=3 * 3600,
                      description="ask the ILS about linked patrons' paper holds and overdues (LINE notices)"))
+    jobs.add(Job("usage-flush", every(60), _flush_usage, description="write this process's counted title views, visits and searches"))
+    jobs.add(Job("stats-year-keys", daily_at("00:20"), stats_jobs.erase_closed_keys, in_web_worker=False,
+                 description="erase the borrower keys of closed 年度 and yesterday's visitor salts"))
+    jobs.add(Job("stats-monthly-report", daily_at("06:00"), stats_jobs.monthly_report, in_web_worker=False, lease_seconds=1800,
+                 description="on the 1st: e-mail last month's statistics report (PDF) to the chosen staff addresses"))
     return jobs
+
+
+def _flush_usage(runtime: Runtime, _now: datetime) -> str:
+    return f"usage counts written: {runtime.usage.flush() if runtime.usage else 0}"
 
 
 def _deliver_notifications(runtime: Runtime, _now: datetime) -> str:

@@ -9,6 +9,7 @@ from elibrary.db import utcnow
 from elibrary.errors import Conflict, InvalidInput, ServiceUnavailable
 from elibrary.ils.base import ILSConnector, ILSUnavailable, InvalidCredentials, PatronAccount
 from elibrary.patrons.contact import card_number_of, name_of, notification_address  # noqa: F401  (API)
+from elibrary.patrons.facts import announce_registration
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher, normalize_card_number
 from elibrary.security.throttle import Throttle, TooManyAttempts  # noqa: F401 - TooManyAttempts re-exported
@@ -63,6 +64,7 @@ def add_local_patron(
     )
     session.add(patron)
     session.flush()
+    announce_registration(session, patron, "full")
     return patron
 
 
@@ -114,8 +116,14 @@ def sign_in(
         raise SignInFailed() from None
     except ILSUnavailable:
         raise ILSDown() from None
-    patron = find_by_card(session, cipher, account.card_number) or _new_patron_from_ils(session, cipher, account)
+    patron = find_by_card(session, cipher, account.card_number)
+    new = patron is None
+    if new:
+        patron = _new_patron_from_ils(session, cipher, account)
     _refresh_from_account(patron, cipher, account)
+    if new:
+        session.flush()
+        announce_registration(session, patron, "full")
     patron.last_login_at = utcnow()
     if throttle:
         throttle.record_success(keys, caller=session)
@@ -157,6 +165,8 @@ def _refresh_from_account(patron: Patron, cipher: DataCipher, account: PatronAcc
             patron.name_enc = cipher.encrypt(account.name, "patron.name")
         if account.extra.get("email"):
             set_email(patron, cipher, account.extra["email"])
+        if account.extra.get("birth_date"):  # an ILS field mapping (``response.birth_date``): for age statistics only
+            patron.birth_date_enc = cipher.encrypt(str(account.extra["birth_date"]), "patron.birth_date")
     patron.expires_on = account.expires_on
     patron.blocked = account.blocked
     patron.block_reason = "; ".join(account.block_reasons)[:200]
