@@ -66,7 +66,8 @@ class Row:
         """The change against a year earlier, in percent (blank when hidden or nothing to compare)."""
         if self.total.hidden or self.previous.hidden or not self.previous.value:
             return ""
-        return f"{(self.total.value - self.previous.value) / self.previous.value * 100:+.1f}%"
+        change = (self.total.value - self.previous.value) / self.previous.value * 100
+        return "増減なし" if change == 0 else f"{abs(change):.1f}%{'増' if change > 0 else '減'}"
 
 
 @dataclass

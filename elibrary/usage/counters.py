@@ -58,7 +58,7 @@ class UsageCounters:
 
     def record_search(self, text: str, hits: int, now: datetime | None = None) -> None:
         """A catalog search for ``text`` found ``hits`` titles (the words are kept only as aggregate counts)."""
-        key = normalize(text or "").strip()[:MAX_QUERY]
+        key = " ".join(normalize(text or "").split())[:MAX_QUERY]
         if not key:
             return
         day = tokyo_day(now or utcnow())

@@ -6,7 +6,7 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach every web concern to ``app`` (the wings' views are registered by ``elibrary.wiring.register_views``)."""
-    from elibrary.web import accesslog, auth, errors, headers, health, hosts, i18n, safety, transactions
+    from elibrary.web import accesslog, auth, errors, headers, health, hosts, i18n, safety, transactions, usage
 
     accesslog.scrub_werkzeug_log()
 
@@ -17,4 +17,5 @@ def register_web(app: Flask) -> None:
     i18n.init_app(app)
     auth.init_app(app)
     errors.register_error_handlers(app)
+    usage.init_app(app)
     app.register_blueprint(health.bp)
