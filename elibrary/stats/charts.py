@@ -23,7 +23,8 @@ def bar_chart(report: Report) -> charts.BarChart:
         unit="件" if "人" not in report.measure_label else "人",
         description=f"{report.request.period.label}の{report.measure_label}を{report.breakdown_label}に示す棒グラフ。数値は横の表にあります。",
         category_label=report.breakdown_label,
-        width=520,
+        width=500,
+        bar_height=14 if len(rows) <= 10 else max(4, 200 // max(len(rows), 1)),  # a page holds even 24 hours with both years
     )
 
 

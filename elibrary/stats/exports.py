@@ -182,11 +182,11 @@ def report_pdf(session: Session, period: Period, settings: Mapping[str, Any] | N
     doc.space(24).paragraph(f"{library}" + (f"　学校: {school}" if school else "")).paragraph(f"作成日 {date.today().isoformat()}")
     doc.space(24).paragraph("数値は個人を特定できない統計（利用者の識別子を含まない記録）から集計しています。"
                             "少人数の欄は「<N」と表示しています。年度は4月1日から翌年3月31日まで（日本時間）です。", "small")
-    from reportlab.platypus import PageBreak
+    from reportlab.platypus import CondPageBreak, PageBreak
 
     doc.add(PageBreak())
     summary = summary_sheet(session, period, school) if not school else _school_summary(session, period, school)
-    doc.paragraph("1. 概要", "subheading").table(summary.header, summary.rows, numeric=(1, 2))
+    doc.paragraph("1. 概要", "subheading").table(summary.header, _thousands(summary.rows), numeric=(1, 2))
     sections = [("loans", "month"), ("loans", "age"), ("loans", "ndc"), ("loans", "category"), ("loans", "hour"), ("borrowers", "age"),
                 ("holds", "month"), ("loans", "school"), ("loans", "license")]
     if period.kind != "year":
@@ -195,19 +195,25 @@ def report_pdf(session: Session, period: Period, settings: Mapping[str, Any] | N
         sections = [("loans", "month"), ("loans", "grade"), ("loans", "ndc"), ("borrowers", "grade")]
     for number, (measure, breakdown) in enumerate(sections, start=2):
         report = build_report(session, ReportRequest(measure, breakdown, period, school))
+        chart = report_chart(report, settings, for_pdf=True) if report.rows and breakdown != "school" else None
+        doc.add(CondPageBreak((chart.height if chart is not None else 0) + 160))  # a heading never ends a page alone
         doc.paragraph(f"{number}. {report.measure_label}（{report.breakdown_label}）", "subheading")
-        if report.rows and breakdown not in ("school",):
-            doc.add(report_chart(report, settings, for_pdf=True))
+        if chart is not None:
+            doc.add(chart)
         sheet = report_sheet(report)
-        compact = [[r[0], *r[-4:]] for r in sheet.rows] if report.columns else sheet.rows
-        header = [sheet.header[0], *sheet.header[-4:]] if report.columns else sheet.header
-        doc.table(header, compact, numeric=(1, 2, 3))
+        compact = [[r[0], *r[-3:]] for r in sheet.rows] if report.columns else sheet.rows  # the months are on the page's other tables
+        header = [sheet.header[0], *sheet.header[-3:]] if report.columns else sheet.header
+        doc.table(header, _thousands(compact), numeric=(1, 2))
         for note in report.notes:
             doc.paragraph(note, "small")
     if not school:
         collection = collection_sheet(session, period.end)
-        doc.paragraph(f"{len(sections) + 2}. {collection.title}", "subheading").table(collection.header, collection.rows, numeric=(1,))
+        doc.paragraph(f"{len(sections) + 2}. {collection.title}", "subheading").table(collection.header, _thousands(collection.rows), numeric=(1,))
     return doc.render()
+
+
+def _thousands(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    return [[f"{v:,}" if isinstance(v, int) else v for v in row] for row in rows]
 
 
 def _school_summary(session: Session, period: Period, school: str) -> Sheet:
