@@ -178,10 +178,11 @@ def register_views(app: Flask) -> None:
     from elibrary.patrons import views as patron_views
     from elibrary.selection import views as selection_views
     from elibrary.staff import views as staff_views
+    from elibrary.stats import views as stats_views
     from readers import views as reader_views
 
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, lending_views, import_views,
-                   selection_views, line_views, card_views, announcement_views):
+                   selection_views, line_views, card_views, announcement_views, stats_views):
         module.init_app(app)
 
 

@@ -29,6 +29,7 @@ MENU: list[tuple[str, tuple[str, ...], str, str]] = [
     ("audit.search", ("admin",), "個人情報アクセス記録", "Personal data access log"),
     ("selection.pool", ("admin", "librarian"), "選書・発注", "Selection and orders"),
     ("announcements.staff_list", ("admin", "librarian"), "お知らせ", "Announcements"),
+    ("stats.page", ("admin", "librarian", "teacher"), "統計", "Statistics"),
 ]
 
 PENDING = "staff_signin"
