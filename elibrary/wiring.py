@@ -199,7 +199,8 @@ def register_commands(cli: click.Group) -> None:
     from elibrary.security import cli as keys_cli
     from elibrary.selection import cli as selection_cli
     from elibrary.staff import cli as staff_cli
+    from elibrary.stats import cli as stats_cli
 
     for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, job_commands, import_cli, backup_cli,
-                   selection_cli, line_cli):
+                   selection_cli, line_cli, stats_cli):
         module.register(cli)
