@@ -10,8 +10,8 @@ from elibrary.notify import models as notify_models  # noqa: F401
 from elibrary.patrons import models as patron_models  # noqa: F401
 from elibrary.security import sessions as session_models  # noqa: F401
 from elibrary.security import throttle as throttle_models  # noqa: F401
-from elibrary.selection import models as selection_models  # noqa: F401
 from elibrary.security import yearkeys as year_key_models  # noqa: F401
+from elibrary.selection import models as selection_models  # noqa: F401
 from elibrary.staff import models as staff_models  # noqa: F401
 from elibrary.stats import models as stats_models  # noqa: F401
 from elibrary.usage import models as usage_models  # noqa: F401

@@ -42,9 +42,9 @@ from elibrary.line.client import line_client_from_settings
 from elibrary.notify import outbox
 from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
+from elibrary.patrons.facts import REGISTERED
 from elibrary.registry import load_backend
 from elibrary.runtime import Runtime
-from elibrary.patrons.facts import REGISTERED
 from elibrary.security import yearkeys
 from elibrary.security.crypto import CIPHER_INFO_KEY, DataCipher
 from elibrary.security.keys import cipher_from_settings

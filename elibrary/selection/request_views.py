@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from elibrary.selection import lists, requests
+from elibrary.selection import lists, requests, suggestions
 from elibrary.web.auth import patron_required, staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session
@@ -33,3 +33,15 @@ def staff_page():
     staff = current_user._get_current_object()
     return render_template("selection/requests.html", groups=requests.grouped_requests(session, staff),
                            lists=lists.all_lists(session, staff))
+
+
+@bp.get("/staff/selection/suggestions")
+@staff_required("admin", "librarian")
+def missed_searches():
+    """Catalog searches that found nothing but match pool titles (aggregate counts; nobody's searches)."""
+    from elibrary.db import utcnow
+    from elibrary.usage.counters import tokyo_day
+
+    session = db_session()
+    found = suggestions.missed_searches(session, current_user._get_current_object(), tokyo_day(utcnow()))
+    return render_template("selection/suggestions.html", found=found, days=suggestions.WINDOW_DAYS)

@@ -80,7 +80,8 @@ NDC_CLASSES = {"0": "総記", "1": "哲学", "2": "歴史", "3": "社会科学",
 WEEKDAYS = ("月", "火", "水", "木", "金", "土", "日")
 VALUE_LABELS = {
     "audience": {"children": "児童", "ya": "YA", "general": "一般"},
-    "license": {"one-copy": "1冊1人（ワンコピー）", "concurrent": "同時利用", "metered-loans": "回数制限", "metered-time": "期間制限", "open": "読み放題（オープン）"},
+    "license": {"one-copy": "1冊1人（ワンコピー）", "concurrent": "同時利用", "metered-loans": "回数制限", "metered-time": "期間制限",
+                "open": "読み放題（オープン）"},
     "channel": {"web": "ウェブサイト", "opds": "読書アプリ（OPDS）", "line": "LINE"},
     "category": {"citizen": "一般", "provisional": "仮登録", "student": "児童・生徒", "teacher": "教員"},
     "kind": {"full": "本登録", "provisional": "仮登録", "confirmed": "仮登録からの本登録"},

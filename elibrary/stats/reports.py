@@ -13,7 +13,7 @@ from sqlalchemy import String, and_, case, cast, func, literal, literal_column, 
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
-from elibrary.errors import InvalidInput, Forbidden
+from elibrary.errors import Forbidden, InvalidInput
 from elibrary.lending.models import LendingEvent
 from elibrary.stats import settings as stats_settings
 from elibrary.stats.measures import BREAKDOWNS, MEASURES, SOURCE_BREAKDOWNS, TEACHER_BREAKDOWNS, TEACHER_MEASURES, UNKNOWN, value_label

@@ -1,7 +1,7 @@
 """Reports: the same figures on screen, in CSV, xlsx and PDF, and by a direct count; small cells hidden."""
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 from sqlalchemy import insert
