@@ -192,8 +192,11 @@ class _Counter:
     def _grouped(self, day_column, dim, counted, patrons, conditions, period: Period, by_month: bool, from_) -> dict:
         month = func.substr(cast(day_column, String), 1, 7) if by_month else literal_column("''")
         value = dim if dim is not None else literal_column("''")
+        # Grouped by the output names: PostgreSQL sees the bound parameters of an expression repeated in GROUP BY
+        # as different expressions, and refuses to group by a constant.
+        grouping = [literal_column(name) for name, used in (("m", by_month), ("v", dim is not None)) if used]
         stmt = (select(month.label("m"), value.label("v"), counted, patrons).select_from(from_)
-                .where(day_column >= period.start, day_column <= period.end, *conditions).group_by(month, value))
+                .where(day_column >= period.start, day_column <= period.end, *conditions).group_by(*grouping))
         found: dict[tuple[str, str], tuple[int, int]] = {}
         for m, v, n, p in self.session.execute(stmt):
             key = ("" if m is None else str(m), UNKNOWN if v is None or v == "" and dim is not None else str(v))

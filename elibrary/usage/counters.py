@@ -141,8 +141,8 @@ def _write(session: Session, pending: _Pending) -> int:
         written += 1
     new_visits: dict[tuple[date, str], int] = {}
     for day, area, visitor in sorted(pending.visitors):
-        stmt = _insert(session, VisitSeen).values(day=day, area=area, visitor=visitor).on_conflict_do_nothing()
-        if session.execute(stmt).rowcount:
+        stmt = _insert(session, VisitSeen).values(day=day, area=area, visitor=visitor).on_conflict_do_nothing().returning(VisitSeen.visitor)
+        if session.execute(stmt).first() is not None:  # a row back: a visitor not yet seen today (rowcount is -1 on psycopg)
             new_visits[(day, area)] = new_visits.get((day, area), 0) + 1
     for (day, area), visits in sorted(new_visits.items()):
         stmt = _insert(session, VisitDay).values(day=day, area=area, visits=visits)

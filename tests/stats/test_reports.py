@@ -36,7 +36,7 @@ def events(rt):
     rows.append(_event(date(2027, 4, 1), key="a0", age=21, hour=0))
     for i in range(5):  # 令和7年度: a year earlier
         rows.append(_event(date(2025, 4, 20), key=f"b{i}", age=40))
-    rows.append(_event(date(2026, 4, 10), kind="hold", key="a1", ndc="=cmd"))
+    rows.append(_event(date(2026, 4, 10), kind="hold", key="a1", ndc="0"))
     with rt.db.scope() as session:
         session.execute(insert(LendingEvent.__table__), rows)
     return rows
