@@ -147,6 +147,8 @@ def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry
     jobs.add(Job("usage-flush", every(60), _flush_usage, description="write this process's counted title views, visits and searches"))
     jobs.add(Job("stats-year-keys", daily_at("00:20"), stats_jobs.erase_closed_keys, in_web_worker=False,
                  description="erase the borrower keys of closed 年度 and yesterday's visitor salts"))
+    jobs.add(Job("stats-rollup", daily_at("02:30"), stats_jobs.roll_up, in_web_worker=False, lease_seconds=3600,
+                 description="count each finished month's lending events once per breakdown, for the statistics reports"))
     jobs.add(Job("stats-monthly-report", daily_at("06:00"), stats_jobs.monthly_report, in_web_worker=False, lease_seconds=1800,
                  description="on the 1st: e-mail last month's statistics report (PDF) to the chosen staff addresses"))
     return jobs

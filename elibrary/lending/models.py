@@ -231,6 +231,8 @@ class LendingEvent(Base):
     __table_args__ = (
         Index("ix_lending_events_title_kind", "title_id", "kind"),
         Index("ix_lending_events_kind_day", "kind", "occurred_on"),
+        # reports counting patrons read only this index (unique borrowers, small cells by age, school, grade)
+        Index("ix_lending_events_patrons", "kind", "occurred_on", "borrower_key", "age", "school", "grade"),
     )
 
 

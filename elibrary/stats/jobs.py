@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from elibrary.notify.base import DeliveryFailed, Message
 from elibrary.notify.smtp import SMTPNotifier
 from elibrary.security import yearkeys
+from elibrary.stats import rollup
 from elibrary.stats import settings as stats_settings
 from elibrary.stats.periods import month_period
 from elibrary.usage.counters import erase_old_salts, tokyo_day
@@ -21,6 +22,13 @@ def erase_closed_keys(runtime, now: datetime) -> str:
     if keys is not None:
         keys.forget()
     return f"stats: erased the keys of {len(years)} closed 年度 and {salts} visitor salts"
+
+
+def roll_up(runtime, now: datetime) -> str:
+    """The ``stats-rollup`` job: count each finished month once per breakdown (reports then read those)."""
+    with runtime.db.scope() as session:
+        done = rollup.roll_up(session, tokyo_day(now))
+    return f"stats: rolled up {len(done)} months"
 
 
 def monthly_report(runtime, now: datetime, *, force: bool = False) -> str:

@@ -1,12 +1,12 @@
 """Statistics' own tables: library settings (age bands, small-cell threshold, report recipients) and registrations."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Integer, SmallInteger, String
+from sqlalchemy import JSON, Boolean, Date, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from elibrary.db import Base
+from elibrary.db import Base, UTCDateTime, utcnow
 
 
 class StatsSetting(Base):
@@ -28,3 +28,25 @@ class RegistrationEvent(Base):
     kind: Mapped[str] = mapped_column(String(12))  # full, provisional, confirmed
     category: Mapped[str] = mapped_column(String(40), default="")
     age: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class MonthCount(Base):
+    """Events of one month by one breakdown (``dim``) and value: the nightly roll-up reports read instead of every event."""
+
+    __tablename__ = "stats_month_counts"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM (Japan time)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    from_hold: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RolledMonth(Base):
+    """A month whose events are in ``stats_month_counts`` (a month without events is rolled up too)."""
+
+    __tablename__ = "stats_rolled_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from elibrary.catalog.models import Title
 from elibrary.errors import Forbidden, InvalidInput
 from elibrary.lending.models import LendingEvent
+from elibrary.stats import rollup
 from elibrary.stats import settings as stats_settings
 from elibrary.stats.measures import BREAKDOWNS, MEASURES, SOURCE_BREAKDOWNS, TEACHER_BREAKDOWNS, TEACHER_MEASURES, UNKNOWN, value_label
-from elibrary.stats.models import RegistrationEvent
+from elibrary.stats.models import MonthCount, RegistrationEvent
 from elibrary.stats.periods import Period
 from elibrary.usage.models import SearchQueryDay, TitleViewDay, VisitDay
 
@@ -116,8 +117,8 @@ def build_report(session: Session, request: ReportRequest) -> Report:
     settings = stats_settings.load(session)
     period, previous = request.period, request.period.year_earlier()
     by_month = request.breakdown != "month" and len(period.months()) > 1
-    counter = _Counter(session, measure, settings, request.school)
     limit = settings.small_cell if (breakdown.patrons or request.school) else 0
+    counter = _Counter(session, measure, settings, request.school, with_patrons=bool(limit) or measure.distinct)
     counts = counter.count(period, request.breakdown, by_month) if by_month else {}
     totals = counter.count(period, request.breakdown, False)
     earlier = counter.count(previous, request.breakdown, False)
@@ -167,8 +168,9 @@ def _ordered_keys(breakdown: str, keys: set[str], totals: dict, settings, period
 class _Counter:
     """Grouped counts of one measure: ``{(month or "", value): (count, patrons)}``."""
 
-    def __init__(self, session: Session, measure, settings, school: str | None) -> None:
+    def __init__(self, session: Session, measure, settings, school: str | None, *, with_patrons: bool = True) -> None:
         self.session, self.measure, self.settings, self.school = session, measure, settings, school
+        self.with_patrons = with_patrons  # counting distinct patrons costs most: only for small cells and unique borrowers
 
     def count(self, period: Period, breakdown: str, by_month: bool) -> dict[tuple[str, str], tuple[int, int]]:
         """Run one grouped query."""
@@ -213,9 +215,36 @@ class _Counter:
             conditions.append(e.school != "")
         if self.school:
             conditions.append(e.school == self.school)
-        patrons = func.count(func.distinct(e.borrower_key))
+        patrons = func.count(func.distinct(e.borrower_key)) if self.with_patrons else literal_column("0")
         counted = patrons if self.measure.distinct else func.count()
-        return self._grouped(e.occurred_on, self._event_dim(breakdown), counted, patrons, conditions, period, by_month, e)
+        if self.with_patrons or self.school or self.measure.pupils_only:
+            return self._grouped(e.occurred_on, self._event_dim(breakdown), counted, patrons, conditions, period, by_month, e)
+        # Event counts: the rolled-up months, and the days not rolled up yet from the events themselves.
+        months = rollup.rolled_months(self.session, period.start, period.end)
+        found = self._rolled(months, breakdown, by_month) if months else {}
+        for start, end in _gaps(period, months):
+            part = Period(start, end, "", "custom")
+            for key, (n, p) in self._grouped(e.occurred_on, self._event_dim(breakdown), counted, patrons, conditions, part, by_month, e).items():
+                old = found.get(key, (0, 0))
+                found[key] = (old[0] + n, old[1] + p)
+        return found
+
+    def _rolled(self, months: set[str], breakdown: str, by_month: bool) -> dict:
+        m = MonthCount
+        dim = "none" if breakdown in ("none", "month") else breakdown
+        month = m.month if by_month else literal_column("''")
+        value = m.month if breakdown == "month" else (m.value if breakdown != "none" else literal_column("''"))
+        conditions = [m.month.in_(sorted(months)), m.kind.in_(self.measure.kinds), m.dim == dim]
+        if self.measure.from_hold:
+            conditions.append(m.from_hold.is_(True))
+        grouping = [literal_column(name) for name, used in (("m", by_month), ("v", breakdown != "none")) if used]
+        stmt = select(month.label("m"), value.label("v"), func.sum(m.events)).where(*conditions).group_by(*grouping)
+        found: dict[tuple[str, str], tuple[int, int]] = {}
+        for mo, v, n in self.session.execute(stmt):
+            key = (str(mo or ""), UNKNOWN if breakdown != "none" and v in (None, "") else str(v or ""))
+            old = found.get(key, (0, 0))
+            found[key] = (old[0] + int(n or 0), 0)
+        return found
 
     def _age_band(self, column):
         whens = [(and_(column >= b.low, column <= b.high) if b.high is not None else column >= b.low, b.label) for b in self.settings.bands]
@@ -240,6 +269,25 @@ class _Counter:
         return {"none": None, "month": func.substr(cast(TitleViewDay.day, String), 1, 7), "ndc": ndc,
                 "ndc2": func.substr(func.coalesce(Title.ndc, ""), 1, 2), "audience": cast(Title.audience, String),
                 "format": cast(Title.format, String)}[breakdown]
+
+
+def _gaps(period: Period, months: set[str]) -> list[tuple[date, date]]:
+    """The day ranges of ``period`` outside the rolled-up ``months``."""
+    from datetime import timedelta
+
+    from elibrary.stats.periods import month_end
+
+    gaps: list[tuple[date, date]] = []
+    day = period.start
+    while day <= period.end:
+        last = min(month_end(day), period.end)
+        if f"{day.year:04d}-{day.month:02d}" not in months:
+            if gaps and gaps[-1][1] + timedelta(days=1) == day:
+                gaps[-1] = (gaps[-1][0], last)
+            else:
+                gaps.append((day, last))
+        day = last + timedelta(days=1)
+    return gaps
 
 
 def direct_count(session: Session, kinds: tuple[str, ...], start: date, end: date) -> int:

@@ -48,7 +48,8 @@ def test_a_job_is_declared_once():
 
 
 def test_the_runtime_declares_todays_jobs(rt):
-    assert [job.name for job in rt.jobs] == ["lending", "notifications", "search-queue", "usage-flush", "stats-year-keys", "stats-monthly-report"]
+    assert [job.name for job in rt.jobs] == ["lending", "notifications", "search-queue", "usage-flush", "stats-year-keys", "stats-rollup",
+                                             "stats-monthly-report"]
     assert [job.name for job in rt.jobs.for_web_worker()] == ["lending", "notifications", "usage-flush"]
     assert rt.jobs.get("lending").schedule == every(300) and rt.jobs.get("lending").lease_seconds == 300
 

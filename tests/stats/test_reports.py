@@ -120,3 +120,20 @@ def test_a_teacher_sees_only_their_school(rt, events):
         check_request(ReportRequest("loans", "grade", month_period(2026, 5)), Staff("teacher", None))
     with pytest.raises(InvalidInput):
         check_request(ReportRequest("loans", "school", month_period(2026, 5)), Staff("teacher", "K-HIGASHI"))
+
+
+def test_rolled_up_months_give_the_same_figures_as_the_events(rt, events):
+    from elibrary.stats import rollup
+
+    requests = [ReportRequest(m, b, p) for m in ("loans", "holds", "holds_filled") for b in ("none", "month", "ndc", "hour", "category")
+                for p in (fiscal_period(2026), month_period(2026, 5), custom_period(date(2026, 4, 15), date(2027, 3, 31)))]
+    with rt.db.scope() as session:
+        before = [[(r.key, r.total.text, r.previous.text, [c.text for c in r.cells]) for r in build_report(session, q).rows] for q in requests]
+        assert rollup.roll_up(session, date(2027, 4, 2))[:2] == ["2025-04", "2025-05"]
+        assert rollup.roll_up(session, date(2027, 4, 3)) == []  # done once
+    with rt.db.scope() as session:
+        after = [[(r.key, r.total.text, r.previous.text, [c.text for c in r.cells]) for r in build_report(session, q).rows] for q in requests]
+        session.execute(insert(LendingEvent.__table__), [_event(date(2026, 5, 20))])  # an event the roll-up has not seen ...
+    assert after == before
+    with rt.db.scope() as session:
+        assert build_report(session, ReportRequest("loans", "none", month_period(2026, 5))).total.total.value == 14  # ... is not counted twice

@@ -35,6 +35,7 @@ def upgrade() -> None:
         for column in _event_columns():
             batch.add_column(column)
     op.create_index("ix_lending_events_kind_day", "lending_events", ["kind", "occurred_on"], unique=False)
+    op.create_index("ix_lending_events_patrons", "lending_events", ["kind", "occurred_on", "borrower_key", "age", "school", "grade"], unique=False)
     with op.batch_alter_table("patrons") as batch:
         batch.add_column(sa.Column("birth_date_enc", sa.LargeBinary(), nullable=True))
     op.create_table('stats_year_keys',
@@ -57,6 +58,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stats_registrations'))
     )
     op.create_index(op.f('ix_stats_registrations_occurred_on'), 'stats_registrations', ['occurred_on'], unique=False)
+    op.create_table('stats_month_counts',
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('from_hold', sa.Boolean(), nullable=False),
+    sa.Column('dim', sa.String(length=10), nullable=False),
+    sa.Column('value', sa.String(length=40), nullable=False),
+    sa.Column('events', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('month', 'kind', 'from_hold', 'dim', 'value', name=op.f('pk_stats_month_counts'))
+    )
+    op.create_table('stats_rolled_months',
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('built_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('month', name=op.f('pk_stats_rolled_months'))
+    )
     op.create_table('usage_search_days',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('query_key', sa.String(length=200), nullable=False),
@@ -94,12 +109,15 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in ("usage_day_salts", "usage_visits_seen", "usage_visit_days", "usage_title_days", "usage_search_days"):
         op.drop_table(table)
+    op.drop_table('stats_rolled_months')
+    op.drop_table('stats_month_counts')
     op.drop_index(op.f('ix_stats_registrations_occurred_on'), table_name='stats_registrations')
     op.drop_table('stats_registrations')
     op.drop_table('stats_settings')
     op.drop_table('stats_year_keys')
     with op.batch_alter_table("patrons") as batch:
         batch.drop_column("birth_date_enc")
+    op.drop_index("ix_lending_events_patrons", table_name="lending_events")
     op.drop_index("ix_lending_events_kind_day", table_name="lending_events")
     with op.batch_alter_table("lending_events") as batch:
         for column in reversed(_event_columns()):
