@@ -46,7 +46,7 @@ def roll_up(session: Session, today: date) -> list[str]:
     earliest = session.scalar(select(func.min(e.occurred_on)))
     if earliest is None:
         return []
-    rolled = {month: built for month, built in session.execute(select(RolledMonth.month, RolledMonth.built_at))}
+    rolled = dict(session.execute(select(RolledMonth.month, RolledMonth.built_at)).tuples())
     done, first = [], earliest.replace(day=1)
     this_month = today.replace(day=1)
     while first < this_month:
