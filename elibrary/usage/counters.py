@@ -54,7 +54,6 @@ class UsageCounters:
         self._lock = threading.Lock()
         self._pending = _Pending()
         self._last_flush = time.monotonic()
-        self._salts: dict[date, str] = {}
 
     def record_search(self, text: str, hits: int, now: datetime | None = None) -> None:
         """A catalog search for ``text`` found ``hits`` titles (the words are kept only as aggregate counts)."""
@@ -79,9 +78,11 @@ class UsageCounters:
         if area not in AREAS:
             return
         day = tokyo_day(now or utcnow())
-        visitor = hmac.new(self._salt(day).encode(), identity.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
+        # Salted when written (``flush``): a request never waits for the database here. Until then only this
+        # digest is held, in this process's memory.
+        digest = hashlib.sha256(identity.encode("utf-8", "replace")).hexdigest()
         with self._lock:
-            self._pending.visitors.add((day, area, visitor))
+            self._pending.visitors.add((day, area, digest))
 
     def flush_due(self) -> bool:
         """Whether counts wait and ``interval`` has passed since the last flush."""
@@ -102,26 +103,19 @@ class UsageCounters:
                 _merge(self._pending, pending)
             raise
 
-    def _salt(self, day: date) -> str:
-        salt = self._salts.get(day)
-        if salt is None:
-            salt = day_salt(self.db, day)
-            self._salts = {day: salt}  # yesterday's salt leaves memory
-        return salt
 
 
-def day_salt(db: Database, day: date) -> str:
+def day_salt(session: Session, day: date) -> str:
     """The salt of ``day``, made by the first worker to need it."""
-    with db.scope() as session:
+    salt = session.scalar(select(DaySalt.salt).where(DaySalt.day == day))
+    if salt is None:
+        try:
+            with session.begin_nested():
+                session.add(DaySalt(day=day, salt=secrets.token_hex(32)))
+        except IntegrityError:
+            pass
         salt = session.scalar(select(DaySalt.salt).where(DaySalt.day == day))
-        if salt is None:
-            try:
-                with session.begin_nested():
-                    session.add(DaySalt(day=day, salt=secrets.token_hex(32)))
-            except IntegrityError:
-                pass
-            salt = session.scalar(select(DaySalt.salt).where(DaySalt.day == day))
-        return salt
+    return salt
 
 
 def _insert(session: Session, model):
@@ -140,7 +134,11 @@ def _write(session: Session, pending: _Pending) -> int:
         session.execute(stmt.on_conflict_do_update(index_elements=["day", "title_id"], set_={"views": TitleViewDay.views + views}))
         written += 1
     new_visits: dict[tuple[date, str], int] = {}
-    for day, area, visitor in sorted(pending.visitors):
+    salts: dict[date, bytes] = {}
+    for day, area, digest in sorted(pending.visitors):
+        if day not in salts:
+            salts[day] = day_salt(session, day).encode()
+        visitor = hmac.new(salts[day], digest.encode(), hashlib.sha256).hexdigest()[:32]
         stmt = _insert(session, VisitSeen).values(day=day, area=area, visitor=visitor).on_conflict_do_nothing().returning(VisitSeen.visitor)
         if session.execute(stmt).first() is not None:  # a row back: a visitor not yet seen today (rowcount is -1 on psycopg)
             new_visits[(day, area)] = new_visits.get((day, area), 0) + 1
