@@ -22,6 +22,8 @@ from elibrary.stats.models import MonthCount, RegistrationEvent
 from elibrary.stats.periods import Period
 from elibrary.usage.models import SearchQueryDay, TitleViewDay, VisitDay
 
+COMPLEMENT = "＊"
+
 
 @dataclass(frozen=True)
 class ReportRequest:
@@ -40,16 +42,19 @@ class Cell:
     value: int
     hidden: bool = False
     limit: int = 0
+    complement: bool = False  # hidden only so that a small cell cannot be worked out from the total
 
     @property
     def text(self) -> str:
-        """The cell as shown and exported: ``1,234`` or ``<3``."""
-        return f"<{self.limit}" if self.hidden else f"{self.value:,}"
+        """The cell as shown and exported: ``1,234``, ``<3``, or ``＊`` (hidden to protect a small cell)."""
+        if self.hidden:
+            return COMPLEMENT if self.complement else f"<{self.limit}"
+        return f"{self.value:,}"
 
     @property
     def number(self) -> int | str:
-        """For spreadsheets: the number, or the ``<3`` text."""
-        return f"<{self.limit}" if self.hidden else self.value
+        """For spreadsheets: the number, or the ``<3`` / ``＊`` text."""
+        return self.text if self.hidden else self.value
 
 
 @dataclass
@@ -137,14 +142,32 @@ def build_report(session: Session, request: ReportRequest) -> Report:
                 [cell(counts.get((m, key))) for m in columns], cell(totals.get(("", key))), cell(earlier.get(("", key))))
             for key in keys]
     total = Row("", "合計", [cell(month_totals.get((m, ""))) for m in columns], cell(grand.get(("", ""))), cell(grand_earlier.get(("", ""))))
+    if limit:
+        _suppress_complements(rows, total)
     report = Report(request, measure.ja, breakdown.ja, previous, [value_label("month", m) for m in columns], rows, total, settings.small_cell)
     if measure.distinct and request.breakdown != "none":
         report.notes.append("利用者数（実人数）は内訳ごとに数えるため、内訳の合計は全体の人数と一致しないことがあります。")
     if measure.distinct and period.start.year != period.end.year and period.kind == "custom":
         report.notes.append("利用者の識別は年度ごとに変わるため、年度をまたぐ期間の実人数は年度ごとの人数の合計です。")
     if limit:
-        report.notes.append(f"利用者が{limit}人未満の欄は「<{limit}」と表示しています（個人が特定されないため）。")
+        report.notes.append(f"利用者が{limit}人未満の欄は「<{limit}」と表示しています（個人が特定されないため）。"
+                            f"「{COMPLEMENT}」は、合計から少人数の欄が計算できないように伏せた数です。")
     return report
+
+
+def _suppress_complements(rows: list[Row], total: Row) -> None:
+    """A single hidden cell in a column could be worked out from the total: hide the next smallest too."""
+    columns = [(lambda r, i=i: r.cells[i], lambda r, c, i=i: r.cells.__setitem__(i, c)) for i in range(len(total.cells))]
+    columns += [(lambda r: r.total, lambda r, c: setattr(r, "total", c)), (lambda r: r.previous, lambda r, c: setattr(r, "previous", c))]
+    for get, put in columns:
+        if get(total).hidden or sum(get(r).hidden for r in rows) != 1:
+            continue
+        shown = [r for r in rows if not get(r).hidden and get(r).value > 0]
+        if shown:
+            smallest = min(shown, key=lambda r: get(r).value)
+            put(smallest, Cell(get(smallest).value, hidden=True, limit=get(smallest).limit, complement=True))
+        else:
+            put(total, Cell(get(total).value, hidden=True, limit=get(total).limit, complement=True))
 
 
 def _shift_month(value: str, years: int) -> str:

@@ -46,7 +46,7 @@ def roll_up(session: Session, today: date) -> list[str]:
     earliest = session.scalar(select(func.min(e.occurred_on)))
     if earliest is None:
         return []
-    rolled = dict(session.execute(select(RolledMonth.month, RolledMonth.built_at)).tuples())
+    rolled = {row.month: row.built_at for row in session.execute(select(RolledMonth.month, RolledMonth.built_at))}
     done, first = [], earliest.replace(day=1)
     this_month = today.replace(day=1)
     while first < this_month:
