@@ -130,18 +130,23 @@ def build_report(session: Session, request: ReportRequest) -> Report:
     if request.breakdown == "month":  # a year earlier, month for month
         earlier = {("", _shift_month(value, 1)): n for (_, value), n in earlier.items()}
     columns = period.months() if by_month else []
-    month_totals = counter.count(period, "none", True) if by_month else {}
-    grand, grand_earlier = counter.count(period, "none", False), counter.count(previous, "none", False)
+    # The total row is no breakdown cell: library-wide it is counted without patrons (from the roll-up); in a
+    # school's own view every cell, the total too, keeps the small-cell rule.
+    total_limit = settings.small_cell if request.school else 0
+    totals_counter = _Counter(session, measure, settings, request.school, with_patrons=bool(total_limit) or measure.distinct)
+    month_totals = totals_counter.count(period, "none", True) if by_month else {}
+    grand, grand_earlier = totals_counter.count(period, "none", False), totals_counter.count(previous, "none", False)
     keys = _ordered_keys(request.breakdown, {v for _, v in totals} | {v for _, v in earlier}, totals, settings, period)
 
-    def cell(found: tuple[int, int] | None) -> Cell:
+    def cell(found: tuple[int, int] | None, limit: int = limit) -> Cell:
         value, patrons = found or (0, 0)
         return Cell(value, hidden=bool(limit and value and patrons < limit), limit=limit)
 
     rows = [Row(key, value_label(request.breakdown, key) if key != UNKNOWN else UNKNOWN,
                 [cell(counts.get((m, key))) for m in columns], cell(totals.get(("", key))), cell(earlier.get(("", key))))
             for key in keys]
-    total = Row("", "合計", [cell(month_totals.get((m, ""))) for m in columns], cell(grand.get(("", ""))), cell(grand_earlier.get(("", ""))))
+    total = Row("", "合計", [cell(month_totals.get((m, "")), total_limit) for m in columns], cell(grand.get(("", "")), total_limit),
+                cell(grand_earlier.get(("", "")), total_limit))
     if limit:
         _suppress_complements(rows, total)
     report = Report(request, measure.ja, breakdown.ja, previous, [value_label("month", m) for m in columns], rows, total, settings.small_cell)
