@@ -41,6 +41,7 @@ class MonthCount(Base):
     dim: Mapped[str] = mapped_column(String(10), primary_key=True)
     value: Mapped[str] = mapped_column(String(40), primary_key=True)
     events: Mapped[int] = mapped_column(Integer, default=0)
+    patrons: Mapped[int] = mapped_column(Integer, default=0)  # distinct borrowers (dims none, category, age, school, grade)
 
 
 class RolledMonth(Base):

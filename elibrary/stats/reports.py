@@ -245,6 +245,10 @@ class _Counter:
             conditions.append(e.school == self.school)
         patrons = func.count(func.distinct(e.borrower_key)) if self.with_patrons else literal_column("0")
         counted = patrons if self.measure.distinct else func.count()
+        if self.with_patrons and not self.measure.distinct and not self.school and not self.measure.pupils_only:
+            bounded = self._bounded(period, breakdown, by_month, conditions)
+            if bounded is not None:
+                return bounded
         if self.with_patrons or self.school or self.measure.pupils_only:
             return self._grouped(e.occurred_on, self._event_dim(breakdown), counted, patrons, conditions, period, by_month, e)
         # Event counts: the rolled-up months, and the days not rolled up yet from the events themselves.
@@ -255,6 +259,47 @@ class _Counter:
             for key, (n, p) in self._grouped(e.occurred_on, self._event_dim(breakdown), counted, patrons, conditions, part, by_month, e).items():
                 old = found.get(key, (0, 0))
                 found[key] = (old[0] + n, old[1] + p)
+        return found
+
+    def _bounded(self, period: Period, breakdown: str, by_month: bool, conditions: list) -> dict | None:
+        """Counts with a lower bound of patrons per cell from the roll-up (a month's most patrons of one age, school ...).
+
+        A cell whose bound reaches the small-cell threshold is certainly shown; if any cell stays below it, None:
+        the caller counts the exact patrons from the events.
+        """
+        if breakdown not in rollup.PATRON_DIMS:
+            return None
+        e, m = LendingEvent, MonthCount
+        months = rollup.rolled_months(self.session, period.start, period.end)
+        if not months:
+            return None
+        where = [m.month.in_(sorted(months)), m.kind.in_(self.measure.kinds), m.dim == breakdown]
+        if self.measure.from_hold:
+            where.append(m.from_hold.is_(True))
+        found: dict[tuple[str, str], tuple[int, int]] = {}
+        bands = {b.label: b for b in self.settings.bands}
+
+        def value_of(raw: str) -> str:
+            if breakdown == "age":
+                if not raw:
+                    return UNKNOWN
+                age = int(raw)
+                return next((label for label, b in bands.items() if b.low <= age and (b.high is None or age <= b.high)), UNKNOWN)
+            return UNKNOWN if breakdown != "none" and not raw else ("" if breakdown == "none" else raw)
+
+        for month, raw, events, patrons in self.session.execute(select(m.month, m.value, m.events, m.patrons).where(*where)):
+            key = (month if by_month else "", value_of(raw or ""))
+            old = found.get(key, (0, 0))
+            found[key] = (old[0] + int(events), max(old[1], int(patrons)))
+        patrons_expr = func.count(func.distinct(e.borrower_key))
+        for start, end in _gaps(period, months):
+            part = Period(start, end, "", "custom")
+            for key, (n, p) in self._grouped(e.occurred_on, self._event_dim(breakdown), func.count(), patrons_expr, conditions, part,
+                                             by_month, e).items():
+                old = found.get(key, (0, 0))
+                found[key] = (old[0] + n, max(old[1], p))
+        if any(n and p < self.settings.small_cell for n, p in found.values()):
+            return None
         return found
 
     def _rolled(self, months: set[str], breakdown: str, by_month: bool) -> dict:

@@ -23,7 +23,7 @@ DIMS = {
     "format": e.format, "hour": func.coalesce(cast(e.hour, String), ""), "weekday": func.coalesce(cast(e.weekday, String), ""),
     "channel": e.channel,
 }
-MIN_MONTH = date(2000, 1, 1)
+PATRON_DIMS = ("none", "category", "age", "school", "grade")  # distinct borrowers are counted for these
 
 
 def roll_up_month(session: Session, first: date, today: date) -> None:
@@ -34,9 +34,10 @@ def roll_up_month(session: Session, first: date, today: date) -> None:
     last = month_end(first)
     for dim, expr in DIMS.items():
         value = expr.label("value")
-        rows = (select(literal(key), e.kind, e.from_hold, literal(dim), value, func.count())
+        patrons = func.count(func.distinct(e.borrower_key)) if dim in PATRON_DIMS else literal(0)
+        rows = (select(literal(key), e.kind, e.from_hold, literal(dim), value, func.count(), patrons)
                 .where(e.occurred_on >= first, e.occurred_on <= last).group_by(e.kind, e.from_hold, value))
-        session.execute(insert(MonthCount).from_select(["month", "kind", "from_hold", "dim", "value", "events"], rows))
+        session.execute(insert(MonthCount).from_select(["month", "kind", "from_hold", "dim", "value", "events", "patrons"], rows))
     session.add(RolledMonth(month=key, built_at=datetime.combine(today, time(12), tzinfo=timezone.utc)))
     session.flush()
 

@@ -139,3 +139,21 @@ def test_rolled_up_months_give_the_same_figures_as_the_events(rt, events):
     assert after == before
     with rt.db.scope() as session:
         assert build_report(session, ReportRequest("loans", "none", month_period(2026, 5))).total.total.value == 14  # ... is not counted twice
+
+
+def test_breakdowns_by_age_school_and_grade_from_the_roll_up_agree_with_the_events(rt, events):
+    from elibrary.stats import rollup
+
+    with rt.db.scope() as session:
+        settings.save(session, settings.bands_text(settings.DEFAULT_BANDS), "1", "")  # every cell certain: the roll-up answers
+        requests = [ReportRequest("loans", b, p) for b in ("age", "school", "grade", "category", "none")
+                    for p in (fiscal_period(2026), month_period(2026, 5), custom_period(date(2026, 4, 15), date(2027, 3, 31)))]
+        before = [[(r.key, r.total.text, r.previous.text, [c.text for c in r.cells]) for r in build_report(session, q).rows] for q in requests]
+        rollup.roll_up(session, date(2027, 4, 2))
+    with rt.db.scope() as session:
+        after = [[(r.key, r.total.text, r.previous.text, [c.text for c in r.cells]) for r in build_report(session, q).rows] for q in requests]
+        with_threshold = settings.save(session, settings.bands_text(settings.DEFAULT_BANDS), "3", "")
+        assert with_threshold.small_cell == 3
+        small = {r.label: r.total.text for r in build_report(session, ReportRequest("loans", "age", fiscal_period(2026))).rows}
+    assert after == before
+    assert small["小学生"] == "<3"  # cells below the threshold are still counted exactly from the events

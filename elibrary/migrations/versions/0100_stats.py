@@ -65,6 +65,7 @@ def upgrade() -> None:
     sa.Column('dim', sa.String(length=10), nullable=False),
     sa.Column('value', sa.String(length=40), nullable=False),
     sa.Column('events', sa.Integer(), nullable=False),
+    sa.Column('patrons', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('month', 'kind', 'from_hold', 'dim', 'value', name=op.f('pk_stats_month_counts'))
     )
     op.create_table('stats_rolled_months',
