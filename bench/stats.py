@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=300_000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--reuse", action="store_true", help="keep the events already in the database (time the reports again)")
     args = parser.parse_args()
     out = Path(args.out or tempfile.mkdtemp(prefix="elibrary-bench-stats-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -97,8 +98,9 @@ def main() -> None:
     upgrade_database(db.engine)
     newest = 2026
     started = time.perf_counter()
-    count = generate(db, newest - args.years + 1, args.years, args.events)
-    print(f"generated {count:,} events in {time.perf_counter() - started:.0f} s ({db.engine.dialect.name})")
+    if not args.reuse:
+        count = generate(db, newest - args.years + 1, args.years, args.events)
+        print(f"generated {count:,} events in {time.perf_counter() - started:.0f} s ({db.engine.dialect.name})")
     with db.scope() as session:  # fresh planner statistics, as a nightly ANALYZE would give
         session.connection().exec_driver_sql("ANALYZE")
     t0 = time.perf_counter()
