@@ -69,9 +69,9 @@ BREAKDOWNS = {b.name: b for b in (
 SOURCE_BREAKDOWNS = {
     "events": ("none", "month", "category", "age", "school", "grade", "ndc", "ndc2", "audience", "license", "format", "hour", "weekday", "channel"),
     "registrations": ("none", "month", "category", "age", "kind"),
-    "views": ("none", "month", "ndc", "ndc2", "audience", "format", "weekday"),
-    "searches": ("none", "month", "weekday"),
-    "visits": ("none", "month", "weekday"),
+    "views": ("none", "month", "ndc", "ndc2", "audience", "format"),
+    "searches": ("none", "month"),
+    "visits": ("none", "month"),
 }
 TEACHER_MEASURES = ("loans", "borrowers", "holds", "returns")
 TEACHER_BREAKDOWNS = ("none", "month", "grade", "ndc", "audience", "hour", "weekday")

@@ -53,3 +53,13 @@ def test_a_teacher_sees_only_their_school(client, rt, events):  # noqa: F811
     assert client.get("/staff/stats/?period=month&month=2026-05&by=school").status_code == 400
     assert client.get("/staff/stats/?period=month&month=2026-05&measure=visits").status_code == 400
     assert client.get("/staff/stats/settings").status_code == 403
+
+
+def test_every_measure_and_breakdown_offered_answers(client, rt, events):  # noqa: F811
+    from elibrary.stats.measures import MEASURES, SOURCE_BREAKDOWNS
+
+    sign_in_staff(client, rt, "librarian")
+    for name, measure in MEASURES.items():
+        for breakdown in SOURCE_BREAKDOWNS[measure.source]:
+            response = client.get(f"/staff/stats/?period=month&month=2026-05&measure={name}&by={breakdown}")
+            assert response.status_code == 200, (name, breakdown)
