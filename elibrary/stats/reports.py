@@ -215,9 +215,11 @@ class _Counter:
             return self._grouped(TitleViewDay.day, dim, total, total, [], period, by_month, stmt_from)
         if source == "searches":
             total = func.coalesce(func.sum(SearchQueryDay.zero_hits if self.measure.zero_only else SearchQueryDay.searches), 0)
-            return self._grouped(SearchQueryDay.day, None, total, total, [], period, by_month, SearchQueryDay)
+            dim = func.substr(cast(SearchQueryDay.day, String), 1, 7) if breakdown == "month" else None
+            return self._grouped(SearchQueryDay.day, dim, total, total, [], period, by_month, SearchQueryDay)
         total = func.coalesce(func.sum(VisitDay.visits), 0)
-        return self._grouped(VisitDay.day, None, total, total, [VisitDay.area == self.measure.area], period, by_month, VisitDay)
+        dim = func.substr(cast(VisitDay.day, String), 1, 7) if breakdown == "month" else None
+        return self._grouped(VisitDay.day, dim, total, total, [VisitDay.area == self.measure.area], period, by_month, VisitDay)
 
     def _grouped(self, day_column, dim, counted, patrons, conditions, period: Period, by_month: bool, from_) -> dict:
         month = func.substr(cast(day_column, String), 1, 7) if by_month else literal_column("''")
