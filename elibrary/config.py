@@ -112,6 +112,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_STAFF_HTTPS_ONLY": None,  # None: on in production; staff pages refused over plain HTTP
     "ELIBRARY_CLAMD_SOCKET": None,  # clamd's Unix socket (e.g. /run/clamav/clamd.ctl): uploads are scanned; None: not scanned
     "ELIBRARY_CLAMD_TIMEOUT": 30,  # seconds for one scan
+    "ELIBRARY_USAGE_FLUSH_SECONDS": 60,  # each worker writes its counted title views, visits and searches this often
     "ELIBRARY_CONTENT_URL": None,  # None: single host; else the second origin serving book content to the readers
     "ELIBRARY_MAINTENANCE_FILE": None,  # None: <ELIBRARY_STORAGE_PATH>/.maintenance.json, shared by every app server
     "ELIBRARY_MAINTENANCE_NOTICE_DAYS": 10,  # a planned stop is announced on the home page this many days ahead

@@ -18,10 +18,13 @@ from elibrary.search import postgresql as search_tables  # noqa: E402
 from elibrary.security import events as security_event_models  # noqa: F401
 from elibrary.security import sessions as session_models  # noqa: F401
 from elibrary.security import throttle as throttle_models  # noqa: F401
+from elibrary.security import yearkeys as year_key_models  # noqa: F401
 from elibrary.selection import grams as pool_gram_tables  # noqa: E402
 from elibrary.selection import models as selection_models  # noqa: F401
 from elibrary.staff import models as staff_models  # noqa: F401
+from elibrary.stats import models as stats_models  # noqa: F401
 from elibrary.stocktake import models as stocktake_models  # noqa: F401
+from elibrary.usage import models as usage_models  # noqa: F401
 from readers import models as reader_models  # noqa: F401
 
 POSTGRESQL_ONLY = (search_tables.metadata, pool_gram_tables.metadata)

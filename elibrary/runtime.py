@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the wings import the runtime (for its type); it imports non
     from elibrary.security.crypto import DataCipher
     from elibrary.security.throttle import Throttle
     from elibrary.storage.base import BookStorage
+    from elibrary.usage.counters import UsageCounters
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Runtime:
     audit: AuditChain  # the keyed hash chain of the staff access log and its anchor outside the database
     throttle: Throttle  # sign-in brute-force counters; writes in transactions of its own
     maintenance: FlagReader | None = None  # the planned-stop flag in the shared storage folder (no database)
+    usage: UsageCounters | None = None  # title views, visits and searches counted in memory, flushed at intervals
     line: LineClient | None = None  # LINE Login verification and Messaging API pushes; None when LINE is off
     gauges: GaugeRegistry | None = None  # the scrape-time gauges of /metrics (declared in the wiring room)
     school_oidc: OidcClient | None = None  # school sign-in's OpenID Connect client (discovery and keys cached)

@@ -49,14 +49,19 @@ from elibrary.monitoring.metrics import Gauge, GaugeRegistry
 from elibrary.notify import outbox
 from elibrary.opds.caches import OpdsCaches
 from elibrary.patrons.accounts import LocalAccounts
+from elibrary.patrons.facts import REGISTERED
 from elibrary.registry import load_backend
 from elibrary.runtime import Runtime
 from elibrary.schools import erasure as school_erasure
 from elibrary.schools import facts as school_facts
 from elibrary.schools.oidc import school_oidc_client
-from elibrary.security.crypto import DataCipher
+from elibrary.security import yearkeys
+from elibrary.security.crypto import CIPHER_INFO_KEY, DataCipher
 from elibrary.security.keys import cipher_from_settings
 from elibrary.security.throttle import Throttle, ThrottlePolicy
+from elibrary.stats import jobs as stats_jobs
+from elibrary.stats import recording as stats_recording
+from elibrary.usage.counters import UsageCounters
 from readers import services as reading_positions
 
 if TYPE_CHECKING:
@@ -107,6 +112,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         gauges=_declare_gauges(GaugeRegistry()),
         maintenance=FlagReader(flag_path(settings)),
         school_oidc=school_oidc_client(settings),
+        usage=UsageCounters(db, float(settings.get("ELIBRARY_USAGE_FLUSH_SECONDS") or 60)),
     )
     _connect_database(runtime)
     return runtime
@@ -127,6 +133,10 @@ def _connect_database(runtime: Runtime) -> None:
     if getattr(runtime.search, "indexes_in_transaction", False):
         # an index that is a table of this database: each transaction writes the rows of the titles it touched
         transaction_index.index_in_transaction(db.factory, db.share, runtime.search, runtime.indexer.enrichers)
+    # statistics events: the age from an encrypted date of birth, and the per-年度 borrower key
+    db.share(CIPHER_INFO_KEY, runtime.cipher)
+    db.share(yearkeys.INFO_KEY, yearkeys.YearKeys(runtime.cipher))
+    db.hooks.add(REGISTERED, stats_recording.record_registration)
     indexing.watch_changes(db.factory)  # every flush queues the titles it touched for re-indexing
     db.after_commit.register(indexing.AFTER_COMMIT_TASK, runtime.indexer.kick)
     db.after_commit.register(outbox.AFTER_COMMIT_TASK, runtime.deliver_notifications)
@@ -162,6 +172,13 @@ def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry
     if settings.get("ELIBRARY_BACKUP_SCHEDULE"):
         jobs.add(Job("backup", daily_at(str(settings["ELIBRARY_BACKUP_SCHEDULE"]).strip()), backup_schedule.scheduled_backup, in_web_worker=False,
                      lease_seconds=6 * 3600, description="a backup (book files incremental), retention, and a restore drill when due"))
+    jobs.add(Job("usage-flush", every(60), _flush_usage, description="write this process's counted title views, visits and searches"))
+    jobs.add(Job("stats-year-keys", daily_at("00:20"), stats_jobs.erase_closed_keys, in_web_worker=False,
+                 description="erase the borrower keys of closed 年度 and yesterday's visitor salts"))
+    jobs.add(Job("stats-rollup", daily_at("02:30"), stats_jobs.roll_up, in_web_worker=False, lease_seconds=3600,
+                 description="count each finished month's lending events once per breakdown, for the statistics reports"))
+    jobs.add(Job("stats-monthly-report", daily_at("06:00"), stats_jobs.monthly_report, in_web_worker=False, lease_seconds=1800,
+                 description="on the 1st: e-mail last month's statistics report (PDF) to the chosen staff addresses"))
     return jobs
 
 
@@ -174,11 +191,17 @@ def _declare_gauges(gauges: GaugeRegistry) -> GaugeRegistry:
     gauges.add(Gauge("elibrary_signin_lockouts_last_hour", "Sign-in locks started in the last hour", monitoring_gauges.security_lockouts_last_hour))
     gauges.add(Gauge("elibrary_backup_age_seconds", "Seconds since the last successful backup started", backup_schedule.backup_age_seconds))
     return gauges
+
+
 def _erase_school_accounts(runtime: Runtime, now: datetime) -> str:
     from elibrary.lending import services as lending_services
 
     ends = school_erasure.LendingEnds(return_loan=lending_services.return_loan, cancel_hold=lending_services.cancel_hold)
     return school_erasure.scheduled_erasure(runtime, now, ends)
+
+
+def _flush_usage(runtime: Runtime, _now: datetime) -> str:
+    return f"usage counts written: {runtime.usage.flush() if runtime.usage else 0}"
 
 
 def _deliver_notifications(runtime: Runtime, _now: datetime) -> str:
@@ -213,6 +236,7 @@ def register_views(app: Flask) -> None:
     from elibrary.schools import views as school_views
     from elibrary.selection import views as selection_views
     from elibrary.staff import views as staff_views
+    from elibrary.stats import views as stats_views
     from elibrary.stocktake import views as stocktake_views
     from elibrary.web import devmail
     from readers import text_views
@@ -222,7 +246,7 @@ def register_views(app: Flask) -> None:
     for module in (opds_views, catalog_views, patron_views, staff_views, registration_views, audit_views, reader_views, text_views,
                    lending_views, import_views, selection_views, line_views, card_views, announcement_views, monitoring_views,
                    backup_views, operations_views, stocktake_views, school_views, school_signin_views, school_sso_views,
-                   school_cards_views, classroom_views, devmail, help_views):
+                   school_cards_views, classroom_views, devmail, help_views, stats_views):
         module.init_app(app)
 
 
@@ -242,7 +266,8 @@ def register_commands(cli: click.Group) -> None:
     from elibrary.security import cli as keys_cli
     from elibrary.selection import cli as selection_cli
     from elibrary.staff import cli as staff_cli
+    from elibrary.stats import cli as stats_cli
 
     for module in (setup_commands, catalog_cli, patron_cli, staff_cli, audit_cli, keys_cli, lending_cli, job_commands, import_cli, backup_cli,
-                   selection_cli, line_cli, maintenance_cli, school_cli, school_cards_cli):  # cards after the schools group it joins
+                   selection_cli, line_cli, maintenance_cli, school_cli, school_cards_cli, stats_cli):  # cards after the schools group it joins
         module.register(cli)

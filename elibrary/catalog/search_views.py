@@ -136,6 +136,8 @@ def search():
     except SearchError:
         context["unavailable"] = True
         return render_template("catalog/search.html", **context), 503
+    if parsed.text and parsed.page == 1 and not parsed.filters and runtime().usage is not None:
+        runtime().usage.record_search(parsed.text, result.total)  # the search query log: per query per day, nobody's
     last_page = min(max(math.ceil(result.total / PAGE_SIZE), 1), MAX_PAGE)
     context.update(
         suggestions=_suggestions(parsed, result.total),

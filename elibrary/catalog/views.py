@@ -9,7 +9,7 @@ from elibrary.catalog import browse, presentation, search_views
 from elibrary.catalog.models import Audience
 from elibrary.catalog.services import get_title, related_titles
 from elibrary.catalog.shelves import get_shelf
-from elibrary.web.transactions import db_session
+from elibrary.web.transactions import db_session, runtime
 
 bp = Blueprint("catalog", __name__)
 bp.add_url_rule("/search", "search", search_views.search, methods=["GET"])
@@ -37,6 +37,8 @@ def title(title_id: int):
     session = db_session()
     is_staff = bool(getattr(current_user, "is_staff", False))
     record = get_title(session, title_id, include_withdrawn=is_staff)
+    if not is_staff and runtime().usage is not None:
+        runtime().usage.record_view(record.id)  # counted per title per day, in memory (statistics)
     return render_template("catalog/title.html", title=record, related=related_titles(session, record, limit=6))
 
 

@@ -191,6 +191,9 @@ class HTTPConnector:
         email = dig(document, paths.get("email"))
         if email:
             extra["email"] = str(email)
+        birth = _parse_date(dig(document, paths.get("birth_date")), m["date_format"]) if paths.get("birth_date") else None
+        if birth:
+            extra["birth_date"] = birth.isoformat()  # only for age statistics (an age at each event, never the date)
         name = dig(document, paths.get("name"))
         return PatronAccount(
             card_number=str(dig(document, paths.get("card")) or card_number),

@@ -29,7 +29,8 @@ _loans, _holds, _licenses, _patrons, _titles = Loan.__table__, Hold.__table__, L
 _events, _queue = LendingEvent.__table__, SearchQueueEntry.__table__
 
 LOAN_COLUMNS = ("patron_id", "title_id", "license_id", "started_at", "due_at", "renewals", "due_notice_sent_at")
-EVENT_COLUMNS = ("occurred_on", "kind", "title_id", "category", "age_band", "school", "loan_hours")
+EVENT_COLUMNS = ("occurred_on", "kind", "title_id", "category", "age_band", "school", "loan_hours", "age", "grade", "license_id",
+                 "license_model", "channel", "borrower_key", "hour", "weekday", "from_hold", "ndc", "audience", "format")
 QUEUE_COLUMNS = ("title_id", "enqueued_at")
 
 
@@ -66,7 +67,8 @@ _TITLE_HAS_QUEUE = select(_HAS_QUEUE.label("queue")).select_from(_loans).where(_
 # ended by someone else while we waited for the title is then found deleted and no row comes back; the
 # patron's columns are not lending decisions and are read unlocked.
 _LOCK_LOAN_TO_END = (
-    select(_loans.c.id, _loans.c.patron_id, _loans.c.title_id, _loans.c.started_at, _patrons.c.category, _patrons.c.keep_reading_history)
+    select(_loans.c.id, _loans.c.patron_id, _loans.c.title_id, _loans.c.started_at, _patrons.c.category, _patrons.c.keep_reading_history,
+           _loans.c.license_id)
     .join_from(_loans, _titles, _titles.c.id == _loans.c.title_id)
     .join(_patrons, _patrons.c.id == _loans.c.patron_id)
     .where(_loans.c.id == bindparam("loan_id", type_=Integer))
@@ -83,6 +85,7 @@ class EndingLoan(NamedTuple):
     started_at: datetime
     category: str
     keep_reading_history: bool
+    license_id: int | None = None
 
 
 def forget(session: Session, model, row_id: int) -> None:
@@ -97,13 +100,15 @@ def _together(connection: Connection) -> bool:
 
 
 def write_loan(
-    session: Session, connection: Connection, patron, title_id: int, license: LicenseTerms, due: datetime, hold_id: int | None, now: datetime
+    session: Session, connection: Connection, patron, title_id: int, license: LicenseTerms, due: datetime, hold_id: int | None, now: datetime,
+    channel: str = "web",
 ) -> Loan:
     """Write a decided loan (the patron's hold on the title ends; a metered licence spends a loan); returns it."""
     loan = {"patron_id": patron.id, "title_id": title_id, "license_id": license.id, "started_at": now, "due_at": due, "renewals": 0, "due_notice_sent_at": None}
     spends = license.loans_remaining is not None
+    facts = {"license_id": license.id, "license_model": license.model, "channel": channel, "from_hold": hold_id is not None}
     if _together(connection):
-        event = history.event_row("borrow", title_id, patron, now)
+        event = history.event_row(session, "borrow", title_id, patron, now, **facts)
         params = {**_prefixed("loan", loan), **_prefixed("event", event), **_prefixed("queue", {"title_id": title_id, "enqueued_at": utcnow()})}
         loan_id = connection.execute(_LEND_TOGETHER, {**params, "hold_id": hold_id, "spent_license": license.id if spends else None}).scalar_one()
         indexing.queued_by_sql(session, [title_id])
@@ -113,7 +118,7 @@ def write_loan(
         loan_id = connection.execute(_INSERT_LOAN, loan).scalar_one()
         if spends:
             connection.execute(_SPEND_LOAN, {"spent_license": license.id})
-        history.record_event(session, "borrow", title_id, patron, now)
+        history.record_event(session, "borrow", title_id, patron, now, **facts)
         indexing.queue_titles(session, [title_id])
     if hold_id is not None:
         forget(session, Hold, hold_id)
@@ -150,13 +155,13 @@ def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind:
     if loan.keep_reading_history:
         history.record_reading(session, loan.patron_id, loan.title_id, policy.tokyo_today(loan.started_at), policy.tokyo_today(now))
     if _together(connection):
-        event = history.event_row(kind, loan.title_id, loan, now, loan_hours=hours)
+        event = history.event_row(session, kind, loan.title_id, loan, now, hours, license_id=loan.license_id)
         queue = {"title_id": loan.title_id, "enqueued_at": utcnow()}
         has_queue = connection.execute(_END_TOGETHER, {"loan_id": loan.id, **_prefixed("event", event), **_prefixed("queue", queue)}).scalar()
         indexing.queued_by_sql(session, [loan.title_id])
     else:
         has_queue = connection.execute(_TITLE_HAS_QUEUE, {"loan_id": loan.id}).scalar()
-        history.record_event(session, kind, loan.title_id, loan, now, loan_hours=hours)
+        history.record_event(session, kind, loan.title_id, loan, now, hours, license_id=loan.license_id)
         connection.execute(_DELETE_LOAN, {"loan_id": loan.id})
         indexing.queue_titles(session, [loan.title_id])
     forget(session, Loan, loan.id)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     UniqueConstraint,
     false,
@@ -197,20 +198,44 @@ class LendingSetting(Base):
 
 
 class LendingEvent(Base):
-    """A de-identified statistics event: no patron id, only category, age band and school."""
+    """A de-identified statistics event: no patron id, only facts about the patron and the title at that moment.
+
+    ``borrower_key`` is an HMAC of the patron under the key of the event's 年度 (``security.yearkeys``), erased
+    when that 年度 closes: unique borrowers can be counted within a year, never linked across years or to a
+    person. ``age`` is the age in whole years on the day (from the date of birth, which is not stored here);
+    the library's age bands are applied when a report is made. The title's facts are copied so reports read
+    one table.
+    """
 
     __tablename__ = "lending_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    occurred_on: Mapped[date] = mapped_column(Date, index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # borrow, return, expire, renew, hold, hold-lapsed ...
+    occurred_on: Mapped[date] = mapped_column(Date, index=True)  # Japan time
+    kind: Mapped[str] = mapped_column(String(20))  # borrow, return, expire, renew, hold, hold-cancel, hold-lapsed
     title_id: Mapped[int] = mapped_column(Integer, index=True)  # no FK: statistics outlive withdrawn titles
     category: Mapped[str] = mapped_column(String(40), default="")
-    age_band: Mapped[str] = mapped_column(String(10), default="")
+    age_band: Mapped[str] = mapped_column(String(10), default="")  # unused since 0100_stats: bands are applied at report time
     school: Mapped[str] = mapped_column(String(40), default="")
     loan_hours: Mapped[int | None] = mapped_column(Integer)  # length of an ended loan (estimated waits)
+    age: Mapped[int | None] = mapped_column(SmallInteger)  # None: 不明
+    grade: Mapped[str] = mapped_column(String(10), default="")
+    license_id: Mapped[int | None] = mapped_column(Integer)
+    license_model: Mapped[str] = mapped_column(String(20), default="")
+    channel: Mapped[str] = mapped_column(String(10), default="")  # web, opds (reading apps), line
+    borrower_key: Mapped[str | None] = mapped_column(String(32))
+    hour: Mapped[int | None] = mapped_column(SmallInteger)  # Japan time, 0-23
+    weekday: Mapped[int | None] = mapped_column(SmallInteger)  # Monday 0 ... Sunday 6
+    from_hold: Mapped[bool] = mapped_column(Boolean, default=False)  # a loan that filled a hold
+    ndc: Mapped[str] = mapped_column(String(3), default="")  # the first three digits
+    audience: Mapped[str] = mapped_column(String(10), default="")
+    format: Mapped[str] = mapped_column(String(30), default="")
 
-    __table_args__ = (Index("ix_lending_events_title_kind", "title_id", "kind"),)
+    __table_args__ = (
+        Index("ix_lending_events_title_kind", "title_id", "kind"),
+        Index("ix_lending_events_kind_day", "kind", "occurred_on"),
+        # reports counting patrons read only this index (unique borrowers, small cells by age, school, grade)
+        Index("ix_lending_events_patrons", "kind", "occurred_on", "borrower_key", "age", "school", "grade"),
+    )
 
 
 class ReadingHistoryEntry(Base):

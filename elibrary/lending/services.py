@@ -85,7 +85,8 @@ def _connection(session: Session) -> Connection:
     return session.connection()
 
 
-def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | None = None, cipher: DataCipher | None = None) -> Loan:
+def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | None = None, cipher: DataCipher | None = None,
+           channel: str = "web") -> Loan:
     """Lend a copy of the title to the patron, from their ready hold or a free licence.
 
     The hot path of the service, in Core SQL: one statement takes the patron's and the title's locks (in
@@ -125,7 +126,7 @@ def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | N
         license = next((lic for lic in lending if free[lic.id] is None or free[lic.id] > 0), None)
     if license is None:
         raise NotAvailable(can_hold=True)
-    return loan_rows.write_loan(session, connection, me, title_id, license, _due(session, rules, license, now), state.hold_id, now)
+    return loan_rows.write_loan(session, connection, me, title_id, license, _due(session, rules, license, now), state.hold_id, now, channel)
 
 
 def _due(session: Session, rules: policy.CategoryPolicy, license: License | LicenseTerms, now: datetime) -> datetime:
@@ -177,7 +178,7 @@ def end_loan(session: Session, loan: Loan, kind: str, now: datetime) -> None:
     """End a loan (returned or expired; the caller holds the title lock): a de-identified event, and history only if opted in."""
     patron = session.get(Patron, loan.patron_id)
     category, keep = (patron.category, patron.keep_reading_history) if patron is not None else ("", False)
-    ending = loan_rows.EndingLoan(loan.id, loan.patron_id, loan.title_id, loan.started_at, category, keep)
+    ending = loan_rows.EndingLoan(loan.id, loan.patron_id, loan.title_id, loan.started_at, category, keep, loan.license_id)
     loan_rows.close_loan(session, _connection(session), ending, kind, now)
 
 
@@ -207,7 +208,7 @@ def renew(session: Session, patron: Patron, loan_id: int, *, now: datetime | Non
     loan.due_at = due
     loan.renewals += 1
     loan.due_notice_sent_at = None
-    history.record_event(session, "renew", loan.title_id, patron, now)
+    history.record_event(session, "renew", loan.title_id, patron, now, license_id=loan.license_id)
     session.flush()
     return loan
 
@@ -226,7 +227,7 @@ def can_read(session: Session, patron, title: Title, *, now: datetime | None = N
 # --- holds ------------------------------------------------------------------------------------
 
 
-def place_hold(session: Session, patron: Patron, title_id: int, *, now: datetime | None = None) -> Hold:
+def place_hold(session: Session, patron: Patron, title_id: int, *, now: datetime | None = None, channel: str = "web") -> Hold:
     """Join the title's waitlist (予約) when no copy is free."""
     now = now or utcnow()
     patron = _locked_patron(session, patron, now)
@@ -255,7 +256,7 @@ def place_hold(session: Session, patron: Patron, title_id: int, *, now: datetime
     last = session.scalar(select(func.max(Hold.queue_seq)).where(Hold.title_id == title.id)) or 0
     hold = Hold(patron_id=patron.id, title_id=title.id, queue_seq=last + 1, state=HoldState.waiting, created_at=now)
     session.add(hold)
-    history.record_event(session, "hold", title.id, patron, now)
+    history.record_event(session, "hold", title.id, patron, now, channel=channel)
     session.flush()
     return hold
 

@@ -34,11 +34,16 @@ def shelf():
     return render_template("lending/shelf.html", shelf=view, today=date.today())
 
 
+def _channel() -> str:
+    """For statistics: the LINE MINI App runs in LINE's in-app browser (" Line/" in its User-Agent); else the site."""
+    return "line" if " Line/" in (request.headers.get("User-Agent") or "") else "web"
+
+
 @bp.post("/titles/<int:title_id>/borrow")
 @patron_required
 def borrow(title_id: int):
     """借りる."""
-    loan = services.borrow(db_session(), current_user, title_id, cipher=runtime().cipher)
+    loan = services.borrow(db_session(), current_user, title_id, cipher=runtime().cipher, channel=_channel())
     flash(t(f"借りました。返却期限: {_local(loan.due_at)}", f"Borrowed. Due: {_local(loan.due_at)}"), "success")
     return _back()
 
@@ -47,7 +52,7 @@ def borrow(title_id: int):
 @patron_required
 def hold(title_id: int):
     """予約する."""
-    placed = services.place_hold(db_session(), current_user, title_id)
+    placed = services.place_hold(db_session(), current_user, title_id, channel=_channel())
     position = services.availability(db_session(), title_id, current_user).position or placed.queue_seq
     flash(t(f"予約しました。順番は{position}番目です。", f"Hold placed. You are number {position} in the queue."), "success")
     return _back()

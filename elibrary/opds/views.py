@@ -231,12 +231,12 @@ def borrow(version: int, title_id: int):
     if lending.active_loan(session, patron.id, title.id) is not None:
         return _entry(version, title)  # a client retrying its POST gets the loan it already has
     try:
-        lending.borrow(session, patron, title.id, cipher=runtime().cipher)
+        lending.borrow(session, patron, title.id, cipher=runtime().cipher, channel="opds")
     except NotAvailable:
         held = circulation.for_titles(session, [title.id], patron.id)[title.id].hold
         if held is not None:
             return _entry(version, title)  # already waiting: nothing to change
-        lending.place_hold(session, patron, title.id)
+        lending.place_hold(session, patron, title.id, channel="opds")
     return _entry(version, title, 201)
 
 

@@ -20,6 +20,8 @@ class Patron(Base):
     name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     email_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # notification address (registration or ILS)
     email_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # HMAC of the normalised e-mail
+    # date of birth (registration or the ILS), encrypted: statistics derive the age at each event, never store the date
+    birth_date_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     pin_hash: Mapped[str | None] = mapped_column(String(255))  # local patrons only; ILS patrons check PINs there
     category: Mapped[str] = mapped_column(String(40), default="citizen", index=True)
     source: Mapped[str] = mapped_column(String(20), default="local")  # local, sip2, http, provisional, school

@@ -22,6 +22,7 @@ from elibrary.db import utcnow
 from elibrary.errors import Conflict, DomainError, InvalidInput, NotFound
 from elibrary.notify.base import Message
 from elibrary.notify.outbox import enqueue
+from elibrary.patrons.facts import announce_registration
 from elibrary.patrons.models import Patron, Registration
 from elibrary.patrons.services import CATEGORIES, MIN_PIN_LENGTH, find_by_card, set_email
 from elibrary.patrons.validation import DEFAULT_REQUIRED, FIELDS, FieldError, validate_registration
@@ -191,11 +192,12 @@ def confirm(session: Session, cipher: DataCipher, token: str, pin: str, policy: 
         raise InvalidInput(f"パスワードは{MIN_PIN_LENGTH}文字以上にしてください。", f"Use at least {MIN_PIN_LENGTH} characters.", field="pin")
     card = issue_card_number(session, cipher, policy.card_prefix)
     now = utcnow()
-    personal = decrypt_fields(registration, cipher, ("name", "email"))
+    personal = decrypt_fields(registration, cipher, ("name", "email", "birth_date"))
     patron = Patron(
         card_hash=cipher.lookup_hash(card),
         card_enc=cipher.encrypt(card, "patron.card"),
         name_enc=cipher.encrypt(personal["name"], "patron.name"),
+        birth_date_enc=cipher.encrypt(personal["birth_date"], "patron.birth_date"),  # kept after approval erases the registration
         pin_hash=generate_password_hash(pin),
         category="provisional",
         source="provisional",
@@ -209,6 +211,7 @@ def confirm(session: Session, cipher: DataCipher, token: str, pin: str, policy: 
     registration.confirmed_at = now
     registration.expires_at = now + timedelta(days=policy.expire_days)
     session.flush()
+    announce_registration(session, patron, "provisional")
     return patron, card
 
 
@@ -268,6 +271,7 @@ def approve(session: Session, registration_id: int, category: str, *, cipher: Da
     patron.expires_on = None
     session.delete(registration)
     session.flush()
+    announce_registration(session, patron, "confirmed")
     return patron
 
 
@@ -286,6 +290,7 @@ def _close_provisional_patron(patron: Patron | None, reason: str) -> None:
     if patron is None or patron.source != "provisional":
         return
     patron.name_enc = None
+    patron.birth_date_enc = None
     patron.email_enc = None
     patron.email_hash = None
     patron.pin_hash = None  # can no longer sign in

@@ -13,6 +13,7 @@ from elibrary.db import utcnow
 from elibrary.errors import Conflict, InvalidInput, ServiceUnavailable
 from elibrary.ils.base import ILSConnector, ILSUnavailable, InvalidCredentials, PatronAccount
 from elibrary.patrons.contact import card_number_of, name_of, notification_address, set_email  # noqa: F401  (API)
+from elibrary.patrons.facts import announce_registration
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher, normalize_card_number
 from elibrary.security.throttle import Throttle, TooManyAttempts  # noqa: F401 - TooManyAttempts re-exported
@@ -67,6 +68,7 @@ def add_local_patron(
     )
     session.add(patron)
     session.flush()
+    announce_registration(session, patron, "full")
     return patron
 
 
@@ -143,6 +145,8 @@ def _record_sign_in(session: Session, cipher: DataCipher, account: PatronAccount
             patron = find_by_card(session, cipher, account.card_number)
             if patron is None:
                 raise
+        else:
+            announce_registration(session, patron, "full")  # a new registration, for the statistics
     _refresh_from_account(patron, cipher, account)
     now = utcnow()
     if patron.last_login_at is None or now - patron.last_login_at >= LOGIN_TIME_GRANULARITY:
@@ -212,7 +216,10 @@ def _account_changes(patron: Patron, cipher: DataCipher, account: PatronAccount)
         email = (account.extra.get("email") or "").strip()
         if email and (patron.email_hash != cipher.lookup_hash("email:" + email.lower())):
             wanted["email"] = email
-    return {key: value for key, value in wanted.items() if key in ("name", "email") or getattr(patron, key) != value}
+        birth = str(account.extra.get("birth_date") or "")  # an ILS field mapping (``response.birth_date``): age statistics only
+        if birth and (patron.birth_date_enc is None or cipher.decrypt(patron.birth_date_enc, "patron.birth_date") != birth):
+            wanted["birth_date"] = birth
+    return {key: value for key, value in wanted.items() if key in ("name", "email", "birth_date") or getattr(patron, key) != value}
 
 
 def _refresh_from_account(patron: Patron, cipher: DataCipher, account: PatronAccount) -> None:
@@ -222,5 +229,7 @@ def _refresh_from_account(patron: Patron, cipher: DataCipher, account: PatronAcc
             patron.name_enc = cipher.encrypt(value, "patron.name")
         elif key == "email":
             set_email(patron, cipher, value)
+        elif key == "birth_date":
+            patron.birth_date_enc = cipher.encrypt(value, "patron.birth_date")
         else:
             setattr(patron, key, value)

@@ -76,3 +76,11 @@ def normalize_card_number(raw: str) -> str:
 def b64(data: bytes) -> str:
     """URL-safe base64 without padding (for tokens)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+CIPHER_INFO_KEY = "elibrary.cipher"  # the wiring room shares each runtime's cipher with its sessions
+
+
+def cipher_of(session) -> DataCipher | None:
+    """The data cipher the wiring room shared with this session's database (None for a bare session)."""
+    return session.info.get(CIPHER_INFO_KEY)

@@ -34,6 +34,8 @@ ENCRYPTED_COLUMNS: list[tuple[str, str, str]] = [
     ("elibrary.patrons.models:Patron", "card_enc", "patron.card"),
     ("elibrary.patrons.models:Patron", "name_enc", "patron.name"),
     ("elibrary.patrons.models:Patron", "email_enc", "patron.email"),
+    ("elibrary.patrons.models:Patron", "birth_date_enc", "patron.birth_date"),
+    ("elibrary.security.yearkeys:StatsYearKey", "key_enc", "stats.year_key"),
     ("elibrary.staff.models:StaffUser", "totp_secret_enc", "staff.totp"),
     ("elibrary.notify.models:OutboxMessage", "address_enc", "outbox.address"),
     ("elibrary.notify.models:OutboxMessage", "subject_enc", "outbox.subject"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from elibrary.selection import lists, requests
+from elibrary.selection import lists, requests, suggestions
 from elibrary.web.auth import patron_required, staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
@@ -51,3 +51,15 @@ def requesters_page():
     response = make_response(render_template("selection/requesters.html", key=key, requesters=shown))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/staff/selection/suggestions")
+@staff_required("admin", "librarian")
+def missed_searches():
+    """Catalog searches that found nothing but match pool titles (aggregate counts; nobody's searches)."""
+    from elibrary.db import utcnow
+    from elibrary.usage.counters import tokyo_day
+
+    session = db_session()
+    found = suggestions.missed_searches(session, current_user._get_current_object(), tokyo_day(utcnow()))
+    return render_template("selection/suggestions.html", found=found, days=suggestions.WINDOW_DAYS)

@@ -35,6 +35,7 @@ MENU: list[tuple[str, tuple[str, ...], str, str]] = [
     ("backups.backup_list", ("admin",), "バックアップ", "Backups"),
     ("schools.roster_form", ("admin", "librarian"), "学校の名簿の取り込み", "School roster import"),
     ("schools.rollover_form", ("admin", "librarian"), "学校の年度更新", "Schools' April roll-over"),
+    ("stats.page", ("admin", "librarian", "teacher"), "統計", "Statistics"),
 ]
 
 PENDING = "staff_signin"

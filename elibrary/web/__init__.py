@@ -6,7 +6,7 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach every web concern to ``app`` (the wings' views are registered by ``elibrary.wiring.register_views``)."""
-    from elibrary.web import accesslog, auth, errors, formatting, headers, health, hosts, i18n, labels, requestid, safety, transactions, walls
+    from elibrary.web import accesslog, auth, errors, formatting, headers, health, hosts, i18n, labels, requestid, safety, transactions, usage, walls
 
     accesslog.scrub_werkzeug_log()
 
@@ -21,4 +21,5 @@ def register_web(app: Flask) -> None:
     labels.init_app(app)
     auth.init_app(app)
     errors.register_error_handlers(app)
+    usage.init_app(app)
     app.register_blueprint(health.bp)

@@ -48,8 +48,9 @@ def test_a_job_is_declared_once():
 
 
 def test_the_runtime_declares_todays_jobs(rt):
-    assert [job.name for job in rt.jobs] == ["lending", "notifications", "search-queue", "security-alerts", "security-events-retention", "school-erasure"]
-    assert [job.name for job in rt.jobs.for_web_worker()] == ["lending", "notifications", "security-alerts"]
+    assert [job.name for job in rt.jobs] == ["lending", "notifications", "search-queue", "security-alerts", "security-events-retention", "school-erasure",
+                                             "usage-flush", "stats-year-keys", "stats-rollup", "stats-monthly-report"]
+    assert [job.name for job in rt.jobs.for_web_worker()] == ["lending", "notifications", "security-alerts", "usage-flush"]
     assert rt.jobs.get("lending").schedule == every(300) and rt.jobs.get("lending").lease_seconds == 300
 
 

@@ -38,7 +38,11 @@ def test_after_return_no_row_connects_patron_and_title(db_session):
     # Statistics remain, de-identified: no column can hold a patron.
     events = db_session.scalars(select(LendingEvent).where(LendingEvent.title_id == title.id)).all()
     assert {e.kind for e in events} >= {"borrow", "return", "expire", "hold"}
-    assert set(LendingEvent.__table__.columns.keys()) == {"id", "occurred_on", "kind", "title_id", "category", "age_band", "school", "loan_hours"}
+    assert set(LendingEvent.__table__.columns.keys()) == {
+        "id", "occurred_on", "kind", "title_id", "category", "age_band", "school", "loan_hours", "age", "grade", "license_id", "license_model",
+        "channel", "borrower_key", "hour", "weekday", "from_hold", "ndc", "audience", "format"}
+    # the only per-patron column is a keyed hash under a per-年度 key (erased when the 年度 closes), never the id
+    assert all(e.borrower_key not in (None, str(patron.id), str(waiting.id)) and len(e.borrower_key) == 32 for e in events)
 
 
 def test_opted_in_history_is_kept_and_can_be_deleted_or_switched_off(db_session):
