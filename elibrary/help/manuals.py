@@ -5,6 +5,7 @@ Markdown is rendered with raw HTML switched off, so a manual cannot inject marku
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -26,11 +27,15 @@ def listing(base: Path) -> list[str]:
     return sorted(names, key=lambda n: (n != "README", n))
 
 
+EDITORIAL_COMMENT = re.compile(r"^<!--[^\n]*-->[ \t]*$", re.MULTILINE)
+
+
 def render(base: Path, name: str) -> tuple[str, str] | None:
     """The manual ``name`` as (title, HTML), or None when there is no such manual (names are looked up, never joined)."""
     if name not in listing(base):
         return None
     text = (base / f"{name}.md").read_text(encoding="utf-8")
+    text = EDITORIAL_COMMENT.sub("", text)  # the 詳細版/簡易版 markers of ``make docs`` are for the PDFs, not the page
     title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("# ")), name)
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
     tokens = md.parse(text)

@@ -52,6 +52,12 @@ def test_manuals_are_served_rendered_and_only_by_their_names(client):
     assert client.get("/help/manuals/nothing").status_code == 404
 
 
+def test_the_pdf_editions_markers_never_show_on_the_page(client):
+    for name in ("管理者向けマニュアル", "学校ID運用マニュアル", "統計"):
+        html = client.get(f"/help/manuals/{name}").get_data(as_text=True)
+        assert "詳細版のみ" not in html and "&lt;!--" not in html, name
+
+
 def test_markup_in_a_manual_is_shown_as_text(tmp_path):
     (tmp_path / "x.md").write_text("# T\n\n<script>alert(1)</script>\n", encoding="utf-8")
     _, html = manuals.render(tmp_path, "x")
