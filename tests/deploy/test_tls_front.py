@@ -60,6 +60,13 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 
 def render_kit(work: Path, cert: Path, key: Path, app_port: int, tls_port: int, http_port: int, maintenance: Path) -> Path:
     """The kit's files with the test machine's ports and paths; returns the main nginx.conf."""
+    # The checkout may sit under a path with spaces (CI clones into one); nginx directives take unquoted paths
+    # in the kit, so the app is reached through a symlink without any.
+    app = work / "app"
+    if not app.exists():
+        app.symlink_to(ROOT, target_is_directory=True)
+    if maintenance.is_relative_to(ROOT):
+        maintenance = app / maintenance.relative_to(ROOT)
     replacements = [
         ("/etc/nginx/snippets/elibrary-", f"{work}/elibrary-"),
         ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
@@ -72,7 +79,7 @@ def render_kit(work: Path, cert: Path, key: Path, app_port: int, tls_port: int, 
         ("/etc/ssl/elibrary/privkey.pem", str(key)),
         ("/var/log/nginx/", f"{work}/"),
         ("/opt/elibrary/app/deploy/maintenance/", f"{maintenance}/"),
-        ("/opt/elibrary/app/", f"{ROOT}/"),
+        ("/opt/elibrary/app/", f"{app}/"),
     ]
     for source in sorted((DEPLOY / "nginx").glob("*.conf")):
         text = source.read_text()
