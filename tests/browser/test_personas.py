@@ -108,6 +108,24 @@ def _login_link_visible(page) -> None:
             toggle.first.click()
 
 
+def turn_by_swipe(page) -> None:
+    """A finger turns the page (whichever way the book runs) and never takes the browser away from the book."""
+    from tests.readers.test_browser_touch import fraction, swipe
+
+    url, history = page.url, page.evaluate("history.length")
+    page.wait_for_selector("body[data-fraction]", state="attached")
+    start = fraction(page)
+    moved = False
+    for dx in (-200, 200):  # "next" is a left swipe in a left-to-right book, a right swipe in a right-to-left one
+        swipe(page, dx)
+        page.wait_for_timeout(800)
+        if fraction(page) > start:
+            moved = True
+            break
+    assert moved, "a swipe did not turn the page"
+    assert page.url == url and page.evaluate("history.length") == history
+
+
 def walk(page, live_server, name: str, touch: bool, card: str, borrow: tuple[str, str], wait: tuple[str, str], cannot: tuple[str, str] | None):
     """Home → sign in → search → borrow → read → hold → マイ本棚 → return."""
     w = Walk(page, live_server, name, touch)
@@ -131,6 +149,8 @@ def walk(page, live_server, name: str, touch: bool, card: str, borrow: tuple[str
     page.wait_for_url("**/read/*")
     page.wait_for_timeout(1500)
     w.check("reader", axe=False)  # the readers' own accessibility is tested with the readers
+    if touch:
+        turn_by_swipe(page)
 
     if cannot is not None:
         page.goto(live_server("/"))
