@@ -14,7 +14,7 @@ from elibrary.csvcells import safe_cell
 from elibrary.db import utcnow
 from elibrary.monitoring import metrics
 from elibrary.security import events
-from elibrary.security.throttle import parse_networks
+from elibrary.security.throttle import address_in, parse_networks
 from elibrary.web.auth import staff_required
 from elibrary.web.transactions import db_session, runtime
 
@@ -28,22 +28,10 @@ EXPOSITION_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 def prometheus():
     """The Prometheus text format, for the addresses of ``ELIBRARY_METRICS_ALLOW`` only (404 elsewhere)."""
     allowed = parse_networks(runtime().settings.get("ELIBRARY_METRICS_ALLOW"), "ELIBRARY_METRICS_ALLOW")
-    if not _address_in(request.remote_addr, allowed):
+    if not address_in(request.remote_addr, allowed):
         abort(404)  # nothing to see here: not even whether metrics exist
     body = metrics.exposition(runtime(), runtime().gauges)
     return Response(body, mimetype=None, content_type=EXPOSITION_TYPE, headers={"Cache-Control": "no-store"})
-
-
-def _address_in(address: str | None, networks: tuple) -> bool:
-    import ipaddress
-
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in networks)
 
 
 def _filters() -> tuple[dict, str]:

@@ -1,14 +1,12 @@
 """``/healthz/detail``: the detailed health report, for configured monitoring addresses and signed-in admins."""
 from __future__ import annotations
 
-import ipaddress
-
 from flask import Blueprint, Flask, abort, jsonify, request
 from flask_login import current_user
 
 from elibrary.db import utcnow
 from elibrary.operations import checks
-from elibrary.security.throttle import parse_networks
+from elibrary.security.throttle import address_in, parse_networks
 from elibrary.web.transactions import db_session, runtime
 
 bp = Blueprint("operations", __name__)
@@ -16,11 +14,7 @@ bp = Blueprint("operations", __name__)
 
 def _allowed() -> bool:
     networks = parse_networks(runtime().settings.get("ELIBRARY_MONITORING_NETWORKS") or "")
-    try:
-        address = ipaddress.ip_address(request.remote_addr or "")
-    except ValueError:
-        address = None
-    if address is not None and any(address in network for network in networks):
+    if address_in(request.remote_addr, networks):
         return True
     try:
         return bool(current_user.is_authenticated and current_user.is_staff and current_user.role.value == "admin")

@@ -149,11 +149,18 @@ class ThrottlePolicy:
 
     def is_school(self, address: str | None) -> bool:
         """Whether ``address`` is in a configured school network."""
-        try:
-            ip = ipaddress.ip_address(address or "")
-        except ValueError:
-            return False
-        return any(ip in network for network in self.school_networks)
+        return address_in(address, self.school_networks)
+
+
+def address_in(address: str | None, networks: tuple) -> bool:
+    """Whether ``address`` (IPv4, IPv6, or IPv4 mapped into IPv6) lies in one of ``networks``; a bad address is in none."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
 
 
 def parse_networks(value: Any, setting: str = "ELIBRARY_SCHOOL_NETWORKS") -> tuple:

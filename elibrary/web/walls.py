@@ -12,14 +12,13 @@ client cannot claim an inside address through ``X-Forwarded-For`` past our own p
 """
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, g, render_template, request
 
 from elibrary.security import events
-from elibrary.security.throttle import parse_networks
+from elibrary.security.throttle import address_in, parse_networks
 from elibrary.web.transactions import db_session, runtime
 
 STAFF_PREFIXES = ("/staff", "/admin")
@@ -32,15 +31,7 @@ def is_staff_path(path: str) -> bool:
 
 def address_allowed(address: str | None, networks: tuple) -> bool:
     """Whether ``address`` is inside one of ``networks`` (no networks: everywhere)."""
-    if not networks:
-        return True
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in networks)
+    return not networks or address_in(address, networks)
 
 
 def https_only(settings: Mapping[str, Any]) -> bool:
