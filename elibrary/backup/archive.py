@@ -54,6 +54,9 @@ FORMAT = "elibrary-backup/1"
 MANIFEST = "manifest.json"
 DATABASE = "database.jsonl.gz"
 ALEMBIC_TABLE = "alembic_version"
+# Tables only a PostgreSQL database has (its own search index, the pool's character index): derived from the
+# catalog and the pool, so a restore into SQLite (a restore drill, a move) leaves them out.
+POSTGRESQL_ONLY_TABLES = frozenset({"search_documents", "search_terms", "selection_pool_grams"})
 # The instance files that hold keys (see ``elibrary.config.ensure_keys`` and ``elibrary.security.keys``).
 KEY_FILES = ("secret_key", "data_key", "data_key.version", "lookup_key", "audit_key")
 KEY_PREFIX = "data_key.v"

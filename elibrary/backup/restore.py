@@ -40,6 +40,7 @@ from elibrary.backup.archive import (
     KEY_FILES,
     KEY_PREFIX,
     MANIFEST,
+    POSTGRESQL_ONLY_TABLES,
     BackupError,
     BackupSummary,
     Progress,
@@ -50,6 +51,7 @@ from elibrary.backup.objects import DIR_NAME as OBJECTS_DIR
 from elibrary.backup.objects import ObjectStore
 from elibrary.db import make_engine
 from elibrary.migrate import alembic_config
+from elibrary.selection import grams as pool_grams
 from elibrary.storage.base import BookStorage, StorageError, check_key
 
 BATCH = 1000
@@ -175,6 +177,7 @@ def _load_rows(conn: Connection, dump: BinaryIO, progress: Progress) -> dict[str
     table: Table | None = None
     columns: list[str] = []
     batch: list[dict[str, Any]] = []
+    skipping = False
 
     def flush() -> None:
         if batch:
@@ -187,13 +190,19 @@ def _load_rows(conn: Connection, dump: BinaryIO, progress: Progress) -> dict[str
             if item and item[0] == "table" and len(item) == 3 and isinstance(item[2], list):
                 flush()
                 name, columns = item[1], item[2]
+                if name not in metadata.tables and name in POSTGRESQL_ONLY_TABLES:
+                    table, skipping = None, True  # derived data this database does not keep
+                    counts[name] = 0
+                    continue
                 if name not in metadata.tables:
                     raise _bad(f"表 {name} がこのスキーマにありません", f"table {name} does not exist in this schema")
-                table = metadata.tables[name]
+                table, skipping = metadata.tables[name], False
                 if unknown := set(columns) - set(table.columns.keys()):
                     raise _bad(f"表 {name} の列 {sorted(unknown)} がありません", f"table {name} has no columns {sorted(unknown)}")
                 counts[name] = 0
                 progress(f"database: {name}")
+                continue
+            if skipping:
                 continue
             if table is None or len(item) != len(columns):
                 raise _bad("データベースの行が壊れています", "a database row is malformed")
@@ -242,6 +251,8 @@ def _rebuild(run_on: Engine, engine: Engine, revisions: list[str], dump: BinaryI
             counts = _load_rows(conn, dump, say)
             say("database: upgrading to this version's schema")
             _migrate_up(conn, engine)
+            if "selection_pool_grams" not in counts:  # a backup from SQLite: PostgreSQL's pool index is derived again
+                pool_grams.rebuild_on(conn)
     except BackupError:
         raise
     except (SQLAlchemyError, ValueError, KeyError, OSError, EOFError, gzip.BadGzipFile) as exc:

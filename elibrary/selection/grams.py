@@ -50,6 +50,16 @@ def refresh(session: Session, pool_title_ids: Iterable[int]) -> None:
         session.execute(_REFRESH, {"ids": ids})
 
 
+def rebuild_on(connection) -> int:
+    """Fill the index for every pool title (after restoring a backup from a database that keeps none); PostgreSQL only."""
+    if connection.dialect.name != "postgresql":
+        return 0
+    ids = list(connection.execute(select(PoolTitle.id)).scalars())
+    if ids:
+        connection.execute(_REFRESH, {"ids": ids})
+    return len(ids)
+
+
 def word_grams(folded: str) -> list[str]:
     """What a word's rows must hold: its pairs of characters (or the character itself, for one character)."""
     if len(folded) == 1:
