@@ -6,6 +6,7 @@ import itertools
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.isbn import make_isbn13
+from elibrary.selection import grams
 from elibrary.selection.models import PoolOffer, PoolTitle
 from elibrary.selection.pool import work_key
 from elibrary.staff.models import Role, StaffUser
@@ -37,4 +38,5 @@ def make_offer(session: Session, *, title: str | None = None, price: int | None 
     pool_title.offers.append(offer)
     session.add(pool_title)
     session.flush()
+    grams.refresh(session, [pool_title.id])  # PostgreSQL's pool word index, as an import batch refreshes it
     return offer
