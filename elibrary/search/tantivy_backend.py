@@ -55,7 +55,7 @@ class TantivySearch:
         self.tantivy_schema = make_schema()
         self._lock = threading.Lock()
         self._index: tantivy.Index | None = None
-        self._seen_meta: float | None = None
+        self._seen_meta: tuple[int, int, int] | None = None
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "TantivySearch":
@@ -71,9 +71,8 @@ class TantivySearch:
                     self._index = tantivy.Index(self.tantivy_schema, path=str(self.path), reuse=True)
                 except ValueError as exc:
                     raise SearchUnavailable(f"the search index cannot be opened: {exc}") from None
-            meta = self.path / "meta.json"
-            changed = meta.stat().st_mtime if meta.exists() else None
-            if changed != self._seen_meta:  # another worker committed: read its segments
+            changed = _meta_signature(self.path / "meta.json")
+            if changed != self._seen_meta:  # a commit (this worker's or another's): read its segments
                 self._index.reload()
                 self._seen_meta = changed
             return self._index
@@ -92,7 +91,9 @@ class TantivySearch:
         except BaseException:
             writer.rollback()
             raise
-        self._open()
+        with self._lock:  # this worker's own commit is visible at once, whatever the file times say
+            index.reload()
+            self._seen_meta = _meta_signature(self.path / "meta.json")
 
     def _document(self, doc: SearchDocument) -> tantivy.Document:
         fields: dict[str, Any] = {"id": doc.id}
@@ -261,6 +262,15 @@ class TantivySearch:
         except (SearchUnavailable, ValueError, OSError) as exc:
             return {"ok": False, "backend": "tantivy", "error": str(exc)[:200]}
         return {"ok": True, "backend": "tantivy", "documents": count}
+
+
+def _meta_signature(meta: Path) -> tuple[int, int, int] | None:
+    """What changes with every commit: tantivy replaces ``meta.json`` (a new inode), even within one clock tick."""
+    try:
+        stat = meta.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 class _Lexicon:

@@ -230,7 +230,10 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze missing (Debian package systemd)")
-    venv_bin = Path(sys.executable).parent  # the units name /opt/elibrary/venv/bin: this virtualenv stands in for it
+    # The units name /opt/elibrary/venv/bin: this virtualenv stands in for it, through a symlink without spaces
+    # (unit files split ExecStart at spaces, and CI's clone has one in its path).
+    venv_bin = tmp_path / "venv-bin"
+    venv_bin.symlink_to(Path(sys.executable).parent, target_is_directory=True)
     for unit in (DEPLOY / "systemd").iterdir():
         (tmp_path / unit.name).write_text(unit.read_text().replace("/opt/elibrary/venv/bin", str(venv_bin)))
     names = sorted(str(tmp_path / unit.name) for unit in (DEPLOY / "systemd").iterdir())
