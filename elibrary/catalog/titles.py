@@ -23,7 +23,7 @@ from elibrary.catalog.isbn import parse_optional_isbn
 from elibrary.catalog.models import ROLE_LABELS, Audience, BookFormat, Collection, Contributor, Subject, Title, TitleContributor
 from elibrary.catalog.ndc import normalize_ndc
 from elibrary.catalog.readings import normalize_reading
-from elibrary.errors import Conflict, InvalidInput
+from elibrary.errors import Conflict, InvalidInput, NotFound
 
 ACCESSIBILITY_FEATURES = (
     "readAloud", "ruby", "largePrint", "alternativeText", "tableOfContents", "displayTransformability",
@@ -265,3 +265,28 @@ def collection_by_code(session: Session, code: str) -> Collection:
     if collection is None:
         raise InvalidInput(f"コレクション「{code}」は登録されていません。", f"Unknown collection {code!r}.", field="collections")
     return collection
+
+
+def find_title(session: Session, key: str) -> Title:
+    """The title named by an ISBN (10 or 13 digits, hyphens allowed) or by its id."""
+    raw = key.strip().replace("-", "").replace(" ", "").upper()
+    isbn = _isbn13(raw)
+    if isbn is not None:
+        title = session.scalar(select(Title).where(Title.isbn == isbn))
+        if title is not None:
+            return title
+    if raw.isdigit() and len(raw) < 10:
+        title = session.get(Title, int(raw))
+        if title is not None:
+            return title
+    raise NotFound(f"本が見つかりません: {key}", f"No title with ISBN or id {key}")
+
+
+def _isbn13(raw: str) -> str | None:
+    if len(raw) == 13 and raw.isdigit():
+        return raw
+    if len(raw) == 10 and raw[:9].isdigit() and (raw[9].isdigit() or raw[9] == "X"):
+        body = "978" + raw[:9]
+        check = (10 - sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body)) % 10) % 10
+        return body + str(check)
+    return None

@@ -5,39 +5,12 @@ from datetime import date
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from elibrary.catalog.models import Title
+from elibrary.catalog.titles import find_title
 from elibrary.cli_support import one_line_errors, runtime
-from elibrary.errors import InvalidInput, NotFound
+from elibrary.errors import InvalidInput
 from elibrary.lending import services
 from elibrary.lending.models import LicenseModel
-
-
-def find_title(session: Session, key: str) -> Title:
-    """The title named by an ISBN (10 or 13 digits, hyphens allowed) or by its id."""
-    raw = key.strip().replace("-", "").replace(" ", "").upper()
-    isbn = _isbn13(raw)
-    if isbn is not None:
-        title = session.scalar(select(Title).where(Title.isbn == isbn))
-        if title is not None:
-            return title
-    if raw.isdigit() and len(raw) < 10:
-        title = session.get(Title, int(raw))
-        if title is not None:
-            return title
-    raise NotFound(f"本が見つかりません: {key}", f"No title with ISBN or id {key}")
-
-
-def _isbn13(raw: str) -> str | None:
-    if len(raw) == 13 and raw.isdigit():
-        return raw
-    if len(raw) == 10 and raw[:9].isdigit() and (raw[9].isdigit() or raw[9] == "X"):
-        body = "978" + raw[:9]
-        check = (10 - sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body)) % 10) % 10
-        return body + str(check)
-    return None
 
 
 @click.group("licenses", cls=AppGroup)

@@ -18,7 +18,7 @@ from elibrary.catalog.models import Title
 from elibrary.db import utcnow
 from elibrary.errors import Conflict, Forbidden, InvalidInput, NotFound
 from elibrary.lending.licenses import license_usage
-from elibrary.lending.models import LicenseModel
+from elibrary.lending.models import LicenseModel, Loan
 from elibrary.lending.policy import tokyo_today
 from elibrary.schools.directory import Actor, school_year_of
 from elibrary.schools.models import Enrolment, Member, School, SchoolClass, SchoolYear
@@ -153,6 +153,11 @@ def shelf_of_class(session: Session, class_id: int, today: date | None = None) -
         query = query.where(ClassShelfItem.starts_on <= today, ClassShelfItem.ends_on >= today)
     rows = session.execute(query.order_by(ClassShelfItem.kind.desc(), ClassShelfItem.ends_on, ClassShelfItem.id)).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def titles_on_loan(session: Session, patron) -> set[int]:
+    """The titles a pupil has on loan now (the shelf says 「つづきを読む」 for them)."""
+    return set(session.scalars(select(Loan.title_id).where(Loan.patron_id == patron.id)))
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from elibrary.catalog.isbn import is_valid_isbn, normalize_isbn
 from elibrary.catalog.models import Title
+from elibrary.catalog.titles import find_title
 from elibrary.db import utcnow
 from elibrary.errors import DomainError, InvalidInput, NotFound
 from elibrary.lending import services as lending
@@ -49,15 +48,7 @@ def shelf(class_id: int):
 
 
 def _title_from_form(session) -> Title:
-    raw = (request.form.get("title") or "").strip().replace("-", "")
-    title = None
-    if is_valid_isbn(raw):
-        title = session.scalar(select(Title).where(Title.isbn == normalize_isbn(raw)))
-    elif raw.isdigit():
-        title = session.get(Title, int(raw))
-    if title is None:
-        raise NotFound("本が見つかりません。ISBNか資料番号を入れてください。", "No such title: give its ISBN or number.")
-    return title
+    return find_title(session, request.form.get("title") or "")
 
 
 def _day(name: str) -> date:
@@ -114,15 +105,8 @@ def pupil_home():
         return redirect(url_for("catalog.home"))
     today = tokyo_today(utcnow())
     items = classroom.shelf_of_class(session, place.school_class.id, today) if place.school_class else []
-    loans = {loan.title_id for loan in lending_loans(session, patron)}
+    loans = classroom.titles_on_loan(session, patron)
     return render_template("classroom/pupil_home.html", place=place, items=items, loans=loans, kinds=SHELF_KINDS, today=today)
-
-
-def lending_loans(session, patron):
-    """The pupil's current loans (to say 「よんでいる」 on the shelf)."""
-    from elibrary.lending.models import Loan
-
-    return list(session.scalars(select(Loan).where(Loan.patron_id == patron.id)))
 
 
 @bp.post("/school/read/<int:title_id>")
