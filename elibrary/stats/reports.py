@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import String, and_, case, cast, func, literal, literal_column, select
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
@@ -18,8 +18,8 @@ from elibrary.lending.models import LendingEvent
 from elibrary.stats import rollup
 from elibrary.stats import settings as stats_settings
 from elibrary.stats.measures import BREAKDOWNS, MEASURES, SOURCE_BREAKDOWNS, TEACHER_BREAKDOWNS, TEACHER_MEASURES, UNKNOWN, value_label
-from elibrary.stats.models import MonthCount, RegistrationEvent
-from elibrary.stats.periods import Period
+from elibrary.stats.models import MonthCount, RegistrationEvent, YearPatron
+from elibrary.stats.periods import Period, fiscal_year_of
 from elibrary.usage.models import SearchQueryDay, TitleViewDay, VisitDay
 
 COMPLEMENT = "＊"
@@ -247,6 +247,10 @@ class _Counter:
             conditions.append(e.school == self.school)
         patrons = func.count(func.distinct(e.borrower_key)) if self.with_patrons else literal_column("0")
         counted = patrons if self.measure.distinct else func.count()
+        if self.measure.distinct and not self.school and not self.measure.from_hold and set(self.measure.kinds) <= set(rollup.YEAR_PATRON_KINDS):
+            borrowers = self._year_patrons(period, breakdown, by_month, conditions)
+            if borrowers is not None:
+                return borrowers
         if self.with_patrons and not self.measure.distinct and not self.school and not self.measure.pupils_only:
             bounded = self._bounded(period, breakdown, by_month, conditions)
             if bounded is not None:
@@ -303,6 +307,68 @@ class _Counter:
         if any(n and p < self.settings.small_cell for n, p in found.values()):
             return None
         return found
+
+    def _year_patrons(self, period: Period, breakdown: str, by_month: bool, conditions: list) -> dict | None:
+        """Unique borrowers from the 年度's borrowers by value (the rolled-up months) and the events of the other days.
+
+        None when fewer than two whole months are rolled up: the events of a month are as quick to read.
+        """
+        months = rollup.rolled_months(self.session, period.start, period.end)
+        if len(months) < 2:
+            return None
+        e, y = LendingEvent, YearPatron
+        dim = "none" if breakdown in ("none", "month") else breakdown
+        years: dict[int, list[str]] = {}
+        for month in sorted(months):
+            years.setdefault(fiscal_year_of(date(int(month[:4]), int(month[5:]), 1)), []).append(month)
+        gaps = _gaps(period, months)
+
+        def rows_of(year: int, mask: int):
+            where = [y.fiscal_year == year, y.kind.in_(self.measure.kinds), y.dim == dim, y.months.op("&")(mask) != 0]
+            return where + ([y.school != ""] if self.measure.pupils_only else [])
+
+        def shown(raw) -> str:
+            return "" if breakdown == "none" else (UNKNOWN if raw in (None, "") else str(raw))
+
+        found: dict[tuple[str, str], tuple[int, int]] = {}
+        if by_month or breakdown == "month":  # a month's borrowers: its bit in the rolled-up rows, or its events
+            for year, in_year in years.items():
+                value = self._raw_value(y.value, dim)
+                counts = [func.count(func.distinct(case((y.months.op("&")(rollup.month_bit(m)) != 0, y.borrower_key)))) for m in in_year]
+                mask = sum(rollup.month_bit(m) for m in in_year)
+                stmt = select(value.label("rv"), *counts).where(*rows_of(year, mask))
+                if dim != "none":
+                    stmt = stmt.group_by(literal_column("rv"))
+                for raw, *numbers in self.session.execute(stmt):
+                    for month, n in zip(in_year, numbers):
+                        if n:
+                            found[(month, shown(raw)) if by_month else ("", month)] = (int(n), int(n))
+            patrons = func.count(func.distinct(e.borrower_key))
+            for start, end in gaps:
+                found.update(self._grouped(e.occurred_on, self._event_dim(breakdown), patrons, patrons, conditions,
+                                           Period(start, end, "", "custom"), by_month, e))
+            return found
+        parts = [select(y.value.label("v"), y.borrower_key.label("k")).where(*rows_of(year, sum(rollup.month_bit(m) for m in in_year)))
+                 for year, in_year in years.items()]
+        if gaps:
+            days = or_(*[and_(e.occurred_on >= start, e.occurred_on <= end) for start, end in gaps])
+            parts.append(select(rollup.DIMS[dim].label("v"), e.borrower_key.label("k")).where(days, *conditions))
+        both = union_all(*parts).subquery()
+        stmt = select(self._raw_value(both.c.v, dim).label("rv"), func.count(func.distinct(both.c.k)))
+        if dim != "none":
+            stmt = stmt.group_by(literal_column("rv"))
+        for raw, n in self.session.execute(stmt):
+            if n:
+                found[("", shown(raw))] = (int(n), int(n))
+        return found
+
+    def _raw_value(self, column, dim: str):
+        """A rolled-up value as the report shows it: ages in the library's bands, the rest as they are."""
+        if dim == "none":
+            return literal_column("''")
+        if dim == "age":
+            return self._age_band(cast(func.nullif(column, ""), Integer))
+        return column
 
     def _rolled(self, months: set[str], breakdown: str, by_month: bool) -> dict:
         m = MonthCount
