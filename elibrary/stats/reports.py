@@ -340,7 +340,7 @@ class _Counter:
                 if dim != "none":
                     stmt = stmt.group_by(literal_column("rv"))
                 for raw, *numbers in self.session.execute(stmt):
-                    for month, n in zip(in_year, numbers):
+                    for month, n in zip(in_year, numbers, strict=True):
                         if n:
                             found[(month, shown(raw)) if by_month else ("", month)] = (int(n), int(n))
             patrons = func.count(func.distinct(e.borrower_key))
