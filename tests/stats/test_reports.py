@@ -212,6 +212,14 @@ def test_unique_borrowers_by_a_breakdown_across_months_agree_with_a_direct_count
     with rt.db.scope() as session:
         assert figures(session) == from_events
         year = fiscal_period(2026)
+        from sqlalchemy import select
+
+        from elibrary.stats.models import YearPatron
+
+        for fiscal_year, start, end in ((2025, date(2025, 4, 1), date(2026, 3, 31)), (2026, year.start, year.end)):
+            kept = set(session.scalars(select(YearPatron.borrower_key).where(YearPatron.fiscal_year == fiscal_year)))
+            assert kept and kept <= set(session.scalars(select(LendingEvent.borrower_key).where(
+                LendingEvent.kind == "borrow", LendingEvent.occurred_on >= start, LendingEvent.occurred_on <= end)))  # no other year's key
         report = build_report(session, ReportRequest("borrowers", "ndc", year))
         by_ndc = {r.key: r.total.value for r in report.rows}
         for ndc in ("9", "4", "2", "0", "7"):
@@ -240,3 +248,22 @@ def test_unique_borrowers_by_a_breakdown_across_months_agree_with_a_direct_count
     values = {row[0]: row for row in sheet.iter_rows(values_only=True) if row and row[0]}
     assert values["9 文学"][-3] == 12 and values["合計"][-3] == 12
     assert "利用者数（実人数）" in pdf_text and "12" in pdf_text
+
+
+def test_a_month_rolled_up_again_replaces_its_borrowers(rt, borrowers_over_months):
+    from sqlalchemy import delete
+
+    from elibrary.stats import rollup
+
+    year = fiscal_period(2026)
+    with rt.db.scope() as session:
+        rollup.roll_up(session, date(2027, 3, 10))
+        session.execute(insert(LendingEvent.__table__), [_event(date(2026, 6, 25), key="late", age=70)])
+        session.execute(delete(LendingEvent).where(LendingEvent.borrower_key == "p3", LendingEvent.occurred_on == date(2026, 5, 12)))
+        for first in (date(2026, 5, 1), date(2026, 6, 1)):
+            rollup.roll_up_month(session, first, date(2027, 3, 10))
+        by_age = {r.label: r.total.value for r in build_report(session, ReportRequest("borrowers", "age", year)).rows}
+        may = {r.key: r.total.value for r in build_report(session, ReportRequest("school_accounts", "school", custom_period(
+            date(2026, 5, 1), date(2026, 6, 30)))).rows}
+    assert by_age == {"小学生": 4, "一般": 6, "60歳以上": 3}  # p3 still borrowed in March; "late" is new
+    assert may == {"K-HIGASHI": 3}  # p3's May loan is gone, so K-NISHI had no account active in May–June
