@@ -123,7 +123,8 @@ def build_report(session: Session, request: ReportRequest) -> Report:
     period, previous = request.period, request.period.year_earlier()
     by_month = request.breakdown != "month" and len(period.months()) > 1
     limit = settings.small_cell if (breakdown.patrons or request.school) else 0
-    counter = _Counter(session, measure, settings, request.school, with_patrons=bool(limit) or measure.distinct)
+    counted: dict = {}  # the same count asked twice (the total row of a report without breakdown) runs once
+    counter = _Counter(session, measure, settings, request.school, with_patrons=bool(limit) or measure.distinct, memo=counted)
     counts = counter.count(period, request.breakdown, by_month) if by_month else {}
     totals = counter.count(period, request.breakdown, False)
     earlier = counter.count(previous, request.breakdown, False)
@@ -133,7 +134,7 @@ def build_report(session: Session, request: ReportRequest) -> Report:
     # The total row is no breakdown cell: library-wide it is counted without patrons (from the roll-up); in a
     # school's own view every cell, the total too, keeps the small-cell rule.
     total_limit = settings.small_cell if request.school else 0
-    totals_counter = _Counter(session, measure, settings, request.school, with_patrons=bool(total_limit) or measure.distinct)
+    totals_counter = _Counter(session, measure, settings, request.school, with_patrons=bool(total_limit) or measure.distinct, memo=counted)
     month_totals = totals_counter.count(period, "none", True) if by_month else {}
     grand, grand_earlier = totals_counter.count(period, "none", False), totals_counter.count(previous, "none", False)
     keys = _ordered_keys(request.breakdown, {v for _, v in totals} | {v for _, v in earlier}, totals, settings, period)
@@ -196,12 +197,19 @@ def _ordered_keys(breakdown: str, keys: set[str], totals: dict, settings, period
 class _Counter:
     """Grouped counts of one measure: ``{(month or "", value): (count, patrons)}``."""
 
-    def __init__(self, session: Session, measure, settings, school: str | None, *, with_patrons: bool = True) -> None:
+    def __init__(self, session: Session, measure, settings, school: str | None, *, with_patrons: bool = True, memo: dict | None = None) -> None:
         self.session, self.measure, self.settings, self.school = session, measure, settings, school
         self.with_patrons = with_patrons  # counting distinct patrons costs most: only for small cells and unique borrowers
+        self.memo = {} if memo is None else memo
 
     def count(self, period: Period, breakdown: str, by_month: bool) -> dict[tuple[str, str], tuple[int, int]]:
-        """Run one grouped query."""
+        """Run one grouped query (or reuse its answer)."""
+        key = (self.with_patrons, period.start, period.end, breakdown, by_month)
+        if key not in self.memo:
+            self.memo[key] = self._count(period, breakdown, by_month)
+        return self.memo[key]
+
+    def _count(self, period: Period, breakdown: str, by_month: bool) -> dict[tuple[str, str], tuple[int, int]]:
         source = self.measure.source
         if source == "events":
             return self._events(period, breakdown, by_month)
@@ -333,12 +341,14 @@ class _Counter:
         found: dict[tuple[str, str], tuple[int, int]] = {}
         if by_month or breakdown == "month":  # a month's borrowers: its bit in the rolled-up rows, or its events
             for year, in_year in years.items():
-                value = self._raw_value(y.value, dim)
-                counts = [func.count(func.distinct(case((y.months.op("&")(rollup.month_bit(m)) != 0, y.borrower_key)))) for m in in_year]
+                # a borrower of two schools in the year has two rows of a value: one (value, borrower) each, then summed
+                seen = [func.max(case((y.months.op("&")(rollup.month_bit(m)) != 0, 1), else_=0)).label(f"m{n}") for n, m in enumerate(in_year)]
                 mask = sum(rollup.month_bit(m) for m in in_year)
-                stmt = select(value.label("rv"), *counts).where(*rows_of(year, mask))
+                each = (select(self._raw_value(y.value, dim).label("rv"), y.borrower_key, *seen).where(*rows_of(year, mask))
+                        .group_by(literal_column("rv"), y.borrower_key).subquery())
+                stmt = select(each.c.rv if dim != "none" else literal_column("''"), *[func.sum(each.c[f"m{n}"]) for n in range(len(in_year))])
                 if dim != "none":
-                    stmt = stmt.group_by(literal_column("rv"))
+                    stmt = stmt.group_by(each.c.rv)
                 for raw, *numbers in self.session.execute(stmt):
                     for month, n in zip(in_year, numbers, strict=True):
                         if n:
@@ -354,9 +364,11 @@ class _Counter:
             days = or_(*[and_(e.occurred_on >= start, e.occurred_on <= end) for start, end in gaps])
             parts.append(select(rollup.DIMS[dim].label("v"), e.borrower_key.label("k")).where(days, *conditions))
         both = union_all(*parts).subquery()
-        stmt = select(self._raw_value(both.c.v, dim).label("rv"), func.count(func.distinct(both.c.k)))
+        # one row per (value, borrower), then counted: a hashed GROUP BY, quicker than COUNT(DISTINCT) on PostgreSQL
+        each = select(self._raw_value(both.c.v, dim).label("rv"), both.c.k).group_by(literal_column("rv"), both.c.k).subquery()
+        stmt = select(each.c.rv if dim != "none" else literal_column("''"), func.count()).select_from(each)
         if dim != "none":
-            stmt = stmt.group_by(literal_column("rv"))
+            stmt = stmt.group_by(each.c.rv)
         for raw, n in self.session.execute(stmt):
             if n:
                 found[("", shown(raw))] = (int(n), int(n))
