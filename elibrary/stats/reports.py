@@ -18,7 +18,7 @@ from elibrary.lending.models import LendingEvent
 from elibrary.stats import rollup
 from elibrary.stats import settings as stats_settings
 from elibrary.stats.measures import BREAKDOWNS, MEASURES, SOURCE_BREAKDOWNS, TEACHER_BREAKDOWNS, TEACHER_MEASURES, UNKNOWN, value_label
-from elibrary.stats.models import MonthCount, RegistrationEvent, YearPatron
+from elibrary.stats.models import MonthCount, MonthPatrons, RegistrationEvent, YearPatron
 from elibrary.stats.periods import Period, fiscal_year_of
 from elibrary.usage.models import SearchQueryDay, TitleViewDay, VisitDay
 
@@ -339,7 +339,15 @@ class _Counter:
             return "" if breakdown == "none" else (UNKNOWN if raw in (None, "") else str(raw))
 
         found: dict[tuple[str, str], tuple[int, int]] = {}
-        if by_month or breakdown == "month":  # a month's borrowers: its bit in the rolled-up rows, or its events
+        if (by_month or breakdown == "month") and dim != "age" and len(self.measure.kinds) == 1:  # a month's borrowers: its roll-up
+            m = MonthPatrons
+            stmt = select(m.month, m.value, m.patrons).where(m.month.in_(sorted(months)), m.kind.in_(self.measure.kinds), m.dim == dim,
+                                                               m.pupils.is_(self.measure.pupils_only))
+            for month, raw, n in self.session.execute(stmt):
+                if n:
+                    key = (month, shown(raw)) if by_month else ("", month)
+                    found[key] = (int(n), int(n))
+        elif by_month or breakdown == "month":  # by age band: the month's bit in the 年度's rows (a birthday is one borrower)
             for year, in_year in years.items():
                 # a borrower of two schools in the year has two rows of a value: one (value, borrower) each, then summed
                 seen = [func.max(case((y.months.op("&")(rollup.month_bit(m)) != 0, 1), else_=0)).label(f"m{n}") for n, m in enumerate(in_year)]
@@ -353,6 +361,7 @@ class _Counter:
                     for month, n in zip(in_year, numbers, strict=True):
                         if n:
                             found[(month, shown(raw)) if by_month else ("", month)] = (int(n), int(n))
+        if by_month or breakdown == "month":
             patrons = func.count(func.distinct(e.borrower_key))
             for start, end in gaps:
                 found.update(self._grouped(e.occurred_on, self._event_dim(breakdown), patrons, patrons, conditions,

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from elibrary.lending.models import LendingEvent
-from elibrary.stats.models import MonthCount, RolledMonth, YearPatron
+from elibrary.stats.models import MonthCount, MonthPatrons, RolledMonth, YearPatron
 from elibrary.stats.periods import fiscal_year_of, month_end
 
 e = LendingEvent
@@ -67,6 +67,13 @@ def _year_patrons(session: Session, first: date, last: date, again: bool) -> Non
         stmt = make_insert(y).from_select(["fiscal_year", "kind", "dim", "value", "school", "borrower_key", "months"], rows)
         session.execute(stmt.on_conflict_do_update(index_elements=["fiscal_year", "kind", "dim", "value", "school", "borrower_key"],
                                                    set_={"months": y.months.op("|")(bit)}))
+    key = f"{first.year:04d}-{first.month:02d}"
+    session.execute(delete(MonthPatrons).where(MonthPatrons.month == key))
+    for pupils in (False, True):
+        rows = (select(literal(key), y.kind, y.dim, y.value, literal(pupils), func.count(func.distinct(y.borrower_key)))
+                .where(y.fiscal_year == year, y.months.op("&")(bit) != 0, *([y.school != ""] if pupils else []))
+                .group_by(y.kind, y.dim, y.value))
+        session.execute(insert(MonthPatrons).from_select(["month", "kind", "dim", "value", "pupils", "patrons"], rows))
 
 
 def roll_up(session: Session, today: date) -> list[str]:

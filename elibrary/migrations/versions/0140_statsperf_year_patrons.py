@@ -1,6 +1,6 @@
 """stats: the borrowers of each 年度 by breakdown value (``stats_year_patrons``), so unique borrowers over a 年度 are
-counted from one row per borrower and value instead of every event; the month roll-up now counts distinct
-borrowers for every breakdown. The roll-up is cleared so the nightly job builds both for every month again.
+counted from one row per borrower and value instead of every event, and each month's unique borrowers by value
+(``stats_month_patrons``). The roll-up is cleared so the nightly job builds them for every month again.
 
 Revision ID: 0140_statsperf_year_patrons
 Revises: 0100_stats
@@ -26,6 +26,14 @@ def upgrade() -> None:
                     sa.PrimaryKeyConstraint("fiscal_year", "kind", "dim", "value", "school", "borrower_key",
                                             name=op.f("pk_stats_year_patrons")),
                     sqlite_with_rowid=False)
+    op.create_table("stats_month_patrons",
+                    sa.Column("month", sa.String(length=7), nullable=False),
+                    sa.Column("kind", sa.String(length=20), nullable=False),
+                    sa.Column("dim", sa.String(length=10), nullable=False),
+                    sa.Column("value", sa.String(length=40), nullable=False),
+                    sa.Column("pupils", sa.Boolean(), nullable=False),
+                    sa.Column("patrons", sa.Integer(), nullable=False),
+                    sa.PrimaryKeyConstraint("month", "kind", "dim", "value", "pupils", name=op.f("pk_stats_month_patrons")))
     # Months rolled up before this table existed have no rows in it: roll every month up again (the next
     # stats-rollup job does; reports count from the events until then).
     op.execute("DELETE FROM stats_rolled_months")
@@ -33,4 +41,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("stats_month_patrons")
     op.drop_table("stats_year_patrons")
