@@ -3,8 +3,9 @@
 Reports of event counts read the rolled-up months and count only the days not rolled up yet (this month,
 the edges of a custom range) from ``lending_events``. Unique borrowers cannot be added up month by month, so the
 roll-up also keeps each 年度's borrowers once per breakdown value (``stats_year_patrons``, with a bit for each
-month they were seen in): a 年度 or a range of months is counted from those rows, and only the days not rolled
-up yet from the events. Ages are rolled up as exact ages, so the library's bands still apply at report time.
+month they were seen in) and each month's unique borrowers by value (``stats_month_patrons``): a 年度 or a range
+of months is counted from those rows, and only the days not rolled up yet from the events. Ages are rolled up as
+exact ages, so the library's bands still apply at report time.
 """
 from __future__ import annotations
 
