@@ -255,7 +255,7 @@ class _Counter:
             conditions.append(e.school == self.school)
         patrons = func.count(func.distinct(e.borrower_key)) if self.with_patrons else literal_column("0")
         counted = patrons if self.measure.distinct else func.count()
-        if self.measure.distinct and not self.school and not self.measure.from_hold and set(self.measure.kinds) <= set(rollup.YEAR_PATRON_KINDS):
+        if self.measure.distinct and not self.measure.from_hold and set(self.measure.kinds) <= set(rollup.YEAR_PATRON_KINDS):
             borrowers = self._year_patrons(period, breakdown, by_month, conditions)
             if borrowers is not None:
                 return borrowers
@@ -333,13 +333,13 @@ class _Counter:
 
         def rows_of(year: int, mask: int):
             where = [y.fiscal_year == year, y.kind.in_(self.measure.kinds), y.dim == dim, y.months.op("&")(mask) != 0]
-            return where + ([y.school != ""] if self.measure.pupils_only else [])
+            return where + ([y.school != ""] if self.measure.pupils_only else []) + ([y.school == self.school] if self.school else [])
 
         def shown(raw) -> str:
             return "" if breakdown == "none" else (UNKNOWN if raw in (None, "") else str(raw))
 
         found: dict[tuple[str, str], tuple[int, int]] = {}
-        if (by_month or breakdown == "month") and dim != "age" and len(self.measure.kinds) == 1:  # a month's borrowers: its roll-up
+        if (by_month or breakdown == "month") and dim != "age" and len(self.measure.kinds) == 1 and not self.school:  # the month's roll-up
             m = MonthPatrons
             stmt = select(m.month, m.value, m.patrons).where(m.month.in_(sorted(months)), m.kind.in_(self.measure.kinds), m.dim == dim,
                                                                m.pupils.is_(self.measure.pupils_only))
@@ -347,7 +347,7 @@ class _Counter:
                 if n:
                     key = (month, shown(raw)) if by_month else ("", month)
                     found[key] = (int(n), int(n))
-        elif by_month or breakdown == "month":  # by age band: the month's bit in the 年度's rows (a birthday is one borrower)
+        elif by_month or breakdown == "month":  # the month's bit in the 年度's rows (by age band: a birthday is one borrower)
             for year, in_year in years.items():
                 # a borrower of two schools in the year has two rows of a value: one (value, borrower) each, then summed
                 seen = [func.max(case((y.months.op("&")(rollup.month_bit(m)) != 0, 1), else_=0)).label(f"m{n}") for n, m in enumerate(in_year)]

@@ -200,6 +200,7 @@ def test_unique_borrowers_by_a_breakdown_across_months_agree_with_a_direct_count
     periods = (fiscal_period(2026), custom_period(date(2026, 5, 15), date(2027, 3, 20)), month_period(2026, 6))
     requests = [ReportRequest(m, b, p) for m in ("borrowers", "school_accounts")
                 for b in ("none", "month", "category", "age", "school", "grade", "ndc", "hour", "weekday") for p in periods]
+    requests += [ReportRequest("borrowers", b, p, "K-HIGASHI") for b in ("none", "month", "grade", "hour") for p in periods]  # a teacher's view
 
     def figures(session):
         return [[(r.key, r.total.text, r.previous.text, [c.text for c in r.cells]) for r in build_report(session, q).rows]
