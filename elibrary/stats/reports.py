@@ -322,6 +322,8 @@ class _Counter:
         None when fewer than two whole months are rolled up: the events of a month are as quick to read.
         """
         months = rollup.rolled_months(self.session, period.start, period.end)
+        if months:  # a month rolled up by a version without these tables (a rolling upgrade) is read from its events
+            months = set(self.session.scalars(select(MonthPatrons.month).where(MonthPatrons.month.in_(sorted(months))).distinct()))
         if len(months) < 2:
             return None
         e, y = LendingEvent, YearPatron

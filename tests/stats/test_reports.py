@@ -268,3 +268,20 @@ def test_a_month_rolled_up_again_replaces_its_borrowers(rt, borrowers_over_month
             date(2026, 5, 1), date(2026, 6, 30)))).rows}
     assert by_age == {"小学生": 4, "一般": 6, "60歳以上": 3}  # p3 still borrowed in March; "late" is new
     assert may == {"K-HIGASHI": 3}  # p3's May loan is gone, so K-NISHI had no account active in May–June
+
+
+def test_months_rolled_up_without_their_borrowers_are_read_from_the_events(rt, borrowers_over_months):
+    from sqlalchemy import delete
+
+    from elibrary.stats import rollup
+    from elibrary.stats.models import MonthPatrons, YearPatron
+
+    year = fiscal_period(2026)
+    with rt.db.scope() as session:
+        rollup.roll_up(session, date(2027, 3, 10))
+        session.execute(delete(YearPatron))  # as an older version's roll-up leaves them during a rolling upgrade
+        session.execute(delete(MonthPatrons))
+        report = build_report(session, ReportRequest("borrowers", "ndc", year))
+        assert report.total.total.value == _direct_borrowers(session, year.start, year.end) == 12
+        assert {r.key: r.total.value for r in report.rows} == {"9": 12, "4": 8, "2": 1, "0": 1, "7": 4}
+        assert report.total.previous.value == 5
