@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import String, and_, case, cast, func, literal, literal_column, select
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
@@ -18,8 +18,8 @@ from elibrary.lending.models import LendingEvent
 from elibrary.stats import rollup
 from elibrary.stats import settings as stats_settings
 from elibrary.stats.measures import BREAKDOWNS, MEASURES, SOURCE_BREAKDOWNS, TEACHER_BREAKDOWNS, TEACHER_MEASURES, UNKNOWN, value_label
-from elibrary.stats.models import MonthCount, RegistrationEvent
-from elibrary.stats.periods import Period
+from elibrary.stats.models import MonthCount, MonthPatrons, RegistrationEvent, YearPatron
+from elibrary.stats.periods import Period, fiscal_year_of
 from elibrary.usage.models import SearchQueryDay, TitleViewDay, VisitDay
 
 COMPLEMENT = "＊"
@@ -123,7 +123,8 @@ def build_report(session: Session, request: ReportRequest) -> Report:
     period, previous = request.period, request.period.year_earlier()
     by_month = request.breakdown != "month" and len(period.months()) > 1
     limit = settings.small_cell if (breakdown.patrons or request.school) else 0
-    counter = _Counter(session, measure, settings, request.school, with_patrons=bool(limit) or measure.distinct)
+    counted: dict = {}  # the same count asked twice (the total row of a report without breakdown) runs once
+    counter = _Counter(session, measure, settings, request.school, with_patrons=bool(limit) or measure.distinct, memo=counted)
     counts = counter.count(period, request.breakdown, by_month) if by_month else {}
     totals = counter.count(period, request.breakdown, False)
     earlier = counter.count(previous, request.breakdown, False)
@@ -133,7 +134,7 @@ def build_report(session: Session, request: ReportRequest) -> Report:
     # The total row is no breakdown cell: library-wide it is counted without patrons (from the roll-up); in a
     # school's own view every cell, the total too, keeps the small-cell rule.
     total_limit = settings.small_cell if request.school else 0
-    totals_counter = _Counter(session, measure, settings, request.school, with_patrons=bool(total_limit) or measure.distinct)
+    totals_counter = _Counter(session, measure, settings, request.school, with_patrons=bool(total_limit) or measure.distinct, memo=counted)
     month_totals = totals_counter.count(period, "none", True) if by_month else {}
     grand, grand_earlier = totals_counter.count(period, "none", False), totals_counter.count(previous, "none", False)
     keys = _ordered_keys(request.breakdown, {v for _, v in totals} | {v for _, v in earlier}, totals, settings, period)
@@ -196,12 +197,19 @@ def _ordered_keys(breakdown: str, keys: set[str], totals: dict, settings, period
 class _Counter:
     """Grouped counts of one measure: ``{(month or "", value): (count, patrons)}``."""
 
-    def __init__(self, session: Session, measure, settings, school: str | None, *, with_patrons: bool = True) -> None:
+    def __init__(self, session: Session, measure, settings, school: str | None, *, with_patrons: bool = True, memo: dict | None = None) -> None:
         self.session, self.measure, self.settings, self.school = session, measure, settings, school
         self.with_patrons = with_patrons  # counting distinct patrons costs most: only for small cells and unique borrowers
+        self.memo = {} if memo is None else memo
 
     def count(self, period: Period, breakdown: str, by_month: bool) -> dict[tuple[str, str], tuple[int, int]]:
-        """Run one grouped query."""
+        """Run one grouped query (or reuse its answer)."""
+        key = (self.with_patrons, period.start, period.end, breakdown, by_month)
+        if key not in self.memo:
+            self.memo[key] = self._count(period, breakdown, by_month)
+        return self.memo[key]
+
+    def _count(self, period: Period, breakdown: str, by_month: bool) -> dict[tuple[str, str], tuple[int, int]]:
         source = self.measure.source
         if source == "events":
             return self._events(period, breakdown, by_month)
@@ -247,6 +255,10 @@ class _Counter:
             conditions.append(e.school == self.school)
         patrons = func.count(func.distinct(e.borrower_key)) if self.with_patrons else literal_column("0")
         counted = patrons if self.measure.distinct else func.count()
+        if self.measure.distinct and not self.measure.from_hold and set(self.measure.kinds) <= set(rollup.YEAR_PATRON_KINDS):
+            borrowers = self._year_patrons(period, breakdown, by_month, conditions)
+            if borrowers is not None:
+                return borrowers
         if self.with_patrons and not self.measure.distinct and not self.school and not self.measure.pupils_only:
             bounded = self._bounded(period, breakdown, by_month, conditions)
             if bounded is not None:
@@ -303,6 +315,83 @@ class _Counter:
         if any(n and p < self.settings.small_cell for n, p in found.values()):
             return None
         return found
+
+    def _year_patrons(self, period: Period, breakdown: str, by_month: bool, conditions: list) -> dict | None:
+        """Unique borrowers from the 年度's borrowers by value (the rolled-up months) and the events of the other days.
+
+        None when fewer than two whole months are rolled up: the events of a month are as quick to read.
+        """
+        months = rollup.rolled_months(self.session, period.start, period.end)
+        if months:  # a month rolled up by a version without these tables (a rolling upgrade) is read from its events
+            months = set(self.session.scalars(select(MonthPatrons.month).where(MonthPatrons.month.in_(sorted(months))).distinct()))
+        if len(months) < 2:
+            return None
+        e, y = LendingEvent, YearPatron
+        dim = "none" if breakdown in ("none", "month") else breakdown
+        years: dict[int, list[str]] = {}
+        for month in sorted(months):
+            years.setdefault(fiscal_year_of(date(int(month[:4]), int(month[5:]), 1)), []).append(month)
+        gaps = _gaps(period, months)
+
+        def rows_of(year: int, mask: int):
+            where = [y.fiscal_year == year, y.kind.in_(self.measure.kinds), y.dim == dim, y.months.op("&")(mask) != 0]
+            return where + ([y.school != ""] if self.measure.pupils_only else []) + ([y.school == self.school] if self.school else [])
+
+        def shown(raw) -> str:
+            return "" if breakdown == "none" else (UNKNOWN if raw in (None, "") else str(raw))
+
+        found: dict[tuple[str, str], tuple[int, int]] = {}
+        if (by_month or breakdown == "month") and dim != "age" and len(self.measure.kinds) == 1 and not self.school:  # the month's roll-up
+            m = MonthPatrons
+            stmt = select(m.month, m.value, m.patrons).where(m.month.in_(sorted(months)), m.kind.in_(self.measure.kinds), m.dim == dim,
+                                                               m.pupils.is_(self.measure.pupils_only))
+            for month, raw, n in self.session.execute(stmt):
+                if n:
+                    key = (month, shown(raw)) if by_month else ("", month)
+                    found[key] = (int(n), int(n))
+        elif by_month or breakdown == "month":  # the month's bit in the 年度's rows (by age band: a birthday is one borrower)
+            for year, in_year in years.items():
+                # a borrower of two schools in the year has two rows of a value: one (value, borrower) each, then summed
+                seen = [func.max(case((y.months.op("&")(rollup.month_bit(m)) != 0, 1), else_=0)).label(f"m{n}") for n, m in enumerate(in_year)]
+                mask = sum(rollup.month_bit(m) for m in in_year)
+                each = (select(self._raw_value(y.value, dim).label("rv"), y.borrower_key, *seen).where(*rows_of(year, mask))
+                        .group_by(literal_column("rv"), y.borrower_key).subquery())
+                stmt = select(each.c.rv if dim != "none" else literal_column("''"), *[func.sum(each.c[f"m{n}"]) for n in range(len(in_year))])
+                if dim != "none":
+                    stmt = stmt.group_by(each.c.rv)
+                for raw, *numbers in self.session.execute(stmt):
+                    for month, n in zip(in_year, numbers, strict=True):
+                        if n:
+                            found[(month, shown(raw)) if by_month else ("", month)] = (int(n), int(n))
+        if by_month or breakdown == "month":
+            patrons = func.count(func.distinct(e.borrower_key))
+            for start, end in gaps:
+                found.update(self._grouped(e.occurred_on, self._event_dim(breakdown), patrons, patrons, conditions,
+                                           Period(start, end, "", "custom"), by_month, e))
+            return found
+        parts = [select(y.value.label("v"), y.borrower_key.label("k")).where(*rows_of(year, sum(rollup.month_bit(m) for m in in_year)))
+                 for year, in_year in years.items()]
+        if gaps:
+            days = or_(*[and_(e.occurred_on >= start, e.occurred_on <= end) for start, end in gaps])
+            parts.append(select(rollup.DIMS[dim].label("v"), e.borrower_key.label("k")).where(days, *conditions))
+        both = union_all(*parts).subquery()
+        # one row per (value, borrower), then counted: a hashed GROUP BY, quicker than COUNT(DISTINCT) on PostgreSQL
+        each = select(self._raw_value(both.c.v, dim).label("rv"), both.c.k).group_by(literal_column("rv"), both.c.k).subquery()
+        stmt = select(each.c.rv if dim != "none" else literal_column("''"), func.count()).select_from(each)
+        if dim != "none":
+            stmt = stmt.group_by(each.c.rv)
+        for raw, n in self.session.execute(stmt):
+            if n:
+                found[("", shown(raw))] = (int(n), int(n))
+        return found
+
+    def _raw_value(self, column, dim: str):
+        """A rolled-up value as the report shows it: ages in the library's bands, the rest as they are."""
+        if dim == "none":
+            return literal_column("''")
+        if dim == "age":
+            return self._age_band(cast(func.nullif(column, ""), Integer))
+        return column
 
     def _rolled(self, months: set[str], breakdown: str, by_month: bool) -> dict:
         m = MonthCount

@@ -157,3 +157,131 @@ def test_breakdowns_by_age_school_and_grade_from_the_roll_up_agree_with_the_even
         small = {r.label: r.total.text for r in build_report(session, ReportRequest("loans", "age", fiscal_period(2026))).rows}
     assert after == before
     assert small["小学生"] == "<3"  # cells below the threshold are still counted exactly from the events
+
+
+def _direct_borrowers(session, start: date, end: date, **where) -> int:
+    """Unique borrowers counted plainly from the events."""
+    from sqlalchemy import func, select
+
+    stmt = select(func.count(func.distinct(LendingEvent.borrower_key))).where(
+        LendingEvent.kind == "borrow", LendingEvent.occurred_on >= start, LendingEvent.occurred_on <= end)
+    for column, test in where.items():
+        stmt = stmt.where(test(getattr(LendingEvent, column)))
+    return session.scalar(stmt) or 0
+
+
+@pytest.fixture
+def borrowers_over_months(rt):
+    rows = []
+    for i in range(8):  # 令和8年度: eight adults borrowing in April, June and September, with different NDC and hours
+        for month, ndc, hour in ((4, "913", 10), (6, "493", 20), (9, "913", 20)):
+            rows.append(_event(date(2026, month, 3 + i), key=f"c{i}", age=30 + i * 5 + (month >= 6 and i == 0), ndc=ndc, hour=hour))
+    rows.append(_event(date(2026, 6, 20), key="c0", age=31, ndc="210", hour=9))  # c0 turned 31 in June: one borrower of 一般, not two
+    for i in range(4):  # four pupils of two schools, in May and in March (the month not rolled up yet)
+        school = "K-HIGASHI" if i < 3 else "K-NISHI"
+        rows.append(_event(date(2026, 5, 12), key=f"p{i}", age=8, school=school, grade="3", category="student"))
+        rows.append(_event(date(2027, 3, 2), key=f"p{i}", age=9, school=school, grade="3", category="student", ndc="726"))
+    rows.append(_event(date(2027, 3, 3), key="c1", age=35, ndc="007", hour=21))
+    rows.append(_event(date(2026, 6, 1), kind="hold", key="h1", ndc="913"))  # not a loan: not a borrower
+    for i in range(5):  # 令和7年度
+        rows.append(_event(date(2025, 7, 20), key=f"b{i}", age=40))
+        rows.append(_event(date(2025, 11, 20), key=f"b{i}", age=40, ndc="493"))
+    with rt.db.scope() as session:
+        session.execute(insert(LendingEvent.__table__), rows)
+    return rows
+
+
+def test_unique_borrowers_by_a_breakdown_across_months_agree_with_a_direct_count(rt, borrowers_over_months):
+    import openpyxl
+    from pypdf import PdfReader
+
+    from elibrary.stats import rollup
+
+    periods = (fiscal_period(2026), custom_period(date(2026, 5, 15), date(2027, 3, 20)), month_period(2026, 6))
+    requests = [ReportRequest(m, b, p) for m in ("borrowers", "school_accounts")
+                for b in ("none", "month", "category", "age", "school", "grade", "ndc", "hour", "weekday") for p in periods]
+    requests += [ReportRequest("borrowers", b, p, "K-HIGASHI") for b in ("none", "month", "grade", "hour") for p in periods]  # a teacher's view
+
+    def figures(session):
+        return [[(r.key, r.total.text, r.previous.text, [c.text for c in r.cells]) for r in build_report(session, q).rows]
+                + [build_report(session, q).total.total.text] for q in requests]
+
+    with rt.db.scope() as session:
+        settings.save(session, settings.bands_text(settings.DEFAULT_BANDS), "1", "")  # show every cell
+        from_events = figures(session)
+        assert rollup.roll_up(session, date(2027, 3, 10))[-1] == "2027-02"  # March is not over: its days are read from the events
+    with rt.db.scope() as session:
+        assert figures(session) == from_events
+        year = fiscal_period(2026)
+        from sqlalchemy import select
+
+        from elibrary.stats.models import YearPatron
+
+        for fiscal_year, start, end in ((2025, date(2025, 4, 1), date(2026, 3, 31)), (2026, year.start, year.end)):
+            kept = set(session.scalars(select(YearPatron.borrower_key).where(YearPatron.fiscal_year == fiscal_year)))
+            assert kept and kept <= set(session.scalars(select(LendingEvent.borrower_key).where(
+                LendingEvent.kind == "borrow", LendingEvent.occurred_on >= start, LendingEvent.occurred_on <= end)))  # no other year's key
+        report = build_report(session, ReportRequest("borrowers", "ndc", year))
+        by_ndc = {r.key: r.total.value for r in report.rows}
+        for ndc in ("9", "4", "2", "0", "7"):
+            assert by_ndc[ndc] == _direct_borrowers(session, year.start, year.end, ndc=lambda c, n=ndc: c.like(f"{n}%")), ndc
+        assert by_ndc == {"9": 12, "4": 8, "2": 1, "0": 1, "7": 4}
+        assert report.total.total.value == _direct_borrowers(session, year.start, year.end) == 12
+        assert report.total.previous.value == 5
+        june, march = report.columns.index("2026年6月"), report.columns.index("2027年3月")
+        assert [r.cells[june].value for r in report.rows if r.key == "4"] == [8]
+        assert report.total.cells[june].value == 8 and report.total.cells[march].value == 5
+        by_age = {r.label: r.total.value for r in build_report(session, ReportRequest("borrowers", "age", year)).rows}
+        assert by_age == {"小学生": 4, "一般": 6, "60歳以上": 2}  # c0 at 30 and at 31 is one borrower
+        by_hour = {r.key: r.total.value for r in build_report(session, ReportRequest("borrowers", "hour", year)).rows}
+        assert by_hour["20"] == _direct_borrowers(session, year.start, year.end, hour=lambda c: c == 20) == 8
+        accounts = build_report(session, ReportRequest("school_accounts", "school", year))
+        assert {r.key: r.total.value for r in accounts.rows} == {"K-HIGASHI": 3, "K-NISHI": 1}
+        range_report = build_report(session, ReportRequest("borrowers", "none", periods[1]))
+        assert range_report.total.total.value == _direct_borrowers(session, periods[1].start, periods[1].end) == 12
+        sheets = exports.year_sheets(session, 2026, ["ndc"], measures=("borrowers",))
+        text = exports.to_csv(sheets).decode("utf-8-sig")
+        book = openpyxl.load_workbook(io.BytesIO(exports.to_xlsx(sheets)))
+        pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(exports.report_pdf(session, year, rt.settings))).pages)
+    table = {r[0]: r for r in csv.reader(io.StringIO(text)) if r and r[0].startswith(("9 ", "4 "))}
+    assert table["9 文学"][-3] == "12" and table["4 自然科学"][-3] == "8"
+    sheet = book[[n for n in book.sheetnames if "NDC" in n][0]]
+    values = {row[0]: row for row in sheet.iter_rows(values_only=True) if row and row[0]}
+    assert values["9 文学"][-3] == 12 and values["合計"][-3] == 12
+    assert "利用者数（実人数）" in pdf_text and "12" in pdf_text
+
+
+def test_a_month_rolled_up_again_replaces_its_borrowers(rt, borrowers_over_months):
+    from sqlalchemy import delete
+
+    from elibrary.stats import rollup
+
+    year = fiscal_period(2026)
+    with rt.db.scope() as session:
+        rollup.roll_up(session, date(2027, 3, 10))
+        session.execute(insert(LendingEvent.__table__), [_event(date(2026, 6, 25), key="late", age=70)])
+        session.execute(delete(LendingEvent).where(LendingEvent.borrower_key == "p3", LendingEvent.occurred_on == date(2026, 5, 12)))
+        for first in (date(2026, 5, 1), date(2026, 6, 1)):
+            rollup.roll_up_month(session, first, date(2027, 3, 10))
+        by_age = {r.label: r.total.value for r in build_report(session, ReportRequest("borrowers", "age", year)).rows}
+        may = {r.key: r.total.value for r in build_report(session, ReportRequest("school_accounts", "school", custom_period(
+            date(2026, 5, 1), date(2026, 6, 30)))).rows}
+    assert by_age == {"小学生": 4, "一般": 6, "60歳以上": 3}  # p3 still borrowed in March; "late" is new
+    assert may == {"K-HIGASHI": 3}  # p3's May loan is gone, so K-NISHI had no account active in May–June
+
+
+def test_months_rolled_up_without_their_borrowers_are_read_from_the_events(rt, borrowers_over_months):
+    from sqlalchemy import delete
+
+    from elibrary.stats import rollup
+    from elibrary.stats.models import MonthPatrons, YearPatron
+
+    year = fiscal_period(2026)
+    with rt.db.scope() as session:
+        rollup.roll_up(session, date(2027, 3, 10))
+        session.execute(delete(YearPatron))  # as an older version's roll-up leaves them during a rolling upgrade
+        session.execute(delete(MonthPatrons))
+        report = build_report(session, ReportRequest("borrowers", "ndc", year))
+        assert report.total.total.value == _direct_borrowers(session, year.start, year.end) == 12
+        assert {r.key: r.total.value for r in report.rows} == {"9": 12, "4": 8, "2": 1, "0": 1, "7": 4}
+        assert report.total.previous.value == 5
