@@ -207,7 +207,7 @@ class RecentChanges:
         return out
 
 
-def _late_entries(session: Session, position: LogPosition, recent: RecentChanges) -> list:
+def late_entries(session: Session, position: LogPosition, recent: RecentChanges) -> list:
     """Entries at or below the position that this process may not have applied (``RecentChanges``)."""
     query = select(SearchQueueEntry.id, SearchQueueEntry.title_id).where(SearchQueueEntry.id <= position.change_id)
     if not recent.started:
@@ -251,7 +251,7 @@ def follow_log(session: Session, search: SearchBackend, enrichers: Iterable[Docu
     elif now - position.at > STALE_AFTER.total_seconds() or newest - position.change_id > REBUILD_BEHIND:
         log.warning("search index is %d changes and %.0f s behind the log: rebuilding", newest - position.change_id, now - position.at)
         return _rebuild(session, search, enrichers, newest)
-    late = _late_entries(session, position, recent)
+    late = late_entries(session, position, recent)
     done = _apply(session, search, enrichers, [t for _, t in late]) if late else 0
     last = position.change_id
     while rows := session.execute(
