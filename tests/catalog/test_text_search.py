@@ -22,7 +22,8 @@ from elibrary.search.snippets import SNIPPET_CHARS
 from tests.books.factories import text_epub, text_pdf
 from tests.readers.factories import make_book
 
-FOX = "<p>" + "森の奥に小さな家がありました。" * 80 + "ごんぎつねは&lt;script&gt;alert(1)&lt;/script&gt;と書かれた札を見つけました。" + "川の水は冷たい。" * 80 + "</p>"
+FOX = ("<p>" + "森の奥に小さな家がありました。" * 80 + "ごんぎつねは&lt;script&gt;alert(1)&lt;/script&gt;と書かれた札を見つけました。"
+       + "川の水は冷たい。" * 80 + "</p>")
 
 
 @pytest.fixture
