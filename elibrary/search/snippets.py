@@ -7,6 +7,7 @@ joins characters, as ﾊﾟ → ぱ), the passage's start is shown without a mar
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -28,12 +29,15 @@ class Snippet:
         return len(self.before) + len(self.hit) + len(self.after)
 
 
+_fold_char = functools.lru_cache(maxsize=20_000)(fold)  # a passage is folded one character at a time
+
+
 def _folded_with_map(text: str) -> tuple[str, list[int]]:
     """``text`` folded character by character, and for each folded character the index of the original one."""
     out: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
-        piece = fold(ch)
+        piece = _fold_char(ch)
         out.append(piece)
         where.extend([i] * len(piece))
     return "".join(out), where
