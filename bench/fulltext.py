@@ -93,7 +93,7 @@ def generate(instance: Path, books: int) -> dict:
     """Titles with EPUBs in storage and open licences; returns the query material."""
     import io
 
-    from search import _Zipf, vocabulary, VOCAB_CACHE  # bench/search.py
+    from search import VOCAB_CACHE, _Zipf, vocabulary  # bench/search.py
 
     from elibrary.catalog.files import attach_book_file
     from elibrary.catalog.models import Title
