@@ -147,3 +147,28 @@ def test_reindex_text_command_rebuilds_from_storage(rt, runner):
     result = runner.invoke(args=["search", "reindex-text"])
     assert result.exit_code == 0, result.output
     assert "indexed the text of 1 titles" in result.output and found(rt, "ごんぎつね") == [title_id]
+
+
+def test_staff_set_the_licence_flag_on_the_title_page(rt, client):
+    from tests.conftest import csrf_token_for, sign_in_staff
+
+    title_id = add_book(rt, license="one-copy")
+    sign_in_staff(client, rt, "librarian")
+    page = client.get(f"/staff/lending/titles/{title_id}").get_data(as_text=True)
+    assert "本文検索" in page and "既定" in page
+    with rt.db.scope(write=False) as session:
+        license_id = session.scalar(select(License.id).where(License.title_id == title_id))
+    response = client.post(f"/staff/lending/titles/{title_id}", data={
+        "csrf_token": csrf_token_for(client), "form": "text_search", "license_id": license_id, "text_search": "1"})
+    assert response.status_code == 303
+    assert found(rt, "ごんぎつね") == [title_id]
+    client.post(f"/staff/lending/titles/{title_id}", data={
+        "csrf_token": csrf_token_for(client), "form": "text_search", "license_id": license_id, "text_search": ""})
+    assert found(rt, "ごんぎつね") == []  # back to the default: off for a one-copy licence
+
+
+def test_licenses_add_command_takes_the_text_search_flag(rt, runner):
+    title_id = add_book(rt, license=None)
+    result = runner.invoke(args=["licenses", "add", str(title_id), "--model", "one-copy", "--copies", "1", "--text-search"])
+    assert result.exit_code == 0, result.output
+    assert found(rt, "ごんぎつね") == [title_id]
