@@ -193,6 +193,8 @@ class BookFile(Base):
 
     title: Mapped[Title] = relationship(back_populates="files")
 
+    touches_book_text = True  # logged for the book-text index (本文検索) whatever the catalog index is
+
     @property
     def search_title_id(self) -> int:
         """Attaching or replacing a file changes the title's text in the book-text index."""

@@ -70,6 +70,8 @@ class License(Base):
     note: Mapped[str] = mapped_column(String(200), default="")  # order number, vendor ...
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    touches_book_text = True  # licences decide whether the text may be searched (本文検索)
+
     @property
     def search_title_id(self) -> int:
         """Licence changes change the title's availability in the search index."""
