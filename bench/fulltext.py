@@ -168,7 +168,7 @@ def serve(instance: Path) -> dict:
 
     process = psutil.Process()
     rt = runtime_for(instance)
-    before = process.memory_info().rss
+    before, before_kinds = process.memory_info().rss, _rss_kinds()
     material = json.loads((instance / "material.json").read_text(encoding="utf-8"))
     kinds = ("common", "rare", "phrases", "names", "two_words", "zero")
     out: dict = {}
@@ -188,7 +188,22 @@ def serve(instance: Path) -> dict:
         out[f"{run}.all"] = {"p50": round(statistics.median(every), 1), "p95": round(_pct(every, 95), 1), "n": len(every)}
     out["rss_added_mb"] = round((process.memory_info().rss - before) / 1e6, 1)
     out["rss_mb"] = round(process.memory_info().rss / 1e6, 1)
+    after_kinds = _rss_kinds()
+    # RssFile is the index's memory-mapped pages this worker touched: shared with the other workers and the
+    # page cache, given back under memory pressure; RssAnon is the worker's own heap
+    out["rss_anon_added_mb"] = round((after_kinds["RssAnon"] - before_kinds["RssAnon"]) / 1e3, 1)
+    out["rss_file_added_mb"] = round((after_kinds["RssFile"] - before_kinds["RssFile"]) / 1e3, 1)
     return out
+
+
+def _rss_kinds() -> dict[str, int]:
+    """RssAnon and RssFile of this process in kB (Linux)."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("RssAnon", "RssFile"):
+            fields[name] = int(value.split()[0])
+    return fields
 
 
 def main() -> None:
