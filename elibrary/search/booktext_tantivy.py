@@ -197,8 +197,12 @@ class TantivyBookText:
             return []
         searcher = self._open().searcher()
         query = tantivy.Query.boolean_query([(tantivy.Occur.Must, self._word(w)) for w in words])
+        try:
+            found = searcher.search(query, CANDIDATES, count=False).hits
+        except ValueError as exc:  # a damaged segment: the page says the text search is unavailable
+            raise SearchUnavailable(f"the book-text index cannot be searched: {exc}") from None
         hits: dict[int, TextHit] = {}
-        for _score, address in searcher.search(query, CANDIDATES, count=False).hits:
+        for _score, address in found:
             doc = searcher.doc(address)
             title_id = doc["title_id"][0]
             if title_id in hits:
