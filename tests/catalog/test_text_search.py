@@ -172,3 +172,15 @@ def test_licenses_add_command_takes_the_text_search_flag(rt, runner):
     result = runner.invoke(args=["licenses", "add", str(title_id), "--model", "one-copy", "--copies", "1", "--text-search"])
     assert result.exit_code == 0, result.output
     assert found(rt, "ごんぎつね") == [title_id]
+
+
+def test_a_damaged_text_index_says_so_and_the_catalog_search_works(rt, client, app_config):
+    from pathlib import Path
+
+    title_id = add_book(rt)
+    rt.booktext.close()
+    (Path(app_config["ELIBRARY_INSTANCE_PATH"]) / "booktext-index" / "meta.json").write_text("{not json", encoding="utf-8")
+    page = client.get("/search?q=きつねの本&fulltext=1")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "本文検索は一時的に利用できません" in html
+    assert f"/titles/{title_id}" in html  # the metadata results are there
