@@ -155,14 +155,18 @@ def search():
     return render_template("catalog/search.html", **context)
 
 
-def _text_search_key() -> str:
-    """Whom the text-search rate limit counts: the signed-in patron, else this browser session, else the address."""
+ADDRESS_SHARE = 10  # an address (a school's or a family's NAT) may make this many patrons' worth of anonymous text searches
+
+
+def _text_search_allowed(limit) -> bool:
+    """The text-search rate limit: per signed-in patron; otherwise per browser session *and* per address
+    (a client throwing its cookie away still meets the address's budget of ``ADDRESS_SHARE`` times the limit)."""
     if getattr(current_user, "is_authenticated", False):
-        return f"user:{current_user.get_id()}"
+        return limit.allow(f"user:{current_user.get_id()}")
     marker = session.get("_text_search_client")
     if marker is None:
         marker = session["_text_search_client"] = secrets.token_hex(8)
-    return f"client:{marker}:{request.remote_addr}"
+    return limit.allow(f"address:{request.remote_addr}", limit=limit.limit * ADDRESS_SHARE) and limit.allow(f"client:{marker}")
 
 
 def text_section(parsed: SearchRequest) -> dict:
@@ -170,7 +174,7 @@ def text_section(parsed: SearchRequest) -> dict:
     rt = runtime()
     if not (parsed.fulltext and parsed.text and parsed.page == 1) or rt.booktext is None or rt.text_indexer is None:
         return {}
-    allowed = rt.text_limit is None or rt.text_limit.allow(_text_search_key())
+    allowed = rt.text_limit is None or _text_search_allowed(rt.text_limit)
     try:
         matches = text_search.search_text(db_session(), rt.booktext, rt.text_indexer.searchable, parsed.text, with_snippets=allowed)
     except SearchError:

@@ -29,9 +29,10 @@ class WindowLimit:
     def _key(self, key: str) -> bytes:
         return hmac.new(self._secret, key.encode("utf-8"), hashlib.sha256).digest()[:16]
 
-    def allow(self, key: str, now: float | None = None) -> bool:
+    def allow(self, key: str, now: float | None = None, *, limit: int | None = None) -> bool:
         """Count one use of ``key``; False (and not counted) when the window already holds ``limit`` uses."""
         now = time.monotonic() if now is None else now
+        limit = self.limit if limit is None else limit
         digest = self._key(key)
         with self._lock:
             uses = self._uses.get(digest)
@@ -41,7 +42,7 @@ class WindowLimit:
                 uses = self._uses[digest] = deque()
             while uses and uses[0] <= now - self.window:
                 uses.popleft()
-            if len(uses) >= self.limit:
+            if len(uses) >= limit:
                 return False
             uses.append(now)
             return True

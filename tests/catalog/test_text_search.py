@@ -184,3 +184,15 @@ def test_a_damaged_text_index_says_so_and_the_catalog_search_works(rt, client, a
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "本文検索は一時的に利用できません" in html
     assert f"/titles/{title_id}" in html  # the metadata results are there
+
+
+def test_a_client_throwing_its_cookie_away_meets_the_address_budget(rt, app):
+    add_book(rt)
+    limit = rt.text_limit.limit * 10  # ADDRESS_SHARE
+    for _ in range(limit):
+        fresh = app.test_client()  # a new session every time
+        assert "<mark>" in fresh.get("/search?q=ごんぎつね&fulltext=1").get_data(as_text=True)
+    assert "<mark>" not in app.test_client().get("/search?q=ごんぎつね&fulltext=1").get_data(as_text=True)
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.9"  # another address has its own budget
+    assert "<mark>" in other.get("/search?q=ごんぎつね&fulltext=1").get_data(as_text=True)
