@@ -42,6 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(runtime.scheduler.ensure_started)  # one scheduler thread per worker process, after gunicorn's fork
     # each worker follows the shared search change log from its first request on (changes made on other servers)
     app.before_request(runtime.indexer.start_following)
+    if runtime.text_indexer is not None:
+        app.before_request(runtime.text_indexer.start_following)
     return app
 
 

@@ -21,6 +21,9 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_SEARCH_SYNC": False,  # True: index in the committing thread (tests, CLI)
     "ELIBRARY_SEARCH_COUNT_CAP": 1000,  # hit counts are exact up to this, then "1,000件以上"
     "ELIBRARY_SEARCH_POLL_SECONDS": 2.0,  # how often each worker applies changes made on other servers
+    "ELIBRARY_BOOKTEXT": "tantivy",  # the book-text index (本文検索): "tantivy" (a folder per server) or "memory" (tests)
+    "ELIBRARY_BOOKTEXT_PATH": None,  # None: <instance>/booktext-index
+    "ELIBRARY_TEXT_SEARCH_LIMIT": "30/600",  # text searches with snippets per patron (or client) per seconds
     "ELIBRARY_STORAGE": "local",
     "ELIBRARY_STORAGE_PATH": None,  # None: <instance>/files
     "ELIBRARY_ILS": "local",
@@ -177,6 +180,8 @@ def fill_paths(settings: dict[str, Any], instance_path: str) -> None:
         settings["ELIBRARY_SEARCH_PATH"] = str(base / "search-index")
     if not settings["ELIBRARY_STORAGE_PATH"]:
         settings["ELIBRARY_STORAGE_PATH"] = str(base / "files")
+    if not settings.get("ELIBRARY_BOOKTEXT_PATH"):
+        settings["ELIBRARY_BOOKTEXT_PATH"] = str(base / "booktext-index")
     if not settings.get("ELIBRARY_BACKUP_DIR"):
         settings["ELIBRARY_BACKUP_DIR"] = str(base / "backups")
     settings.setdefault("ELIBRARY_INSTANCE_PATH", str(base))

@@ -16,6 +16,7 @@ from elibrary.notify.outbox import deliver_pending
 if TYPE_CHECKING:  # the wings import the runtime (for its type); it imports none of them back
     from elibrary.audit.chain import AuditChain
     from elibrary.catalog.indexing import SearchIndexer
+    from elibrary.catalog.text_indexing import TextIndexer
     from elibrary.db import Database
     from elibrary.ils.base import ILSConnector
     from elibrary.line.client import LineClient
@@ -26,7 +27,9 @@ if TYPE_CHECKING:  # the wings import the runtime (for its type); it imports non
     from elibrary.patrons.accounts import LocalAccounts
     from elibrary.schools.oidc import OidcClient
     from elibrary.search.base import SearchBackend
+    from elibrary.search.booktext import BookTextIndex
     from elibrary.security.crypto import DataCipher
+    from elibrary.security.rate import WindowLimit
     from elibrary.security.throttle import Throttle
     from elibrary.storage.base import BookStorage
     from elibrary.usage.counters import UsageCounters
@@ -54,6 +57,9 @@ class Runtime:
     line: LineClient | None = None  # LINE Login verification and Messaging API pushes; None when LINE is off
     gauges: GaugeRegistry | None = None  # the scrape-time gauges of /metrics (declared in the wiring room)
     school_oidc: OidcClient | None = None  # school sign-in's OpenID Connect client (discovery and keys cached)
+    booktext: BookTextIndex | None = None  # the book-text index (本文検索) of this server
+    text_indexer: TextIndexer | None = None  # keeps ``booktext`` following the change log
+    text_limit: WindowLimit | None = None  # text searches with snippets per patron or client
     scheduler_tick: int = 0  # seconds between the in-process scheduler's looks; 0: no scheduler thread
     scheduler: Scheduler = field(init=False, repr=False)
 

@@ -33,11 +33,11 @@ from elibrary import ils as ils_connectors
 from elibrary.audit import chain as audit_chain
 from elibrary.audit import services as audit_services
 from elibrary.backup import schedule as backup_schedule
-from elibrary.catalog import indexing, transaction_index
+from elibrary.catalog import indexing, text_indexing, transaction_index
 from elibrary.db import Database
 from elibrary.ils.base import ILSConnector
 from elibrary.jobs import Job, JobRegistry, daily_at, every, scheduler_tick
-from elibrary.lending import availability, loan_rows
+from elibrary.lending import availability, loan_rows, text_search
 from elibrary.lending import jobs as lending_jobs
 from elibrary.line import paper as line_paper
 from elibrary.line.client import line_client_from_settings
@@ -58,6 +58,7 @@ from elibrary.schools.oidc import school_oidc_client
 from elibrary.security import yearkeys
 from elibrary.security.crypto import CIPHER_INFO_KEY, DataCipher
 from elibrary.security.keys import cipher_from_settings
+from elibrary.security.rate import WindowLimit
 from elibrary.security.throttle import Throttle, ThrottlePolicy
 from elibrary.stats import jobs as stats_jobs
 from elibrary.stats import recording as stats_recording
@@ -92,11 +93,17 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
     indexer.enrichers.append(availability.available_map)  # search shows whether a copy is free now
     jobs = _declare_jobs(JobRegistry(), settings)
     line = line_client_from_settings(settings)
+    book_storage = load_backend("storage", storage.BACKENDS, settings["ELIBRARY_STORAGE"], settings)
+    booktext = load_backend("book-text index", search.BOOKTEXT_BACKENDS, settings.get("ELIBRARY_BOOKTEXT") or "tantivy", settings)
+    # the book-text index follows the same change log; which titles' text may be searched is lending's rule
+    text_indexer = text_indexing.TextIndexer(lambda: db.session(), booktext, book_storage, text_search.text_searchable,
+                                             synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"]),
+                                             poll_seconds=float(settings.get("ELIBRARY_SEARCH_POLL_SECONDS") or 2.0))
     runtime = Runtime(
         settings=settings,
         db=db,
         search=search_backend,
-        storage=load_backend("storage", storage.BACKENDS, settings["ELIBRARY_STORAGE"], settings),
+        storage=book_storage,
         ils=_ils_connector(settings, db, cipher, accounts),
         accounts=accounts,
         # the LINE notifier pushes through this runtime's LINE client
@@ -113,6 +120,9 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         maintenance=FlagReader(flag_path(settings)),
         school_oidc=school_oidc_client(settings),
         usage=UsageCounters(db, float(settings.get("ELIBRARY_USAGE_FLUSH_SECONDS") or 60)),
+        booktext=booktext,
+        text_indexer=text_indexer,
+        text_limit=WindowLimit.parse(settings.get("ELIBRARY_TEXT_SEARCH_LIMIT") or "30/600"),
     )
     _connect_database(runtime)
     return runtime
@@ -138,7 +148,8 @@ def _connect_database(runtime: Runtime) -> None:
     db.share(yearkeys.INFO_KEY, yearkeys.YearKeys(runtime.cipher))
     db.hooks.add(REGISTERED, stats_recording.record_registration)
     indexing.watch_changes(db.factory)  # every flush queues the titles it touched for re-indexing
-    db.after_commit.register(indexing.AFTER_COMMIT_TASK, runtime.indexer.kick)
+    # a commit that queued titles wakes both indexes that follow the change log: the catalog's and the books' text
+    db.after_commit.register(indexing.AFTER_COMMIT_TASK, functools.partial(_kick_indexers, runtime))
     db.after_commit.register(outbox.AFTER_COMMIT_TASK, runtime.deliver_notifications)
     # the access log's newest entry, anchored outside the database after the commits that add one
     db.after_commit.register(audit_chain.AFTER_COMMIT_TASK, lambda: audit_services.anchor_latest(db, runtime.audit))
@@ -148,6 +159,12 @@ def _connect_database(runtime: Runtime) -> None:
     event.listen(db.factory, "before_flush", reading_positions.forget_kept_positions_when_history_is_switched_off)
     # Statistics learn a school account's school, grade and age (never who) from the schools wing.
     db.hooks.add(school_facts.PATRON_FACTS, functools.partial(school_facts.patron_facts, cipher=runtime.cipher))
+
+
+def _kick_indexers(runtime: Runtime) -> None:
+    runtime.indexer.kick()
+    if runtime.text_indexer is not None:
+        runtime.text_indexer.kick()
 
 
 def _declare_jobs(jobs: JobRegistry, settings: Mapping[str, Any]) -> JobRegistry:
@@ -209,7 +226,8 @@ def _deliver_notifications(runtime: Runtime, _now: datetime) -> str:
 
 
 def _catch_up_search_index(runtime: Runtime, _now: datetime) -> str:
-    return f"search index: {runtime.indexer.run_once()} titles updated"
+    text = runtime.text_indexer.run_once() if runtime.text_indexer is not None else 0
+    return f"search index: {runtime.indexer.run_once()} titles updated; book text: {text} titles updated"
 
 
 def register_views(app: Flask) -> None:

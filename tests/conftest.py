@@ -92,6 +92,7 @@ def make_test_config(instance: Path, database_url: str, **overrides) -> dict:
         "ELIBRARY_DATABASE_URL": database_url,
         "ELIBRARY_SEARCH": "whoosh",
         "ELIBRARY_SEARCH_SYNC": True,
+        "ELIBRARY_BOOKTEXT": "memory",  # tests of 本文検索 choose "tantivy"
         "ELIBRARY_STORAGE": "local",
         "ELIBRARY_NOTIFIER": "memory",
         "ELIBRARY_ILS": "local",

@@ -37,6 +37,17 @@ def reindex_command() -> None:
     click.echo(f"indexed {count} titles")
 
 
+@search_group.command("reindex-text")
+@one_line_errors
+def reindex_text_command() -> None:
+    """Rebuild the book-text index (本文検索) from the stored book files of the titles whose licences allow it."""
+    rt = runtime()
+    if rt.text_indexer is None:
+        raise click.ClickException("no book-text index is configured")
+    count = rt.text_indexer.rebuild()
+    click.echo(f"indexed the text of {count} titles")
+
+
 def register(cli: click.Group) -> None:
     """Add the commands."""
     cli.add_command(search_group)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
-from sqlalchemy import delete, event, func, insert, or_, select
+from sqlalchemy import delete, event, func, insert, inspect, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from elibrary.catalog import transaction_index
@@ -50,13 +50,29 @@ _DESCRIBED_BY = (Title, Contributor, Subject, TitleContributor)  # what a search
 
 
 def _queue_touched_titles(session: Session, _flush_context) -> None:
-    described, other = set(), set()
+    described, other, text = set(), set(), set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         title_id = getattr(obj, "search_title_id", None)
         if title_id is not None:
             (described if isinstance(obj, _DESCRIBED_BY) else other).add(title_id)
+            if _touches_book_text(session, obj):
+                text.add(title_id)
     queue_titles(session, described)
     queue_titles(session, other - described, availability_only=True)
+    if text and session.info.get(transaction_index.INFO_KEY) is not None:
+        # the catalog's index is written in this transaction and follows no log, but the book-text index
+        # (本文検索, ``text_indexing``) does: a file, a licence or a withdrawal is logged for it
+        session.connection().execute(insert(SearchQueueEntry.__table__), [{"title_id": i} for i in sorted(text)])
+        request_after_commit(session, AFTER_COMMIT_TASK)
+
+
+def _touches_book_text(session: Session, obj) -> bool:
+    """A change the book-text index must see: a book file, a licence (``touches_book_text``), a title's status."""
+    if getattr(obj, "touches_book_text", False):
+        return True
+    if isinstance(obj, Title) and obj not in session.new:
+        return obj in session.deleted or inspect(obj).attrs.status.history.has_changes()
+    return False
 
 
 def queue_titles(session: Session, title_ids: Iterable[int], *, availability_only: bool = False) -> None:
@@ -207,7 +223,7 @@ class RecentChanges:
         return out
 
 
-def _late_entries(session: Session, position: LogPosition, recent: RecentChanges) -> list:
+def late_entries(session: Session, position: LogPosition, recent: RecentChanges) -> list:
     """Entries at or below the position that this process may not have applied (``RecentChanges``)."""
     query = select(SearchQueueEntry.id, SearchQueueEntry.title_id).where(SearchQueueEntry.id <= position.change_id)
     if not recent.started:
@@ -251,7 +267,7 @@ def follow_log(session: Session, search: SearchBackend, enrichers: Iterable[Docu
     elif now - position.at > STALE_AFTER.total_seconds() or newest - position.change_id > REBUILD_BEHIND:
         log.warning("search index is %d changes and %.0f s behind the log: rebuilding", newest - position.change_id, now - position.at)
         return _rebuild(session, search, enrichers, newest)
-    late = _late_entries(session, position, recent)
+    late = late_entries(session, position, recent)
     done = _apply(session, search, enrichers, [t for _, t in late]) if late else 0
     last = position.change_id
     while rows := session.execute(

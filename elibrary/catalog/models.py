@@ -193,6 +193,13 @@ class BookFile(Base):
 
     title: Mapped[Title] = relationship(back_populates="files")
 
+    touches_book_text = True  # logged for the book-text index (本文検索) whatever the catalog index is
+
+    @property
+    def search_title_id(self) -> int:
+        """Attaching or replacing a file changes the title's text in the book-text index."""
+        return self.title_id
+
 
 class Collection(Base):
     """A collection titles belong to (children's, school, local history ...), used by lending policy."""

@@ -7,12 +7,14 @@ that order. Any input gets a page: an empty query shows ways to browse, an over-
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, render_template, request, session, url_for
+from flask_login import current_user
 
-from elibrary.catalog import browse
+from elibrary.catalog import browse, text_search
 from elibrary.search.analysis import clean_query
 from elibrary.search.base import FACETS, MAX_QUERY_LENGTH, SORTS, SearchError, SearchQuery
 from elibrary.web.i18n import t
@@ -34,6 +36,7 @@ class SearchRequest:
     sort: str = ""
     page: int = 1
     problem: str = ""
+    fulltext: bool = False  # 本文も検索: also search the text of the books
 
     @property
     def effective_sort(self) -> str:
@@ -46,7 +49,7 @@ class SearchRequest:
 
     def url(self, **changes) -> str:
         """This search with some parameters changed (``None`` removes one); paging restarts unless given."""
-        params: dict[str, object] = {"q": self.text, **self.filters, "sort": self.sort}
+        params: dict[str, object] = {"q": self.text, **self.filters, "sort": self.sort, "fulltext": "1" if self.fulltext else None}
         params.update(changes)
         if "page" not in changes:
             params.pop("page", None)
@@ -76,6 +79,7 @@ def parse_search_request(args, facets: tuple[str, ...]) -> SearchRequest:
         value = _clean_text(args.get(facet, ""))
         if value and len(value) <= MAX_FILTER_LENGTH:
             parsed.filters[facet] = value
+    parsed.fulltext = args.get("fulltext") == "1"
     sort = args.get("sort", "")
     parsed.sort = sort if sort in SORTS else ""
     try:
@@ -139,6 +143,7 @@ def search():
     if parsed.text and parsed.page == 1 and not parsed.filters and runtime().usage is not None:
         runtime().usage.record_search(parsed.text, result.total)  # the search query log: per query per day, nobody's
     last_page = min(max(math.ceil(result.total / PAGE_SIZE), 1), MAX_PAGE)
+    context.update(text_section(parsed))
     context.update(
         suggestions=_suggestions(parsed, result.total),
         result=result,
@@ -148,6 +153,33 @@ def search():
         pages=_page_numbers(min(parsed.page, last_page), last_page),
     )
     return render_template("catalog/search.html", **context)
+
+
+ADDRESS_SHARE = 10  # an address (a school's or a family's NAT) may make this many patrons' worth of anonymous text searches
+
+
+def _text_search_allowed(limit) -> bool:
+    """The text-search rate limit: per signed-in patron; otherwise per browser session *and* per address
+    (a client throwing its cookie away still meets the address's budget of ``ADDRESS_SHARE`` times the limit)."""
+    if getattr(current_user, "is_authenticated", False):
+        return limit.allow(f"user:{current_user.get_id()}")
+    marker = session.get("_text_search_client")
+    if marker is None:
+        marker = session["_text_search_client"] = secrets.token_hex(8)
+    return limit.allow(f"address:{request.remote_addr}", limit=limit.limit * ADDRESS_SHARE) and limit.allow(f"client:{marker}")
+
+
+def text_section(parsed: SearchRequest) -> dict:
+    """本文も検索: the titles whose text matched, with snippets while the rate limit allows (first page only)."""
+    rt = runtime()
+    if not (parsed.fulltext and parsed.text and parsed.page == 1) or rt.booktext is None or rt.text_indexer is None:
+        return {}
+    allowed = rt.text_limit is None or _text_search_allowed(rt.text_limit)
+    try:
+        matches = text_search.search_text(db_session(), rt.booktext, rt.text_indexer.searchable, parsed.text, with_snippets=allowed)
+    except SearchError:
+        return {"text_unavailable": True}
+    return {"text_matches": matches, "text_limited": not allowed}
 
 
 def _suggestions(parsed: SearchRequest, total: int) -> list[str]:

@@ -27,9 +27,11 @@ def licenses_group() -> None:
 @click.option("--loan-days", type=int, default=None, help="Longest loan under this licence, in days.")
 @click.option("--drm-free", is_flag=True, help="Allow downloading the file without DRM.")
 @click.option("--classroom-display", is_flag=True, help="The licence allows showing the book on a classroom screen (提示).")
+@click.option("--text-search/--no-text-search", "text_search", default=None,
+              help="Whether the book's text may be searched and shown in snippets (本文検索); default: on for open licences only.")
 @one_line_errors
 def add_command(title_key: str, model: str, copies: int | None, loans: int | None, until: str | None, loan_days: int | None, drm_free: bool,
-                classroom_display: bool) -> None:
+                classroom_display: bool, text_search: bool | None) -> None:
     """Add a licence to a title (TITLE_KEY is an ISBN or the title's id)."""
     rt = runtime()
     end = _parse_date(until) if until else None
@@ -37,7 +39,7 @@ def add_command(title_key: str, model: str, copies: int | None, loans: int | Non
         title = find_title(session, title_key)
         license = services.add_license(
             session, title.id, model, copies=copies, loans=loans, until=end, loan_days=loan_days, drm_free_download=drm_free, cipher=rt.cipher,
-            classroom_display=classroom_display,
+            classroom_display=classroom_display, text_search=text_search,
         )
         click.echo(f"licence {license.id} added to title {title.id} ({model})")
 

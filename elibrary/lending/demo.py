@@ -1,7 +1,8 @@
 """Demo licences (called by ``elibrary.demo`` through its lending hook).
 
 The demo shows every licence model: open titles anyone reads, one-copy titles, class sets, metered
-loans and metered time; one title is on loan to the demo student with the demo citizen waiting.
+loans and metered time (月夜の郵便局's licence also allows searching its text, 本文検索, as the open titles'
+do); one title is on loan to the demo student with the demo citizen waiting.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ LICENSES = {
     "seiza": ("concurrent", {"copies": 30}),
     "rika": ("concurrent", {"copies": 30}),
     "hyakunin": ("concurrent", {"copies": 3}),
-    "moon-post-1": ("metered-loans", {"copies": 2, "loans": 26}),
+    "moon-post-1": ("metered-loans", {"copies": 2, "loans": 26, "text_search": True}),  # the publisher allows 本文検索
     "toshokan-machi": ("metered-loans", {"copies": 1, "loans": 52}),
     "lighthouse": ("metered-time", {"copies": 2, "days": 730}),
     "juyon": ("metered-time", {"copies": 1, "days": 365}),

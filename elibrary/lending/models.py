@@ -66,8 +66,11 @@ class License(Base):
     max_loan_days: Mapped[int | None] = mapped_column(Integer)
     drm_free_download: Mapped[bool] = mapped_column(Boolean, default=False)
     classroom_display: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 提示: may be shown on a classroom screen
+    text_search: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # 本文検索; None: the default (on for open licences)
     note: Mapped[str] = mapped_column(String(200), default="")  # order number, vendor ...
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    touches_book_text = True  # licences decide whether the text may be searched (本文検索)
 
     @property
     def search_title_id(self) -> int:
@@ -82,6 +85,11 @@ class License(Base):
     def stop_reason(self, now: datetime) -> tuple[str, str] | None:
         """Why this licence no longer lends (Japanese, English), or None while it does."""
         return stop_reason(self, now)
+
+    @property
+    def allows_text_search(self) -> bool:
+        """Whether the book's text may be searched and shown as snippets: the setting, or on for open licences."""
+        return self.is_open if self.text_search is None else self.text_search
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from elibrary.lending.errors import (
 from elibrary.lending.history import delete_reading_history, reading_history, set_reading_history  # noqa: F401  (API)
 from elibrary.lending.licenses import license_usage, licenses_of, spending_order  # noqa: F401  (API)
 from elibrary.lending.models import Hold, HoldState, License, LicenseModel, LicenseTerms, Loan
-from elibrary.lending.supply import add_license, promote_holds  # noqa: F401  (API)
+from elibrary.lending.supply import add_license, promote_holds, set_text_search  # noqa: F401  (API)
 from elibrary.patrons.models import Patron
 from elibrary.security.crypto import DataCipher
 
@@ -43,6 +43,7 @@ __all__ = [
     "ShelfView",
     "active_loan",
     "add_license",
+    "set_text_search",
     "availability",
     "borrow",
     "can_read",

@@ -53,6 +53,11 @@ def title(title_id: int):
     record = session.get(Title, title_id)
     if record is None:
         raise NotFound("本が見つかりません。", "No such title.")
+    if request.method == "POST" and request.form.get("form") == "text_search":
+        services.set_text_search(session, title_id, _optional_int(request.form.get("license_id"), "license_id") or 0,
+                                 _text_search_choice(request.form.get("text_search")))
+        flash(t("本文検索の設定を変更しました。", "The text search setting was changed."), "success")
+        return redirect(url_for("lending_staff.title", title_id=title_id), code=303)
     if request.method == "POST":
         form = request.form
         until = _optional_date(form.get("until"))
@@ -65,6 +70,7 @@ def title(title_id: int):
             until=until,
             loan_days=_optional_int(form.get("loan_days"), "loan_days"),
             drm_free_download=form.get("drm_free") == "1",
+            text_search=_text_search_choice(form.get("text_search")),
             note=form.get("note", ""),
             cipher=runtime().cipher,
         )
@@ -98,6 +104,11 @@ def policy_page():
         return redirect(url_for("lending_staff.policy_page"), code=303)
     settings = {key: policy.setting(session, key) for key in policy.SETTINGS}
     return render_template("lending/staff_policy.html", categories=policy.all_categories(session), settings=settings, labels=policy.SETTINGS)
+
+
+def _text_search_choice(raw: str | None) -> bool | None:
+    """The 本文検索 select: "1" allowed, "0" not allowed, anything else the default (on for open licences)."""
+    return {"1": True, "0": False}.get(raw or "")
 
 
 def _optional_int(raw: str | None, field: str) -> int | None:

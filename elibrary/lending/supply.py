@@ -32,6 +32,7 @@ def add_license(
     loan_days: int | None = None,
     drm_free_download: bool = False,
     classroom_display: bool = False,
+    text_search: bool | None = None,
     note: str = "",
     now: datetime | None = None,
     cipher: DataCipher | None = None,
@@ -61,6 +62,7 @@ def add_license(
         max_loan_days=loan_days,
         drm_free_download=drm_free_download or model == LicenseModel.open,
         classroom_display=classroom_display,
+        text_search=text_search,  # 本文検索; None: the default (on for open licences)
         note=note[:200],
     )
     session.add(license)
@@ -110,3 +112,13 @@ def promote_holds(session: Session, title_id: int, now: datetime, cipher: DataCi
         for hold in promoted:
             notices.hold_ready(session, cipher, hold, now)
     return promoted
+
+
+def set_text_search(session: Session, title_id: int, license_id: int, value: bool | None) -> License:
+    """Change whether a licence lets the book's text be searched (本文検索); None restores the default (on for open)."""
+    license = session.get(License, license_id)
+    if license is None or license.title_id != title_id:
+        raise NotFound("ライセンスが見つかりません。", "No such licence.")
+    license.text_search = value
+    session.flush()  # the title is queued for the indexes that follow the change log
+    return license

@@ -68,10 +68,17 @@ def detail(runtime: Any, session: Session, now: datetime) -> tuple[bool, dict[st
         status["lag"] = runtime.indexer.lag(session)
         return status
 
+    def booktext() -> dict[str, Any]:
+        status = dict(runtime.booktext.status())
+        status["lag"] = runtime.text_indexer.lag(session)
+        return status
+
     checks = {"database": _guard(database)}
     if not checks["database"]["ok"]:
         session.rollback()
     checks["search"] = _guard(search)
+    if getattr(runtime, "booktext", None) is not None and getattr(runtime, "text_indexer", None) is not None:
+        checks["booktext"] = _guard(booktext)  # 本文検索: the book-text index and its lag behind the change log
     checks["storage"] = _guard(runtime.storage.status)
     checks["ils"] = _guard(runtime.ils.status)
     checks["outbox"] = _guard(lambda: outbox(session, now))

@@ -24,8 +24,8 @@ def test_the_detail_reports_every_part_to_the_monitoring_address(client):
     response = client.get("/healthz/detail")
     assert response.status_code == 200, response.get_json()
     checks = response.get_json()["checks"]
-    assert set(checks) == {"database", "search", "storage", "ils", "outbox", "backup", "scheduler", "maintenance"}
-    assert "behind" in checks["search"]["lag"] and checks["outbox"]["backlog"] == 0
+    assert set(checks) == {"database", "search", "booktext", "storage", "ils", "outbox", "backup", "scheduler", "maintenance"}
+    assert "behind" in checks["search"]["lag"] and "behind" in checks["booktext"]["lag"] and checks["outbox"]["backlog"] == 0
     assert "lending" in " ".join(checks["scheduler"]["jobs"]) and checks["backup"]["scheduled"] is None
 
 

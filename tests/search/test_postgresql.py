@@ -102,3 +102,28 @@ def test_a_server_finding_the_index_empty_builds_it(rt, app_config, tmp_path):
     assert newcomer.indexer.lag(None) == {"in_transaction": True, "behind": 0}
     newcomer.db.dispose()
     newcomer.search.close()
+
+
+def test_the_book_text_index_follows_files_licences_and_withdrawals_beside_it(rt):
+    """本文検索 follows the change log, which this backend writes only for what the book-text index must see."""
+    import io
+
+    from elibrary.catalog.files import attach_book_file
+    from elibrary.catalog.text_search import search_text
+    from tests.books.factories import text_epub
+
+    def text_hits() -> list[int]:
+        with rt.db.scope(write=False) as session:
+            return [m.title.id for m in search_text(session, rt.booktext, rt.text_indexer.searchable, "きつねの手ぶくろ")]
+
+    with rt.db.scope() as session:
+        title = make_title(session, title="手ぶくろを買いに")
+        attach_book_file(session, rt.storage, title, io.BytesIO(text_epub("<p>子ぎつねの手ぶくろ。きつねの手ぶくろ。</p>")), "application/epub+zip")
+        title_id = title.id
+    assert text_hits() == []  # no licence yet
+    with rt.db.scope() as session:
+        lending.add_license(session, title_id, "open")
+    assert text_hits() == [title_id]
+    with rt.db.scope() as session:
+        withdraw_title(session, session.get(Title, title_id))
+    assert text_hits() == [] and rt.booktext.sources([title_id]) == {}

@@ -1,0 +1,245 @@
+"""The book-text index on tantivy (``search.booktext``): exact substring search over 400M characters.
+
+tantivy's own n-gram tokenizer (``Tokenizer.ngram(2, 2)``) gives every bigram the position 0, so a phrase
+of consecutive bigrams cannot be asked of it (checked with tantivy-py 0.25–0.27). Instead each passage's
+folded text is indexed twice with tantivy's regex tokenizer cutting it into *non-overlapping* pairs of
+characters (``(?s)..?``, positions 0, 1, 2 …): field ``e`` from the first character, field ``o`` from the
+second. Any substring starts at an even offset (its pairs are consecutive terms of ``e``) or at an odd one
+(consecutive terms of ``o``), so a query word of even length is a phrase query in ``e`` or in ``o``; one of
+odd length needs its first and last 2k characters, which fall in opposite fields; one character is a regex
+term query (``x.?``) in either field. The tokenizing runs in Rust; Python only folds text
+(``str.translate``/``unicodedata.normalize``) and cuts passages.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from elibrary.search.base import SearchUnavailable
+from elibrary.search.booktext import BookText, Passage, TextHit, fold, passages, query_words
+from elibrary.search.positions import FilePositions
+
+WRITER_HEAP = 128 * 1024 * 1024
+PAIRS = "pairs"  # the registered tokenizer's name
+CANDIDATES = 400  # passages read per query, best first, to find up to ``limit`` titles
+
+
+def make_schema() -> tantivy.Schema:
+    """title id (fast), kind (``p`` passage, ``m`` a title's marker with its source), the pair fields, stored text."""
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("title_id", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("number", stored=True, indexed=False)
+    builder.add_text_field("kind", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("e", stored=False, tokenizer_name=PAIRS, index_option="position")
+    builder.add_text_field("o", stored=False, tokenizer_name=PAIRS, index_option="position")
+    builder.add_bytes_field("text", stored=True, indexed=False)  # the original passage, for the snippet
+    builder.add_text_field("source", stored=True, tokenizer_name="raw", index_option="basic")
+    return builder.build()
+
+
+def _pairs_analyzer() -> tantivy.TextAnalyzer:
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"(?s)..?")).build()
+
+
+class TantivyBookText:
+    """``BookTextIndex`` in a folder of this server (``ELIBRARY_BOOKTEXT_PATH``)."""
+
+    def __init__(self, path: str | os.PathLike, *, writer_heap: int = WRITER_HEAP) -> None:
+        self.path = Path(path)
+        self.positions = FilePositions(self.path)
+        self.schema = make_schema()
+        self.writer_heap = writer_heap
+        self._lock = threading.Lock()
+        self._index: tantivy.Index | None = None
+        self._seen_meta: tuple[int, int, int] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> "TantivyBookText":
+        """The index at ``ELIBRARY_BOOKTEXT_PATH``."""
+        return cls(settings["ELIBRARY_BOOKTEXT_PATH"])
+
+    # -- opening and writing ----------------------------------------------------------------------
+    def _new_index(self, path: Path, reuse: bool) -> tantivy.Index:
+        index = tantivy.Index(self.schema, path=str(path), reuse=reuse)
+        index.register_tokenizer(PAIRS, _pairs_analyzer())
+        return index
+
+    def _open(self) -> tantivy.Index:
+        with self._lock:
+            if self._index is None:
+                self.path.mkdir(parents=True, exist_ok=True)
+                try:
+                    self._index = self._new_index(self.path, reuse=True)
+                except ValueError as exc:
+                    raise SearchUnavailable(f"the book-text index cannot be opened: {exc}") from None
+            changed = _meta_signature(self.path / "meta.json")
+            if changed != self._seen_meta:  # a commit by this worker or another: read its segments
+                self._index.reload()
+                self._seen_meta = changed
+            return self._index
+
+    def _write(self, change) -> None:
+        index = self._open()
+        try:
+            writer = index.writer(self.writer_heap, 1)
+        except ValueError as exc:  # another process holds the writer lock: the change log keeps the change
+            raise SearchUnavailable(f"the book-text index is busy: {exc}") from None
+        try:
+            change(writer)
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            writer.rollback()
+            raise
+        with self._lock:
+            index.reload()
+            self._seen_meta = _meta_signature(self.path / "meta.json")
+
+    def _add(self, writer, book: BookText) -> None:
+        writer.add_document(tantivy.Document(title_id=book.title_id, number=-1, kind="m", source=book.source))
+        for passage in passages(book):
+            folded = fold(passage.text)
+            writer.add_document(tantivy.Document(title_id=book.title_id, number=passage.number, kind="p",
+                                                 e=folded, o=folded[1:], text=passage.text.encode("utf-8")))
+
+    def sources(self, title_ids: Iterable[int]) -> dict[int, str]:
+        """The source each title was indexed from, read from its marker document."""
+        ids = sorted(set(title_ids))
+        if not ids:
+            return {}
+        searcher = self._open().searcher()
+        query = tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, tantivy.Query.term_query(self.schema, "kind", "m")),
+            (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "title_id", ids)),
+        ])
+        found: dict[int, str] = {}
+        for _score, address in searcher.search(query, len(ids) + 1, count=False).hits:
+            doc = searcher.doc(address)
+            found[doc["title_id"][0]] = doc.get_first("source") or ""
+        return found
+
+    def replace(self, books: Iterable[BookText]) -> None:
+        """Index these books, replacing each title's passages (visible once this returns)."""
+        books = list(books)
+        if not books:
+            return
+
+        def change(writer) -> None:
+            for book in books:
+                writer.delete_documents_by_term("title_id", book.title_id)
+                self._add(writer, book)
+
+        self._write(change)
+
+    def delete(self, title_ids: Iterable[int]) -> None:
+        """Remove these titles' passages and markers."""
+        ids = sorted(set(title_ids))
+        if ids:
+            self._write(lambda writer: [writer.delete_documents_by_term("title_id", i) for i in ids])
+
+    def rebuild(self, books: Iterable[BookText]) -> int:
+        """Build a new index beside the old one and swap it in (searches keep answering meanwhile)."""
+        fresh = self.path.with_name(self.path.name + ".rebuild")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir(parents=True)
+        index = self._new_index(fresh, reuse=False)
+        writer = index.writer(self.writer_heap, 1)
+        count = 0
+        for book in books:
+            self._add(writer, book)
+            count += 1
+        writer.commit()
+        writer.wait_merging_threads()
+        with self._lock:
+            old = self.path.with_name(self.path.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            if self.path.exists():
+                os.replace(self.path, old)
+            os.replace(fresh, self.path)
+            shutil.rmtree(old, ignore_errors=True)
+            self._index, self._seen_meta = None, None
+        return count
+
+    # -- searching --------------------------------------------------------------------------------
+    def _phrase(self, field: str, word: str) -> tantivy.Query:
+        pairs = [word[i : i + 2] for i in range(0, len(word), 2)]
+        if len(pairs) == 1:
+            return tantivy.Query.term_query(self.schema, field, pairs[0])
+        return tantivy.Query.phrase_query(self.schema, field, pairs)
+
+    def _word(self, word: str) -> tantivy.Query:
+        """Passages whose folded text holds ``word`` (``fold``-ed, at least one character)."""
+        def any_of(*queries):
+            return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries])
+
+        def all_of(*queries):
+            return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+        if len(word) == 1:
+            pattern = _rust_escape(word) + ".?"
+            return any_of(tantivy.Query.regex_query(self.schema, "e", pattern), tantivy.Query.regex_query(self.schema, "o", pattern))
+        if len(word) % 2 == 0:
+            return any_of(self._phrase("e", word), self._phrase("o", word))
+        head, tail = word[:-1], word[1:]  # at an even offset: head in e, tail in o (at the same place); odd: the other way
+        return any_of(all_of(self._phrase("e", head), self._phrase("o", tail)), all_of(self._phrase("o", head), self._phrase("e", tail)))
+
+    def search(self, text: str, limit: int = 20) -> list[TextHit]:
+        """Titles whose text holds every word of ``text`` within one passage, best passage first."""
+        words = query_words(text)
+        if not words or limit <= 0:
+            return []
+        searcher = self._open().searcher()
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, self._word(w)) for w in words])
+        try:
+            found = searcher.search(query, CANDIDATES, count=False).hits
+        except ValueError as exc:  # a damaged segment: the page says the text search is unavailable
+            raise SearchUnavailable(f"the book-text index cannot be searched: {exc}") from None
+        hits: dict[int, TextHit] = {}
+        for _score, address in found:
+            doc = searcher.doc(address)
+            title_id = doc["title_id"][0]
+            if title_id in hits:
+                continue
+            original = bytes(doc["text"][0]).decode("utf-8")
+            folded = fold(original)
+            if all(w in folded for w in words):  # an odd-length word's two halves were matched apart
+                hits[title_id] = TextHit(title_id, Passage(title_id, doc["number"][0], original))
+                if len(hits) >= limit:
+                    break
+        return list(hits.values())
+
+    def close(self) -> None:
+        """Let go of the index (files are reopened on the next search)."""
+        with self._lock:
+            self._index, self._seen_meta = None, None
+
+    def status(self) -> dict:
+        """Health: how many titles and passages the index holds."""
+        try:
+            searcher = self._open().searcher()
+            titles = searcher.search(tantivy.Query.term_query(self.schema, "kind", "m"), 1, count=True).count
+        except (SearchUnavailable, ValueError, OSError) as exc:
+            return {"ok": False, "backend": "tantivy", "error": str(exc)[:200]}
+        return {"ok": True, "backend": "tantivy", "titles": titles, "passages": searcher.num_docs - titles}
+
+
+_RUST_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$#&\-~])")
+
+
+def _rust_escape(text: str) -> str:
+    return _RUST_SPECIAL.sub(r"\\\1", text)
+
+
+def _meta_signature(meta: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = meta.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
