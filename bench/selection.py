@@ -147,11 +147,11 @@ def fresh_database(url: str) -> None:
     admin.dispose()
 
 
-def sign_in_librarian(client, rt) -> str:
+def sign_in_librarian(client, rt, run: str) -> str:
     """A librarian signed in through /staff/login (password and TOTP); returns the CSRF token."""
     from tests.conftest import csrf_token_for, sign_in_staff
 
-    sign_in_staff(client, rt, "librarian", email="bench-librarian@city.example.jp")
+    sign_in_staff(client, rt, "librarian", email=f"bench-librarian-{run}@city.example.jp")
     return csrf_token_for(client)
 
 
@@ -185,7 +185,7 @@ def measure_pool_page(client, mix: dict[str, list[dict]], repeats: int) -> list[
     return every
 
 
-def build_list(rt, lines: int) -> tuple[int, int, int, list[int]]:
+def build_list(rt, lines: int, run: str) -> tuple[int, int, int, list[int]]:
     """A list of ``lines`` lines (written in bulk: setting up is not what is timed); returns list, fund, a second
     fund and offer ids not on it yet."""
     from sqlalchemy import insert, select
@@ -195,9 +195,9 @@ def build_list(rt, lines: int) -> tuple[int, int, int, list[int]]:
     from elibrary.staff.models import StaffUser
 
     with rt.db.scope() as session:
-        staff = session.scalars(select(StaffUser).where(StaffUser.email == "bench-librarian@city.example.jp")).one()
-        fund = funds.create_fund(session, staff, 2027, "一般書", 30_000_000)
-        other = funds.create_fund(session, staff, 2027, "児童書", 10_000_000)
+        staff = session.scalars(select(StaffUser).where(StaffUser.email == f"bench-librarian-{run}@city.example.jp")).one()
+        fund = funds.create_fund(session, staff, 2027, f"一般書 {run}", 30_000_000)
+        other = funds.create_fund(session, staff, 2027, f"児童書 {run}", 10_000_000)
         big = lists.create_list(session, staff, "令和9年度 第1回選書")
         side = lists.create_list(session, staff, "児童書 候補")
         offers = list(session.scalars(select(PoolOffer.id).order_by(PoolOffer.id)))
@@ -257,12 +257,15 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=30)
     parser.add_argument("--database-url")
     parser.add_argument("--out")
+    parser.add_argument("--reuse", action="store_true", help="time the pages on the pool already imported in --out / --database-url")
     args = parser.parse_args()
     sb = _search_bench()
     folder = Path(args.out or tempfile.mkdtemp(prefix="elibrary-bench-selection-"))
     folder.mkdir(parents=True, exist_ok=True)
     url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
-    if args.database_url:
+    if args.reuse:
+        pass
+    elif args.database_url:
         fresh_database(url)
     elif (folder / "bench.db").exists():
         (folder / "bench.db").unlink()
@@ -282,12 +285,14 @@ def main() -> None:
     app = create_app({"ELIBRARY_INSTANCE_PATH": str(folder / "instance"), "ELIBRARY_DATABASE_URL": url, "ELIBRARY_SEARCH": "whoosh",
                       "ELIBRARY_SEARCH_SYNC": True, "ELIBRARY_STORAGE": "local", "ELIBRARY_NOTIFIER": "memory", "ELIBRARY_ILS": "local"})
     rt = app.extensions["elibrary"]
-    seconds, summary = timed(lambda: run_pool_import(rt, "csv", [str(pool_file)]))
-    print(f"import: {seconds / 1000:.1f} s; {summary.line()}; load average {os.getloadavg()[0]:.1f}", flush=True)
+    if not args.reuse:
+        seconds, summary = timed(lambda: run_pool_import(rt, "csv", [str(pool_file)]))
+        print(f"import: {seconds / 1000:.1f} s; {summary.line()}; load average {os.getloadavg()[0]:.1f}", flush=True)
 
     client = app.test_client()
-    token = sign_in_librarian(client, rt)
-    list_id, fund_id, other_fund, offers = build_list(rt, args.lines)
+    run = str(int(time.time()))
+    token = sign_in_librarian(client, rt, run)
+    list_id, fund_id, other_fund, offers = build_list(rt, args.lines, run)
     print(f"pool search page ({args.repeats} repeats after the first use); load average {os.getloadavg()[0]:.1f}", flush=True)
     measure_pool_page(client, query_mix(docs, sb), args.repeats)
     print(f"list of {args.lines} lines; load average {os.getloadavg()[0]:.1f}", flush=True)
