@@ -188,7 +188,7 @@ def measure_pool_page(client, mix: dict[str, list[dict]], repeats: int) -> list[
 def build_list(rt, lines: int, run: str) -> tuple[int, int, int, list[int]]:
     """A list of ``lines`` lines (written in bulk: setting up is not what is timed); returns list, fund, a second
     fund and offer ids not on it yet."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select, text
 
     from elibrary.selection import funds, lists
     from elibrary.selection.models import PoolOffer, SelectionLine
@@ -210,6 +210,8 @@ def build_list(rt, lines: int, run: str) -> tuple[int, int, int, list[int]]:
             for n, offer_id in enumerate(chosen)])
         session.execute(insert(SelectionLine), [{"list_id": side.id, "offer_id": o, "quantity": 1, "added_by": staff.id, "note": ""}
                                                 for o in chosen[::7]])
+        # A real list grows over weeks and the statistics follow it (PostgreSQL's autovacuum); these lines came at once.
+        session.execute(text("ANALYZE selection_lines"))
         return big.id, fund.id, other.id, rest
 
 
