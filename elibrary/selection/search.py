@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Date, String, and_, case, cast, func, literal, null, select, union_all
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy import Date, String, and_, case, cast, false, func, literal, null, select, union_all
+from sqlalchemy.orm import Session, aliased, joinedload, load_only
 
 from elibrary.search.analysis import isbn_query, normalize
 from elibrary.selection import grams
@@ -92,7 +92,7 @@ def _conditions(query: PoolQuery, session: Session, dialect: str = "sqlite") -> 
         conditions.append(owned != 0 if query.owned else owned == 0)
     if query.on_list is not None:
         conditions.append(PoolTitle.id.in_(_listed_titles()) if query.on_list else PoolTitle.id.not_in(_listed_titles()))
-    offer = [PoolOffer.withdrawn.is_(False)]
+    offer = [PoolOffer.withdrawn == false()]
     if query.model:
         offer.append(PoolOffer.model == query.model)
     if query.price_min is not None:
@@ -121,13 +121,10 @@ def search_pool(session: Session, query: PoolQuery, *, facets: bool = True) -> P
     else:
         ids = list(session.scalars(select(PoolTitle.id).order_by(*_NEWEST).limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
         counted = _whole_pool_facets(session, with_models=facets) if ids or page > 1 else {}
-    result = PoolPage(_titles(session, ids), sum(count for _, count in counted.get("owned", [])))
+    titles, on_lists = _titles(session, ids)
+    result = PoolPage(titles, sum(count for _, count in counted.get("owned", [])), on_lists=on_lists)
     if facets:
         result.facets = counted
-    if ids:
-        result.on_lists = set(session.scalars(
-            select(PoolOffer.pool_title_id).join(SelectionLine, SelectionLine.offer_id == PoolOffer.id)
-            .where(PoolOffer.pool_title_id.in_(ids), SelectionLine.decision != Decision.rejected)))
     return result
 
 
@@ -136,13 +133,17 @@ _SHOWN = (PoolTitle.id, PoolTitle.isbn, PoolTitle.title, PoolTitle.authors, Pool
 _NEWEST = (PoolTitle.published_on.desc().nulls_last(), PoolTitle.id.desc())
 
 
-def _titles(session: Session, ids: list[int]) -> list[PoolTitle]:
-    """The page's titles in the order of ``ids``, with their offers."""
+def _titles(session: Session, ids: list[int]) -> tuple[list[PoolTitle], set[int]]:
+    """The page's titles in the order of ``ids`` with their offers, and which of them are on a list (one statement)."""
     if not ids:
-        return []
-    found = {t.id: t for t in session.scalars(select(PoolTitle).where(PoolTitle.id.in_(ids))
-                                              .options(load_only(*_SHOWN), selectinload(PoolTitle.offers)))}
-    return [found[i] for i in ids if i in found]
+        return [], set()
+    offer = aliased(PoolOffer)
+    listed = (select(offer.id).join(SelectionLine, SelectionLine.offer_id == offer.id)
+              .where(offer.pool_title_id == PoolTitle.id, SelectionLine.decision != Decision.rejected).exists())
+    rows = session.execute(select(PoolTitle, listed).where(PoolTitle.id.in_(ids))
+                           .options(load_only(*_SHOWN), joinedload(PoolTitle.offers))).unique().all()
+    found = {title.id: title for title, _ in rows}
+    return [found[i] for i in ids if i in found], {title.id for title, on_list in rows if on_list}
 
 
 def _matching(session: Session, where, page: int, *, with_models: bool) -> tuple[list[int], dict[str, list[tuple[str, int]]]]:
@@ -160,7 +161,7 @@ def _matching(session: Session, where, page: int, *, with_models: bool) -> tuple
     if with_models:
         # Each matching title once per model it is sold under (it may hold two offers of one model), then counted.
         sold = (select(PoolOffer.pool_title_id, PoolOffer.model).join(matching, matching.c.id == PoolOffer.pool_title_id)
-                .where(PoolOffer.withdrawn.is_(False)).group_by(PoolOffer.pool_title_id, PoolOffer.model).subquery("sold"))
+                .where(PoolOffer.withdrawn == false()).group_by(PoolOffer.pool_title_id, PoolOffer.model).subquery("sold"))
         parts.append(select(literal("model"), sold.c.model, none, none, func.count(), cast(null(), Date)).group_by(sold.c.model))
     shown_rows: list[tuple] = []
     sums: dict[str, dict[str, int]] = {"ndc_class": {}, "audience": {}, "owned": {}, "model": {}}
@@ -185,6 +186,6 @@ def _whole_pool_facets(session: Session, *, with_models: bool) -> dict[str, list
     found["model"] = []
     if with_models:
         found["model"] = sorted((value, int(n)) for value, n in session.execute(
-            select(PoolOffer.model, func.count(func.distinct(PoolOffer.pool_title_id))).where(PoolOffer.withdrawn.is_(False))
+            select(PoolOffer.model, func.count(func.distinct(PoolOffer.pool_title_id))).where(PoolOffer.withdrawn == false())
             .group_by(PoolOffer.model)))
     return found
