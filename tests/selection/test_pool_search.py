@@ -47,3 +47,12 @@ def test_a_title_changed_by_a_new_import_is_found_by_its_new_words(db_session, t
     import_pool(db_session, pool_items("csv", [_write_csv(tmp_path, [renamed], name="again.csv")], "floor"))
     assert _titles(db_session, "宇宙") == []
     assert _titles(db_session, "海") == ["はじめての海"]
+
+
+def test_after_a_large_import_the_index_is_settled_and_still_answers(db_session, tmp_path):
+    from elibrary.selection import grams
+
+    import_pool(db_session, pool_items("csv", [_write_csv(tmp_path, ROWS)], "floor"))
+    grams.settle(db_session)  # PostgreSQL: statistics and the GIN pending list merged; SQLite: nothing to do
+    assert _titles(db_session, "宇宙") == ["はじめての宇宙"]
+    assert _titles(db_session, "宙宇") == []
