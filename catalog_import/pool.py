@@ -23,6 +23,7 @@ from elibrary.catalog.files import EPUB, MAX_BOOK_BYTES, PDF
 from elibrary.catalog.isbn import is_valid_isbn, normalize_isbn
 from elibrary.errors import InvalidInput
 from elibrary.runtime import Runtime
+from elibrary.selection import grams
 from elibrary.selection.items import PoolItem, PoolProblem
 from elibrary.selection.money import tax_rounding
 from elibrary.selection.pool import PoolSummary, import_pool
@@ -63,10 +64,13 @@ def run_pool_import(rt: Runtime, kind: str, paths: list[str], *, dry_run: bool =
             session.rollback()
         else:
             session.commit()
-            if summary.titles_added >= ANALYZE_AFTER and session.get_bind().dialect.name == "sqlite":
-                # SQLite keeps no statistics by itself; without them it picks the wrong index for pool searches.
+            if summary.titles_added >= ANALYZE_AFTER:
+                # SQLite keeps no statistics by itself, and PostgreSQL's autovacuum comes minutes later: without
+                # them both pick the wrong plans for pool searches. PostgreSQL's word index also holds the new
+                # titles in a pending list that every search reads through until it is merged.
                 session.execute(text("ANALYZE selection_pool_titles"))
                 session.execute(text("ANALYZE selection_pool_offers"))
+                grams.settle(session)
                 session.commit()
         return summary
     except BaseException:

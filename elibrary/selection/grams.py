@@ -50,6 +50,13 @@ def refresh(session: Session, pool_title_ids: Iterable[int]) -> None:
         session.execute(_REFRESH, {"ids": ids})
 
 
+def settle(session: Session) -> None:
+    """After a large import (PostgreSQL only): fresh statistics for the index, and its pending list merged."""
+    if uses_grams(session):
+        session.execute(text("ANALYZE selection_pool_grams"))
+        session.execute(text("SELECT gin_clean_pending_list('ix_selection_pool_grams')"))
+
+
 def rebuild_on(connection) -> int:
     """Fill the index for every pool title (after restoring a backup from a database that keeps none); PostgreSQL only."""
     if connection.dialect.name != "postgresql":

@@ -206,15 +206,20 @@ def list_view(session: Session, staff, list_id: int, rounding: str, *, page: int
                  selectinload(SelectionLine.added_by_user).load_only(StaffUser.email),
                  selectinload(SelectionLine.comments).selectinload(LineComment.author).load_only(StaffUser.email))))
     view = ListView(selection_list, lines, _warnings(session, lines, selection_list.id))
-    view.line_count = session.scalar(select(func.count()).select_from(SelectionLine).where(SelectionLine.list_id == selection_list.id)) or 0
-    sums = session.execute(
-        select(SelectionLine.fund_id, PoolOffer.tax_rate, func.sum(SelectionLine.quantity * func.coalesce(PoolOffer.price, 0)))
-        .join(PoolOffer, PoolOffer.id == SelectionLine.offer_id)
-        .where(SelectionLine.list_id == selection_list.id, SelectionLine.decision.not_in((Decision.rejected, Decision.ordered)))
-        .group_by(SelectionLine.fund_id, PoolOffer.tax_rate)).all()
+    # One pass over the list's lines: the number of lines, and the amounts of those still to be bought.
+    counted = session.execute(
+        select(SelectionLine.fund_id, PoolOffer.tax_rate, SelectionLine.decision, func.count(),
+               func.sum(SelectionLine.quantity * func.coalesce(PoolOffer.price, 0)))
+        .join(PoolOffer, PoolOffer.id == SelectionLine.offer_id).where(SelectionLine.list_id == selection_list.id)
+        .group_by(SelectionLine.fund_id, PoolOffer.tax_rate, SelectionLine.decision)).all()
+    amounts: dict[tuple[int | None, int], int] = {}
+    for fund_id, rate, decision, lines_counted, amount in counted:
+        view.line_count += int(lines_counted)
+        if decision not in (Decision.rejected, Decision.ordered):
+            amounts[(fund_id, rate)] = amounts.get((fund_id, rate), 0) + int(amount or 0)
     per_fund: dict[int | None, list[tuple[int, int]]] = {}
-    for fund_id, rate, amount in sums:
-        per_fund.setdefault(fund_id, []).append((int(amount or 0), rate))
+    for (fund_id, rate), amount in amounts.items():
+        per_fund.setdefault(fund_id, []).append((amount, rate))
     fund_balances = balances(session, [f for f in per_fund if f is not None]) if any(f is not None for f in per_fund) else {}
     for fund_id, rows in per_fund.items():
         summary = tax_summary(rows, rounding)

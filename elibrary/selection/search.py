@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, case, func, literal, select, true, union_all
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy import Date, String, and_, case, cast, false, func, literal, null, select, union_all
+from sqlalchemy.orm import Session, aliased, joinedload, load_only
 
 from elibrary.search.analysis import isbn_query, normalize
 from elibrary.selection import grams
@@ -92,7 +92,7 @@ def _conditions(query: PoolQuery, session: Session, dialect: str = "sqlite") -> 
         conditions.append(owned != 0 if query.owned else owned == 0)
     if query.on_list is not None:
         conditions.append(PoolTitle.id.in_(_listed_titles()) if query.on_list else PoolTitle.id.not_in(_listed_titles()))
-    offer = [PoolOffer.withdrawn.is_(False)]
+    offer = [PoolOffer.withdrawn == false()]
     if query.model:
         offer.append(PoolOffer.model == query.model)
     if query.price_min is not None:
@@ -107,27 +107,22 @@ def _conditions(query: PoolQuery, session: Session, dialect: str = "sqlite") -> 
 def search_pool(session: Session, query: PoolQuery, *, facets: bool = True) -> PoolPage:
     """The page of pool titles matching ``query`` (newest first), with the total and facet counts.
 
-    The filter runs once: the facets and the total are counted from one CTE of the matching rows (which
-    SQLite and PostgreSQL materialise, as it is used several times), then the page is read with its offers.
+    The words are matched once: one statement reads the matching rows into a CTE (which SQLite and
+    PostgreSQL materialise, as it is used several times) and returns from it the page's ids, the counts
+    per NDC class, audience and owned (grouped together, summed here) and the licence models; then the
+    page's titles are read by id with their offers. An unfiltered pool is counted from its indexes.
     """
     conditions = _conditions(query, session, session.get_bind().dialect.name)
-    where = and_(*conditions) if conditions else true()
     page = max(1, query.page)
-    titles = list(session.scalars(
-        select(PoolTitle).where(where)
-        .options(load_only(*_SHOWN), selectinload(PoolTitle.offers))
-        .order_by(PoolTitle.published_on.desc().nulls_last(), PoolTitle.id.desc())
-        .limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
-    result = PoolPage(titles, 0)
-    if titles:
-        ids = [t.id for t in titles]
-        result.on_lists = set(session.scalars(
-            select(PoolOffer.pool_title_id).join(SelectionLine, SelectionLine.offer_id == PoolOffer.id)
-            .where(PoolOffer.pool_title_id.in_(ids), SelectionLine.decision != Decision.rejected)))
-    if not titles and page == 1:
-        return result
-    counted = _facets(session, where, with_models=facets) if conditions else _whole_pool_facets(session, with_models=facets)
-    result.total = sum(count for _, count in counted.get("owned", []))
+    if conditions:
+        ids, counted = _matching(session, and_(*conditions), page, with_models=facets)
+        if not ids and page == 1:
+            counted = {}  # nothing found: no facets to offer
+    else:
+        ids = list(session.scalars(select(PoolTitle.id).order_by(*_NEWEST).limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+        counted = _whole_pool_facets(session, with_models=facets) if ids or page > 1 else {}
+    titles, on_lists = _titles(session, ids)
+    result = PoolPage(titles, sum(count for _, count in counted.get("owned", [])), on_lists=on_lists)
     if facets:
         result.facets = counted
     return result
@@ -135,24 +130,52 @@ def search_pool(session: Session, query: PoolQuery, *, facets: bool = True) -> P
 
 _SHOWN = (PoolTitle.id, PoolTitle.isbn, PoolTitle.title, PoolTitle.authors, PoolTitle.publisher, PoolTitle.published_on,
           PoolTitle.ndc, PoolTitle.audience, PoolTitle.owned_title_id, PoolTitle.owned_reason)
+_NEWEST = (PoolTitle.published_on.desc().nulls_last(), PoolTitle.id.desc())
 
 
-def _facets(session: Session, where, *, with_models: bool) -> dict[str, list[tuple[str, int]]]:
-    matching = select(PoolTitle.id, PoolTitle.ndc_class, PoolTitle.audience,
+def _titles(session: Session, ids: list[int]) -> tuple[list[PoolTitle], set[int]]:
+    """The page's titles in the order of ``ids`` with their offers, and which of them are on a list (one statement)."""
+    if not ids:
+        return [], set()
+    offer = aliased(PoolOffer)
+    listed = (select(offer.id).join(SelectionLine, SelectionLine.offer_id == offer.id)
+              .where(offer.pool_title_id == PoolTitle.id, SelectionLine.decision != Decision.rejected).exists())
+    rows = session.execute(select(PoolTitle, listed).where(PoolTitle.id.in_(ids))
+                           .options(load_only(*_SHOWN), joinedload(PoolTitle.offers))).unique().all()
+    found = {title.id: title for title, _ in rows}
+    return [found[i] for i in ids if i in found], {title.id for title, on_list in rows if on_list}
+
+
+def _matching(session: Session, where, page: int, *, with_models: bool) -> tuple[list[int], dict[str, list[tuple[str, int]]]]:
+    """The page's ids (newest first) and the facet counts of every title matching ``where``, in one statement."""
+    matching = select(PoolTitle.id, PoolTitle.published_on, PoolTitle.ndc_class, PoolTitle.audience,
                       case((PoolTitle.owned_title_id.is_(None), "no"), else_="yes").label("owned")).where(where).cte("matching")
-    parts = [select(literal("ndc_class").label("facet"), matching.c.ndc_class.label("value"), func.count().label("n")).group_by(matching.c.ndc_class),
-             select(literal("audience"), matching.c.audience, func.count()).group_by(matching.c.audience),
-             select(literal("owned"), matching.c.owned, func.count()).group_by(matching.c.owned)]
+    none = cast(null(), String)
+    shown = (select(matching.c.id, matching.c.published_on)
+             .order_by(matching.c.published_on.desc().nulls_last(), matching.c.id.desc())
+             .limit(PER_PAGE).offset((page - 1) * PER_PAGE).subquery("shown"))
+    parts = [select(literal("page").label("part"), none.label("a"), none.label("b"), none.label("c"), shown.c.id.label("n"),
+                    shown.c.published_on.label("day")),
+             select(literal("group"), matching.c.ndc_class, matching.c.audience, matching.c.owned, func.count(), cast(null(), Date))
+             .group_by(matching.c.ndc_class, matching.c.audience, matching.c.owned)]
     if with_models:
-        parts.append(select(literal("model"), PoolOffer.model, func.count(func.distinct(PoolOffer.pool_title_id)))
-                     .join(matching, matching.c.id == PoolOffer.pool_title_id).where(PoolOffer.withdrawn.is_(False))
-                     .group_by(PoolOffer.model))
-    found: dict[str, list[tuple[str, int]]] = {"ndc_class": [], "audience": [], "owned": [], "model": []}
-    for facet, value, count in session.execute(union_all(*parts)):
-        found[facet].append((value or "", int(count)))
-    for values in found.values():
-        values.sort()
-    return found
+        # Each matching title once per model it is sold under (it may hold two offers of one model), then counted.
+        sold = (select(PoolOffer.pool_title_id, PoolOffer.model).join(matching, matching.c.id == PoolOffer.pool_title_id)
+                .where(PoolOffer.withdrawn == false()).group_by(PoolOffer.pool_title_id, PoolOffer.model).subquery("sold"))
+        parts.append(select(literal("model"), sold.c.model, none, none, func.count(), cast(null(), Date)).group_by(sold.c.model))
+    shown_rows: list[tuple] = []
+    sums: dict[str, dict[str, int]] = {"ndc_class": {}, "audience": {}, "owned": {}, "model": {}}
+    for part, a, b, c, n, day in session.execute(union_all(*parts)):
+        if part == "page":
+            shown_rows.append((n, day))
+        elif part == "model":
+            sums["model"][a or ""] = int(n)
+        else:
+            for name, value in (("ndc_class", a), ("audience", b), ("owned", c)):
+                sums[name][value or ""] = sums[name].get(value or "", 0) + int(n)
+    # UNION ALL keeps no order: the page is put back in the order it was cut in (newest first, NULL dates last).
+    shown_rows.sort(key=lambda row: (row[1] is not None, row[1] or date.min, row[0]), reverse=True)
+    return [n for n, _ in shown_rows], {name: sorted(values.items()) for name, values in sums.items()}
 
 
 def _whole_pool_facets(session: Session, *, with_models: bool) -> dict[str, list[tuple[str, int]]]:
@@ -163,6 +186,6 @@ def _whole_pool_facets(session: Session, *, with_models: bool) -> dict[str, list
     found["model"] = []
     if with_models:
         found["model"] = sorted((value, int(n)) for value, n in session.execute(
-            select(PoolOffer.model, func.count(func.distinct(PoolOffer.pool_title_id))).where(PoolOffer.withdrawn.is_(False))
+            select(PoolOffer.model, func.count(func.distinct(PoolOffer.pool_title_id))).where(PoolOffer.withdrawn == false())
             .group_by(PoolOffer.model)))
     return found

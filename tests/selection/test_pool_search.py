@@ -47,3 +47,26 @@ def test_a_title_changed_by_a_new_import_is_found_by_its_new_words(db_session, t
     import_pool(db_session, pool_items("csv", [_write_csv(tmp_path, [renamed], name="again.csv")], "floor"))
     assert _titles(db_session, "宇宙") == []
     assert _titles(db_session, "海") == ["はじめての海"]
+
+
+def test_after_a_large_import_the_index_is_settled_and_still_answers(db_session, tmp_path):
+    from elibrary.selection import grams
+
+    import_pool(db_session, pool_items("csv", [_write_csv(tmp_path, ROWS)], "floor"))
+    grams.settle(db_session)  # PostgreSQL: statistics and the GIN pending list merged; SQLite: nothing to do
+    assert _titles(db_session, "宇宙") == ["はじめての宇宙"]
+    assert _titles(db_session, "宙宇") == []
+
+
+def test_a_large_import_refreshes_the_statistics_and_is_searched_at_once(rt, tmp_path):
+    from catalog_import.pool import ANALYZE_AFTER, run_pool_import
+    from elibrary.catalog.isbn import make_isbn13
+
+    rows = [f"{make_isbn13(f'97849{n:07d}')},森の本 {n},モリ ノ ホン,作者{n},サクシャ,森書房,480,児童,ほんのもり,B-{n},ワンコピー,1,,,900,,10"
+            for n in range(ANALYZE_AFTER)]
+    rows.append(ROWS[0])
+    summary = run_pool_import(rt, "csv", [_write_csv(tmp_path, rows)])
+    assert summary.titles_added == ANALYZE_AFTER + 1
+    with rt.db.scope(write=False) as session:
+        assert _titles(session, "宇宙") == ["はじめての宇宙"]
+        assert search_pool(session, PoolQuery(text="森の本")).total == ANALYZE_AFTER
