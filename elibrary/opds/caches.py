@@ -1,4 +1,4 @@
-"""The OPDS caches of one runtime: feed counts, feed pages (anonymous and per patron) and recently verified credentials.
+"""The OPDS caches of one runtime: feed counts, feed pages (shared, and per patron) and recently verified credentials.
 
 Declared on the ``Runtime`` (``runtime.opds``) and built by the wiring room, so two runtimes in one process
 never share one. Nothing here imports Flask.
