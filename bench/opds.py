@@ -17,6 +17,10 @@ With ``--signed-in`` every request but the ceiling carries HTTP Basic credential
 ``SIGNED_IN_PATRONS`` local patrons (added once with ``elibrary patrons add``), as reading apps send
 them: each request then verifies the credentials and renders the patron's own feed.
 
+Every worker's RSS is sampled every 0.5 s over the whole run (after the warm-up of the first endpoint)
+and reported as the start, the largest in the first and last third, and the largest; the load average
+(``os.getloadavg``) is printed at the start and the end.
+
 Clients run in this process (threads, keep-alive off as gunicorn's sync workers close connections), on
 the same machine, so absolute numbers are a floor. The figure that matters is the ratio of the
 acquisition page's throughput to the ceiling's.
@@ -170,6 +174,34 @@ def basic_credentials(n: int) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{card}:pin-{card}".encode()).decode()}
 
 
+class RssSampler(threading.Thread):
+    """The RSS of gunicorn's workers every ``interval`` seconds (a worker's memory must stay flat)."""
+
+    def __init__(self, server_pid: int, interval: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.server_pid, self.interval = server_pid, interval
+        self.samples: list[int] = []  # the largest worker's RSS in bytes, per sample
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        while not self.done.is_set():
+            try:
+                workers = psutil.Process(self.server_pid).children()
+                self.samples.append(max((w.memory_info().rss for w in workers), default=0))
+            except psutil.Error:
+                pass
+            self.done.wait(self.interval)
+
+    def summary(self) -> dict:
+        """Start, largest in the first and last third, and largest, in MB."""
+        samples, third = self.samples, max(1, len(self.samples) // 3)
+        mb = lambda b: round(b / 2**20, 1)  # noqa: E731
+        return {"rss_start_mb": mb(samples[0]), "rss_first_third_mb": mb(max(samples[:third])),
+                "rss_last_third_mb": mb(max(samples[-third:])), "rss_max_mb": mb(max(samples)), "samples": len(samples)}
+
+
 def load(url: str, paths: list[str], concurrency: int, seconds: float, signed_in: bool = False) -> dict:
     """``concurrency`` threads requesting ``paths`` in turn for ``seconds``; throughput and latency."""
     latencies: list[float] = []
@@ -235,6 +267,8 @@ def main() -> int:
     if args.only:
         endpoints = {k: v for k, v in endpoints.items() if k == "ceiling" or k in args.only}
     results: dict[str, dict] = {}
+    sampler = RssSampler(process.pid)
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
     try:
         for name, paths in endpoints.items():
             signed_in = args.signed_in and name != "ceiling"
@@ -244,13 +278,21 @@ def main() -> int:
                 for k in range(args.workers * 2 * patrons):
                     headers = basic_credentials(k % patrons) if signed_in else {}
                     assert httpx.get(url + path, timeout=120, headers=headers).status_code == 200, path
+            if not sampler.is_alive():
+                sampler.start()
             for concurrency in args.concurrency:
                 results[f"{name}@{concurrency}"] = row = load(url, paths, concurrency, args.seconds, signed_in)
                 print(f"{name:15} c={concurrency}  {row['rps']:8.1f} req/s  p50 {row['p50_ms']:7.1f} ms  "
                       f"p95 {row['p95_ms']:7.1f} ms  errors {row['errors']}", flush=True)
     finally:
+        sampler.done.set()
         process.terminate()
         process.wait(timeout=30)
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
+    if sampler.samples:
+        results["worker_rss"] = rss = sampler.summary()
+        print(f"largest worker RSS: start {rss['rss_start_mb']} MB, first third {rss['rss_first_third_mb']} MB, "
+              f"last third {rss['rss_last_third_mb']} MB, max {rss['rss_max_mb']} MB ({rss['samples']} samples)")
     for concurrency in args.concurrency:
         ceiling = results[f"ceiling@{concurrency}"]["rps"]
         for name in ("acquisition", "acquisition-v1", "root", "search"):

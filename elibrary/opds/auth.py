@@ -22,7 +22,6 @@ from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
 BASIC = "http://opds-spec.org/auth/basic"
-THROTTLE_RECHECK_SECONDS = 5.0
 AUTH_REL = "http://opds-spec.org/auth/document"
 SHELF_REL = "http://opds-spec.org/shelf"
 
@@ -125,6 +124,12 @@ def _basic_sign_in(card: str, pin: str) -> Patron:
     (``TooManyAttempts`` answers 429). The cache is used only with the ``local`` connector: with a real
     ILS, every request asks it, so a PIN changed or a card blocked there, or an ILS that is down, is
     never answered from stale credentials.
+
+    Remembered credentials are refused at once when the patron's row says so: its PIN hash changed (a
+    new PIN, a cancelled registration), or the throttle locks the card, this card from this address, or
+    the address — the throttle's counters are read on every request (one indexed query in the request's
+    session), so a lock caused through any worker applies to the next request. A blocked card signs in
+    as it does with the form, and lending refuses it from the row read here.
     """
     rt = runtime()
     cache = rt.opds.credentials
@@ -132,22 +137,18 @@ def _basic_sign_in(card: str, pin: str) -> Patron:
     key = rt.cipher.lookup_hash(f"opds-basic\x00{card}\x00{pin}")
     hit = cache.get(key) if use_cache else None
     if hit is not None:
-        # A card locked after wrong PINs stays locked for remembered credentials too: the throttle is looked
-        # at again after any failed sign-in in this process, else at most every THROTTLE_RECHECK_SECONDS
-        # (a lock caused through another worker may take that long to reach remembered credentials here).
-        if cache.due_for_check(key, THROTTLE_RECHECK_SECONDS):
-            rt.throttle.check(rt.throttle.keys(rt.cipher, "card", normalize_card_number(card), request.remote_addr))
-            cache.checked(key)
-        patron = db_session().get(Patron, hit[0])
-        if patron is not None and patron.pin_hash == hit[1]:  # a PIN changed since is never answered from memory
+        session = db_session()
+        keys = cache.attempt_keys(key, request.remote_addr, lambda address: rt.throttle.keys(rt.cipher, "card", normalize_card_number(card), address))
+        rt.throttle.check(keys, session=session)
+        patron = session.get(Patron, hit.patron_id)
+        if patron is not None and patron.pin_hash == hit.pin_hash:  # a PIN changed since is never answered from memory
             return patron
     try:
         patron = sign_in_for_request(db_session(), rt, card, pin, request.remote_addr)
     except SignInFailed:
-        cache.forget_checks()  # a card may be locked now: this process looks at the throttle again
         raise AuthenticationRequired(wrong_credentials=True) from None
     if use_cache:
-        cache.put(key, (patron.id, patron.pin_hash))
+        cache.put(key, patron.id, patron.pin_hash)
     return patron
 
 

@@ -1,4 +1,4 @@
-"""The OPDS caches of one runtime: feed counts, feed pages (anonymous and per patron) and recently verified credentials.
+"""The OPDS caches of one runtime: feed counts, feed pages (shared, and per patron) and recently verified credentials.
 
 Declared on the ``Runtime`` (``runtime.opds``) and built by the wiring room, so two runtimes in one process
 never share one. Nothing here imports Flask.
@@ -7,55 +7,70 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from elibrary.opds.feeds import TTLCache
+from elibrary.security.throttle import AttemptKeys
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    """A rendered feed page and the titles whose circulation it shows (``views.shared_cache``)."""
+
+    body: bytes
+    content_type: str
+    title_ids: frozenset[int]
+    watermark: int = 0  # the newest lending event when it was rendered (``circulation.lending_watermark``)
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """A verified credential: whose, the PIN hash it was verified against, and its throttle counters."""
+
+    patron_id: int
+    pin_hash: str | None
+    address: str | None = None  # the client address ``keys`` were computed for
+    keys: AttemptKeys | None = None
 
 
 class CredentialCache:
-    """Recently verified credentials (keyed hash → patron id and PIN hash), per process, for a few minutes."""
+    """Recently verified credentials (keyed hash of card and PIN → ``Remembered``), per process, for a few minutes."""
 
     def __init__(self, seconds: float, size: int = 10_000) -> None:
         self.seconds = seconds
         self.size = size
-        self._data: dict[str, tuple[float, tuple[int, str | None]]] = {}
-        self._checked: dict[str, float] = {}  # when the sign-in throttle last let each key through
+        self._data: dict[str, tuple[float, Remembered]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> tuple[int, str | None] | None:
-        """(patron id, PIN hash) verified under ``key``, if still fresh."""
+    def get(self, key: str) -> Remembered | None:
+        """What was verified under ``key``, if still fresh."""
         hit = self._data.get(key)
         if hit is None or hit[0] < time.monotonic():
             return None
         return hit[1]
 
-    def put(self, key: str, verified: tuple[int, str | None]) -> None:
+    def put(self, key: str, patron_id: int, pin_hash: str | None) -> None:
         """Remember a successful sign-in."""
         if self.seconds <= 0:
             return
         with self._lock:
             if len(self._data) >= self.size:
                 self._data.clear()
-                self._checked.clear()
-            self._data[key] = (time.monotonic() + self.seconds, verified)
-            self._checked[key] = time.monotonic()  # the sign-in itself looked at the throttle
+            self._data[key] = (time.monotonic() + self.seconds, Remembered(patron_id, pin_hash))
 
-    def due_for_check(self, key: str, seconds: float) -> bool:
-        """Whether the sign-in throttle was last looked at for ``key`` more than ``seconds`` ago."""
-        return time.monotonic() - self._checked.get(key, 0.0) >= seconds
-
-    def forget_checks(self) -> None:
-        """Look at the throttle again for every key (after a failed sign-in: a card may be locked now)."""
-        with self._lock:
-            self._checked.clear()
-
-    def checked(self, key: str) -> None:
-        """The throttle was just looked at for ``key`` (it let the credentials through)."""
-        with self._lock:
-            if key in self._data:
-                self._checked[key] = time.monotonic()
+    def attempt_keys(self, key: str, address: str | None, compute: Callable[[str | None], AttemptKeys]) -> AttemptKeys:
+        """The throttle counters of the credential under ``key`` from ``address`` (kept: five keyed hashes a request saved)."""
+        expires, remembered = self._data.get(key, (0.0, None))
+        if remembered is not None and remembered.keys is not None and remembered.address == address:
+            return remembered.keys
+        keys = compute(address)
+        if remembered is not None:
+            with self._lock:
+                if self._data.get(key, (0.0, None))[1] is remembered:
+                    self._data[key] = (expires, replace(remembered, address=address, keys=keys))
+        return keys
 
 
 @dataclass
@@ -65,7 +80,7 @@ class OpdsCaches:
     counts: TTLCache
     pages: TTLCache
     credentials: CredentialCache
-    patron_pages: TTLCache  # signed-in patrons' pages, keyed by patron and the state of their loans and holds
+    patron_pages: TTLCache  # pages showing a patron's own loans or holds, keyed by patron and the state of those
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "OpdsCaches":

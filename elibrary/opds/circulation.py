@@ -167,16 +167,53 @@ def popular_counts():
     )
 
 
-def patron_stamp(session: Session, patron_id: int) -> tuple:
-    """What of a patron's own state a feed shows (loans with due dates and renewals, holds with their
-    states): a patron's cached feed page is used only while this is unchanged (``views.shared_cache``)."""
-    return tuple(sorted(tuple(row) for row in session.execute(_PATRON_STAMP, {"patron_id": patron_id})))
+@dataclass(frozen=True)
+class PatronStamp:
+    """What of a patron's own state a feed shows: loans (due date, renewals) and holds (state), by title."""
+
+    rows: tuple
+
+    @property
+    def title_ids(self) -> frozenset[int]:
+        """The titles the patron has on loan or on hold: a page showing none of them is the anonymous page."""
+        return frozenset(row[2] for row in self.rows)
+
+
+def patron_stamp(session: Session, patron_id: int) -> PatronStamp:
+    """The patron's loans and holds as a feed shows them: a patron's cached feed page is used only while
+    this is unchanged, and a page without any of their titles is shared with everyone (``views.shared_cache``)."""
+    return PatronStamp(tuple(sorted(tuple(row) for row in session.execute(_PATRON_STAMP, {"patron_id": patron_id}))))
 
 
 # Built once: it runs on every signed-in feed request, where building the statement would cost as much as running it.
 _PATRON_STAMP = union_all(
-    select(literal("loan"), Loan.id, cast(Loan.due_at, String), Loan.renewals).where(Loan.patron_id == bindparam("patron_id")),
-    select(literal("hold"), Hold.id, cast(Hold.state, String), literal(0)).where(Hold.patron_id == bindparam("patron_id")),
+    select(literal("loan"), Loan.id, Loan.title_id, cast(Loan.due_at, String), Loan.renewals).where(Loan.patron_id == bindparam("patron_id")),
+    select(literal("hold"), Hold.id, Hold.title_id, cast(Hold.state, String), literal(0)).where(Hold.patron_id == bindparam("patron_id")),
+)
+
+
+def lending_watermark(session: Session) -> int:
+    """The newest lending event so far (borrow, return, hold, …): taken before a page is rendered."""
+    return session.execute(_NEWEST_EVENT).scalar() or 0
+
+
+def lent_since(session: Session, watermark: int, title_ids: frozenset[int]) -> bool:
+    """Whether any of ``title_ids`` was borrowed, returned, held or released after ``watermark``.
+
+    A kept page is served to a signed-in patron only when not: a patron who sees a title another patron
+    just borrowed sees it taken at once, whichever worker kept the page. (Licences changed by staff
+    may still lag by the page cache's lifetime.) The events after ``watermark`` are found by primary key.
+    """
+    if not title_ids:
+        return False
+    return session.execute(_LENT_SINCE, {"watermark": watermark, "title_ids": list(title_ids)}).first() is not None
+
+
+_NEWEST_EVENT = select(func.max(LendingEvent.id))
+_LENT_SINCE = (
+    select(LendingEvent.id)
+    .where(LendingEvent.id > bindparam("watermark"), LendingEvent.title_id.in_(bindparam("title_ids", expanding=True)))
+    .limit(1)
 )
 
 

@@ -10,7 +10,7 @@ import json
 from functools import wraps
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, request, send_file
+from flask import Blueprint, Flask, Response, current_app, g, request, send_file
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -22,6 +22,7 @@ from elibrary.lending import grants as reading
 from elibrary.lending import services as lending
 from elibrary.lending.errors import NotAvailable
 from elibrary.opds import auth, circulation, entries, feeds, v1, v2
+from elibrary.opds.caches import KeptPage
 from elibrary.opds.negotiation import ACQUISITION_V1, ENTRY_V1, FEED_V2, NAVIGATION_V1, OPENSEARCH, PUBLICATION_V2, preferred_version
 from elibrary.opds.urls import Urls
 from elibrary.web.errors import problem_response
@@ -41,32 +42,49 @@ def shared_cache(view):
     """GETs of public feeds are kept for ``ELIBRARY_OPDS_FEED_CACHE_SECONDS`` per process.
 
     An anonymous response is the same for every anonymous client (no patron state), so a burst of apps
-    opening the catalog costs one render. A signed-in patron's page (reading apps send credentials with
-    every request) is kept for that patron only, and used only while the patron's loans and holds are
-    as they were (``circulation.patron_stamp``), so a borrow or a return shows at once. Availability in
-    a cached page may lag by that many seconds; borrowing always checks the live state.
+    opening the catalog costs one render. A signed-in patron's page differs from it only in the titles
+    they have on loan or on hold: when the page shows none of those (``KeptPage.title_ids``), the patron
+    gets the shared page, byte for byte what an anonymous client gets; otherwise a page kept for that
+    patron only, used while their loans and holds are as they were (``circulation.patron_stamp``), so a
+    borrow or a return shows at once. Reading apps send credentials with every request, so without the
+    shared page every patron would render every page once per lifetime (issue 18: eight apps searching
+    rendered eighty pages per worker). Availability in a kept page may lag by that many seconds;
+    borrowing always checks the live state.
     """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
+        stamp = None
         if request.headers.get("Authorization") or current_user.is_authenticated:
             patron = auth.current_patron()  # verified (or a 401) before anything is served
             if patron is None:
-                return view(*args, **kwargs)
-            pages = runtime().opds.patron_pages
-            key = (patron.id, circulation.patron_stamp(db_session(), patron.id), request.host_url, request.full_path, current_locale())
-        else:
-            pages = runtime().opds.pages
-            key = (request.host_url, request.full_path, current_locale())
-        hit = pages.peek(key)
-        if hit is not None:
-            return Response(hit[0], content_type=hit[1])
+                return view(*args, **kwargs)  # staff signed in through the browser: nothing kept
+            stamp = circulation.patron_stamp(db_session(), patron.id)
+        caches = runtime().opds
+        shared_key = (request.host_url, request.full_path, current_locale())
+        own_key = (patron.id, stamp, *shared_key) if stamp is not None else None
+        hit = caches.pages.peek(shared_key)
+        if stamp is not None and (hit is None or not hit.title_ids.isdisjoint(stamp.title_ids)):
+            hit = caches.patron_pages.peek(own_key)  # a page showing the patron's own loans or holds, if kept
+        if hit is not None and (stamp is None or not circulation.lent_since(db_session(), hit.watermark, hit.title_ids)):
+            return Response(hit.body, content_type=hit.content_type)
+        watermark = circulation.lending_watermark(db_session())  # before rendering: a loan made meanwhile is seen next time
         response = view(*args, **kwargs)
-        if response.status_code == 200:
-            pages.put(key, (response.get_data(), response.content_type))
+        shown = g.get("_opds_shown_titles")
+        if response.status_code == 200 and shown is not None:
+            page = KeptPage(response.get_data(), response.content_type, shown, watermark)
+            if stamp is None or shown.isdisjoint(stamp.title_ids):
+                caches.pages.put(shared_key, page)  # none of the patron's own titles: the anonymous page
+            else:
+                caches.patron_pages.put(own_key, page)
         return response
 
     return wrapper
+
+
+def _shows(title_ids) -> None:
+    """Declare the titles a response shows the circulation of (``shared_cache`` keeps only declared pages)."""
+    g._opds_shown_titles = frozenset(title_ids)
 
 
 def _page_size() -> int:
@@ -146,6 +164,7 @@ def navigation(version: int, name: str):
 
 
 def _navigation(version: int, nav: feeds.NavigationFeed) -> Response:
+    _shows(())
     urls, locale = Urls.for_request(version), current_locale()
     if version == 1:
         return _xml(v1.navigation_feed(nav, urls, locale, entries.rfc3339(utcnow())), NAVIGATION_V1)
@@ -181,6 +200,7 @@ def search(version: int):
 
 def _acquisition(version: int, page: feeds.AcquisitionPage) -> Response:
     page.circulation = circulation.for_titles(db_session(), [t.id for t in page.titles], _patron_id())
+    _shows(page.circulation)
     urls, locale = Urls.for_request(version), current_locale()
     if version == 1:
         return _xml(v1.acquisition_feed(page, urls, locale, entries.rfc3339(utcnow())), ACQUISITION_V1)
@@ -209,6 +229,7 @@ def _title(title_id: int) -> Title:
 
 def _entry(version: int, title: Title, status: int = 200) -> Response:
     circ = circulation.for_titles(db_session(), [title.id], _patron_id())[title.id]
+    _shows([title.id])
     urls, locale = Urls.for_request(version), current_locale()
     if version == 1:
         return _xml(v1.entry_document(title, circ, urls, locale), ENTRY_V1, status)

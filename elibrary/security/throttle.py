@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, event, select
+from sqlalchemy import Integer, String, bindparam, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -86,6 +86,13 @@ class SignInThrottle(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # consecutive locks: each doubles
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # pairs: the card signed in from here
+
+
+# The columns ``Rules.refusal`` and ``Rules.known`` read; built once (``Throttle.check`` runs per OPDS request).
+_COUNTERS = select(
+    SignInThrottle.key, SignInThrottle.failures, SignInThrottle.last_failure_at, SignInThrottle.locked_until, SignInThrottle.succeeded_at
+).where(SignInThrottle.key.in_(bindparam("keys", expanding=True)))
+_CounterRow = Any  # a Row of ``_COUNTERS``
 
 
 @dataclass(frozen=True)
@@ -293,14 +300,26 @@ class Throttle:
             client=address,
         )
 
-    def check(self, keys: AttemptKeys, now: datetime | None = None) -> None:
-        """Raise ``TooManyAttempts`` (with the seconds to wait) if the attempt may not be made now."""
+    def check(self, keys: AttemptKeys, now: datetime | None = None, *, session: Session | None = None) -> None:
+        """Raise ``TooManyAttempts`` (with the seconds to wait) if the attempt may not be made now.
+
+        Read in ``session`` when given (a request's own session: one indexed query, no second
+        connection), else in a read scope of its own.
+        """
         now = now or utcnow()
-        with self.db.scope(write=False) as session:
-            rows = {row.key: row for row in session.scalars(select(SignInThrottle).where(SignInThrottle.key.in_(keys.all())))}
-            until = self.rules.refusal(keys, rows, now)
+        if session is not None:
+            until = self.rules.refusal(keys, self._rows(session, keys), now)
+        else:
+            with self.db.scope(write=False) as own:
+                until = self.rules.refusal(keys, self._rows(own, keys), now)
         if until is not None:
             raise TooManyAttempts(math.ceil((until - now).total_seconds()))
+
+    @staticmethod
+    def _rows(session: Session, keys: AttemptKeys) -> dict[str, _CounterRow]:
+        # Plain rows, not ORM objects: this runs on every request of a reading app (``opds.auth``).
+        result = session.execute(_COUNTERS, {"keys": keys.all()})
+        return {row.key: row for row in result}
 
     def record_failure(self, keys: AttemptKeys, caller: Session | None = None, now: datetime | None = None, *,
                        event: str = "signin.failure", staff_id: int | None = None) -> None:

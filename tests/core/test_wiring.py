@@ -117,8 +117,8 @@ def test_caches_backends_and_after_commit_tasks_are_per_runtime(two):
     assert a.indexer is not b.indexer and a.indexer.enrichers is not b.indexer.enrichers
     assert a.search is not b.search and a.jobs is not b.jobs and a.scheduler is not b.scheduler
     assert a.accounts is not b.accounts and a.ils is a.accounts  # ELIBRARY_ILS = "local": the patrons' own store
-    a.opds.credentials.put("card-and-pin-hash", 7)  # OPDS caches are the runtime's own
-    assert a.opds.credentials.get("card-and-pin-hash") == 7 and b.opds.credentials.get("card-and-pin-hash") is None
+    a.opds.credentials.put("card-and-pin-hash", 7, "pin-hash")  # OPDS caches are the runtime's own
+    assert a.opds.credentials.get("card-and-pin-hash").patron_id == 7 and b.opds.credentials.get("card-and-pin-hash") is None
     a.opds.counts.get("titles", lambda: 5)
     assert b.opds.counts.get("titles", lambda: 9) == 9
     with b.db.scope() as session:

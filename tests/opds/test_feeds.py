@@ -154,7 +154,7 @@ def test_bad_input_is_a_problem_never_a_500(client, catalog, path, status, code)
     assert response.json["title_ja"] != response.json["title_en"]
 
 
-def test_anonymous_feeds_are_cached_briefly_signed_in_ones_never(app, client, rt, catalog):
+def test_anonymous_feeds_are_cached_briefly_and_shared_with_patrons_who_have_none_of_their_titles(app, client, rt, catalog):
     from elibrary.catalog.models import Title
 
     app.extensions["elibrary"].opds.pages.seconds = 60
@@ -162,8 +162,14 @@ def test_anonymous_feeds_are_cached_briefly_signed_in_ones_never(app, client, rt
     with rt.db.scope() as session:
         session.get(Title, catalog.english).title = "坊っちゃん"
     assert client.get("/opds/v2/new").json == before  # the same bytes for a minute
-    fresh = client.get("/opds/v2/new", headers=basic()).json
-    assert "坊っちゃん" in {p["metadata"]["title"] for p in fresh["publications"]}
+    assert client.get("/opds/v2/new", headers=basic()).json == before  # a patron with no loans or holds: the same page
+    entry = f"/opds/v2/titles/{catalog.one_copy}"
+    kept = client.get(entry, headers=basic()).json
+    with rt.db.scope() as session:
+        session.get(Title, catalog.one_copy).title = "心"
+    assert client.get(entry).json == kept
+    assert client.post(f"{entry}/borrow", headers=basic()).status_code == 201
+    assert client.get(entry, headers=basic()).json["metadata"]["title"] == "心"  # their loan is on the page: rendered for them
     negotiated = client.get("/opds/", headers={"Accept": "application/opds+json"})
     assert negotiated.headers["Content-Type"] == "application/opds+json"
     assert client.get("/opds/", headers={"Accept": "application/atom+xml"}).headers["Content-Type"].startswith("application/atom+xml")
