@@ -22,6 +22,7 @@ from elibrary.schools.directory import Actor
 from elibrary.schools.importing import ImportPlan, ImportResult, IssuedCredential, counts
 from elibrary.schools.models import Enrolment, Member, School
 from elibrary.schools.roster import RosterRecord
+from elibrary.schools.teacher_links import sync_roster_links
 from elibrary.security.crypto import DataCipher
 
 
@@ -53,6 +54,8 @@ def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: 
             log.append(actor.access("change", "school-member", patron_id=member.patron_id, fields=("status",),
                                     detail=f"転出・離籍 {leaving.school_code} {leaving.place}"))
     record_many(session, log)
+    session.flush()
+    result.teacher_links = sync_roster_links(session, cipher, actor)
     summary = counts(plan)
     actor.log(session, "change", "school-roster", fields=("roster",),
               detail=f"{plan.year}年度 新規{summary['new']} 変更{summary['changed']} "

@@ -78,6 +78,7 @@ class ImportResult:
 
     plan: ImportPlan
     credentials: list[IssuedCredential] = field(default_factory=list)
+    teacher_links: tuple[int, int] = (0, 0)  # staff accounts linked to, and unlinked from, roster teachers
 
 
 def place_of(grade: int | None, class_name: str | None, number: int | None) -> str:
