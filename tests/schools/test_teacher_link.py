@@ -249,3 +249,18 @@ def test_school_sso_sign_in_also_opens_the_teachers_room(app, rt, town, provider
     parts = urlsplit(back)
     assert client.get(f"{parts.path}?{parts.query}").status_code == 303
     assert_both_rights(client, rt, town)
+
+
+def test_the_text_title_page_tells_staff_the_truth_and_offers_a_teacher_the_borrow_button(app, rt, town):
+    from tests.conftest import sign_in_staff
+
+    librarian = app.test_client()
+    sign_in_staff(librarian, rt, "librarian")
+    page = librarian.get(f"/text/titles/{town['title']}").get_data(as_text=True)
+    assert "職員アカウントでは本を借りられません" in page and "この本は貸出できません" not in page
+    assert f'action="/titles/{town["title"]}/borrow"' not in page
+    teacher = app.test_client()
+    staff_sign_in(teacher)
+    page = teacher.get(f"/text/titles/{town['title']}").get_data(as_text=True)
+    assert f'action="/titles/{town["title"]}/borrow"' in page and "職員アカウントでは" not in page
+    assert 'href="/text/shelf"' in page  # the text mode's own マイ本棚
