@@ -33,10 +33,11 @@ def _identities() -> dict:
     admin's unlink takes effect at once; the linked account must be active, and only teacher staff accounts and
     teacher-category patrons are ever linked (checked again here, not only when the link is made).
     """
-    if "_elibrary_identities" in g:
-        return g._elibrary_identities
-    found: dict = {}
     user = current_user._get_current_object() if current_user else None
+    cached = g.get("_elibrary_identities")
+    if cached is not None and cached[0] is user:  # kept per signed-in user: a sign-in or sign-out starts afresh
+        return cached[1]
+    found: dict = {}
     if user is not None and user.is_authenticated:
         if isinstance(user, StaffUser):
             found["staff"] = user
@@ -50,7 +51,7 @@ def _identities() -> dict:
                 staff = db_session().scalar(select(StaffUser).where(StaffUser.patron_id == user.id))
                 if staff is not None and staff.is_active and staff.role.value == "teacher":
                     found["staff"] = staff
-    g._elibrary_identities = found
+    g._elibrary_identities = (user, found)
     return found
 
 
