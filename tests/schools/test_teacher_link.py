@@ -264,3 +264,15 @@ def test_the_text_title_page_tells_staff_the_truth_and_offers_a_teacher_the_borr
     page = teacher.get(f"/text/titles/{town['title']}").get_data(as_text=True)
     assert f'action="/titles/{town["title"]}/borrow"' in page and "職員アカウントでは" not in page
     assert 'href="/text/shelf"' in page  # the text mode's own マイ本棚
+
+
+def test_a_disabled_staff_account_drops_the_teachers_room_from_a_school_sign_in(app, rt, town):
+    from elibrary.staff.services import disable_staff
+
+    client = app.test_client()
+    login_id_sign_in(client)
+    assert client.get("/classroom").status_code == 200
+    with rt.db.scope() as session:
+        disable_staff(session, "sensei@city.example.jp")
+    assert client.get("/classroom").status_code == 302  # no staff identity any more
+    assert client.get("/shelf").status_code == 200  # still the teacher's own borrowing
