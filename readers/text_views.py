@@ -15,9 +15,8 @@ from elibrary.catalog import browse
 from elibrary.catalog.models import Title, TitleStatus
 from elibrary.errors import NotFound
 from elibrary.lending import availability as availability_queries
-from elibrary.patrons.models import Patron
 from elibrary.search.base import MAX_QUERY_LENGTH, SearchError, SearchQuery
-from elibrary.web.auth import patron_required
+from elibrary.web.auth import current_patron, patron_required
 from elibrary.web.transactions import db_session, runtime
 from readers import plain_text, services
 
@@ -56,7 +55,7 @@ def title(title_id: int):
     book = session.get(Title, title_id)
     if book is None or book.status != TitleStatus.active:
         raise NotFound()
-    patron = current_user if isinstance(current_user._get_current_object(), Patron) and current_user.is_authenticated else None
+    patron = current_patron._get_current_object() if current_patron.is_authenticated else None
     state = availability_queries.availability(session, title_id, patron)
     readable = services.readable_file(session, title_id) is not None
     return _page("text/title.html", title=book, state=state, readable=readable,
@@ -67,13 +66,13 @@ def title(title_id: int):
 @patron_required
 def shelf():
     """マイ本棚: loans with links to their text, and holds."""
-    return _page("text/shelf.html", shelf=availability_queries.shelf(db_session(), current_user))
+    return _page("text/shelf.html", shelf=availability_queries.shelf(db_session(), current_patron))
 
 
 @bp.get("/read/<int:title_id>")
 def read(title_id: int):
     """The book's text, chapter by chapter (the same right as the reader; 403/404 otherwise)."""
-    grant = services.grant_reading(db_session(), current_user, title_id)
+    grant = services.grant_reading(db_session(), current_patron, title_id)
     chapters, reason = [], ""
     if grant.is_pdf:
         reason = "pdf"

@@ -11,13 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request, send_from_directory, url_for
-from flask_login import current_user
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from elibrary.books import open_epub, read_package
 from elibrary.errors import DomainError, Forbidden, InvalidInput
 from elibrary.patrons.models import Patron
+from elibrary.web.auth import current_patron
 from elibrary.web.transactions import db_session, runtime
 from readers import content_tokens, services
 from readers.content import TEXT_TYPES, content_type_for, rewrite_resource
@@ -62,12 +62,11 @@ def _content_token(grant: services.ReadingGrant) -> str:
 
 
 def _grant(title_id: int) -> services.ReadingGrant:
-    return services.grant_reading(db_session(), current_user, title_id)
+    return services.grant_reading(db_session(), current_patron, title_id)
 
 
 def _patron() -> Patron | None:
-    user = current_user
-    return user if isinstance(user, Patron) and user.is_authenticated else None
+    return current_patron._get_current_object() if current_patron.is_authenticated else None
 
 
 @lru_cache(maxsize=64)
@@ -350,7 +349,7 @@ def title_actions_context(title) -> dict:
         return {"readable": False}
     is_open = services.is_open_title(session, title.id)
     try:
-        grant = services.grant_reading(session, current_user, title.id)
+        grant = services.grant_reading(session, current_patron, title.id)
     except Forbidden:
         grant = None
     return {"readable": True, "is_open": is_open, "grant": grant,

@@ -5,12 +5,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from elibrary.announcements import services
 from elibrary.errors import InvalidInput
 from elibrary.line.notifier import parse_quiet_hours
-from elibrary.web.auth import staff_required
+from elibrary.web.auth import current_staff, staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
@@ -35,7 +34,7 @@ def staff_list():
     """Every announcement, and the form for a new one."""
     if request.method == "POST":
         row = services.create(
-            db_session(), current_user,
+            db_session(), current_staff,
             title=request.form.get("title", ""), body=request.form.get("body", ""),
             audience=request.form.get("audience", "all"), audience_value=request.form.get("audience_value", ""),
             show_on_site=request.form.get("show_on_site") == "1", send_line=request.form.get("send_line") == "1",
@@ -68,7 +67,7 @@ def submit(announcement_id: int):
 @staff_required("admin")
 def approve(announcement_id: int):
     """An admin approves."""
-    services.approve(services.get(db_session(), announcement_id), current_user)
+    services.approve(services.get(db_session(), announcement_id), current_staff)
     flash(t("承認しました。", "Approved."), "info")
     return redirect(url_for("announcements.detail", announcement_id=announcement_id), code=303)
 

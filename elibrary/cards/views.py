@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, render_template
-from flask_login import current_user
 from markupsafe import Markup
 
 from elibrary.cards import nw7
 from elibrary.patrons.contact import card_number_of
-from elibrary.web.auth import patron_required
+from elibrary.web.auth import current_patron, patron_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import runtime
 
@@ -16,7 +15,7 @@ PROVISIONAL = ("provisional",)
 
 
 def _card():
-    number = card_number_of(current_user, runtime().cipher)
+    number = card_number_of(current_patron, runtime().cipher)
     card_format = nw7.CardFormat.from_settings(runtime().settings)
     try:
         symbol = card_format.symbol(number)
@@ -31,7 +30,7 @@ def card():
     """The digital library card (デジタル利用者カード) to show at the counter."""
     number, symbol = _card()
     drawing = Markup(nw7.svg(symbol, title=t("利用者カードのバーコード", "Library card barcode"))) if symbol else None  # noqa: S704 - our own drawing, title escaped
-    provisional = current_user.category in PROVISIONAL or current_user.source in PROVISIONAL
+    provisional = current_patron.category in PROVISIONAL or current_patron.source in PROVISIONAL
     return render_template("cards/card.html", number=number, barcode=drawing, provisional=provisional)
 
 

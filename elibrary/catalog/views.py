@@ -3,12 +3,12 @@ in ``search_views``, ``cover_views`` and ``admin_views`` and are registered here
 from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template
-from flask_login import current_user
 
 from elibrary.catalog import browse, presentation, search_views
 from elibrary.catalog.models import Audience
 from elibrary.catalog.services import get_title, related_titles
 from elibrary.catalog.shelves import get_shelf
+from elibrary.web.auth import current_staff
 from elibrary.web.transactions import db_session, runtime
 
 bp = Blueprint("catalog", __name__)
@@ -35,7 +35,7 @@ def title(title_id: int):
     Withdrawn titles are hidden from patrons (404) and shown to staff with a notice.
     """
     session = db_session()
-    is_staff = bool(getattr(current_user, "is_staff", False))
+    is_staff = bool(current_staff.is_authenticated)
     record = get_title(session, title_id, include_withdrawn=is_staff)
     if not is_staff and runtime().usage is not None:
         runtime().usage.record_view(record.id)  # counted per title per day, in memory (statistics)

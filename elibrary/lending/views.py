@@ -8,12 +8,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from elibrary.errors import InvalidInput
 from elibrary.lending import availability as availability_queries
 from elibrary.lending import outlook, policy, services
-from elibrary.web.auth import patron_required
+from elibrary.web.auth import current_patron, patron_required
 from elibrary.web.formatting import format_day, format_moment
 from elibrary.web.i18n import current_locale, t
 from elibrary.web.safety import safe_next_url
@@ -30,7 +29,7 @@ def _back():
 @patron_required
 def shelf():
     """マイ本棚: the patron's loans and holds."""
-    view = services.shelf(db_session(), current_user)
+    view = services.shelf(db_session(), current_patron)
     return render_template("lending/shelf.html", shelf=view, today=date.today())
 
 
@@ -43,7 +42,7 @@ def _channel() -> str:
 @patron_required
 def borrow(title_id: int):
     """借りる."""
-    loan = services.borrow(db_session(), current_user, title_id, cipher=runtime().cipher, channel=_channel())
+    loan = services.borrow(db_session(), current_patron, title_id, cipher=runtime().cipher, channel=_channel())
     flash(t(f"借りました。返却期限: {_local(loan.due_at)}", f"Borrowed. Due: {_local(loan.due_at)}"), "success")
     return _back()
 
@@ -52,8 +51,8 @@ def borrow(title_id: int):
 @patron_required
 def hold(title_id: int):
     """予約する."""
-    placed = services.place_hold(db_session(), current_user, title_id, channel=_channel())
-    position = services.availability(db_session(), title_id, current_user).position or placed.queue_seq
+    placed = services.place_hold(db_session(), current_patron, title_id, channel=_channel())
+    position = services.availability(db_session(), title_id, current_patron).position or placed.queue_seq
     flash(t(f"予約しました。順番は{position}番目です。", f"Hold placed. You are number {position} in the queue."), "success")
     return _back()
 
@@ -62,7 +61,7 @@ def hold(title_id: int):
 @patron_required
 def confirm_return(loan_id: int):
     """返却の確認: returning early ends the reading, so the patron is asked once."""
-    loan, title = services.loan_of(db_session(), current_user, loan_id)
+    loan, title = services.loan_of(db_session(), current_patron, loan_id)
     next_url = safe_next_url(request.args.get("next")) or url_for("lending.shelf")
     return render_template("lending/confirm_return.html", loan=loan, title=title, next_url=next_url)
 
@@ -71,7 +70,7 @@ def confirm_return(loan_id: int):
 @patron_required
 def return_loan(loan_id: int):
     """返却する."""
-    services.return_loan(db_session(), current_user, loan_id, cipher=runtime().cipher)
+    services.return_loan(db_session(), current_patron, loan_id, cipher=runtime().cipher)
     flash(t("返却しました。", "Returned."), "success")
     return _back()
 
@@ -80,7 +79,7 @@ def return_loan(loan_id: int):
 @patron_required
 def renew(loan_id: int):
     """延長する."""
-    loan = services.renew(db_session(), current_user, loan_id)
+    loan = services.renew(db_session(), current_patron, loan_id)
     flash(t(f"延長しました。新しい返却期限: {_local(loan.due_at)}", f"Renewed. New due date: {_local(loan.due_at)}"), "success")
     return _back()
 
@@ -89,7 +88,7 @@ def renew(loan_id: int):
 @patron_required
 def cancel_hold(hold_id: int):
     """予約を取り消す."""
-    services.cancel_hold(db_session(), current_user, hold_id, cipher=runtime().cipher)
+    services.cancel_hold(db_session(), current_patron, hold_id, cipher=runtime().cipher)
     flash(t("予約を取り消しました。", "Hold cancelled."), "success")
     return _back()
 
@@ -103,7 +102,7 @@ def suspend_hold(hold_id: int):
         until = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput("再開日を YYYY-MM-DD で入力してください。", "Enter the resume date as YYYY-MM-DD.", field="until") from None
-    services.suspend_hold(db_session(), current_user, hold_id, until, cipher=runtime().cipher)
+    services.suspend_hold(db_session(), current_patron, hold_id, until, cipher=runtime().cipher)
     shown = format_day(until, current_locale())
     flash(t(f"{shown}まで予約を休止します。順番はそのままです。", f"Hold suspended until {shown}; your place is kept."), "success")
     return _back()
@@ -113,7 +112,7 @@ def suspend_hold(hold_id: int):
 @patron_required
 def resume_hold(hold_id: int):
     """予約を再開する."""
-    services.resume_hold(db_session(), current_user, hold_id, cipher=runtime().cipher)
+    services.resume_hold(db_session(), current_patron, hold_id, cipher=runtime().cipher)
     flash(t("予約を再開しました。", "Hold resumed."), "success")
     return _back()
 
@@ -122,7 +121,7 @@ def resume_hold(hold_id: int):
 @patron_required
 def history():
     """読書記録: kept only if the patron opted in."""
-    entries = services.reading_history(db_session(), current_user)
+    entries = services.reading_history(db_session(), current_patron)
     titles = {title.id: title for title in _titles(entries)}
     return render_template("lending/history.html", entries=entries, titles=titles)
 
@@ -132,7 +131,7 @@ def history():
 def set_history():
     """Switch the reading history on or off (off deletes it)."""
     keep = request.form.get("keep") == "1"
-    services.set_reading_history(db_session(), current_user, keep)
+    services.set_reading_history(db_session(), current_patron, keep)
     flash(
         t("読書記録を残します。", "Your reading history will be kept.") if keep
         else t("読書記録を残しません。記録は削除しました。", "Reading history is off and was deleted."),
@@ -145,7 +144,7 @@ def set_history():
 @patron_required
 def delete_history():
     """Delete the kept reading history (the setting stays as it is)."""
-    count = services.delete_reading_history(db_session(), current_user)
+    count = services.delete_reading_history(db_session(), current_patron)
     flash(t(f"読書記録を{count}件削除しました。", f"Deleted {count} history entries."), "success")
     return redirect(url_for("lending.history"), code=303)
 
@@ -171,7 +170,7 @@ def title_lending(title):
 
 
 def _signed_in_patron():
-    return current_user if current_user.is_authenticated and not current_user.is_staff else None
+    return current_patron._get_current_object() if current_patron.is_authenticated else None
 
 
 def lending_outlooks(titles) -> dict:

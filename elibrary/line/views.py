@@ -12,7 +12,6 @@ import re
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, flash, jsonify, make_response, redirect, render_template, request, session, url_for
-from flask_login import current_user
 from jinja2.utils import htmlsafe_json_dumps
 
 from elibrary.errors import InvalidInput
@@ -22,7 +21,7 @@ from elibrary.line.client import LineError
 from elibrary.line.models import CHANNELS
 from elibrary.patrons import services as patron_services
 from elibrary.patrons.models import Patron
-from elibrary.web.auth import patron_required, sign_in_user, staff_required
+from elibrary.web.auth import current_patron, current_staff, patron_required, sign_in_user, staff_required
 from elibrary.web.headers import inline_script_policy
 from elibrary.web.i18n import current_locale, t
 from elibrary.web.safety import csrf_exempt
@@ -120,8 +119,8 @@ def unlink():
     if line_user is not None:
         row = linking.link_for_user(db, runtime().cipher, line_user)
         patron_id = row.patron_id if row is not None else None
-    elif current_user.is_authenticated and not current_user.is_staff:
-        patron_id = current_user.id
+    elif current_patron.is_authenticated:
+        patron_id = current_patron.id
     if patron_id is None:
         raise linking.LineSignInFailed()
     linking.unlink(db, patron_id, address=request.remote_addr)
@@ -141,14 +140,14 @@ def settings():
         channel = request.form.get("channel", "")
         if channel not in CHANNELS:
             raise InvalidInput("受け取り方法を選んでください。", "Choose how to receive notices.", field="channel")
-        recipients.set_preference(db, current_user.id, channel, titles_allowed and request.form.get("include_titles") == "1")
+        recipients.set_preference(db, current_patron.id, channel, titles_allowed and request.form.get("include_titles") == "1")
         flash(t("通知の設定を保存しました。", "Your notice settings have been saved."), "info")
         return redirect(url_for("line.settings"), code=303)
     return render_template(
         "line/settings.html",
-        preference=recipients.preference_of(db, current_user.id),
-        link=linking.link_for_patron(db, current_user.id),
-        has_email=patron_services.notification_address(db, runtime().cipher, current_user) is not None,
+        preference=recipients.preference_of(db, current_patron.id),
+        link=linking.link_for_patron(db, current_patron.id),
+        has_email=patron_services.notification_address(db, runtime().cipher, current_patron) is not None,
         titles_allowed=titles_allowed,
         line_enabled=runtime().line is not None and bool(runtime().settings.get("ELIBRARY_LINE_LOGIN_CHANNEL_ID")),
     )
@@ -205,7 +204,7 @@ def account_link():
 @staff_required("admin", "librarian")
 def staff_unlink(patron_id: int):
     """Staff end a patron's LINE link (lost phone, a request at the counter)."""
-    linking.unlink(db_session(), patron_id, staff=current_user, address=request.remote_addr)
+    linking.unlink(db_session(), patron_id, staff=current_staff._get_current_object(), address=request.remote_addr)
     if request.form:  # the button on the staff patron page
         flash(t("LINE連携を解除しました。", "The LINE link has been removed."), "info")
         return redirect(url_for("patron_admin.lookup"), code=303)

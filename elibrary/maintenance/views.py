@@ -13,14 +13,13 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Flask, Response, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user
 
 from elibrary.db import utcnow
 from elibrary.maintenance import services
 from elibrary.maintenance.flag import MaintenanceState
 from elibrary.maintenance.times import describe_en, describe_ja, parse_when
 from elibrary.security.events import record_security_event_now
-from elibrary.web.auth import staff_required
+from elibrary.web.auth import current_staff, staff_required
 from elibrary.web.errors import problem_response, wants_json
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
@@ -89,8 +88,8 @@ def admin():
         now = utcnow()
         if request.form.get("action") == "off":
             services.stop(db_session(), path, now)
-            log.warning("maintenance mode off (by staff %s)", current_user.id)
-            record_security_event_now(rt.db, "maintenance.off", caller=db_session(), actor_kind="staff", staff_id=current_user.id,
+            log.warning("maintenance mode off (by staff %s)", current_staff.id)
+            record_security_event_now(rt.db, "maintenance.off", caller=db_session(), actor_kind="staff", staff_id=current_staff.id,
                                       address=request.remote_addr)
             flash(t("メンテナンスモードを解除しました。", "Maintenance mode is off."), "success")
         else:
@@ -98,10 +97,10 @@ def admin():
             state = services.start(
                 db_session(), path, now, lead_days=int(rt.settings.get("ELIBRARY_MAINTENANCE_NOTICE_DAYS") or 10),
                 message=request.form.get("message", ""), starts_at=parse_when(at, now) if at else None,
-                until=parse_when(until, now) if until else None, read_only=request.form.get("read_only") == "1", by=f"staff:{current_user.id}",
+                until=parse_when(until, now) if until else None, read_only=request.form.get("read_only") == "1", by=f"staff:{current_staff.id}",
             )
-            log.warning("maintenance mode set (by staff %s): read_only=%s starts=%s until=%s", current_user.id, state.read_only, state.starts_at, state.until)
-            record_security_event_now(rt.db, "maintenance.on", caller=db_session(), actor_kind="staff", staff_id=current_user.id,
+            log.warning("maintenance mode set (by staff %s): read_only=%s starts=%s until=%s", current_staff.id, state.read_only, state.starts_at, state.until)
+            record_security_event_now(rt.db, "maintenance.on", caller=db_session(), actor_kind="staff", staff_id=current_staff.id,
                                       address=request.remote_addr, detail={"read_only": state.read_only})
             flash(t("メンテナンスモードを設定しました。", "Maintenance mode is set."), "success")
         return redirect(url_for("maintenance.admin"), code=303)

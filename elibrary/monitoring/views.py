@@ -15,7 +15,7 @@ from elibrary.db import utcnow
 from elibrary.monitoring import metrics
 from elibrary.security import events
 from elibrary.security.throttle import address_in, parse_networks
-from elibrary.web.auth import staff_required
+from elibrary.web.auth import current_staff, staff_required
 from elibrary.web.transactions import db_session, runtime
 
 bp = Blueprint("security_events", __name__, url_prefix="/staff/security-events")
@@ -104,9 +104,9 @@ def _observe(response: Response) -> Response:
 def _record_refusal(endpoint: str) -> None:
     """A 403 is a security event (in a transaction of its own: the request's was rolled back)."""
     signed_in = bool(current_user.is_authenticated)
-    staff = signed_in and getattr(current_user, "is_staff", False)
+    staff = bool(current_staff.is_authenticated)
     actor = "staff" if staff else ("patron" if signed_in else "anonymous")
-    events.record_security_event_now(runtime().db, "permission.refused", caller=db_session(), actor_kind=actor, staff_id=current_user.id if staff else None,
+    events.record_security_event_now(runtime().db, "permission.refused", caller=db_session(), actor_kind=actor, staff_id=current_staff.id if staff else None,
                                      address=request.remote_addr, detail={"endpoint": endpoint, "method": request.method})
 
 

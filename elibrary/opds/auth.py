@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 
 from flask import Response, current_app, g, request, url_for
-from flask_login import current_user
 
 from elibrary.opds.negotiation import AUTH_DOCUMENT, AUTH_DOCUMENT_PALACE, FEED_V2
 from elibrary.patrons.models import Patron
 from elibrary.patrons.services import SignInFailed, sign_in_for_request
 from elibrary.security.crypto import normalize_card_number
+from elibrary.web.auth import current_patron as session_patron
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
@@ -108,8 +108,8 @@ def current_patron() -> Patron | None:
         patron = _basic_sign_in(auth.username or "", auth.password or "")
     elif auth is not None or request.headers.get("Authorization"):
         raise AuthenticationRequired(wrong_credentials=True)  # a scheme we do not offer, or garbled
-    elif current_user.is_authenticated and not current_user.is_staff:
-        patron = current_user._get_current_object()
+    elif session_patron.is_authenticated:  # a signed-in patron, or a teacher's linked patron account
+        patron = session_patron._get_current_object()
     g._opds_patron = patron
     return patron
 

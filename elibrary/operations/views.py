@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, jsonify, request
-from flask_login import current_user
 
 from elibrary.db import utcnow
 from elibrary.operations import checks
 from elibrary.security.throttle import address_in, parse_networks
+from elibrary.web.auth import current_staff
 from elibrary.web.transactions import db_session, runtime
 
 bp = Blueprint("operations", __name__)
@@ -17,7 +17,7 @@ def _allowed() -> bool:
     if address_in(request.remote_addr, networks):
         return True
     try:
-        return bool(current_user.is_authenticated and current_user.is_staff and current_user.role.value == "admin")
+        return bool(current_staff.is_authenticated and current_staff.role.value == "admin")
     except Exception:  # the database is down: only the monitoring addresses may read the report then
         return False
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from elibrary.patrons import email_change, services
 from elibrary.patrons.contact import notification_address
-from elibrary.web.auth import patron_required, sign_in_user, sign_out_everywhere, sign_out_user
+from elibrary.web.auth import current_patron, patron_required, sign_in_user, sign_out_everywhere, sign_out_user
 from elibrary.web.i18n import current_locale, t
 from elibrary.web.safety import safe_next_url
 from elibrary.web.transactions import db_session, runtime
@@ -54,14 +54,14 @@ def email():
     """メールアドレスの設定: the patron's own address, changed only after a link sent to the new one is opened."""
     rt = runtime()
     if request.method == "POST":
-        address, token = email_change.request_change(db_session(), rt.cipher, rt.settings["ELIBRARY_SECRET_KEY"], current_user,
+        address, token = email_change.request_change(db_session(), rt.cipher, rt.settings["ELIBRARY_SECRET_KEY"], current_patron,
                                                      request.form.get("email", ""))
         link = url_for("patrons.confirm_email", token=token, _external=True)
         email_change.send_confirmation(db_session(), rt.cipher, address, link, _library_name())
         flash(t(f"{address} に確認のメールを送りました。メールのリンクを開くと設定が完了します。",
                 f"A confirmation e-mail was sent to {address}. Open its link to finish."), "success")
         return redirect(url_for("patrons.email"), code=303)
-    current = notification_address(db_session(), rt.cipher, current_user)
+    current = notification_address(db_session(), rt.cipher, current_patron)
     return render_template("patrons/email.html", current=current, hours=email_change.MAX_AGE_HOURS)
 
 
@@ -70,7 +70,7 @@ def email():
 def confirm_email(token: str):
     """The link from the confirmation e-mail: stores the address for the signed-in patron it was made for."""
     rt = runtime()
-    address = email_change.confirm_change(db_session(), rt.cipher, rt.settings["ELIBRARY_SECRET_KEY"], current_user, token)
+    address = email_change.confirm_change(db_session(), rt.cipher, rt.settings["ELIBRARY_SECRET_KEY"], current_patron, token)
     flash(t(f"お知らせの送り先を {address} にしました。", f"Notices will go to {address}."), "success")
     return redirect(url_for("patrons.email"), code=303)
 

@@ -22,6 +22,7 @@ from elibrary.schools.directory import Actor
 from elibrary.schools.importing import ImportPlan, ImportResult, IssuedCredential, counts
 from elibrary.schools.models import Enrolment, Member, School
 from elibrary.schools.roster import RosterRecord
+from elibrary.schools.teacher_links import sync_roster_links
 from elibrary.security.crypto import DataCipher
 
 
@@ -29,17 +30,20 @@ def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: 
     """Write a plan: schools, the year, classes, new and changed members, leavers; one access-log entry per change."""
     now = now or utcnow()
     result = ImportResult(plan=plan)
-    for info in plan.new_schools:
-        directory.add_school(session, info.code, info.name, info.kind, sourced_id=info.sourced_id)
+    directory.add_schools(session, plan.new_schools)
     schools = {s.code: s for s in session.scalars(select(School))}
     for code, info in plan.schools.items():  # OneRoster names the schools: keep name and sourcedId current
         school = schools[code]
         school.name, school.sourced_id = info.name or school.name, info.sourced_id or school.sourced_id
     year = directory.ensure_year(session, plan.year, plan.year_sourced_id)
     classes = directory.ClassCache(session, year)
+    # every class of the roster in one statement, not one round trip per new class in the middle of the enrolments
+    classes.make_missing((schools[r.school_code].id, r.grade, r.class_name, r.class_sourced_id)
+                         for r in [*plan.new, *(c.record for c in plan.changed)] if not r.keep_place)
     enrolments = {e.member_id: e for e in session.scalars(select(Enrolment).where(Enrolment.year_id == year.id))}
     result.credentials = _create_new(session, cipher, plan, schools, enrolments, classes, year.id)
     members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_([c.member_id for c in plan.changed] or [0])))}
+    held = _load_patrons(session, [m.patron_id for m in members.values()])  # in the identity map: no read per member below
     log = []
     for change in plan.changed:
         member, school = members[change.member_id], schools[change.record.school_code]
@@ -47,12 +51,16 @@ def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: 
         _enrol(session, enrolments, classes, year.id, member, school, change.record)
         log.append(actor.access("change", "school-member", patron_id=member.patron_id, fields=("enrolment",), detail="; ".join(change.differences)))
     if not plan.leaving_held:
+        leavers = list(session.scalars(select(Member).where(Member.id.in_([leaving.member_id for leaving in plan.leaving] or [0]))))
+        held += _load_patrons(session, [m.patron_id for m in leavers])
         for leaving in plan.leaving:
             member = session.get(Member, leaving.member_id)
             mark_leaving(session, member, tokyo_today(now) - timedelta(days=1), status="left")
             log.append(actor.access("change", "school-member", patron_id=member.patron_id, fields=("status",),
                                     detail=f"転出・離籍 {leaving.school_code} {leaving.place}"))
     record_many(session, log)
+    session.flush()
+    result.teacher_links = sync_roster_links(session, cipher, actor)
     summary = counts(plan)
     actor.log(session, "change", "school-roster", fields=("roster",),
               detail=f"{plan.year}年度 新規{summary['new']} 変更{summary['changed']} "
@@ -89,6 +97,15 @@ def _create_new(session: Session, cipher: DataCipher, plan: ImportPlan, schools:
         _enrol(session, enrolments, classes, year_id, member, school, record)
         credentials.append(IssuedCredential(member.id, login_id, password, school.code, record.grade, record.class_name, record.number, record.role))
     return credentials
+
+
+def _load_patrons(session: Session, ids: list[int]) -> list[Patron]:
+    """Load these patrons in a few queries; while the caller holds the list (the identity map keeps only weak
+    references), ``session.get`` finds them without a round trip each."""
+    rows: list[Patron] = []
+    for start in range(0, len(ids), 1000):
+        rows += session.scalars(select(Patron).where(Patron.id.in_(ids[start:start + 1000]))).all()
+    return rows
 
 
 def mark_leaving(session: Session, member: Member, last_day, *, status: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from elibrary.audit.recording import Access, record, record_now
 from elibrary.audit.request_access import staff_access
@@ -18,6 +17,7 @@ from elibrary.db import utcnow
 from elibrary.errors import InvalidInput
 from elibrary.schools import cards, class_reading, signin_tokens
 from elibrary.schools.directory import current_school_year
+from elibrary.web.auth import current_patron, current_staff
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
@@ -30,12 +30,12 @@ def room_required(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if current_user.is_authenticated and current_user.is_staff:
-            if current_user.role.value not in ROLES:
+        if current_staff.is_authenticated:  # staff, or a teacher's school sign-in carrying their linked staff account
+            if current_staff.role.value not in ROLES:
                 abort(403)
-            g.viewer = current_user
-        elif current_user.is_authenticated:
-            g.viewer = cards.teacher_of_patron(db_session(), current_user.id)
+            g.viewer = current_staff._get_current_object()
+        elif current_patron.is_authenticated:
+            g.viewer = cards.teacher_of_patron(db_session(), current_patron.id)
             if g.viewer is None:
                 abort(403)
         else:
@@ -132,7 +132,10 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def teacher_room_link() -> dict:
-        # Only school accounts are looked up: one query on their pages, none for anyone else.
-        if current_user.is_authenticated and not current_user.is_staff and getattr(current_user, "source", "") == "school":
-            return {"school_teacher_room": cards.teacher_of_patron(db_session(), current_user.id) is not None}
+        # Teachers (a staff account of role teacher, linked or not) see the link; school accounts without one are
+        # looked up: one query on their pages, none for anyone else.
+        if current_staff.is_authenticated:
+            return {"school_teacher_room": current_staff.role.value == "teacher"}
+        if current_patron.is_authenticated and current_patron.source == "school":
+            return {"school_teacher_room": cards.teacher_of_patron(db_session(), current_patron.id) is not None}
         return {"school_teacher_room": False}

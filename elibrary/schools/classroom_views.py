@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from elibrary.catalog.models import Title
 from elibrary.catalog.titles import find_title
@@ -16,7 +15,7 @@ from elibrary.lending import services as lending
 from elibrary.lending.policy import tokyo_today
 from elibrary.schools import classroom
 from elibrary.schools.shelf_models import SHELF_KINDS
-from elibrary.web.auth import patron_required, staff_required
+from elibrary.web.auth import current_patron, current_staff, patron_required, staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
@@ -25,7 +24,7 @@ ROLES = ("admin", "librarian", "teacher")
 
 
 def _staff():
-    return current_user._get_current_object()
+    return current_staff._get_current_object()
 
 
 @bp.get("/classroom")
@@ -99,7 +98,7 @@ def remove(item_id: int):
 def pupil_home():
     """A pupil's home: the class shelf first (class sets, then assigned reading), large, with furigana where wanted."""
     session = db_session()
-    patron = current_user._get_current_object()
+    patron = current_patron._get_current_object()
     place = classroom.place_of(session, patron)
     if place is None:
         return redirect(url_for("catalog.home"))
@@ -114,7 +113,7 @@ def pupil_home():
 def read(title_id: int):
     """One tap from the pupil's home to the reader: borrow when needed (under every lending rule), then open it."""
     session = db_session()
-    patron = current_user._get_current_object()
+    patron = current_patron._get_current_object()
     title = session.get(Title, title_id)
     if title is None:
         raise NotFound("本が見つかりません。", "No such title.")

@@ -55,6 +55,33 @@ def import_roster_command(file: Path, school_code: str | None, year: int | None,
         _print_credentials(result)
 
 
+@schools_group.command("link-teacher")
+@click.argument("staff_email")
+@click.argument("login_id")
+@one_line_errors
+def link_teacher_command(staff_email: str, login_id: str) -> None:
+    """Link a teacher's staff account to their school account (same school): one sign-in then carries both."""
+    from elibrary.schools import teacher_links
+
+    rt = runtime()
+    with rt.db.scope() as session:
+        staff = teacher_links.link_teacher(session, staff_email, login_id, CLI_ACTOR)
+        click.echo(f"{staff.email} ↔ {login_id}")
+
+
+@schools_group.command("unlink-teacher")
+@click.argument("staff_email")
+@one_line_errors
+def unlink_teacher_command(staff_email: str) -> None:
+    """End the link of a teacher's staff account to their school account."""
+    from elibrary.schools import teacher_links
+
+    rt = runtime()
+    with rt.db.scope() as session:
+        ended = teacher_links.unlink_teacher(session, staff_email, CLI_ACTOR)
+        click.echo(f"{staff_email}: " + ("unlinked" if ended else "had no link"))
+
+
 @schools_group.command("export-roster")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--year", type=int, default=None, help="The 年度 (default: the current one).")
@@ -140,6 +167,8 @@ def rollover_undo_command() -> None:
 
 
 def _print_credentials(result) -> None:
+    if any(result.teacher_links):
+        click.echo(f"teacher accounts linked {result.teacher_links[0]}, unlinked {result.teacher_links[1]} (教員の職員アカウントと学校アカウントの連携)")
     if result.credentials:
         click.echo("# new accounts: initial passwords are shown only now (ログインIDと初期パスワード: この一度だけ表示します)")
         click.echo("school,grade,class,number,role,login_id,password")

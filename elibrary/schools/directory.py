@@ -73,6 +73,25 @@ def add_school(session: Session, code: str, name: str, kind: str = "elementary",
     return school
 
 
+def add_schools(session: Session, infos) -> list[School]:
+    """Register several new schools (``code``, ``name``, ``kind``, ``sourced_id`` each) in one flush: a roster's
+    new schools, already checked to be new by the plan."""
+    codes = [(info.code or "").strip() for info in infos]
+    if not codes:
+        return []
+    taken = set(session.scalars(select(School.code).where(School.code.in_(codes))))
+    rows = []
+    for code, info in zip(codes, infos, strict=True):
+        if not code or not info.name or info.kind not in KINDS or code in taken:
+            return [add_school(session, code, info.name, info.kind, sourced_id=info.sourced_id) for info in infos]  # the one-by-one refusal
+        taken.add(code)
+        rows.append(School(code=code, name=info.name, kind=info.kind, sourced_id=info.sourced_id,
+                           furigana_max_grade=0 if info.kind == "junior_high" else 2))
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def find_school(session: Session, code: str) -> School | None:
     """The school with this code, if registered."""
     return session.scalar(select(School).where(School.code == code))
@@ -112,3 +131,17 @@ class ClassCache:
         elif sourced_id and row.sourced_id != sourced_id:
             row.sourced_id = sourced_id
         return row
+
+    def make_missing(self, wanted) -> None:
+        """Make every missing class of ``wanted`` ((school_id, grade, name, sourced_id) tuples) in one flush, so
+        that ``get`` finds them all without a round trip per class."""
+        made = False
+        for school_id, grade, name, sourced_id in wanted:
+            key = (school_id, grade, name)
+            if grade is None or not name or key in self._rows:
+                continue
+            self._rows[key] = SchoolClass(school_id=school_id, year_id=self.year.id, grade=grade, name=name, sourced_id=sourced_id)
+            self.session.add(self._rows[key])
+            made = True
+        if made:
+            self.session.flush()

@@ -1,7 +1,8 @@
 """The Japanese roster CSV template (名簿CSV): a pure parser, bytes in, records and rejected rows out.
 
 Columns (first row, in any order): 学校コード, 学年, 組, 出席番号, 氏名 (optional), ふりがな (optional),
-ログインID (optional), 種別 (児童・生徒 / 教員). UTF-8 with or without BOM, or cp932 (Excel's Shift_JIS).
+ログインID (optional), 種別 (児童・生徒 / 教員), メールアドレス (optional: school SSO linking, and a teacher's staff
+account of the same address and school is linked to the teacher's school account). UTF-8 with or without BOM, or cp932 (Excel's Shift_JIS).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ COLUMNS = {  # field -> headers recognised (after NFKC, spaces removed, lower ca
     "kana": ("ふりがな", "フリガナ", "よみ", "kana"),
     "login_id": ("ログインid", "login_id", "loginid"),
     "role": ("種別", "role"),
+    "email": ("メールアドレス", "メール", "email", "e-mail"),
 }
 REQUIRED = ("school_code", "grade", "class_name", "number", "role")
 TEMPLATE_HEADERS = ("学校コード", "学年", "組", "出席番号", "氏名", "ふりがな", "ログインID", "種別")
@@ -112,4 +114,5 @@ def _record(roster: ParsedRoster, where: str, row: list[str], positions: dict[st
             return None
     class_name = unicodedata.normalize("NFKC", cell("class_name")).strip() or None
     return RosterRecord(line=where, role=role, school_code=school_code, grade=grade, class_name=class_name, number=number,
-                        name=cell("name") or None, kana=cell("kana") or None, login_id=cell("login_id") or None)
+                        name=cell("name") or None, kana=cell("kana") or None, login_id=cell("login_id") or None,
+                        email=cell("email") or None)

@@ -5,7 +5,6 @@ import io
 from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_login import current_user
 
 from elibrary.db import utcnow
 from elibrary.errors import DomainError
@@ -13,7 +12,7 @@ from elibrary.schools import directory, exporting, rollover, services, uploads
 from elibrary.schools.directory import Actor
 from elibrary.schools.importing import counts
 from elibrary.schools.roster_csv import template_text
-from elibrary.web.auth import staff_required
+from elibrary.web.auth import current_staff, staff_required
 from elibrary.web.i18n import current_locale, t
 from elibrary.web.transactions import db_session, runtime
 
@@ -26,7 +25,7 @@ def _folder() -> Path:
 
 
 def _actor() -> Actor:
-    return Actor(current_user.id, current_user.email, request.remote_addr)
+    return Actor(current_staff.id, current_staff.email, request.remote_addr)
 
 
 def _options() -> tuple[int | None, str | None]:
@@ -57,7 +56,7 @@ def roster_check():
         plan, _ = services.import_roster(session, runtime().cipher, data, _actor(), year=year, school_code=school, dry_run=True)
     except DomainError as exc:
         return render_template("schools/roster_upload.html", schools=directory.list_schools(session), error=exc.message(current_locale())), 400
-    token = uploads.keep(_folder(), runtime().cipher, current_user.id, data)
+    token = uploads.keep(_folder(), runtime().cipher, current_staff.id, data)
     return render_template("schools/roster_plan.html", plan=plan, counts=counts(plan), token=token, year=plan.year, school=school or "",
                            filename=upload.filename)
 
@@ -70,7 +69,7 @@ def roster_confirm():
     year, school = _options()
     session = db_session()
     try:
-        data = uploads.load(_folder(), runtime().cipher, current_user.id, token)
+        data = uploads.load(_folder(), runtime().cipher, current_staff.id, token)
         plan, result = services.import_roster(session, runtime().cipher, data, _actor(), year=year, school_code=school, dry_run=False)
     except DomainError as exc:
         return render_template("schools/roster_upload.html", schools=directory.list_schools(session), error=exc.message(current_locale())), 400
@@ -134,7 +133,7 @@ def rollover_preview():
         result = rollover.preview_rollover(session, runtime().cipher, int(year), until=_until(int(year)), roster=roster)
     except DomainError as exc:
         return _rollover_page(exc.message(current_locale()), 400)
-    token = uploads.keep(_folder(), runtime().cipher, current_user.id, data) if data else ""
+    token = uploads.keep(_folder(), runtime().cipher, current_staff.id, data) if data else ""
     return render_template("schools/rollover_preview.html", result=result, until=_until(int(year)), token=token,
                            counts=counts(result.roster) if result.roster else None)
 
@@ -147,7 +146,7 @@ def rollover_confirm():
     token = request.form.get("token", "")
     session = db_session()
     try:
-        roster = services.parse_roster(session, uploads.load(_folder(), runtime().cipher, current_user.id, token)) if token else None
+        roster = services.parse_roster(session, uploads.load(_folder(), runtime().cipher, current_staff.id, token)) if token else None
         result = rollover.apply_rollover(session, runtime().cipher, year, _actor(), until=_until(year), roster=roster)
     except DomainError as exc:
         return _rollover_page(exc.message(current_locale()), 400)

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from elibrary.selection import lists, requests, suggestions
-from elibrary.web.auth import patron_required, staff_required
+from elibrary.web.auth import current_patron, current_staff, patron_required, staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
@@ -22,7 +21,7 @@ bp = Blueprint("purchase_requests", __name__, template_folder="templates")
 def patron_page():
     """A signed-in patron asks the library to buy a book, and sees their own requests."""
     session = db_session()
-    patron = current_user._get_current_object()
+    patron = current_patron._get_current_object()
     if request.method == "POST":
         requests.make_request(session, patron, request.form.get("text", ""))
         flash(t("リクエストを受け付けました。", "Your request was received."), "info")
@@ -36,7 +35,7 @@ def patron_page():
 def staff_page():
     """Requests grouped by title with counts (who asked only where the library's policy shows it)."""
     session = db_session()
-    staff = current_user._get_current_object()
+    staff = current_staff._get_current_object()
     return render_template("selection/requests.html", groups=requests.grouped_requests(session, staff),
                            lists=lists.all_lists(session, staff), requesters_shown=_requesters_shown())
 
@@ -46,7 +45,7 @@ def staff_page():
 def requesters_page():
     """Who asked for one title (POST: the look is an access to personal data, logged; never in a URL or a cache)."""
     key = request.form.get("key", "")[:300]
-    shown = requests.requesters(db_session(), current_user._get_current_object(), key, runtime().cipher,
+    shown = requests.requesters(db_session(), current_staff._get_current_object(), key, runtime().cipher,
                                 shown_by_policy=_requesters_shown(), address=request.remote_addr)
     response = make_response(render_template("selection/requesters.html", key=key, requesters=shown))
     response.headers["Cache-Control"] = "no-store"
@@ -61,5 +60,5 @@ def missed_searches():
     from elibrary.usage.counters import tokyo_day
 
     session = db_session()
-    found = suggestions.missed_searches(session, current_user._get_current_object(), tokyo_day(utcnow()))
+    found = suggestions.missed_searches(session, current_staff._get_current_object(), tokyo_day(utcnow()))
     return render_template("selection/suggestions.html", found=found, days=suggestions.WINDOW_DAYS)

@@ -9,14 +9,13 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from elibrary.errors import InvalidInput
 from elibrary.selection import funds, lists, search
 from elibrary.selection.money import fiscal_year_label, tax_rounding, yen
 from elibrary.selection.offers import MODEL_LABELS
 from elibrary.selection.pool import OWNED_REASONS
-from elibrary.web.auth import staff_required
+from elibrary.web.auth import current_staff, staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
@@ -29,7 +28,7 @@ NDC_CLASSES = {"0": "総記", "1": "哲学", "2": "歴史", "3": "社会科学",
 
 def staff():
     """The signed-in staff member (services check the role again)."""
-    return current_user._get_current_object()
+    return current_staff._get_current_object()
 
 
 @bp.app_context_processor

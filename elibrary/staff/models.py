@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, Integer, LargeBinary, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from elibrary.db import Base, UTCDateTime, utcnow
@@ -30,6 +30,9 @@ class StaffUser(Base):
         Enum(Role, name="staff_role", native_enum=False, values_callable=lambda e: [m.value for m in e], length=20)
     )
     school_code: Mapped[str | None] = mapped_column(String(40))
+    # A teacher's own patron account (category teacher): one sign-in, either way, carries both (web/auth.py).
+    # Linked by the roster import (same e-mail, same school) or by an admin (``elibrary schools link-teacher``).
+    patron_id: Mapped[int | None] = mapped_column(ForeignKey("patrons.id", ondelete="SET NULL"), unique=True)
     totp_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)  # last accepted TOTP time step: a code works once
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)

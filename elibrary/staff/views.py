@@ -9,12 +9,11 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user
 
 from elibrary.errors import DomainError
 from elibrary.staff import services, totp
 from elibrary.staff.models import StaffUser
-from elibrary.web.auth import current_session_token, sign_in_user, sign_out_everywhere, sign_out_user, staff_required
+from elibrary.web.auth import current_session_token, current_staff, sign_in_user, sign_out_everywhere, sign_out_user, staff_required
 from elibrary.web.i18n import current_locale, t
 from elibrary.web.safety import safe_next_url
 from elibrary.web.transactions import db_session, rollback_request_session, runtime
@@ -149,7 +148,7 @@ def home():
     from flask import current_app
 
     menu = [entry for entry in MENU if entry[0] in current_app.view_functions]
-    return render_template("staff/home.html", user=current_user, staff_menu=menu)
+    return render_template("staff/home.html", user=current_staff._get_current_object(), staff_menu=menu)
 
 
 @bp.post("/logout")

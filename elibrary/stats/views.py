@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Flask, Response, render_template, request
-from flask_login import current_user
 from markupsafe import Markup
 
 from elibrary.errors import InvalidInput
@@ -18,7 +17,7 @@ from elibrary.stats.measures import BREAKDOWNS, MEASURES, SOURCE_BREAKDOWNS, TEA
 from elibrary.stats.periods import custom_period, fiscal_period, fiscal_year_of, month_period
 from elibrary.stats.reports import ReportRequest, build_report, check_request
 from elibrary.usage.counters import tokyo_day
-from elibrary.web.auth import staff_required
+from elibrary.web.auth import current_staff, staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session, runtime
 
@@ -68,7 +67,7 @@ def _period():
 
 
 def _request() -> ReportRequest:
-    staff = current_user._get_current_object()
+    staff = current_staff._get_current_object()
     teacher = staff.role.value == "teacher"
     measure = request.args.get("measure", "loans")
     breakdown = request.args.get("by", "grade" if teacher else "month")
@@ -81,7 +80,7 @@ def page():
     """The report chosen in the form: a table with totals and a year earlier, and a chart beside it."""
     session = db_session()
     report = build_report(session, _request())
-    teacher = current_user.role.value == "teacher"
+    teacher = current_staff.role.value == "teacher"
     measures = {k: m for k, m in MEASURES.items() if not teacher or k in TEACHER_MEASURES}
     breakdowns = {k: b for k, b in BREAKDOWNS.items() if (not teacher or k in TEACHER_BREAKDOWNS)
                   and k in SOURCE_BREAKDOWNS[MEASURES[report.request.measure].source]}

@@ -6,14 +6,13 @@ import io
 from datetime import datetime
 
 from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from elibrary.csvcells import safe_cell
 from elibrary.db import utcnow
 from elibrary.errors import InvalidInput
 from elibrary.lending.policy import TOKYO
 from elibrary.stocktake import services
-from elibrary.web.auth import staff_required
+from elibrary.web.auth import current_staff, staff_required
 from elibrary.web.i18n import t
 from elibrary.web.transactions import db_session
 
@@ -29,7 +28,7 @@ def index():
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise InvalidInput("ファイルを選んでください。", "Choose a file.", field="file")
-        audit = services.import_report(db_session(), current_user.id, upload.filename, upload.read())
+        audit = services.import_report(db_session(), current_staff.id, upload.filename, upload.read())
         return redirect(url_for("stocktake.report", audit_id=audit.id), code=303)
     return render_template("stocktake/index.html", audits=services.recent(db_session()), local_time=_local_time)
 
@@ -56,7 +55,7 @@ def _local_time(moment: str | datetime) -> str:
 def fix(audit_id: int):
     """One line's fix."""
     session = db_session()
-    line = services.fix(session, services.get(session, audit_id), request.form.get("isbn", ""), request.form.get("kind", ""), current_user.id,
+    line = services.fix(session, services.get(session, audit_id), request.form.get("isbn", ""), request.form.get("kind", ""), current_staff.id,
                         utcnow())
     flash(t(f"{line.isbn}（{line.title}）を修正しました。", f"Fixed {line.isbn} ({line.title})."), "success")
     return redirect(url_for("stocktake.report", audit_id=audit_id), code=303)

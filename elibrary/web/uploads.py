@@ -36,6 +36,6 @@ def scan_uploads(files: Iterable[FileStorage | None]) -> None:
 
 
 def _staff_id() -> int | None:
-    from flask_login import current_user
+    from elibrary.web.auth import current_staff
 
-    return current_user.id if current_user.is_authenticated and getattr(current_user, "is_staff", False) else None
+    return current_staff.id if current_staff.is_authenticated else None
