@@ -207,7 +207,7 @@ class TantivyBookText:
         title_ids = searcher.fast_field_values("title_id", addresses)
         halves_apart = any(len(w) > 1 and len(w) % 2 for w in words)  # an odd-length word's halves may match apart
         hits: dict[int, TextHit] = {}
-        for address, title_id in zip(addresses, title_ids):
+        for address, title_id in zip(addresses, title_ids, strict=True):
             if title_id in hits:
                 continue
             doc = searcher.doc(address)
