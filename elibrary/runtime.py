@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the wings import the runtime (for its type); it imports non
     from elibrary.search.base import SearchBackend
     from elibrary.search.booktext import BookTextIndex
     from elibrary.security.crypto import DataCipher
-    from elibrary.security.rate import WindowLimit
+    from elibrary.security.rate import RateLimit
     from elibrary.security.throttle import Throttle
     from elibrary.storage.base import BookStorage
     from elibrary.usage.counters import UsageCounters
@@ -59,7 +59,7 @@ class Runtime:
     school_oidc: OidcClient | None = None  # school sign-in's OpenID Connect client (discovery and keys cached)
     booktext: BookTextIndex | None = None  # the book-text index (本文検索) of this server
     text_indexer: TextIndexer | None = None  # keeps ``booktext`` following the change log
-    text_limit: WindowLimit | None = None  # text searches with snippets per patron or client
+    text_limit: RateLimit | None = None  # text searches with snippets per patron or client, counted in the database
     scheduler_tick: int = 0  # seconds between the in-process scheduler's looks; 0: no scheduler thread
     scheduler: Scheduler = field(init=False, repr=False)
 

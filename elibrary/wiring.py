@@ -58,7 +58,7 @@ from elibrary.schools.oidc import school_oidc_client
 from elibrary.security import yearkeys
 from elibrary.security.crypto import CIPHER_INFO_KEY, DataCipher
 from elibrary.security.keys import cipher_from_settings
-from elibrary.security.rate import WindowLimit
+from elibrary.security.rate import RateLimit
 from elibrary.security.throttle import Throttle, ThrottlePolicy
 from elibrary.stats import jobs as stats_jobs
 from elibrary.stats import recording as stats_recording
@@ -122,7 +122,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
         usage=UsageCounters(db, float(settings.get("ELIBRARY_USAGE_FLUSH_SECONDS") or 60)),
         booktext=booktext,
         text_indexer=text_indexer,
-        text_limit=WindowLimit.parse(settings.get("ELIBRARY_TEXT_SEARCH_LIMIT") or "30/600"),
+        text_limit=RateLimit.parse(settings.get("ELIBRARY_TEXT_SEARCH_LIMIT") or "30/600", db, cipher.lookup_hash, "text"),
     )
     _connect_database(runtime)
     return runtime

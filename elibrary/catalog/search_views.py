@@ -162,11 +162,12 @@ def _text_search_allowed(limit) -> bool:
     """The text-search rate limit: per signed-in patron; otherwise per browser session *and* per address
     (a client throwing its cookie away still meets the address's budget of ``ADDRESS_SHARE`` times the limit)."""
     if getattr(current_user, "is_authenticated", False):
-        return limit.allow(f"user:{current_user.get_id()}")
+        return limit.allow(f"user:{current_user.get_id()}", caller=db_session())
     marker = session.get("_text_search_client")
     if marker is None:
         marker = session["_text_search_client"] = secrets.token_hex(8)
-    return limit.allow(f"address:{request.remote_addr}", limit=limit.limit * ADDRESS_SHARE) and limit.allow(f"client:{marker}")
+    return limit.allow_all({f"address:{request.remote_addr}": limit.limit * ADDRESS_SHARE, f"client:{marker}": limit.limit},
+                           caller=db_session())
 
 
 def text_section(parsed: SearchRequest) -> dict:

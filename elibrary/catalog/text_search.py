@@ -42,6 +42,5 @@ def search_text(session: Session, index: BookTextIndex, searchable: Searchable, 
         return []
     titles = {t.id: t for t in session.scalars(select(Title).where(Title.id.in_(ids), Title.status == TitleStatus.active))}
     allowed = searchable(session, list(titles))
-    out = [TextMatch(titles[hit.title_id], snippet(hit.passage.text, query) if with_snippets else None)
-           for hit in hits if hit.title_id in titles and hit.title_id in allowed]
-    return out[:limit]
+    shown = [hit for hit in hits if hit.title_id in titles and hit.title_id in allowed][:limit]
+    return [TextMatch(titles[hit.title_id], snippet(hit.passage.text, query) if with_snippets else None) for hit in shown]

@@ -201,18 +201,22 @@ class TantivyBookText:
             found = searcher.search(query, CANDIDATES, count=False).hits
         except ValueError as exc:  # a damaged segment: the page says the text search is unavailable
             raise SearchUnavailable(f"the book-text index cannot be searched: {exc}") from None
+        addresses = [address for _score, address in found]
+        # the title of every candidate from the fast field (a column read), so only the passages of the
+        # titles returned are loaded from the document store (the cold, slow part of a query)
+        title_ids = searcher.fast_field_values("title_id", addresses)
+        halves_apart = any(len(w) > 1 and len(w) % 2 for w in words)  # an odd-length word's halves may match apart
         hits: dict[int, TextHit] = {}
-        for _score, address in found:
-            doc = searcher.doc(address)
-            title_id = doc["title_id"][0]
+        for address, title_id in zip(addresses, title_ids, strict=True):
             if title_id in hits:
                 continue
+            doc = searcher.doc(address)
             original = bytes(doc["text"][0]).decode("utf-8")
-            folded = fold(original)
-            if all(w in folded for w in words):  # an odd-length word's two halves were matched apart
-                hits[title_id] = TextHit(title_id, Passage(title_id, doc["number"][0], original))
-                if len(hits) >= limit:
-                    break
+            if halves_apart and not all(w in fold(original) for w in words):
+                continue  # not this passage; the title's next candidate may hold the words
+            hits[title_id] = TextHit(title_id, Passage(title_id, doc["number"][0], original))
+            if len(hits) >= limit:
+                break
         return list(hits.values())
 
     def close(self) -> None:

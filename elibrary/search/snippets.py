@@ -7,7 +7,9 @@ joins characters, as ﾊﾟ → ぱ), the passage's start is shown without a mar
 """
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -33,25 +35,25 @@ _fold_char = functools.lru_cache(maxsize=20_000)(fold)  # a passage is folded on
 
 
 def _folded_with_map(text: str) -> tuple[str, list[int]]:
-    """``text`` folded character by character, and for each folded character the index of the original one."""
-    out: list[str] = []
-    where: list[int] = []
-    for i, ch in enumerate(text):
-        piece = _fold_char(ch)
-        out.append(piece)
-        where.extend([i] * len(piece))
-    return "".join(out), where
+    """``text`` folded character by character, and for each original character where its fold ends in the folded text.
+
+    The folded character at ``p`` comes from original character ``bisect_right(ends, p)``. Every loop here
+    runs in C (``map`` over the cached fold, ``accumulate``): a passage costs tens of microseconds, not a
+    millisecond.
+    """
+    pieces = list(map(_fold_char, text))
+    return "".join(pieces), list(itertools.accumulate(map(len, pieces)))
 
 
 def snippet(text: str, query: str, limit: int = SNIPPET_CHARS) -> Snippet:
     """The part of ``text`` (a passage) around the first query word found, cut to ``limit`` characters in all."""
     text = _SPACE.sub(" ", text).strip()
-    folded, where = _folded_with_map(text)
+    folded, ends = _folded_with_map(text)
     for word in query_words(query):
         at = folded.find(word)
         if at < 0:
             continue
-        start, end = where[at], where[at + len(word) - 1] + 1
+        start, end = bisect.bisect_right(ends, at), bisect.bisect_right(ends, at + len(word) - 1) + 1
         hit = text[start:end][: limit - 2]
         room = max(limit - len(hit) - 2, 0)  # two characters for the ellipses
         before_room = min(room // 3, start)

@@ -100,3 +100,16 @@ def test_a_second_tantivy_instance_on_the_folder_sees_each_commit(tmp_path):
     assert ids(second, "おじいさん") == [1]
     second.delete([1])
     assert ids(first, "おじいさん") == []
+
+
+def test_an_odd_word_whose_halves_match_apart_is_not_a_hit_but_the_titles_real_passage_is(index):
+    apart = "さんXんがY" * 150  # "さん" at even offsets, "んが" at odd ones, never "さんが": the best-scoring candidate
+    index.replace([BookText(1, "a", apart), BookText(2, "b", apart + "。" * PASSAGE_CHARS + "おじいさんが来た")])
+    (hit,) = index.search("さんが")
+    assert hit.title_id == 2 and "さんが" in hit.passage.text
+
+
+def test_one_book_owning_the_best_passages_does_not_crowd_out_the_others(index):
+    crowded = ("ねこがいる。" * 160 + "\n") * 60  # ~60 passages full of the word
+    index.replace([BookText(1, "a", crowded)] + [BookText(n, str(n), "むかし、ねこがいた。" + "。" * 50) for n in range(2, 8)])
+    assert ids(index, "ねこ") == [1, 2, 3, 4, 5, 6, 7]
