@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from elibrary.catalog.models import Contributor, Title, TitleContributor
-from elibrary.search.analysis import normalize
+from elibrary.search.analysis import joined, normalize, particle_variant
 from elibrary.selection import grams
 from elibrary.selection.items import PoolItem, PoolProblem, PoolRecord
 from elibrary.selection.models import PoolOffer, PoolTitle
@@ -149,10 +149,9 @@ def _values(item: PoolItem, owned: "_OwnedIndex") -> dict:
         "audience": record.audience if record.audience in ("children", "ya", "general") else "general",
         "work_key": work_key(title, title_reading, (first.reading or first.name) if first else ""),
         "related_isbns": list(item.related_isbns),
-        "search_text": normalize(" ".join(filter(None, (record.title, record.subtitle, record.title_reading, record.series_title,
-                                                        record.series_reading, authors, readings, record.publisher, record.isbn)))),
         "record": record_json(record),
     }
+    values["search_text"] = search_text(values["record"])
     values["owned_title_id"], values["owned_reason"] = owned.match(values["isbn"], values["related_isbns"], values["work_key"])
     return values
 
@@ -179,6 +178,32 @@ def _offers(pool_title: PoolTitle, offers, withdrawn: bool, summary: PoolSummary
         if key not in seen and (key[0] in distributors or withdrawn) and not offer.withdrawn:
             offer.withdrawn = True
             summary.offers_withdrawn += 1
+
+
+def search_text(record: dict) -> str:
+    """What a pool search matches, from a title's ``record_json``: the catalog's ``normalize`` of the title,
+    readings, names, publisher and ISBN as written, then of what people type without the spaces and marks
+    (夏目漱石, なつめそうせき, えりっくかーる, わがはいわねこである) and of a reading with its particles
+    as written (わがはいはねこである: ``particle_variant``).
+
+    Each part stays a word of its own (parts are joined by spaces, and a query word holds none), so a
+    name is joined only with itself: 漱石森 finds no book by 夏目 漱石 and 森 鴎外.
+    """
+    names = [c[0] for c in record.get("contributors") or () if c and c[0]]
+    readings = [c[1] for c in record.get("contributors") or () if c and len(c) > 1 and c[1]]
+    title_readings = [r for r in (record.get("title_reading"), record.get("series_reading")) if r]
+    as_written = [record.get("title"), record.get("subtitle"), record.get("title_reading"), record.get("series_title"),
+                  record.get("series_reading"), "; ".join(names), " ".join(readings), record.get("publisher"), record.get("isbn")]
+    extra = []
+    for text in [record.get("title"), record.get("subtitle"), record.get("series_title"), *names, *readings, *title_readings]:
+        if text and joined(text) != text:
+            extra.append(joined(text))
+    for reading in title_readings:
+        variant = particle_variant(reading)
+        if variant:
+            extra += [variant, joined(variant)]
+    parts = [normalize(part) for part in (*as_written, *extra) if part]
+    return " ".join(dict.fromkeys(part for part in parts if part))
 
 
 def record_json(record: PoolRecord) -> dict:
