@@ -1,8 +1,10 @@
 """Searching the pool with the catalog's Japanese normalisation (readings, 旧字体, width) and facets.
 
 Each pool title keeps ``search_text``: its title, readings, authors, publisher and ISBN folded by
-``search.analysis.normalize`` (katakana → hiragana, 國 → 国, ﾅﾂﾒ → なつめ ...). A query is folded the same
-way and every word must occur in it; an ISBN in any writing matches the ISBN.
+``search.analysis.normalize`` (katakana → hiragana, 國 → 国, ﾅﾂﾒ → なつめ ...), and each name and reading also
+as typed without its spaces and marks (夏目漱石, なつめそうせき, えりっくかーる, わがはいはねこである; see
+``pool.search_text``). A query is folded the same way and every word must occur in it; an ISBN in any
+writing matches the ISBN.
 """
 from __future__ import annotations
 
