@@ -10,6 +10,7 @@ like Whoosh's; one server's workers share it, and writes happen one at a time un
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import threading
@@ -19,8 +20,8 @@ from typing import Any
 
 import tantivy
 
-from elibrary.search import documents, suggestions
-from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchQuery, SearchResult, SearchUnavailable
+from elibrary.search import documents, suggestions, tantivy_build
+from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchError, SearchQuery, SearchResult, SearchUnavailable
 from elibrary.search.documents import TOKEN_FIELDS, Clause, Unit, query_units
 from elibrary.search.positions import FilePositions
 
@@ -48,9 +49,11 @@ def make_schema() -> tantivy.Schema:
 class TantivySearch:
     """Every query word must match (AND); tiers, sorts and facets as in ``WhooshSearch``."""
 
-    def __init__(self, path: str | os.PathLike, *, count_cap: int = DEFAULT_COUNT_CAP) -> None:
+    def __init__(self, path: str | os.PathLike, *, count_cap: int = DEFAULT_COUNT_CAP,
+                 helper_after: int | None = tantivy_build.HELPER_AFTER) -> None:
         self.path = Path(path)
         self.count_cap = count_cap
+        self.helper_after = helper_after  # a rebuild of more documents than this uses helper processes (None: never)
         self.positions = FilePositions(self.path)
         self.tantivy_schema = make_schema()
         self._lock = threading.Lock()
@@ -82,7 +85,7 @@ class TantivySearch:
         try:
             writer = index.writer(WRITER_HEAP, 1)
         except ValueError as exc:
-            print("DEBUG busy", exc, flush=True)  # another process holds the index's writer lock: the change log keeps the change
+            # another process holds the index's writer lock: the change log keeps the change
             raise SearchUnavailable(f"the search index is busy: {exc}") from None
         try:
             change(writer)
@@ -130,20 +133,19 @@ class TantivySearch:
             self._write(lambda writer: [writer.delete_documents_by_term("id", i) for i in ids])
 
     def rebuild(self, documents_: Iterable[SearchDocument], progress: Progress | None = None) -> int:
-        """Build a new index beside the old one and swap it in (searches keep working meanwhile)."""
+        """Build a new index beside the old one and swap it in (searches keep working meanwhile).
+
+        Past ``helper_after`` documents, helper processes analyse and index them while this one reads them
+        (``search.tantivy_build``): the analysis is Python, so that is what puts both cores to work.
+        """
         fresh = self.path.with_name(self.path.name + ".rebuild")
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir(parents=True)
-        index = tantivy.Index(self.tantivy_schema, path=str(fresh))
-        writer = index.writer(WRITER_HEAP, 1)
-        count = 0
-        for doc in documents_:
-            writer.add_document(self._document(doc))
-            count += 1
-            if progress and count % 1000 == 0:
-                progress(count)
-        writer.commit()
-        writer.wait_merging_threads()
+        try:
+            count = self._build(fresh, documents_, progress)
+        except BaseException:
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
         with self._lock:
             old = self.path.with_name(self.path.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
@@ -154,6 +156,48 @@ class TantivySearch:
             self._index, self._seen_meta = None, None
         if progress:
             progress(count)
+        return count
+
+    def _build(self, fresh: Path, documents_: Iterable[SearchDocument], progress: Progress | None) -> int:
+        # Batches wait (unanalysed) until the rebuild proves large enough for helpers, who then take them all.
+        index = tantivy.Index(self.tantivy_schema, path=str(fresh))
+        parts = [fresh.with_name(f"{fresh.name}{i}") for i in range(tantivy_build.HELPERS)]
+        helpers: list[tantivy_build.IndexHelper] = []
+        waiting: list[list[SearchDocument]] = [[]]
+        count, turns = 0, itertools.count()  # helpers take batches in turn
+        try:
+            for doc in documents_:
+                waiting[-1].append(doc)
+                count += 1
+                if len(waiting[-1]) == tantivy_build.BATCH:
+                    if not helpers and self.helper_after is not None and count > self.helper_after:
+                        helpers = [tantivy_build.IndexHelper(folder) for folder in parts]
+                    for batch in waiting if helpers else ():
+                        helpers[next(turns) % len(helpers)].offer(batch)
+                    waiting = [[]] if helpers else [*waiting, []]
+                if progress and count % 1000 == 0:
+                    progress(count)
+            if helpers:
+                for batch in waiting:
+                    helpers[next(turns) % len(helpers)].offer(batch)
+                indexed = sum(helper.finish() for helper in helpers)
+                tantivy_build.combine(fresh, parts)
+            else:
+                writer = index.writer(WRITER_HEAP, 1)
+                for doc in itertools.chain.from_iterable(waiting):
+                    writer.add_document(self._document(doc))
+                writer.commit()
+                writer.wait_merging_threads()
+                indexed = count
+        except tantivy_build.HelperFailed as exc:
+            raise SearchError(f"search index rebuild failed: {exc}") from exc
+        finally:
+            for helper in helpers:
+                helper.cancel()
+            for folder in parts:
+                shutil.rmtree(folder, ignore_errors=True)
+        if indexed != count or tantivy.Index(self.tantivy_schema, path=str(fresh)).searcher().num_docs != count:
+            raise SearchError(f"search index rebuild failed: {count} documents read, {indexed} indexed")
         return count
 
     # -- searching --------------------------------------------------------------------------------
