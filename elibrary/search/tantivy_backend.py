@@ -29,6 +29,7 @@ DEFAULT_COUNT_CAP = 1000
 WRITER_HEAP = 128 * 1024 * 1024
 NO_DATE = 0  # undated titles sort after dated ones in "newest"
 MAX_DATE = 99_999_999
+ID_LIMIT = 2**32  # title ids share an integer with the date in the "newest" key
 
 
 def make_schema() -> tantivy.Schema:
@@ -39,7 +40,9 @@ def make_schema() -> tantivy.Schema:
         builder.add_text_field(field, stored=False, tokenizer_name="raw", index_option="basic")
     for facet in FACETS:
         builder.add_text_field(facet, stored=False, tokenizer_name="raw", fast=True, index_option="basic")
-    builder.add_integer_field("newest", stored=False, indexed=False, fast=True)  # MAX_DATE - yyyymmdd: ascending = newest first
+    # (MAX_DATE - yyyymmdd) << 32 | id: ascending is newest first, ties by id, and the value carries the id,
+    # so the relevance tiers and "newest" never read the document store.
+    builder.add_integer_field("newest_id", stored=False, indexed=False, fast=True)
     builder.add_integer_field("reading8", stored=False, indexed=False, fast=True)  # the reading key's first 7 bytes
     builder.add_bytes_field("reading", stored=True, indexed=False)
     builder.add_text_field("phrases", stored=True, tokenizer_name="raw", index_option="basic")
@@ -106,7 +109,10 @@ class TantivySearch:
         for facet, value in documents.facet_values(doc).items():
             if value:
                 fields[facet] = value
-        fields["newest"] = MAX_DATE - int(doc.published.strftime("%Y%m%d")) if doc.published else MAX_DATE - NO_DATE
+        if not 0 <= doc.id < ID_LIMIT:
+            raise ValueError(f"title id out of the tantivy index's range: {doc.id}")
+        newest = MAX_DATE - int(doc.published.strftime("%Y%m%d")) if doc.published else MAX_DATE - NO_DATE
+        fields["newest_id"] = newest << 32 | doc.id
         reading = documents.reading_key(doc).encode("utf-8")
         fields["reading"] = reading
         fields["reading8"] = int.from_bytes(reading[:7].ljust(7, b"\0"), "big")  # < 2**56: a positive i64
@@ -258,7 +264,7 @@ class TantivySearch:
             for tier in tiers:
                 if len(ids) >= need:
                     break
-                ids.extend(self._ordered(searcher, tier, need - len(ids), "reading" if sort == "reading" else "newest"))
+                ids.extend(self._ordered(searcher, tier, need - len(ids), sort))
         facets = self._facets(searcher, base) if query.with_facets else {}
         capped = total > self.count_cap
         return SearchResult(ids=ids[offset:need], total=self.count_cap if capped else total, total_is_capped=capped, facets=facets)
@@ -266,23 +272,27 @@ class TantivySearch:
     def _ordered(self, searcher, query: tantivy.Query, limit: int, order: str) -> list[int]:
         """The first ``limit`` hits in ``order``, ties broken exactly as the other backends do (reading key, then id).
 
-        tantivy orders by a fast field; the reading order's field holds only the key's first 7 bytes, so hits
-        are fetched in growing batches until the batch ends past the ``limit``-th hit's value, then sorted exactly.
+        "newest" is one fast field holding the date and the id, so tantivy's order is the exact order. The
+        reading order's field holds only the key's first 7 bytes, so hits are fetched in growing batches until
+        the batch ends past the ``limit``-th hit's value, then sorted exactly by the stored key.
         """
-        field = "reading8" if order == "reading" else "newest"
+        if order != "reading":
+            hits = searcher.search(query, limit, order_by_field="newest_id", order=tantivy.Order.Asc).hits
+            return [value & (ID_LIMIT - 1) for value, _address in hits]
         batch = limit + 32
         while True:
-            hits = searcher.search(query, batch, order_by_field=field, order=tantivy.Order.Asc).hits
+            hits = searcher.search(query, batch, order_by_field="reading8", order=tantivy.Order.Asc).hits
             complete = len(hits) < batch or hits[-1][0] != hits[min(limit, len(hits)) - 1][0]
             if complete:
                 break
             batch *= 4
+        last = hits[min(limit, len(hits)) - 1][0] if hits else None
         rows = []
         for value, address in hits:
+            if value > last:  # past the limit-th hit's value: never among the first ``limit``
+                break
             found = searcher.doc(address)
-            title_id = found["id"][0]
-            key = bytes(found["reading"][0]) if order == "reading" else b""
-            rows.append((value, key, title_id))
+            rows.append((value, bytes(found["reading"][0]), found["id"][0]))
         return [title_id for _, _, title_id in sorted(rows)[:limit]]
 
     def _facets(self, searcher, base: tantivy.Query) -> dict[str, dict[str, int]]:
