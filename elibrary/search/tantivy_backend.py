@@ -45,7 +45,7 @@ def make_schema() -> tantivy.Schema:
     builder.add_integer_field("newest_id", stored=False, indexed=False, fast=True)
     builder.add_integer_field("reading8", stored=False, indexed=False, fast=True)  # the reading key's first 7 bytes
     builder.add_bytes_field("reading", stored=True, indexed=False)
-    builder.add_text_field("phrases", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_bytes_field("phrases", stored=True, indexed=False)  # もしかして's phrases: read, never searched
     return builder.build()
 
 
@@ -116,7 +116,7 @@ class TantivySearch:
         reading = documents.reading_key(doc).encode("utf-8")
         fields["reading"] = reading
         fields["reading8"] = int.from_bytes(reading[:7].ljust(7, b"\0"), "big")  # < 2**56: a positive i64
-        fields["phrases"] = suggestions.encode(suggestions.phrases(doc))
+        fields["phrases"] = suggestions.encode(suggestions.phrases(doc)).encode("utf-8")
         return tantivy.Document(**fields)
 
     def upsert(self, documents_: Iterable[SearchDocument]) -> None:
@@ -351,7 +351,7 @@ class _Lexicon:
                 found = searcher.doc(address)
                 title_id = found["id"][0]
                 counts[title_id] = counts.get(title_id, 0) + 1
-                stored[title_id] = (found.get_first("phrases") or "")
+                stored[title_id] = bytes(found.get_first("phrases") or b"").decode("utf-8")
         best = sorted(counts, key=lambda i: (-counts[i], i))[:limit]
         return [p for i in best for p in suggestions.decode(stored[i])]
 
