@@ -14,7 +14,7 @@ import itertools
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ DEFAULT_COUNT_CAP = 1000
 WRITER_HEAP = 128 * 1024 * 1024
 NO_DATE = 0  # undated titles sort after dated ones in "newest"
 MAX_DATE = 99_999_999
+TERM_QUERIES_KEPT = 50_000  # term queries a worker keeps for reuse
 ID_LIMIT = 2**32  # title ids share an integer with the date in the "newest" key
 
 
@@ -62,6 +63,7 @@ class TantivySearch:
         self._lock = threading.Lock()
         self._index: tantivy.Index | None = None
         self._seen_meta: tuple[int, int, int] | None = None
+        self._term_queries: dict[tuple[str, str], tantivy.Query] = {}
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "TantivySearch":
@@ -207,8 +209,18 @@ class TantivySearch:
         return count
 
     # -- searching --------------------------------------------------------------------------------
+    def _term(self, field: str, token: str) -> tantivy.Query:
+        # Term queries are immutable and recur (common words, facet values): made once per worker, within a bound.
+        key = (field, token)
+        found = self._term_queries.get(key)
+        if found is None:
+            if len(self._term_queries) >= TERM_QUERIES_KEPT:
+                self._term_queries.clear()
+            found = self._term_queries[key] = tantivy.Query.term_query(self.tantivy_schema, field, token)
+        return found
+
     def _clause(self, clause: Clause) -> tantivy.Query:
-        alternatives = [tantivy.Query.term_query(self.tantivy_schema, field, token) for field, token in clause]
+        alternatives = [self._term(field, token) for field, token in clause]
         if len(alternatives) == 1:
             return alternatives[0]
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in alternatives])
@@ -222,30 +234,37 @@ class TantivySearch:
             if facet not in FACETS:
                 return None  # an unknown facet matches nothing rather than everything
             if value:
-                musts.append(tantivy.Query.term_query(self.tantivy_schema, facet, str(value)))
+                musts.append(self._term(facet, str(value)))
         if not musts:
             return tantivy.Query.all_query()
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in musts])
 
-    def _tiers(self, base: tantivy.Query, text: str) -> list[tantivy.Query]:
-        """The four tiers of ``WhooshSearch._tiers`` as queries, each excluding the ones before."""
+    def _tiers(self, base: tantivy.Query, text: str) -> Iterator[tantivy.Query]:
+        """The four tiers of ``WhooshSearch._tiers`` as queries, each excluding the ones before (made as needed)."""
         def both(*parts):
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, p) for p in parts])
 
-        exact_clause = documents.exact_clause(text)
-        exact = self._clause(exact_clause) if exact_clause else None
+        def exact():
+            clause = documents.exact_clause(text)
+            return self._clause(clause) if clause else None
+
         pairs = list(zip(query_units(text, "title"), query_units(text, "author"), strict=False))
-        in_title = both(*[self._unit(t) for t, _ in pairs]) if pairs else None
-        in_either = both(*[tantivy.Query.boolean_query([(tantivy.Occur.Should, self._unit(t)), (tantivy.Occur.Should, self._unit(a))])
-                           for t, a in pairs]) if pairs else None
-        tiers, before = [], []
-        for tier in (exact, in_title, in_either, tantivy.Query.all_query()):
+
+        def in_title():
+            return both(*[self._unit(t) for t, _ in pairs]) if pairs else None
+
+        def in_either():
+            return both(*[tantivy.Query.boolean_query([(tantivy.Occur.Should, self._unit(t)), (tantivy.Occur.Should, self._unit(a))])
+                          for t, a in pairs]) if pairs else None
+
+        before: list[tantivy.Query] = []
+        for make in (exact, in_title, in_either, tantivy.Query.all_query):
+            tier = make()
             if tier is None:
                 continue
             parts = [(tantivy.Occur.Must, base), (tantivy.Occur.Must, tier)] + [(tantivy.Occur.MustNot, b) for b in before]
-            tiers.append(tantivy.Query.boolean_query(parts))
+            yield tantivy.Query.boolean_query(parts)
             before.append(tier)
-        return tiers
 
     def search(self, query: SearchQuery) -> SearchResult:
         """Answer a query: any text is accepted, too-long text is cut at ``MAX_QUERY_LENGTH``."""
@@ -257,14 +276,17 @@ class TantivySearch:
             return SearchResult(ids=[], total=0, facets={f: {} for f in FACETS} if query.with_facets else {})
         sort = query.sort if query.sort in SORTS else "relevance"
         offset, need = max(query.offset, 0), max(query.offset, 0) + max(query.limit, 0)
-        total = searcher.search(base, 1, count=True).count  # tantivy needs a limit of at least 1
         ids: list[int] = []
+        every_hit = False  # the tiers (which together are the base query) ran out before the page was full
         if need:
-            tiers = self._tiers(base, query.text or "") if sort == "relevance" and units else [base]
+            tiers = self._tiers(base, query.text or "") if sort == "relevance" and units else iter([base])
             for tier in tiers:
+                ids.extend(self._ordered(searcher, tier, need - len(ids), sort))
                 if len(ids) >= need:
                     break
-                ids.extend(self._ordered(searcher, tier, need - len(ids), sort))
+            else:
+                every_hit = True
+        total = len(ids) if every_hit else searcher.search(base, 1, count=True).count  # tantivy needs a limit of at least 1
         facets = self._facets(searcher, base) if query.with_facets else {}
         capped = total > self.count_cap
         return SearchResult(ids=ids[offset:need], total=self.count_cap if capped else total, total_is_capped=capped, facets=facets)
