@@ -240,27 +240,33 @@ class PostgresSearch:
         condition = " AND ".join(where)
         offset, limit = max(query.offset, 0), max(query.limit, 0)
         with self._connect() as conn:
-            ids = self._window(conn, query, units, condition, sql, offset, limit) if limit else []
             if query.with_facets:
                 total, facets = self._facets(conn, condition, sql.params)
             else:
                 total = conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM search_documents WHERE {condition} "
                                           f"LIMIT {self.count_cap + 1}) hits"), sql.params).scalar_one()
                 facets = {}
+            few = total <= self.count_cap
+            ids = self._window(conn, query, units, condition, sql, offset, limit, few) if limit and total else []
         capped = total > self.count_cap
         return SearchResult(ids=ids, total=self.count_cap if capped else total, total_is_capped=capped, facets=facets)
 
     @staticmethod
-    def _window(conn: Connection, query: SearchQuery, units: list[Unit], condition: str, sql: _Sql, offset: int, limit: int) -> list[int]:
+    def _window(conn: Connection, query: SearchQuery, units: list[Unit], condition: str, sql: _Sql, offset: int, limit: int,
+                few: bool) -> list[int]:
         """The ids of the page: by a sort's index, or tier by tier for relevance.
 
         Each tier is its own query ordered by ``newest`` with a LIMIT, so PostgreSQL can walk the
-        ``newest`` index and stop after a page when a word matches half the catalog, or use the GIN
-        index when it matches few; no query ranks every match.
+        ``newest`` index and stop after a page when a word matches much of the catalog. When the count
+        says the query matches ``few`` titles (no more than the count cap), the order is written so that
+        the ``newest`` index cannot serve it: PostgreSQL then reads the few matches through the GIN index
+        and sorts them. (It cannot estimate ``&&`` of rare tokens, such as a one-kanji query's, and
+        would otherwise walk the whole ``newest`` index looking for them.) No query ranks every match.
         """
         sort = query.sort if query.sort in SORTS else "relevance"
+        newest = "newest + 0, title_id" if few else "newest, title_id"
         if sort == "reading" or sort == "newest" or not units:
-            order = "reading, title_id" if sort == "reading" else "newest, title_id"
+            order = "reading, title_id" if sort == "reading" else newest
             return list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {condition} ORDER BY {order} "
                                           f"LIMIT {limit} OFFSET {offset}"), sql.params).scalars())
         ids: list[int] = []
@@ -268,7 +274,7 @@ class PostgresSearch:
         earlier: list[str] = []
         for tier, small in PostgresSearch._tiers(query.text or "", sql):
             tier_condition = " AND ".join([condition, tier, *(f"NOT ({e})" for e in earlier)])
-            found = list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {tier_condition} ORDER BY newest, title_id "
+            found = list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {tier_condition} ORDER BY {newest} "
                                            f"LIMIT {skip + need}"), sql.params).scalars())
             taken = found[skip:]
             ids += taken
