@@ -239,29 +239,25 @@ class TantivySearch:
             return tantivy.Query.all_query()
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in musts])
 
-    def _tiers(self, base: tantivy.Query, text: str) -> Iterator[tantivy.Query]:
-        """The four tiers of ``WhooshSearch._tiers`` as queries, each excluding the ones before (made as needed)."""
+    def _tier_parts(self, text: str) -> Iterator[tantivy.Query]:
+        """What puts a title in each of the first three tiers of ``WhooshSearch._tiers`` (made as needed):
+        the whole query is its title or a name; every word is in the title; every word in title or names."""
         def both(*parts):
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, p) for p in parts])
 
-        def exact():
-            clause = documents.exact_clause(text)
-            return self._clause(clause) if clause else None
-
+        clause = documents.exact_clause(text)
+        if clause:
+            yield self._clause(clause)
         pairs = list(zip(query_units(text, "title"), query_units(text, "author"), strict=False))
+        if pairs:
+            yield both(*[self._unit(t) for t, _ in pairs])
+            yield both(*[tantivy.Query.boolean_query([(tantivy.Occur.Should, self._unit(t)), (tantivy.Occur.Should, self._unit(a))])
+                         for t, a in pairs])
 
-        def in_title():
-            return both(*[self._unit(t) for t, _ in pairs]) if pairs else None
-
-        def in_either():
-            return both(*[tantivy.Query.boolean_query([(tantivy.Occur.Should, self._unit(t)), (tantivy.Occur.Should, self._unit(a))])
-                          for t, a in pairs]) if pairs else None
-
+    def _tiers(self, base: tantivy.Query, text: str) -> Iterator[tantivy.Query]:
+        """The four tiers as queries, each excluding the ones before (made as needed); the last is the rest."""
         before: list[tantivy.Query] = []
-        for make in (exact, in_title, in_either, tantivy.Query.all_query):
-            tier = make()
-            if tier is None:
-                continue
+        for tier in itertools.chain(self._tier_parts(text), [tantivy.Query.all_query()]):
             parts = [(tantivy.Occur.Must, base), (tantivy.Occur.Must, tier)] + [(tantivy.Occur.MustNot, b) for b in before]
             yield tantivy.Query.boolean_query(parts)
             before.append(tier)
@@ -277,19 +273,37 @@ class TantivySearch:
         sort = query.sort if query.sort in SORTS else "relevance"
         offset, need = max(query.offset, 0), max(query.offset, 0) + max(query.limit, 0)
         ids: list[int] = []
-        every_hit = False  # the tiers (which together are the base query) ran out before the page was full
-        if need:
-            tiers = self._tiers(base, query.text or "") if sort == "relevance" and units else iter([base])
-            for tier in tiers:
-                ids.extend(self._ordered(searcher, tier, need - len(ids), sort))
-                if len(ids) >= need:
-                    break
-            else:
-                every_hit = True
-        total = len(ids) if every_hit else searcher.search(base, 1, count=True).count  # tantivy needs a limit of at least 1
+        if sort == "relevance" and units:
+            total = searcher.search(base, 1, count=True).count  # tantivy needs a limit of at least 1
+            if 0 < total <= need:  # every hit fits on the page: rank them, rather than evaluate every tier in full
+                ids = self._rank_few(searcher, base, query.text or "", total)
+            elif need:
+                for tier in self._tiers(base, query.text or ""):
+                    ids.extend(self._ordered(searcher, tier, need - len(ids), sort))
+                    if len(ids) >= need:
+                        break
+        else:
+            ids = self._ordered(searcher, base, need, sort) if need else []
+            # The sort's page holds every hit when it is not full.
+            total = len(ids) if len(ids) < need else searcher.search(base, 1, count=True).count
         facets = self._facets(searcher, base) if query.with_facets else {}
         capped = total > self.count_cap
         return SearchResult(ids=ids[offset:need], total=self.count_cap if capped else total, total_is_capped=capped, facets=facets)
+
+    def _rank_few(self, searcher, base: tantivy.Query, text: str, total: int) -> list[int]:
+        """All ``total`` hits of ``base`` in relevance order: each tier is evaluated among these hits only."""
+        hits = [value & (ID_LIMIT - 1) for value, _ in
+                searcher.search(base, total, order_by_field="newest_id", order=tantivy.Order.Asc).hits]  # newest first
+        among = tantivy.Query.term_set_query(self.tantivy_schema, "id", hits)
+        tier_of: dict[int, int] = {}
+        for rank, tier in enumerate(self._tier_parts(text)):
+            if len(tier_of) == len(hits):
+                break
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, among), (tantivy.Occur.Must, tier)])
+            for value, _ in searcher.search(query, total, order_by_field="newest_id", order=tantivy.Order.Asc).hits:
+                tier_of.setdefault(value & (ID_LIMIT - 1), rank)  # a title's tier is the first it matches
+        last = len(hits)
+        return sorted(hits, key=lambda title_id: tier_of.get(title_id, last))  # stable: newest first within a tier
 
     def _ordered(self, searcher, query: tantivy.Query, limit: int, order: str) -> list[int]:
         """The first ``limit`` hits in ``order``, ties broken exactly as the other backends do (reading key, then id).
