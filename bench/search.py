@@ -279,8 +279,6 @@ def _index_size_mb(path: str) -> float:
 
 def serve(path: str, n: int) -> dict:
     """Open the index as a fresh serving process would; time each query's first use, then its repeats."""
-    import psutil
-
     from tests.search.judged import load_judged, recall_precision
 
     mix = queries(n)  # generated before the index is opened: nothing of it is cached
@@ -319,14 +317,31 @@ def serve(path: str, n: int) -> dict:
     judged_titles = {d.id: d.title for d in judged_documents()}
     recall, precision = recall_precision(search, load_judged(), judged_titles)
     report["judged_top5"] = {"recall": round(recall, 3), "precision": round(precision, 3)}
-    report["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20, 1)
+    report.update(_memory())
     # Another process commits a change; the next search here must see it (reader reopened, caches kept).
     subprocess.run([sys.executable, __file__, "--upsert-one", path, str(n + 1)], check=True)
     t0 = time.perf_counter()
     seen = search.search(SearchQuery(text="ベンチマーク追加", with_facets=False)).ids == [n + 1]
     report["after_commit"] = {"visible": seen, "first_query_ms": round((time.perf_counter() - t0) * 1000, 1)}
-    report["rss_mb_end"] = round(psutil.Process().memory_info().rss / 2**20, 1)
+    report["memory_end"] = _memory()
     return report
+
+
+def _memory() -> dict:
+    """The serving process's memory: RSS, and what it is made of.
+
+    RSS counts the index's memory-mapped pages the queries touched (``rss_file_mb``: page cache, shared by
+    every worker on the server and given back by the kernel under pressure); ``rss_anon_mb`` is the
+    worker's own heap. PSS shares each page among the processes mapping it; USS is what only this process
+    holds (a mapped file page only it has touched counts there too).
+    """
+    import psutil
+
+    full = psutil.Process().memory_full_info()
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    kb = lambda key: round(int(status[key].split()[0]) / 1024, 1) if key in status else None  # noqa: E731
+    return {"rss_mb": round(full.rss / 2**20, 1), "pss_mb": round(full.pss / 2**20, 1), "uss_mb": round(full.uss / 2**20, 1),
+            "rss_anon_mb": kb("RssAnon"), "rss_file_mb": kb("RssFile")}
 
 
 def build(path: str, n: int) -> dict:
@@ -342,9 +357,15 @@ def build(path: str, n: int) -> dict:
         yield from catalog(n)
         yield from judged_documents()
 
-    start = time.perf_counter()
+    import resource
+
+    def cpu() -> float:  # this process and its finished children (a rebuild's helper processes)
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    start, cpu_start = time.perf_counter(), cpu()
     count = search.rebuild(documents(), progress=lambda d: d % 10000 == 0 and print(f"  {d} indexed", flush=True))
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, cpu() - cpu_start
     search.close()
     if path.startswith(PG_PREFIX):
         from sqlalchemy import text
@@ -353,7 +374,9 @@ def build(path: str, n: int) -> dict:
         with search.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE search_documents"))  # as autovacuum would soon after
         search.close()
-    return {"titles": count, "build_s": round(seconds, 1), "docs_per_s": round(count / seconds), "size_mb": _index_size_mb(path)}
+    # CPU seconds say what the build costs whatever else the machine is doing (PostgreSQL's own work is not in them).
+    return {"titles": count, "build_s": round(seconds, 1), "cpu_s": round(cpu_seconds, 1), "docs_per_s": round(count / seconds),
+            "size_mb": _index_size_mb(path)}
 
 
 def main() -> None:

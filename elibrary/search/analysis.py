@@ -178,7 +178,12 @@ def exact_key(text: str) -> str:
 def exact_name_tokens(name: str) -> tuple[str, ...]:
     """Whole-phrase tokens of a name or name reading: the whole, and each part (宮沢 賢治: 宮沢賢治, 宮沢, 賢治)."""
     parts = [name, *_SEPARATORS.split(unicodedata.normalize("NFKC", name).replace(",", " "))]
-    return tuple(dict.fromkeys(k for k in map(exact_key, parts) if k))
+    return tuple(dict.fromkeys(k for k in map(_part_key, parts) if k))
+
+
+@functools.lru_cache(maxsize=65536)
+def _part_key(part: str) -> str:
+    return exact_key(part)  # the parts of names (family and given names) recur across a catalog
 
 
 def exact_reading_tokens(reading: str) -> list[str]:
@@ -219,12 +224,37 @@ def is_single_cjk(run: str) -> bool:
 def romaji(reading: str) -> list[str]:
     """Hepburn-ish romaji words of a kana reading, plus the forms typed without long vowels (soseki)."""
     kana = to_hiragana(reading).replace("ー", "")
-    words = [w for w in re.split(r"[^a-z]+", jaconv.kana2alphabet(kana)) if w]
+    words = [w for w in re.split(r"[^a-z]+", _kana2alphabet(kana)) if w]
     if not words:
         return []
     forms = [*words, "".join(words)] if len(words) > 1 else words
     short = [re.sub(r"ou|oo", "o", re.sub(r"uu", "u", w)) for w in forms]
     return list(dict.fromkeys(forms + short))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _word_kana2alphabet(word: str) -> str:
+    return jaconv.kana2alphabet(word)
+
+
+def _kana2alphabet(kana: str) -> str:
+    """``jaconv.kana2alphabet``, converted space-separated word by word: the words of readings recur across a
+    catalog. Its rules never look past a space, except for a っ at a word's edge: such text is converted whole."""
+    words = kana.split(" ")
+    if any(w[:1] == "っ" or w[-1:] == "っ" for w in words):
+        return jaconv.kana2alphabet(kana)
+    return " ".join(map(_word_kana2alphabet, words))
+
+
+@functools.lru_cache(maxsize=4 * _CACHE_SIZE)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    return tuple(tokens(word))
+
+
+def _spaced_tokens(text: str) -> list[str]:
+    """``tokens(text)``, word by word (cached): no run crosses white space, and the normalisation never joins
+    characters across it."""
+    return [t for word in text.split() for t in _word_tokens(word)]
 
 
 # NDL writes the particles は, へ and を as pronounced (ワ, エ, オ), as words of their own: ワガハイ ワ ネコ
@@ -258,7 +288,7 @@ def reading_tokens(reading: str) -> tuple[str, ...]:
         forms.append(variant)
     out: list[str] = []
     for form in forms:
-        out += tokens(form) + tokens(re.sub(r"[\s・=＝゠,、]+", "", form))
+        out += _spaced_tokens(form) + tokens(re.sub(r"[\s・=＝゠,、]+", "", form))
     return tuple(dict.fromkeys(out + romaji(reading)))
 
 

@@ -103,6 +103,42 @@ def set_availability(connection: Connection, available: Mapping[int, bool]) -> N
                                .values(available=flag))
 
 
+# The table's indexes as the migration (``0130_search_pg``) and ``metadata`` name them, built after a rebuild's load.
+_INDEXES = (
+    "ALTER TABLE search_documents ADD CONSTRAINT pk_search_documents PRIMARY KEY (title_id)",
+    "CREATE INDEX ix_search_documents_tokens ON search_documents USING gin (tokens) WITH (fastupdate = off)",
+    "CREATE INDEX ix_search_documents_newest ON search_documents (newest, title_id)",
+    "CREATE INDEX ix_search_documents_reading ON search_documents (reading, title_id)",
+)
+_COLUMNS = [c.name for c in search_documents.c]
+
+
+def _copy_rows(conn: Connection, docs: Iterable[SearchDocument], progress: Progress | None) -> int:
+    """COPY the rows of ``docs`` into ``search_documents_rebuild`` (and their words into ``search_terms``)."""
+    cursor = conn.connection.driver_connection.cursor()
+    count, batch = 0, []
+    copy_sql = f"COPY search_documents_rebuild ({', '.join(_COLUMNS)}) FROM STDIN"
+
+    def flush() -> None:
+        rows = [document_row(doc) for doc in batch]
+        with cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in _COLUMNS])
+        if terms := _terms(rows):
+            conn.execute(insert(search_terms).on_conflict_do_nothing(), terms)
+
+    for doc in docs:
+        batch.append(doc)
+        count += 1
+        if len(batch) == WRITE_BATCH * 4:
+            flush()
+            batch = []
+            if progress:
+                progress(count)
+    flush()
+    return count
+
+
 class _Sql:
     """A query's conditions as SQL text with numbered parameters (arrays of field-lettered tokens)."""
 
@@ -166,23 +202,27 @@ class PostgresSearch:
             write_documents(conn, [], ids)
 
     def rebuild(self, docs: Iterable[SearchDocument], progress: Progress | None = None) -> int:
-        """Replace every row in one transaction: searches see the old index until it commits."""
-        count = 0
+        """Replace every row in one transaction: searches see the old index until it commits.
+
+        The rows are copied into a new table without indexes, which are then built in one pass each (far
+        cheaper than keeping a GIN index up to date row by row), and the new table takes the old one's
+        place. Writers of titles wait for the rebuild (the old table is locked against changes), as they
+        would for its rows.
+        """
         with self._connect(write=True) as conn:
-            conn.execute(delete(search_documents))
+            conn.execute(text("LOCK TABLE search_documents IN EXCLUSIVE MODE"))  # readers go on, writers wait
+            conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+            conn.execute(text("DROP TABLE IF EXISTS search_documents_rebuild"))
+            conn.execute(text("CREATE TABLE search_documents_rebuild (LIKE search_documents INCLUDING DEFAULTS INCLUDING STORAGE) "
+                              "WITH (fillfactor = 70)"))
             conn.execute(delete(search_terms))
-            batch: list[SearchDocument] = []
-            for doc in docs:
-                batch.append(doc)
-                count += 1
-                if len(batch) == WRITE_BATCH:
-                    write_documents(conn, batch)
-                    batch = []
-                    if progress:
-                        progress(count)
-            write_documents(conn, batch)
-            if progress:
-                progress(count)
+            count = _copy_rows(conn, docs, progress)
+            conn.execute(text("DROP TABLE search_documents"))
+            conn.execute(text("ALTER TABLE search_documents_rebuild RENAME TO search_documents"))
+            for statement in _INDEXES:
+                conn.execute(text(statement))
+        if progress:
+            progress(count)
         return count
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -200,27 +240,33 @@ class PostgresSearch:
         condition = " AND ".join(where)
         offset, limit = max(query.offset, 0), max(query.limit, 0)
         with self._connect() as conn:
-            ids = self._window(conn, query, units, condition, sql, offset, limit) if limit else []
             if query.with_facets:
                 total, facets = self._facets(conn, condition, sql.params)
             else:
                 total = conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM search_documents WHERE {condition} "
                                           f"LIMIT {self.count_cap + 1}) hits"), sql.params).scalar_one()
                 facets = {}
+            few = total <= self.count_cap
+            ids = self._window(conn, query, units, condition, sql, offset, limit, few) if limit and total else []
         capped = total > self.count_cap
         return SearchResult(ids=ids, total=self.count_cap if capped else total, total_is_capped=capped, facets=facets)
 
     @staticmethod
-    def _window(conn: Connection, query: SearchQuery, units: list[Unit], condition: str, sql: _Sql, offset: int, limit: int) -> list[int]:
+    def _window(conn: Connection, query: SearchQuery, units: list[Unit], condition: str, sql: _Sql, offset: int, limit: int,
+                few: bool) -> list[int]:
         """The ids of the page: by a sort's index, or tier by tier for relevance.
 
         Each tier is its own query ordered by ``newest`` with a LIMIT, so PostgreSQL can walk the
-        ``newest`` index and stop after a page when a word matches half the catalog, or use the GIN
-        index when it matches few; no query ranks every match.
+        ``newest`` index and stop after a page when a word matches much of the catalog. When the count
+        says the query matches ``few`` titles (no more than the count cap), the order is written so that
+        the ``newest`` index cannot serve it: PostgreSQL then reads the few matches through the GIN index
+        and sorts them. (It cannot estimate ``&&`` of rare tokens, such as a one-kanji query's, and
+        would otherwise walk the whole ``newest`` index looking for them.) No query ranks every match.
         """
         sort = query.sort if query.sort in SORTS else "relevance"
+        newest = "newest + 0, title_id" if few else "newest, title_id"
         if sort == "reading" or sort == "newest" or not units:
-            order = "reading, title_id" if sort == "reading" else "newest, title_id"
+            order = "reading, title_id" if sort == "reading" else newest
             return list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {condition} ORDER BY {order} "
                                           f"LIMIT {limit} OFFSET {offset}"), sql.params).scalars())
         ids: list[int] = []
@@ -228,7 +274,7 @@ class PostgresSearch:
         earlier: list[str] = []
         for tier, small in PostgresSearch._tiers(query.text or "", sql):
             tier_condition = " AND ".join([condition, tier, *(f"NOT ({e})" for e in earlier)])
-            found = list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {tier_condition} ORDER BY newest, title_id "
+            found = list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {tier_condition} ORDER BY {newest} "
                                            f"LIMIT {skip + need}"), sql.params).scalars())
             taken = found[skip:]
             ids += taken

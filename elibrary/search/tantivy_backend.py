@@ -10,17 +10,18 @@ like Whoosh's; one server's workers share it, and writes happen one at a time un
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import tantivy
 
-from elibrary.search import documents, suggestions
-from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchQuery, SearchResult, SearchUnavailable
+from elibrary.search import documents, suggestions, tantivy_build
+from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchError, SearchQuery, SearchResult, SearchUnavailable
 from elibrary.search.documents import TOKEN_FIELDS, Clause, Unit, query_units
 from elibrary.search.positions import FilePositions
 
@@ -28,6 +29,8 @@ DEFAULT_COUNT_CAP = 1000
 WRITER_HEAP = 128 * 1024 * 1024
 NO_DATE = 0  # undated titles sort after dated ones in "newest"
 MAX_DATE = 99_999_999
+TERM_QUERIES_KEPT = 50_000  # term queries a worker keeps for reuse
+ID_LIMIT = 2**32  # title ids share an integer with the date in the "newest" key
 
 
 def make_schema() -> tantivy.Schema:
@@ -38,24 +41,29 @@ def make_schema() -> tantivy.Schema:
         builder.add_text_field(field, stored=False, tokenizer_name="raw", index_option="basic")
     for facet in FACETS:
         builder.add_text_field(facet, stored=False, tokenizer_name="raw", fast=True, index_option="basic")
-    builder.add_integer_field("newest", stored=False, indexed=False, fast=True)  # MAX_DATE - yyyymmdd: ascending = newest first
+    # (MAX_DATE - yyyymmdd) << 32 | id: ascending is newest first, ties by id, and the value carries the id,
+    # so the relevance tiers and "newest" never read the document store.
+    builder.add_integer_field("newest_id", stored=False, indexed=False, fast=True)
     builder.add_integer_field("reading8", stored=False, indexed=False, fast=True)  # the reading key's first 7 bytes
     builder.add_bytes_field("reading", stored=True, indexed=False)
-    builder.add_text_field("phrases", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_bytes_field("phrases", stored=True, indexed=False)  # もしかして's phrases: read, never searched
     return builder.build()
 
 
 class TantivySearch:
     """Every query word must match (AND); tiers, sorts and facets as in ``WhooshSearch``."""
 
-    def __init__(self, path: str | os.PathLike, *, count_cap: int = DEFAULT_COUNT_CAP) -> None:
+    def __init__(self, path: str | os.PathLike, *, count_cap: int = DEFAULT_COUNT_CAP,
+                 helper_after: int | None = tantivy_build.HELPER_AFTER) -> None:
         self.path = Path(path)
         self.count_cap = count_cap
+        self.helper_after = helper_after  # a rebuild of more documents than this uses helper processes (None: never)
         self.positions = FilePositions(self.path)
         self.tantivy_schema = make_schema()
         self._lock = threading.Lock()
         self._index: tantivy.Index | None = None
         self._seen_meta: tuple[int, int, int] | None = None
+        self._term_queries: dict[tuple[str, str], tantivy.Query] = {}
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "TantivySearch":
@@ -82,7 +90,7 @@ class TantivySearch:
         try:
             writer = index.writer(WRITER_HEAP, 1)
         except ValueError as exc:
-            print("DEBUG busy", exc, flush=True)  # another process holds the index's writer lock: the change log keeps the change
+            # another process holds the index's writer lock: the change log keeps the change
             raise SearchUnavailable(f"the search index is busy: {exc}") from None
         try:
             change(writer)
@@ -103,11 +111,14 @@ class TantivySearch:
         for facet, value in documents.facet_values(doc).items():
             if value:
                 fields[facet] = value
-        fields["newest"] = MAX_DATE - int(doc.published.strftime("%Y%m%d")) if doc.published else MAX_DATE - NO_DATE
+        if not 0 <= doc.id < ID_LIMIT:
+            raise ValueError(f"title id out of the tantivy index's range: {doc.id}")
+        newest = MAX_DATE - int(doc.published.strftime("%Y%m%d")) if doc.published else MAX_DATE - NO_DATE
+        fields["newest_id"] = newest << 32 | doc.id
         reading = documents.reading_key(doc).encode("utf-8")
         fields["reading"] = reading
         fields["reading8"] = int.from_bytes(reading[:7].ljust(7, b"\0"), "big")  # < 2**56: a positive i64
-        fields["phrases"] = suggestions.encode(suggestions.phrases(doc))
+        fields["phrases"] = suggestions.encode(suggestions.phrases(doc)).encode("utf-8")
         return tantivy.Document(**fields)
 
     def upsert(self, documents_: Iterable[SearchDocument]) -> None:
@@ -130,20 +141,19 @@ class TantivySearch:
             self._write(lambda writer: [writer.delete_documents_by_term("id", i) for i in ids])
 
     def rebuild(self, documents_: Iterable[SearchDocument], progress: Progress | None = None) -> int:
-        """Build a new index beside the old one and swap it in (searches keep working meanwhile)."""
+        """Build a new index beside the old one and swap it in (searches keep working meanwhile).
+
+        Past ``helper_after`` documents, helper processes analyse and index them while this one reads them
+        (``search.tantivy_build``): the analysis is Python, so that is what puts both cores to work.
+        """
         fresh = self.path.with_name(self.path.name + ".rebuild")
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir(parents=True)
-        index = tantivy.Index(self.tantivy_schema, path=str(fresh))
-        writer = index.writer(WRITER_HEAP, 1)
-        count = 0
-        for doc in documents_:
-            writer.add_document(self._document(doc))
-            count += 1
-            if progress and count % 1000 == 0:
-                progress(count)
-        writer.commit()
-        writer.wait_merging_threads()
+        try:
+            count = self._build(fresh, documents_, progress)
+        except BaseException:
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
         with self._lock:
             old = self.path.with_name(self.path.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
@@ -156,9 +166,61 @@ class TantivySearch:
             progress(count)
         return count
 
+    def _build(self, fresh: Path, documents_: Iterable[SearchDocument], progress: Progress | None) -> int:
+        # Batches wait (unanalysed) until the rebuild proves large enough for helpers, who then take them all.
+        index = tantivy.Index(self.tantivy_schema, path=str(fresh))
+        parts = [fresh.with_name(f"{fresh.name}{i}") for i in range(tantivy_build.HELPERS)]
+        helpers: list[tantivy_build.IndexHelper] = []
+        waiting: list[list[SearchDocument]] = [[]]
+        count, turns = 0, itertools.count()  # helpers take batches in turn
+        try:
+            for doc in documents_:
+                waiting[-1].append(doc)
+                count += 1
+                if len(waiting[-1]) == tantivy_build.BATCH:
+                    if not helpers and self.helper_after is not None and count > self.helper_after:
+                        helpers = [tantivy_build.IndexHelper(folder) for folder in parts]
+                    for batch in waiting if helpers else ():
+                        helpers[next(turns) % len(helpers)].offer(batch)
+                    waiting = [[]] if helpers else [*waiting, []]
+                if progress and count % 1000 == 0:
+                    progress(count)
+            if helpers:
+                for batch in waiting:
+                    helpers[next(turns) % len(helpers)].offer(batch)
+                indexed = sum(helper.finish() for helper in helpers)
+                tantivy_build.combine(fresh, parts)
+            else:
+                writer = index.writer(WRITER_HEAP, 1)
+                for doc in itertools.chain.from_iterable(waiting):
+                    writer.add_document(self._document(doc))
+                writer.commit()
+                writer.wait_merging_threads()
+                indexed = count
+        except tantivy_build.HelperFailed as exc:
+            raise SearchError(f"search index rebuild failed: {exc}") from exc
+        finally:
+            for helper in helpers:
+                helper.cancel()
+            for folder in parts:
+                shutil.rmtree(folder, ignore_errors=True)
+        if indexed != count or tantivy.Index(self.tantivy_schema, path=str(fresh)).searcher().num_docs != count:
+            raise SearchError(f"search index rebuild failed: {count} documents read, {indexed} indexed")
+        return count
+
     # -- searching --------------------------------------------------------------------------------
+    def _term(self, field: str, token: str) -> tantivy.Query:
+        # Term queries are immutable and recur (common words, facet values): made once per worker, within a bound.
+        key = (field, token)
+        found = self._term_queries.get(key)
+        if found is None:
+            if len(self._term_queries) >= TERM_QUERIES_KEPT:
+                self._term_queries.clear()
+            found = self._term_queries[key] = tantivy.Query.term_query(self.tantivy_schema, field, token)
+        return found
+
     def _clause(self, clause: Clause) -> tantivy.Query:
-        alternatives = [tantivy.Query.term_query(self.tantivy_schema, field, token) for field, token in clause]
+        alternatives = [self._term(field, token) for field, token in clause]
         if len(alternatives) == 1:
             return alternatives[0]
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in alternatives])
@@ -172,30 +234,33 @@ class TantivySearch:
             if facet not in FACETS:
                 return None  # an unknown facet matches nothing rather than everything
             if value:
-                musts.append(tantivy.Query.term_query(self.tantivy_schema, facet, str(value)))
+                musts.append(self._term(facet, str(value)))
         if not musts:
             return tantivy.Query.all_query()
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in musts])
 
-    def _tiers(self, base: tantivy.Query, text: str) -> list[tantivy.Query]:
-        """The four tiers of ``WhooshSearch._tiers`` as queries, each excluding the ones before."""
+    def _tier_parts(self, text: str) -> Iterator[tantivy.Query]:
+        """What puts a title in each of the first three tiers of ``WhooshSearch._tiers`` (made as needed):
+        the whole query is its title or a name; every word is in the title; every word in title or names."""
         def both(*parts):
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, p) for p in parts])
 
-        exact_clause = documents.exact_clause(text)
-        exact = self._clause(exact_clause) if exact_clause else None
+        clause = documents.exact_clause(text)
+        if clause:
+            yield self._clause(clause)
         pairs = list(zip(query_units(text, "title"), query_units(text, "author"), strict=False))
-        in_title = both(*[self._unit(t) for t, _ in pairs]) if pairs else None
-        in_either = both(*[tantivy.Query.boolean_query([(tantivy.Occur.Should, self._unit(t)), (tantivy.Occur.Should, self._unit(a))])
-                           for t, a in pairs]) if pairs else None
-        tiers, before = [], []
-        for tier in (exact, in_title, in_either, tantivy.Query.all_query()):
-            if tier is None:
-                continue
+        if pairs:
+            yield both(*[self._unit(t) for t, _ in pairs])
+            yield both(*[tantivy.Query.boolean_query([(tantivy.Occur.Should, self._unit(t)), (tantivy.Occur.Should, self._unit(a))])
+                         for t, a in pairs])
+
+    def _tiers(self, base: tantivy.Query, text: str) -> Iterator[tantivy.Query]:
+        """The four tiers as queries, each excluding the ones before (made as needed); the last is the rest."""
+        before: list[tantivy.Query] = []
+        for tier in itertools.chain(self._tier_parts(text), [tantivy.Query.all_query()]):
             parts = [(tantivy.Occur.Must, base), (tantivy.Occur.Must, tier)] + [(tantivy.Occur.MustNot, b) for b in before]
-            tiers.append(tantivy.Query.boolean_query(parts))
+            yield tantivy.Query.boolean_query(parts)
             before.append(tier)
-        return tiers
 
     def search(self, query: SearchQuery) -> SearchResult:
         """Answer a query: any text is accepted, too-long text is cut at ``MAX_QUERY_LENGTH``."""
@@ -207,38 +272,63 @@ class TantivySearch:
             return SearchResult(ids=[], total=0, facets={f: {} for f in FACETS} if query.with_facets else {})
         sort = query.sort if query.sort in SORTS else "relevance"
         offset, need = max(query.offset, 0), max(query.offset, 0) + max(query.limit, 0)
-        total = searcher.search(base, 1, count=True).count  # tantivy needs a limit of at least 1
         ids: list[int] = []
-        if need:
-            tiers = self._tiers(base, query.text or "") if sort == "relevance" and units else [base]
-            for tier in tiers:
-                if len(ids) >= need:
-                    break
-                ids.extend(self._ordered(searcher, tier, need - len(ids), "reading" if sort == "reading" else "newest"))
+        if sort == "relevance" and units:
+            total = searcher.search(base, 1, count=True).count  # tantivy needs a limit of at least 1
+            if 0 < total <= need:  # every hit fits on the page: rank them, rather than evaluate every tier in full
+                ids = self._rank_few(searcher, base, query.text or "", total)
+            elif need:
+                for tier in self._tiers(base, query.text or ""):
+                    ids.extend(self._ordered(searcher, tier, need - len(ids), sort))
+                    if len(ids) >= need:
+                        break
+        else:
+            ids = self._ordered(searcher, base, need, sort) if need else []
+            # The sort's page holds every hit when it is not full.
+            total = len(ids) if len(ids) < need else searcher.search(base, 1, count=True).count
         facets = self._facets(searcher, base) if query.with_facets else {}
         capped = total > self.count_cap
         return SearchResult(ids=ids[offset:need], total=self.count_cap if capped else total, total_is_capped=capped, facets=facets)
 
+    def _rank_few(self, searcher, base: tantivy.Query, text: str, total: int) -> list[int]:
+        """All ``total`` hits of ``base`` in relevance order: each tier is evaluated among these hits only."""
+        hits = [value & (ID_LIMIT - 1) for value, _ in
+                searcher.search(base, total, order_by_field="newest_id", order=tantivy.Order.Asc).hits]  # newest first
+        among = tantivy.Query.term_set_query(self.tantivy_schema, "id", hits)
+        tier_of: dict[int, int] = {}
+        for rank, tier in enumerate(self._tier_parts(text)):
+            if len(tier_of) == len(hits):
+                break
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, among), (tantivy.Occur.Must, tier)])
+            for value, _ in searcher.search(query, total, order_by_field="newest_id", order=tantivy.Order.Asc).hits:
+                tier_of.setdefault(value & (ID_LIMIT - 1), rank)  # a title's tier is the first it matches
+        last = len(hits)
+        return sorted(hits, key=lambda title_id: tier_of.get(title_id, last))  # stable: newest first within a tier
+
     def _ordered(self, searcher, query: tantivy.Query, limit: int, order: str) -> list[int]:
         """The first ``limit`` hits in ``order``, ties broken exactly as the other backends do (reading key, then id).
 
-        tantivy orders by a fast field; the reading order's field holds only the key's first 7 bytes, so hits
-        are fetched in growing batches until the batch ends past the ``limit``-th hit's value, then sorted exactly.
+        "newest" is one fast field holding the date and the id, so tantivy's order is the exact order. The
+        reading order's field holds only the key's first 7 bytes, so hits are fetched in growing batches until
+        the batch ends past the ``limit``-th hit's value, then sorted exactly by the stored key.
         """
-        field = "reading8" if order == "reading" else "newest"
+        if order != "reading":
+            hits = searcher.search(query, limit, order_by_field="newest_id", order=tantivy.Order.Asc).hits
+            return [value & (ID_LIMIT - 1) for value, _address in hits]
         batch = limit + 32
         while True:
-            hits = searcher.search(query, batch, order_by_field=field, order=tantivy.Order.Asc).hits
+            hits = searcher.search(query, batch, order_by_field="reading8", order=tantivy.Order.Asc).hits
             complete = len(hits) < batch or hits[-1][0] != hits[min(limit, len(hits)) - 1][0]
             if complete:
                 break
             batch *= 4
+        last = hits[min(limit, len(hits)) - 1][0] if hits else None
         rows = []
         for value, address in hits:
+            if value > last:  # past the limit-th hit's value: never among the first ``limit``
+                break
             found = searcher.doc(address)
-            title_id = found["id"][0]
-            key = bytes(found["reading"][0]) if order == "reading" else b""
-            rows.append((value, key, title_id))
+            rows.append((value, bytes(found["reading"][0]), found["id"][0]))
         return [title_id for _, _, title_id in sorted(rows)[:limit]]
 
     def _facets(self, searcher, base: tantivy.Query) -> dict[str, dict[str, int]]:
@@ -297,7 +387,7 @@ class _Lexicon:
                 found = searcher.doc(address)
                 title_id = found["id"][0]
                 counts[title_id] = counts.get(title_id, 0) + 1
-                stored[title_id] = (found.get_first("phrases") or "")
+                stored[title_id] = bytes(found.get_first("phrases") or b"").decode("utf-8")
         best = sorted(counts, key=lambda i: (-counts[i], i))[:limit]
         return [p for i in best for p in suggestions.decode(stored[i])]
 

@@ -185,3 +185,17 @@ def test_names_without_the_space_and_particles(backend, query, expected):
         doc(2, "猫の事務所", contributors=("宮沢 賢治",), contributor_readings=("ミヤザワ, ケンジ",)),
     ])
     assert ids(backend, query) == expected
+
+
+@pytest.mark.parametrize("reading", [
+    "ワガハイ ワ ネコ デ アル", "ミヤザワ, ケンジ", "ガッ コウ", "ア ッカ", "ヴァイ オリン ヴ", "ﾅﾂﾒ ｿｳｾｷ", "ｶﾞ゛ ｶ",
+    "Ｐｙｔｈｏｎ ノ ABC", "ゔぁ  ぃ", "キャッ チャー", "コンピューター\u3000ニュウモン", "",
+])
+def test_readings_analysed_word_by_word_are_analysed_as_a_whole(reading):
+    # A rebuild analyses the words of readings once each (they recur); the answer must be the whole text's.
+    from jaconv import kana2alphabet
+
+    kana = analysis.to_hiragana(reading).replace("ー", "")
+    assert analysis._kana2alphabet(kana) == kana2alphabet(kana)
+    for form in (reading, analysis.particle_variant(reading) or ""):
+        assert analysis._spaced_tokens(form) == analysis.tokens(form)

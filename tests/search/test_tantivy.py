@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -69,3 +70,46 @@ def test_rebuild_swaps_in_a_new_index_and_keeps_answering(rt, runner):
     result = runner.invoke(args=["search", "reindex"])
     assert result.exit_code == 0, result.output
     assert rt.search.search(SearchQuery(text="銀河")).ids == [title_id]
+
+
+def _answers(search: TantivySearch, judged) -> list:
+    queries = [SearchQuery(text=item.query, with_facets=True) for item in judged]
+    queries += [SearchQuery(text=item.query, sort="reading") for item in judged[:40]]
+    return [(r.ids, r.total, r.facets) for r in map(search.search, queries)]
+
+
+def test_a_rebuild_by_helper_processes_answers_as_one_built_here(tmp_path, monkeypatch):
+    from elibrary.search import tantivy_build
+    from tests.search.judged import load_judged
+    from tests.search.judged_catalog import judged_catalog
+
+    monkeypatch.setattr(tantivy_build, "BATCH", 7)  # many small batches, taken in turn by both helpers
+    here = TantivySearch(tmp_path / "here", helper_after=None)
+    helped = TantivySearch(tmp_path / "helped", helper_after=20)
+    catalog = judged_catalog()
+    assert here.rebuild(catalog) == helped.rebuild(iter(catalog)) == len(catalog)
+    assert len(list((tmp_path / "helped").glob("*.store"))) > len(list((tmp_path / "here").glob("*.store")))  # both helpers' segments
+    assert not list(tmp_path.glob("helped.rebuild*"))
+    judged = load_judged()
+    assert _answers(helped, judged) == _answers(here, judged)
+    # The combined index takes changes like any other.
+    helped.delete([catalog[0].id])
+    helped.upsert([replace(catalog[1], title="ベンチ追加書誌")])
+    assert helped.search(SearchQuery(text="ベンチ追加書誌")).ids == [catalog[1].id]
+    assert helped.search(SearchQuery(text="")).total == len(catalog) - 1
+
+
+def test_a_failed_helper_leaves_the_old_index(tmp_path, monkeypatch):
+    from elibrary.search import tantivy_build
+    from elibrary.search.base import SearchError
+    from tests.search.judged_catalog import judged_catalog
+
+    monkeypatch.setattr(tantivy_build, "BATCH", 7)
+    search = TantivySearch(tmp_path / "index", helper_after=20)
+    catalog = judged_catalog()
+    search.rebuild(catalog[:50])
+    broken = replace(catalog[60], published="not a date")  # the helper's analysis fails on it
+    with pytest.raises(SearchError, match="rebuild failed"):
+        search.rebuild([*catalog[50:], broken])
+    assert search.search(SearchQuery(text="")).total == 50
+    assert not list(tmp_path.glob("index.rebuild*"))

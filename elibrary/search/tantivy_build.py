@@ -1,0 +1,159 @@
+"""A large tantivy rebuild on both cores: helper processes analyse and index parts of the catalog, one index each.
+
+Our Python analysis of each record (``search.documents``) is most of a rebuild's cost, and tantivy allows one
+writer per index. So past ``HELPER_AFTER`` titles the rebuilding process only reads the documents and hands
+batches to ``HELPERS`` child processes in turn; each analyses its batches and writes them with a tantivy
+writer of its own into a folder of its own. ``combine`` then moves every helper's segment files into the new
+index folder and writes one ``meta.json`` listing all segments (tantivy's own format: its segments are
+self-contained files named by a UUID, and ``meta.json`` is the index's table of contents), so the new index
+is complete at once, and nothing is listed until everything is written.
+
+Helpers are plain ``python -c`` children speaking pickle over their standard input and output, as Whoosh's
+rebuild helpers (``whoosh_segments.SegmentHelper``): unlike multiprocessing's spawn they never re-import the
+caller's main module, and unlike fork they are safe from a threaded server process.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+HELPERS = 2
+HELPER_AFTER = 20_000  # a rebuild of fewer titles is indexed in the calling process
+BATCH = 1_000  # documents per batch handed to a helper
+HELPER_HEAP = 256 * 1024 * 1024  # each helper's tantivy writer heap (fewer, larger segments)
+_OWN_FILES = ("meta.json", ".managed.json", ".tantivy-meta.lock", ".tantivy-writer.lock")
+
+
+class HelperFailed(Exception):
+    """A helper process of a rebuild failed; the rebuild is abandoned and the old index stays."""
+
+
+class IndexHelper:
+    """One child process analysing the batches it is offered and indexing them into ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        package_root = Path(__file__).resolve().parents[2]  # the folder holding the elibrary package
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(package_root), os.environ.get("PYTHONPATH")]))}
+        self.folder = folder
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "from elibrary.search.tantivy_build import helper_main; helper_main()", str(folder)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+        )
+        self._batches: queue.Queue = queue.Queue(maxsize=2)
+        self._feed_error: BaseException | None = None
+        self._feeder = threading.Thread(target=self._feed, name="search-rebuild-feeder", daemon=True)
+        self._feeder.start()
+
+    def _feed(self) -> None:
+        # Writing blocks while the helper is busy; on this thread that costs the reading thread nothing.
+        try:
+            while True:
+                batch = self._batches.get()
+                pickle.dump(batch, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                self._process.stdin.flush()
+                if batch is None:
+                    self._process.stdin.close()
+                    return
+        except BaseException as exc:  # the helper died; finish() reports it
+            self._feed_error = exc
+
+    def offer(self, documents: list) -> None:
+        """Hand a batch to the helper, waiting while two are queued."""
+        while self._feed_error is None and self._feeder.is_alive():
+            try:
+                self._batches.put(documents, timeout=1.0)
+                return
+            except queue.Full:
+                continue
+        raise HelperFailed("a search rebuild helper stopped")
+
+    def finish(self) -> int:
+        """Wait for the helper to commit its index; returns how many documents it holds."""
+        if self._feeder.is_alive():
+            self._batches.put(None)
+        self._feeder.join()
+        try:
+            kind, value = pickle.load(self._process.stdout)
+        except Exception as exc:  # no answer: it died (killed, out of memory)
+            self._process.wait()
+            raise HelperFailed(f"a search rebuild helper exited with code {self._process.returncode}") from exc
+        self._process.stdout.close()
+        self._process.wait()
+        if kind != "done":
+            raise HelperFailed(value)
+        return value
+
+    def cancel(self) -> None:
+        """Stop the helper if it still runs."""
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def helper_main() -> None:
+    """The helper process: index the pickled batches read on stdin into the folder named by argv; answer on stdout."""
+    from elibrary.search.tantivy_backend import TantivySearch
+
+    folder = Path(sys.argv[1])
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        import tantivy
+
+        search = TantivySearch(folder)
+        index = tantivy.Index(search.tantivy_schema, path=str(folder))
+        writer = index.writer(HELPER_HEAP, 1)
+        count = 0
+        while (documents := pickle.load(source)) is not None:
+            for doc in documents:
+                writer.add_document(search._document(doc))
+            count += len(documents)
+        writer.commit()
+        writer.wait_merging_threads()
+        answer = ("done", count)
+    except Exception as exc:  # reported to the rebuilding process, which abandons the rebuild
+        import traceback
+
+        answer = ("error", f"{exc!r}\n{traceback.format_exc()}")
+    pickle.dump(answer, sink, protocol=pickle.HIGHEST_PROTOCOL)
+    sink.flush()
+
+
+def combine(target: Path, parts: list[Path]) -> None:
+    """Move the segments of the indexes in ``parts`` into the (empty) index at ``target`` and list them all in its meta."""
+    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    managed = set(json.loads((target / ".managed.json").read_text(encoding="utf-8"))) if (target / ".managed.json").exists() else {"meta.json"}
+    for part in parts:
+        part_meta = json.loads((part / "meta.json").read_text(encoding="utf-8"))
+        if part_meta["schema"] != meta["schema"] or part_meta["index_settings"] != meta["index_settings"]:
+            raise HelperFailed(f"a helper's index differs from the new index: {part}")
+        for file in part.iterdir():
+            if file.name not in _OWN_FILES:
+                os.replace(file, target / file.name)
+                managed.add(file.name)
+        meta["segments"] += part_meta["segments"]
+        meta["opstamp"] = max(meta["opstamp"], part_meta["opstamp"])
+        shutil.rmtree(part, ignore_errors=True)
+    _write_atomically(target / ".managed.json", json.dumps(sorted(managed)))
+    _write_atomically(target / "meta.json", json.dumps(meta))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    with open(temporary, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
