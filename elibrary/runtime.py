@@ -66,6 +66,12 @@ class Runtime:
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(self, self.scheduler_tick)
 
+    def stop_following(self) -> None:
+        """Stop this process's index followers (the catalog's and the book text's), e.g. before the database goes."""
+        self.indexer.stop()
+        if self.text_indexer is not None:
+            self.text_indexer.stop()
+
     def deliver_notifications(self) -> int:
         """Send committed outbox messages (after commit, and from the scheduled jobs)."""
         with self.db.scope() as session:

@@ -37,7 +37,7 @@ def servers(tmp_path, database_url):
         app.test_client().get("/healthz")  # a first request starts the worker's follower
     yield apps
     for app in apps:
-        app.extensions["elibrary"].indexer.stop()
+        app.extensions["elibrary"].stop_following()
         app.extensions["elibrary"].db.dispose()
 
 
@@ -104,7 +104,7 @@ def test_a_new_server_builds_its_index_from_the_database(servers, tmp_path, data
         third.test_client().get("/healthz")
         eventually(lambda: found(third, "又三郎") == [title_id])  # an empty index with no position: rebuilt
     finally:
-        third.extensions["elibrary"].indexer.stop()
+        third.extensions["elibrary"].stop_following()
         third.extensions["elibrary"].db.dispose()
 
 
