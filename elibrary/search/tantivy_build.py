@@ -8,21 +8,18 @@ index folder and writes one ``meta.json`` listing all segments (tantivy's own fo
 self-contained files named by a UUID, and ``meta.json`` is the index's table of contents), so the new index
 is complete at once, and nothing is listed until everything is written.
 
-Helpers are plain ``python -c`` children speaking pickle over their standard input and output, as Whoosh's
-rebuild helpers (``whoosh_segments.SegmentHelper``): unlike multiprocessing's spawn they never re-import the
-caller's main module, and unlike fork they are safe from a threaded server process.
+Helpers are ``search.helper_process.RebuildHelper`` children, as Whoosh's rebuild helpers are.
 """
 from __future__ import annotations
 
 import json
 import os
 import pickle
-import queue
 import shutil
-import subprocess
 import sys
-import threading
 from pathlib import Path
+
+from elibrary.search.helper_process import HelperFailed, RebuildHelper
 
 HELPERS = 2
 HELPER_AFTER = 20_000  # a rebuild of fewer titles is indexed in the calling process
@@ -31,77 +28,24 @@ HELPER_HEAP = 256 * 1024 * 1024  # each helper's tantivy writer heap (fewer, lar
 _OWN_FILES = ("meta.json", ".managed.json", ".tantivy-meta.lock", ".tantivy-writer.lock")
 
 
-class HelperFailed(Exception):
-    """A helper process of a rebuild failed; the rebuild is abandoned and the old index stays."""
-
-
-class IndexHelper:
+class IndexHelper(RebuildHelper):
     """One child process analysing the batches it is offered and indexing them into ``folder``."""
 
     def __init__(self, folder: Path) -> None:
-        package_root = Path(__file__).resolve().parents[2]  # the folder holding the elibrary package
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(package_root), os.environ.get("PYTHONPATH")]))}
         self.folder = folder
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", "from elibrary.search.tantivy_build import helper_main; helper_main()", str(folder)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-        )
-        self._batches: queue.Queue = queue.Queue(maxsize=2)
-        self._feed_error: BaseException | None = None
-        self._feeder = threading.Thread(target=self._feed, name="search-rebuild-feeder", daemon=True)
-        self._feeder.start()
+        super().__init__("elibrary.search.tantivy_build:helper_main", str(folder))
 
-    def _feed(self) -> None:
-        # Writing blocks while the helper is busy; on this thread that costs the reading thread nothing.
-        try:
-            while True:
-                batch = self._batches.get()
-                pickle.dump(batch, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                self._process.stdin.flush()
-                if batch is None:
-                    self._process.stdin.close()
-                    return
-        except BaseException as exc:  # the helper died; finish() reports it
-            self._feed_error = exc
-
-    def offer(self, documents: list) -> None:
+    def offer(self, documents: list) -> bool:
         """Hand a batch to the helper, waiting while two are queued."""
-        while self._feed_error is None and self._feeder.is_alive():
-            try:
-                self._batches.put(documents, timeout=1.0)
-                return
-            except queue.Full:
-                continue
-        raise HelperFailed("a search rebuild helper stopped")
+        if not super().offer(documents):
+            raise HelperFailed("a search rebuild helper stopped")
+        return True
 
     def finish(self) -> int:
         """Wait for the helper to commit its index; returns how many documents it holds."""
-        if self._feeder.is_alive():
-            self._batches.put(None)
-        self._feeder.join()
-        try:
-            kind, value = pickle.load(self._process.stdout)
-        except Exception as exc:  # no answer: it died (killed, out of memory)
-            self._process.wait()
-            raise HelperFailed(f"a search rebuild helper exited with code {self._process.returncode}") from exc
-        self._process.stdout.close()
-        self._process.wait()
-        if kind != "done":
-            raise HelperFailed(value)
-        return value
-
-    def cancel(self) -> None:
-        """Stop the helper if it still runs."""
-        if self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
-        for stream in (self._process.stdin, self._process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        return super().finish("done")
 
 
 def helper_main() -> None:

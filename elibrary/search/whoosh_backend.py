@@ -48,10 +48,11 @@ from elibrary.search.base import (
     SearchUnavailable,
 )
 from elibrary.search.documents import TOKEN_FIELDS, query_units
+from elibrary.search.helper_process import HelperFailed
 from elibrary.search.positions import FilePositions
 from elibrary.search.whoosh_docsets import IndexSets, SegmentGone, SegmentSets
 from elibrary.search.whoosh_lexicon import WhooshLexicon
-from elibrary.search.whoosh_segments import HelperFailed, SegmentBuilder, SegmentHelper
+from elibrary.search.whoosh_segments import SegmentBuilder, SegmentHelper
 
 DEFAULT_COUNT_CAP = 1000
 # A search racing another worker's merge retries with a fresh reader (see ``SegmentGone``).

@@ -17,15 +17,15 @@ private attributes of whoosh3's ``W3PostingsWriter`` and fall back to one call p
 """
 from __future__ import annotations
 
-import os
 import pickle
-import queue
 from array import array
 from collections.abc import Mapping
 from typing import Any
 
 from whoosh import formats
 from whoosh.analysis import IDTokenizer, RegexTokenizer
+
+from elibrary.search.helper_process import RebuildHelper
 
 _BLOCK_ATTRS = ("_ids", "_weights", "_maxweight", "_blocklimit", "_write_block", "_new_block")
 
@@ -178,92 +178,22 @@ def _add_postings(fieldwriter, ids: array) -> None:
             postwriter._write_block()
 
 
-class HelperFailed(Exception):
-    """The helper process writing a second segment failed; the rebuild is abandoned."""
-
-
-class SegmentHelper:
+class SegmentHelper(RebuildHelper):
     """A second process writing its own segment of a rebuild, so analysis and writing use both cores.
 
-    The lock holder reads the documents and hands every batch to the helper with ``offer`` (at most two
-    wait), so reading the database and analysing and writing overlap on two cores, and the lock holder,
-    often a process that has just imported a catalog, holds no postings of its own beyond the first
-    ``helper_after`` titles. ``finish`` returns the helper's segment for the commit's table of contents;
-    until that commit no reader sees it. The helper is a plain ``python -c`` child speaking pickle over
-    its standard input and output: unlike multiprocessing's spawn it never re-imports the caller's main
-    module, and unlike fork it is safe from a threaded server process.
+    The lock holder reads the documents and hands every batch to the helper with ``offer``, so reading
+    the database and analysing and writing overlap on two cores, and the lock holder, often a process that
+    has just imported a catalog, holds no postings of its own beyond the first ``helper_after`` titles.
+    ``finish`` returns the helper's segment for the commit's table of contents; until that commit no
+    reader sees it (a cancelled helper's segment files are never listed, and go at the next commit).
     """
 
     def __init__(self, path: str, indexname: str) -> None:
-        import subprocess
-        import sys
-        import threading
-        from pathlib import Path
-
-        package_root = Path(__file__).resolve().parents[2]  # the folder holding the elibrary package (not importing it: no Flask)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(package_root), os.environ.get("PYTHONPATH")]))}
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", "from elibrary.search.whoosh_segments import helper_main; helper_main()", path, indexname],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-        )
-        self._batches: queue.Queue = queue.Queue(maxsize=2)
-        self._feeder = threading.Thread(target=self._feed, name="search-rebuild-feeder", daemon=True)
-        self._feed_error: BaseException | None = None
-        self._feeder.start()
-
-    def _feed(self) -> None:
-        # Writing blocks while the helper is busy; on this thread that costs the indexing thread nothing.
-        try:
-            while True:
-                batch = self._batches.get()
-                pickle.dump(batch, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                self._process.stdin.flush()
-                if batch is None:
-                    self._process.stdin.close()
-                    return
-        except BaseException as exc:  # the helper died; finish() reports it
-            self._feed_error = exc
-
-    def offer(self, documents: list) -> bool:
-        """Hand a batch to the helper, waiting while two are queued; False if the helper has gone."""
-        while self._feed_error is None and self._feeder.is_alive():
-            try:
-                self._batches.put(documents, timeout=1.0)
-                return True
-            except queue.Full:
-                continue
-        return False
+        super().__init__("elibrary.search.whoosh_segments:helper_main", path, indexname)
 
     def finish(self):
         """Wait for the helper to write its segment; returns it (None when it indexed nothing)."""
-        if self._feeder.is_alive():
-            self._batches.put(None)
-        self._feeder.join()
-        try:
-            self._process.stdin.close()
-        except OSError:
-            pass  # the helper died before reading everything
-        try:
-            kind, value = pickle.load(self._process.stdout)
-        except Exception as exc:  # no answer: it died (killed, out of memory)
-            self._process.wait()
-            raise HelperFailed(f"the helper process exited with code {self._process.returncode}") from exc
-        self._process.stdout.close()
-        self._process.wait()
-        if kind != "segment":
-            raise HelperFailed(value)
-        return value
-
-    def cancel(self) -> None:
-        """Stop the helper if it still runs (its segment files are never listed, and go at the next commit)."""
-        if self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
-        for stream in (self._process.stdin, self._process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        return super().finish("segment")
 
 
 def helper_main() -> None:
