@@ -353,27 +353,26 @@ def lag(session: Session, search: SearchBackend) -> dict:
             "seconds_since_followed": round(max(time.time() - position.at, 0.0), 1)}
 
 
-class SearchIndexer:
-    """Runs ``process_queue`` after commits: inline (tests, CLI) or on a background thread per process."""
+class LogFollower:
+    """Runs ``run_once`` after commits: inline (tests, CLI) or on a background thread per process, which also
+    wakes every ``poll_seconds`` for other servers' changes. Subclasses say what a pass does."""
 
-    def __init__(self, new_session: Callable[[], Session], search: SearchBackend, *, synchronous: bool,
-                 poll_seconds: float = 2.0) -> None:
+    thread_name = "log-follower"
+
+    def __init__(self, new_session: Callable[[], Session], *, synchronous: bool, poll_seconds: float = 2.0) -> None:
         self._new_session = new_session
-        self._search = search
         self.synchronous = synchronous
         self.poll_seconds = poll_seconds  # other servers' changes are seen within this (plus indexing)
         self._recent = RecentChanges()
-        self._pruned_at = 0.0
-        self.enrichers: list[DocumentEnricher] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
 
-    def lag(self, session: Session) -> dict:
-        """How far this server's index is behind the change log (``/healthz``)."""
-        return lag(session, self._search)
+    def run_once(self) -> int:
+        """One pass over the change log; returns how many titles it updated."""
+        raise NotImplementedError
 
     def kick(self) -> None:
         """Index queued changes now (synchronous) or wake the background thread."""
@@ -387,6 +386,51 @@ class SearchIndexer:
         """Follow the log on a background thread in this process (each worker, on its first request)."""
         if not self.synchronous:
             self._ensure_thread()
+
+    def _ensure_thread(self) -> None:
+        import os
+
+        # gunicorn forks workers after create_app: each process starts its own thread lazily.
+        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+            return
+        self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the background thread (tests; a process shutting down just exits)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=self.poll_seconds)  # other servers' changes; retries after a busy index
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("%s pass failed", self.thread_name)
+
+
+class SearchIndexer(LogFollower):
+    """Runs ``process_queue`` after commits: inline (tests, CLI) or on a background thread per process."""
+
+    thread_name = "search-indexer"
+
+    def __init__(self, new_session: Callable[[], Session], search: SearchBackend, *, synchronous: bool,
+                 poll_seconds: float = 2.0) -> None:
+        super().__init__(new_session, synchronous=synchronous, poll_seconds=poll_seconds)
+        self._search = search
+        self._pruned_at = 0.0
+        self.enrichers: list[DocumentEnricher] = []
+
+    def lag(self, session: Session) -> dict:
+        """How far this server's index is behind the change log (``/healthz``)."""
+        return lag(session, self._search)
 
     def run_once(self) -> int:
         """One pass in its own transaction; on errors the position stays for the next pass."""
@@ -408,31 +452,3 @@ class SearchIndexer:
                 raise
             finally:
                 session.close()
-
-    def _ensure_thread(self) -> None:
-        import os
-
-        # gunicorn forks workers after create_app: each process starts its own thread lazily.
-        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
-            return
-        self._pid = os.getpid()
-        self._thread = threading.Thread(target=self._loop, name="search-indexer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """End the background thread (tests; a process shutting down just exits)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None and self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(timeout=self.poll_seconds)  # other servers' changes; retries after a busy index
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("search indexing pass failed")

@@ -13,7 +13,6 @@ as empty, so it is not tried again until its file changes; the title stays finda
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -21,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from elibrary.books.text import BookTextError, extract_text
-from elibrary.catalog.indexing import BATCH, REBUILD_BEHIND, STALE_AFTER, RecentChanges, late_entries, newest_change
+from elibrary.catalog.indexing import BATCH, REBUILD_BEHIND, STALE_AFTER, LogFollower, RecentChanges, late_entries, newest_change
 from elibrary.catalog.models import BookFile, SearchQueueEntry, Title, TitleStatus
 from elibrary.search.base import LogPosition, SearchError
 from elibrary.search.booktext import BookText, BookTextIndex
@@ -154,40 +153,21 @@ def lag(session: Session, index: BookTextIndex) -> dict:
             "seconds_since_followed": round(max(time.time() - position.at, 0.0), 1)}
 
 
-class TextIndexer:
+class TextIndexer(LogFollower):
     """Runs ``follow_log`` after commits (inline in tests and the CLI) or on a background thread per process."""
+
+    thread_name = "booktext-indexer"
 
     def __init__(self, new_session: Callable[[], Session], index: BookTextIndex, storage: BookStorage, searchable: Searchable, *,
                  synchronous: bool, poll_seconds: float = 2.0) -> None:
-        self._new_session = new_session
+        super().__init__(new_session, synchronous=synchronous, poll_seconds=poll_seconds)
         self.index = index
         self._storage = storage
         self.searchable = searchable  # lending's rule, also used by searches to check each hit
-        self.synchronous = synchronous
-        self.poll_seconds = poll_seconds
-        self._recent = RecentChanges()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._lock = threading.Lock()
 
     def lag(self, session: Session) -> dict:
         """How far this server's text index is behind the change log."""
         return lag(session, self.index)
-
-    def kick(self) -> None:
-        """Index queued changes now (synchronous) or wake the background thread."""
-        if self.synchronous:
-            self.run_once()
-            return
-        self._ensure_thread()
-        self._wake.set()
-
-    def start_following(self) -> None:
-        """Follow the log on a background thread in this process (each worker, on its first request)."""
-        if not self.synchronous:
-            self._ensure_thread()
 
     def rebuild(self) -> int:
         """Rebuild the text index from storage (``elibrary search reindex``)."""
@@ -214,27 +194,3 @@ class TextIndexer:
             finally:
                 session.rollback()
                 session.close()
-
-    def _ensure_thread(self) -> None:
-        import os
-
-        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
-            return
-        self._pid = os.getpid()
-        self._thread = threading.Thread(target=self._loop, name="booktext-indexer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """End the background thread."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None and self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(timeout=self.poll_seconds)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            self.run_once()  # logs its own failures
