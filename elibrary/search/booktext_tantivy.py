@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import tantivy
 from elibrary.search.base import SearchUnavailable
 from elibrary.search.booktext import BookText, Passage, TextHit, fold, passages, query_words
 from elibrary.search.positions import FilePositions
+from elibrary.search.tantivy_folder import TantivyFolder
 
 WRITER_HEAP = 128 * 1024 * 1024
 PAIRS = "pairs"  # the registered tokenizer's name
@@ -56,9 +56,8 @@ class TantivyBookText:
         self.positions = FilePositions(self.path)
         self.schema = make_schema()
         self.writer_heap = writer_heap
-        self._lock = threading.Lock()
-        self._index: tantivy.Index | None = None
-        self._seen_meta: tuple[int, int, int] | None = None
+        self._folder = TantivyFolder(self.path, self.schema, writer_heap=writer_heap, what="book-text index",
+                                     prepare=lambda index: index.register_tokenizer(PAIRS, _pairs_analyzer()))
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "TantivyBookText":
@@ -66,41 +65,11 @@ class TantivyBookText:
         return cls(settings["ELIBRARY_BOOKTEXT_PATH"])
 
     # -- opening and writing ----------------------------------------------------------------------
-    def _new_index(self, path: Path, reuse: bool) -> tantivy.Index:
-        index = tantivy.Index(self.schema, path=str(path), reuse=reuse)
-        index.register_tokenizer(PAIRS, _pairs_analyzer())
-        return index
-
     def _open(self) -> tantivy.Index:
-        with self._lock:
-            if self._index is None:
-                self.path.mkdir(parents=True, exist_ok=True)
-                try:
-                    self._index = self._new_index(self.path, reuse=True)
-                except ValueError as exc:
-                    raise SearchUnavailable(f"the book-text index cannot be opened: {exc}") from None
-            changed = _meta_signature(self.path / "meta.json")
-            if changed != self._seen_meta:  # a commit by this worker or another: read its segments
-                self._index.reload()
-                self._seen_meta = changed
-            return self._index
+        return self._folder.open()
 
     def _write(self, change) -> None:
-        index = self._open()
-        try:
-            writer = index.writer(self.writer_heap, 1)
-        except ValueError as exc:  # another process holds the writer lock: the change log keeps the change
-            raise SearchUnavailable(f"the book-text index is busy: {exc}") from None
-        try:
-            change(writer)
-            writer.commit()
-            writer.wait_merging_threads()
-        except BaseException:
-            writer.rollback()
-            raise
-        with self._lock:
-            index.reload()
-            self._seen_meta = _meta_signature(self.path / "meta.json")
+        self._folder.write(change)
 
     def _add(self, writer, book: BookText) -> None:
         writer.add_document(tantivy.Document(title_id=book.title_id, number=-1, kind="m", source=book.source))
@@ -149,7 +118,7 @@ class TantivyBookText:
         fresh = self.path.with_name(self.path.name + ".rebuild")
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir(parents=True)
-        index = self._new_index(fresh, reuse=False)
+        index = self._folder.new_index(fresh, reuse=False)
         writer = index.writer(self.writer_heap, 1)
         count = 0
         for book in books:
@@ -157,14 +126,7 @@ class TantivyBookText:
             count += 1
         writer.commit()
         writer.wait_merging_threads()
-        with self._lock:
-            old = self.path.with_name(self.path.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            if self.path.exists():
-                os.replace(self.path, old)
-            os.replace(fresh, self.path)
-            shutil.rmtree(old, ignore_errors=True)
-            self._index, self._seen_meta = None, None
+        self._folder.swap_in(fresh)
         return count
 
     # -- searching --------------------------------------------------------------------------------
@@ -221,8 +183,7 @@ class TantivyBookText:
 
     def close(self) -> None:
         """Let go of the index (files are reopened on the next search)."""
-        with self._lock:
-            self._index, self._seen_meta = None, None
+        self._folder.close()
 
     def status(self) -> dict:
         """Health: how many titles and passages the index holds."""
@@ -239,11 +200,3 @@ _RUST_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$#&\-~])")
 
 def _rust_escape(text: str) -> str:
     return _RUST_SPECIAL.sub(r"\\\1", text)
-
-
-def _meta_signature(meta: Path) -> tuple[int, int, int] | None:
-    try:
-        stat = meta.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from elibrary.search import documents, suggestions, tantivy_build
 from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchError, SearchQuery, SearchResult, SearchUnavailable
 from elibrary.search.documents import TOKEN_FIELDS, Clause, Unit, query_units
 from elibrary.search.positions import FilePositions
+from elibrary.search.tantivy_folder import TantivyFolder
 
 DEFAULT_COUNT_CAP = 1000
 WRITER_HEAP = 128 * 1024 * 1024
@@ -60,9 +60,7 @@ class TantivySearch:
         self.helper_after = helper_after  # a rebuild of more documents than this uses helper processes (None: never)
         self.positions = FilePositions(self.path)
         self.tantivy_schema = make_schema()
-        self._lock = threading.Lock()
-        self._index: tantivy.Index | None = None
-        self._seen_meta: tuple[int, int, int] | None = None
+        self._folder = TantivyFolder(self.path, self.tantivy_schema, writer_heap=WRITER_HEAP)
         self._term_queries: dict[tuple[str, str], tantivy.Query] = {}
 
     @classmethod
@@ -72,36 +70,10 @@ class TantivySearch:
 
     # -- opening and writing ----------------------------------------------------------------------
     def _open(self) -> tantivy.Index:
-        with self._lock:
-            if self._index is None:
-                self.path.mkdir(parents=True, exist_ok=True)
-                try:
-                    self._index = tantivy.Index(self.tantivy_schema, path=str(self.path), reuse=True)
-                except ValueError as exc:
-                    raise SearchUnavailable(f"the search index cannot be opened: {exc}") from None
-            changed = _meta_signature(self.path / "meta.json")
-            if changed != self._seen_meta:  # a commit (this worker's or another's): read its segments
-                self._index.reload()
-                self._seen_meta = changed
-            return self._index
+        return self._folder.open()
 
     def _write(self, change) -> None:
-        index = self._open()
-        try:
-            writer = index.writer(WRITER_HEAP, 1)
-        except ValueError as exc:
-            # another process holds the index's writer lock: the change log keeps the change
-            raise SearchUnavailable(f"the search index is busy: {exc}") from None
-        try:
-            change(writer)
-            writer.commit()
-            writer.wait_merging_threads()
-        except BaseException:
-            writer.rollback()
-            raise
-        with self._lock:  # this worker's own commit is visible at once, whatever the file times say
-            index.reload()
-            self._seen_meta = _meta_signature(self.path / "meta.json")
+        self._folder.write(change)
 
     def _document(self, doc: SearchDocument) -> tantivy.Document:
         fields: dict[str, Any] = {"id": doc.id}
@@ -154,14 +126,7 @@ class TantivySearch:
         except BaseException:
             shutil.rmtree(fresh, ignore_errors=True)
             raise
-        with self._lock:
-            old = self.path.with_name(self.path.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            if self.path.exists():
-                os.replace(self.path, old)
-            os.replace(fresh, self.path)
-            shutil.rmtree(old, ignore_errors=True)
-            self._index, self._seen_meta = None, None
+        self._folder.swap_in(fresh)
         if progress:
             progress(count)
         return count
@@ -342,8 +307,7 @@ class TantivySearch:
 
     def close(self) -> None:
         """Let go of the index (files are reopened on the next search)."""
-        with self._lock:
-            self._index, self._seen_meta = None, None
+        self._folder.close()
 
     def status(self) -> dict:
         """Health for /healthz."""
@@ -352,15 +316,6 @@ class TantivySearch:
         except (SearchUnavailable, ValueError, OSError) as exc:
             return {"ok": False, "backend": "tantivy", "error": str(exc)[:200]}
         return {"ok": True, "backend": "tantivy", "documents": count}
-
-
-def _meta_signature(meta: Path) -> tuple[int, int, int] | None:
-    """What changes with every commit: tantivy replaces ``meta.json`` (a new inode), even within one clock tick."""
-    try:
-        stat = meta.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 class _Lexicon:
