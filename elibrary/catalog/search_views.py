@@ -155,19 +155,13 @@ def search():
     return render_template("catalog/search.html", **context)
 
 
-ADDRESS_SHARE = 10  # an address (a school's or a family's NAT) may make this many patrons' worth of anonymous text searches
-
-
-def _text_search_allowed(limit) -> bool:
-    """The text-search rate limit: per signed-in patron; otherwise per browser session *and* per address
-    (a client throwing its cookie away still meets the address's budget of ``ADDRESS_SHARE`` times the limit)."""
-    if getattr(current_user, "is_authenticated", False):
-        return limit.allow(f"user:{current_user.get_id()}", caller=db_session())
-    marker = session.get("_text_search_client")
-    if marker is None:
-        marker = session["_text_search_client"] = secrets.token_hex(8)
-    return limit.allow_all({f"address:{request.remote_addr}": limit.limit * ADDRESS_SHARE, f"client:{marker}": limit.limit},
-                           caller=db_session())
+def _snippets_allowed(limit) -> bool:
+    """The snippet rate limit for this request's user, or its browser session and address (``text_search``)."""
+    user_id = current_user.get_id() if getattr(current_user, "is_authenticated", False) else None
+    client = session.get("_text_search_client")
+    if user_id is None and client is None:
+        client = session["_text_search_client"] = secrets.token_hex(8)
+    return text_search.snippets_allowed(limit, db_session(), user_id=user_id, client=client or "", address=request.remote_addr)
 
 
 def text_section(parsed: SearchRequest) -> dict:
@@ -175,7 +169,7 @@ def text_section(parsed: SearchRequest) -> dict:
     rt = runtime()
     if not (parsed.fulltext and parsed.text and parsed.page == 1) or rt.booktext is None or rt.text_indexer is None:
         return {}
-    allowed = rt.text_limit is None or _text_search_allowed(rt.text_limit)
+    allowed = rt.text_limit is None or _snippets_allowed(rt.text_limit)
     try:
         matches = text_search.search_text(db_session(), rt.booktext, rt.text_indexer.searchable, parsed.text, with_snippets=allowed)
     except SearchError:

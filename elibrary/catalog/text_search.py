@@ -19,6 +19,7 @@ from elibrary.search.booktext import BookTextIndex
 from elibrary.search.snippets import Snippet, snippet
 
 TEXT_RESULTS = 20  # titles shown in the 「本文に一致」 section
+ADDRESS_SHARE = 10  # an address (a school's or a family's NAT) may make this many patrons' worth of anonymous text searches
 
 Searchable = Callable[[Session, Iterable[int]], set[int]]
 
@@ -44,3 +45,11 @@ def search_text(session: Session, index: BookTextIndex, searchable: Searchable, 
     allowed = searchable(session, list(titles))
     shown = [hit for hit in hits if hit.title_id in titles and hit.title_id in allowed][:limit]
     return [TextMatch(titles[hit.title_id], snippet(hit.passage.text, query) if with_snippets else None) for hit in shown]
+
+
+def snippets_allowed(limit, session: Session, *, user_id: str | None, client: str, address: str | None) -> bool:
+    """The snippet rate limit (``security.rate.RateLimit``): per signed-in user; otherwise per browser session
+    *and* per address, so a client throwing its cookie away still meets the address's ``ADDRESS_SHARE`` budget."""
+    if user_id is not None:
+        return limit.allow(f"user:{user_id}", caller=session)
+    return limit.allow_all({f"address:{address}": limit.limit * ADDRESS_SHARE, f"client:{client}": limit.limit}, caller=session)

@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from elibrary.catalog import text_indexing
+from elibrary.catalog import text_indexing, text_search
 from elibrary.catalog.files import attach_book_file
 from elibrary.catalog.models import Title
 from elibrary.catalog.services import withdraw_title
@@ -188,7 +188,7 @@ def test_a_damaged_text_index_says_so_and_the_catalog_search_works(rt, client, a
 
 def test_a_client_throwing_its_cookie_away_meets_the_address_budget(rt, app):
     add_book(rt)
-    limit = rt.text_limit.limit * 10  # ADDRESS_SHARE
+    limit = rt.text_limit.limit * text_search.ADDRESS_SHARE
     for _ in range(limit):
         fresh = app.test_client()  # a new session every time
         assert "<mark>" in fresh.get("/search?q=ごんぎつね&fulltext=1").get_data(as_text=True)
