@@ -222,3 +222,25 @@ class AfterCommit:
 def request_after_commit(session: Session, name: str) -> None:
     """Ask for the named after-commit task once this session's transaction commits."""
     session.info.setdefault("after_commit", set()).add(name)
+
+
+def after_transaction(caller: Session, run: Callable[[], None], *, on_rollback: bool = True, what: str = "an after-transaction task") -> None:
+    """Run ``run`` once, right after ``caller``'s outermost transaction commits (or rolls back, if ``on_rollback``).
+
+    For writes that must wait until the caller lets go of SQLite's write lock (the sign-in throttle, the
+    rate limit, security events). A failure is logged as ``what``: the caller's answer is already decided.
+    """
+    done: list[bool] = []
+
+    def fire(session: Session) -> None:
+        if done or session.in_nested_transaction():
+            return  # a SAVEPOINT ended (SQLAlchemy reports those too): the caller's transaction still holds the lock
+        done.append(True)
+        try:
+            run()
+        except Exception:
+            log.exception("%s failed", what)
+
+    event.listen(caller, "after_commit", fire)
+    if on_rollback:
+        event.listen(caller, "after_rollback", fire)

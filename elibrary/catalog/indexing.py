@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
@@ -353,7 +354,7 @@ def lag(session: Session, search: SearchBackend) -> dict:
             "seconds_since_followed": round(max(time.time() - position.at, 0.0), 1)}
 
 
-class LogFollower:
+class LogFollower(ABC):
     """Runs ``run_once`` after commits: inline (tests, CLI) or on a background thread per process, which also
     wakes every ``poll_seconds`` for other servers' changes. Subclasses say what a pass does."""
 
@@ -370,9 +371,9 @@ class LogFollower:
         self._pid: int | None = None
         self._lock = threading.Lock()
 
+    @abstractmethod
     def run_once(self) -> int:
         """One pass over the change log; returns how many titles it updated."""
-        raise NotImplementedError
 
     def kick(self) -> None:
         """Index queued changes now (synchronous) or wake the background thread."""

@@ -16,16 +16,15 @@ Kinds (``KINDS``) are dotted names; new ones may be added freely, keep the exist
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Index, String, select
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from elibrary import logs
-from elibrary.db import Base, Database, UTCDateTime, utcnow
+from elibrary.db import Base, Database, UTCDateTime, after_transaction, utcnow
 
 log = logging.getLogger("elibrary.security")
 
@@ -127,23 +126,9 @@ def record_security_event_now(db: Database, kind: str, *, caller: Session | None
             log.warning("security event %s not stored: %s", kind, type(exc).__name__)
 
     if caller is not None and caller.in_transaction():
-        _after_transaction(caller, store)
+        after_transaction(caller, store, what="storing a security event")
     else:
         store()
-
-
-def _after_transaction(caller: Session, run: Callable[[], None]) -> None:
-    """Run ``run`` once, right after ``caller``'s (outermost) transaction commits or rolls back."""
-    done: list[bool] = []
-
-    def fire(session: Session) -> None:
-        if done or session.in_nested_transaction():
-            return
-        done.append(True)
-        run()
-
-    sa_event.listen(caller, "after_commit", fire)
-    sa_event.listen(caller, "after_rollback", fire)
 
 
 def recent_events(session: Session, *, kind: str | None = None, subject: str | None = None, address: str | None = None,

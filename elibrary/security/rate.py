@@ -26,11 +26,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Integer, String, delete, event, select
+from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from elibrary.db import Base, Database, utcnow
+from elibrary.db import Base, Database, after_transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class RateLimit:
                 rows = self._rows(session, list(stored))
                 allowed = self._decide(rows, stored, now, count=False)
             if allowed:
-                _after_transaction(caller, lambda: self._count(stored, now))
+                after_transaction(caller, lambda: self._count(stored, now), what="rate limit: counting a use")
             return allowed
         return self._count(stored, now)
 
@@ -137,20 +137,3 @@ class RateLimit:
         """From a setting like ``"30/600"`` (30 uses per 600 seconds)."""
         count, _, seconds = str(value).partition("/")
         return cls(db, int(count), float(seconds or 600), digest, name)
-
-
-def _after_transaction(caller: Session, run: Callable[[], None]) -> None:
-    """Run ``run`` once, right after ``caller``'s transaction commits or rolls back."""
-    done = []
-
-    def fire(session: Session) -> None:
-        if done or session.in_nested_transaction():
-            return  # a SAVEPOINT ended: the caller's transaction still holds the lock
-        done.append(True)
-        try:
-            run()
-        except Exception:  # the caller's answer is already decided; say so in the log
-            log.exception("rate limit: could not count a use")
-
-    event.listen(caller, "after_commit", fire)
-    event.listen(caller, "after_rollback", fire)

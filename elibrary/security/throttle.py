@@ -44,11 +44,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, event, select
+from sqlalchemy import Integer, String, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from elibrary.db import Base, Database, UTCDateTime, utcnow
+from elibrary.db import Base, Database, UTCDateTime, after_transaction, utcnow
 from elibrary.errors import DomainError
 from elibrary.security import events
 
@@ -367,7 +367,7 @@ class Throttle:
                 change(session, self._locked_rows(session, keys.all()))
 
         if caller is not None and caller.in_transaction() and (self.db.is_sqlite or not on_rollback):
-            _after_transaction(caller, run, on_rollback=on_rollback)
+            after_transaction(caller, run, on_rollback=on_rollback, what="sign-in throttle: recording an attempt")
         else:
             run()
 
@@ -384,22 +384,3 @@ class Throttle:
                 row = session.scalar(select(SignInThrottle).where(SignInThrottle.key == key).with_for_update())
             rows[key] = row  # locked (FOR UPDATE on PostgreSQL, the write lock on SQLite): plain arithmetic is safe
         return rows
-
-
-def _after_transaction(caller: Session, run: Callable[[], None], *, on_rollback: bool) -> None:
-    """Run ``run`` once, right after ``caller``'s transaction commits (or rolls back, if ``on_rollback``)."""
-    done = []
-
-    def fire(session: Session) -> None:
-        if done or session.in_nested_transaction():
-            return  # a SAVEPOINT ended (SQLAlchemy reports those too): the caller's transaction still holds the lock
-        done.append(True)
-        try:
-            run()
-        except Exception:  # the caller's answer is already decided; say so in the log
-            log.exception("sign-in throttle: could not record an attempt")
-
-    event.listen(caller, "after_commit", fire)
-    if on_rollback:
-        event.listen(caller, "after_rollback", fire)
-
