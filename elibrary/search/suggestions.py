@@ -8,8 +8,10 @@ that start with a prefix.
 A query is corrected word by word: a word that finds something stays; one that finds nothing is
 replaced by the closest title or name (compared as typed without separators, in kana folded as the index
 folds it, by ``difflib``'s ratio) among the documents that share most of its bigrams and kanji, or, for
-a Latin word, by the closest word of the titles and names with its first two letters. A suggestion is
-offered only if it finds something itself.
+a Latin word, by the closest word of the titles and names with its first two letters; a word like nothing
+in the catalog is left out. When every word finds something but not all of them together (村上春樹
+限りなく透明に近いブルー: the novel is 村上龍's), the suggestions are the largest parts of the query that
+do, the most specific first. A suggestion is offered only if it finds something itself.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ CANDIDATES = 50  # documents whose titles and names are compared with a word
 MIN_PHRASE_RATIO = 0.6
 MIN_TERM_RATIO = 0.75
 MAX_WORDS = 6
+MAX_PART_LOOKUPS = 20  # queries tried when looking for the part of a query that finds something
 MAX_WORD_LENGTH = 40
 MAX_TERMS = 2000  # words with a prefix looked at, for a Latin word
 COMMON = 5_000  # a token in more documents than this does not tell candidates apart: not looked up
@@ -122,13 +125,16 @@ def suggest(lexicon: Lexicon, text: str, limit: int = 3) -> list[str]:
             return []
         if lexicon.finds(word):
             choices.append([(1.0, word)])
-            continue
-        found = alternatives(lexicon, word)
-        if not found:
-            return []
-        choices.append(found)
-    if all(len(c) == 1 and c[0][0] == 1.0 for c in choices):
-        return []  # every word finds something: nothing to correct word by word
+        elif found := alternatives(lexicon, word):
+            choices.append(found)
+        # a word that finds nothing and resembles nothing the catalog has is left out (猫 xyzzy → 猫)
+    if not choices:
+        return []
+    if all(len(c) == 1 and c[0][0] == 1.0 for c in choices):  # nothing to correct word by word
+        kept = [c[0][1] for c in choices]
+        if lexicon.finds(" ".join(kept)):
+            return [" ".join(kept)] if len(kept) < len(words) else []
+        return _parts_that_find(lexicon, kept, limit)
     combos = sorted(itertools.product(*choices), key=lambda combo: (-sum(r for r, _ in combo), [t for _, t in combo]))
     out: list[str] = []
     seen = {_key(" ".join(words))}  # 宮沢賢治 and 宮澤賢治 are one query to the index: offer the first
@@ -140,3 +146,27 @@ def suggest(lexicon: Lexicon, text: str, limit: int = 3) -> list[str]:
             if len(out) == limit:
                 break
     return out
+
+
+def _parts_that_find(lexicon: Lexicon, words: list[str], limit: int) -> list[str]:
+    """The largest parts of a query that finds nothing (its words in their order, some left out) that find something.
+
+    Each word finds something alone; the most specific parts (the longest) come first.
+    """
+    lookups = 0
+    for size in range(len(words) - 1, 0, -1):
+        found: list[str] = []
+        for part in itertools.combinations(words, size):
+            query = " ".join(part)
+            if size == 1:
+                found.append(query)  # each word was found alone above
+                continue
+            if lookups == MAX_PART_LOOKUPS:
+                return []
+            lookups += 1
+            if lexicon.finds(query):
+                found.append(query)
+        if found:
+            unique = dict.fromkeys(found)  # a word typed twice gives the same part twice
+            return sorted(unique, key=lambda q: (-len(_key(q)), words.index(q.split()[0])))[:limit]
+    return []

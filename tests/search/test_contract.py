@@ -209,6 +209,8 @@ def test_judged_query(judged_backend, item):
         ("銀河鉄道の昼", ["銀河鉄道の夜"]),
         ("harry poter", ["harry potter"]),  # a Latin word by the words of titles and names
         ("hungri caterpillar", ["hungry caterpillar"]),
+        ("宮沢健治 xyzzy", ["宮沢賢治"]),  # a word like nothing in the catalog is left out
+        ("xyzzy 猫 量子", ["猫"]),
     ],
 )
 def test_suggestions(judged_backend, query, expected):
@@ -218,11 +220,24 @@ def test_suggestions(judged_backend, query, expected):
         assert backend.search(SearchQuery(text=suggestion)).total > 0  # every suggestion finds something
 
 
-@pytest.mark.parametrize("query", ["宮沢賢治", "xyzzy", "猫 量子", "", "   ", "\ud800", "*", "あ", "q" * 300,
-                                   "村上春樹 限りなく透明に近いブルー", " ".join(["宮沢健治"] * 20)])
+@pytest.mark.parametrize("query", ["宮沢賢治", "xyzzy", "", "   ", "\ud800", "*", "あ", "q" * 300, "xyzzy qwzx",
+                                   "宮沢賢治 銀河鉄道の夜", " ".join(["宮沢健治"] * 20)])
 def test_no_suggestion_when_nothing_to_correct_or_nothing_close(judged_backend, query):
     backend, _titles = judged_backend
     assert backend.suggest(query) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("村上春樹 限りなく透明に近いブルー", ["限りなく透明に近いブルー", "村上春樹"]),  # the novel is 村上龍's
+        ("銀河鉄道の夜 ハリー・ポッター", ["銀河鉄道の夜", "ハリー・ポッター"]),  # two titles: each found, never together
+    ],
+)
+def test_a_query_whose_words_find_titles_apart_suggests_its_largest_parts(judged_backend, query, expected):
+    backend, _titles = judged_backend
+    assert backend.search(SearchQuery(text=query)).total == 0
+    assert backend.suggest(query) == expected
 
 
 def test_suggestions_honour_the_limit(judged_backend):
