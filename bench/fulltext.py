@@ -264,8 +264,8 @@ def _mapped_by_kind(folder: Path) -> dict[str, float]:
     current = None
     for line in Path("/proc/self/smaps").read_text().splitlines():
         fields = line.split()
-        if len(fields) >= 6 and "-" in fields[0]:  # a mapping's header: address perms offset dev inode path
-            current = Path(fields[5]) if fields[5].startswith(str(folder)) else None
+        if len(fields) >= 5 and "-" in fields[0] and not fields[0].endswith(":"):  # a mapping: address perms offset dev inode [path]
+            current = Path(fields[5]) if len(fields) >= 6 and fields[5].startswith(str(folder)) else None
         elif current is not None and fields[0] == "Rss:":
             kind = current.suffix or current.name
             kinds[kind] = kinds.get(kind, 0) + int(fields[1]) / 1e3
