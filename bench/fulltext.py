@@ -13,6 +13,11 @@
    and again (repeat) through ``catalog.text_search.search_text`` — the index, the database check of each
    hit and the snippets, i.e. a page without its rendering; p50/p95 per kind, and the RSS the worker added.
 
+``--subset N`` builds and searches an index of the generated set's first N titles (a smaller library with the
+same books and queries); ``--cold`` evicts the index from the page cache first and reports what the run read
+(``fincore``) and what the worker mapped (``smaps``); ``--warm-mb``/``--warm-wait`` turn on the worker's warm-up
+(``ELIBRARY_BOOKTEXT_WARM_MB``) and wait for it; ``--answers`` records each query's titles.
+
 Queries: common words (the 20 commonest nouns), rare words (nouns ranked 20,000–60,000), phrases of 2–20
 characters cut from the generated books, character names, two-word queries, and zero-hit strings.
 """
@@ -226,7 +231,8 @@ def serve(instance: Path, subset: int | None, warm_mb: int, warm_wait: bool, ans
             every += times
             out[f"{run}.{kind}"] = {"p50": round(statistics.median(times), 1), "p95": round(_pct(times, 95), 1),
                                     "max": round(max(times), 1), "mean_hits": round(statistics.mean(hits), 1)}
-        out[f"{run}.all"] = {"p50": round(statistics.median(every), 1), "p95": round(_pct(every, 95), 1), "n": len(every)}
+        out[f"{run}.all"] = {"p50": round(statistics.median(every), 1), "p95": round(_pct(every, 95), 1), "n": len(every),
+                             "ms": [round(t, 2) for t in every]}  # to pool several runs
     if rt.booktext.warmer is not None:
         out["warm_read_mb"] = round(rt.booktext.warmer.read_bytes / 1e6, 1)
         out["warm_done"] = rt.booktext.warmer.done.is_set()

@@ -216,7 +216,7 @@ class TantivyBookText:
 
 
 class IndexWarmer:
-    """Reads an index folder's files once, at the lowest CPU (and so I/O) priority, so that a restarted server's
+    """Reads an index folder's files once, at the lowest CPU priority (and I/O priority under BFQ), so that a restarted server's
     first searches find the posting lists in the page cache instead of waiting for the disk one page at a time.
 
     Bounded (``budget`` bytes, in ``WARM_ORDER``); pages already cached cost a copy, not a disk read; a file that
