@@ -13,6 +13,11 @@
    and again (repeat) through ``catalog.text_search.search_text`` — the index, the database check of each
    hit and the snippets, i.e. a page without its rendering; p50/p95 per kind, and the RSS the worker added.
 
+``--subset N`` builds and searches an index of the generated set's first N titles (a smaller library with the
+same books and queries); ``--cold`` evicts the index from the page cache first and reports what the run read
+(``fincore``) and what the worker mapped (``smaps``); ``--warm-mb``/``--warm-wait`` turn on the worker's warm-up
+(``ELIBRARY_BOOKTEXT_WARM_MB``) and wait for it; ``--answers`` records each query's titles.
+
 Queries: common words (the 20 commonest nouns), rare words (nouns ranked 20,000–60,000), phrases of 2–20
 characters cut from the generated books, character names, two-word queries, and zero-hit strings.
 """
@@ -77,12 +82,15 @@ def make_epub(title: str, text: str) -> bytes:
     return epub.build_epub3(pub)
 
 
-def runtime_for(instance: Path):
-    """The app's runtime on the instance folder: SQLite, local storage, the tantivy book-text index; no inline indexing."""
+def runtime_for(instance: Path, subset: int | None = None, warm_mb: int = 0):
+    """The app's runtime on the instance folder: SQLite, local storage, the tantivy book-text index (of the first
+    ``subset`` titles in a folder of its own, when given); no inline indexing."""
     from elibrary.wiring import build_runtime, instance_settings
 
     overrides = {"ELIBRARY_SEARCH": "memory", "ELIBRARY_BOOKTEXT": "tantivy", "ELIBRARY_SEARCH_SYNC": False, "TESTING": True,
-                 "ELIBRARY_NOTIFIER": "memory"}
+                 "ELIBRARY_NOTIFIER": "memory", "ELIBRARY_BOOKTEXT_WARM_MB": warm_mb}
+    if subset:
+        overrides["ELIBRARY_BOOKTEXT_PATH"] = str(instance / f"booktext-index-{subset}")
     rt = build_runtime(instance_settings(str(instance), overrides, environ={}))
     rt.text_indexer.stop()  # no background thread follows the log here: the build phase times the index itself
     rt.indexer.stop()
@@ -141,18 +149,46 @@ def _size_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
-def build(instance: Path) -> dict:
-    """Rebuild the text index from storage, timed."""
+def build(instance: Path, subset: int | None) -> dict:
+    """Rebuild the text index from storage (of the first ``subset`` titles, when given), timed."""
     from elibrary.catalog import text_indexing
 
-    rt = runtime_for(instance)
+    rt = runtime_for(instance, subset)
+    searchable = rt.text_indexer.searchable
+    if subset:  # the generator is seeded: the first N titles of a larger set are a smaller library
+        def searchable(session, ids, allowed=rt.text_indexer.searchable):
+            return {i for i in allowed(session, ids) if i <= subset}
     started = time.perf_counter()
     with rt.db.scope(write=False) as session:
-        count = text_indexing.rebuild(session, rt.booktext, rt.storage, rt.text_indexer.searchable)
+        count = text_indexing.rebuild(session, rt.booktext, rt.storage, searchable)
     seconds = time.perf_counter() - started
-    size = _size_mb(Path(rt.settings["ELIBRARY_BOOKTEXT_PATH"]))
+    folder = Path(rt.settings["ELIBRARY_BOOKTEXT_PATH"])
     status = rt.booktext.status()
-    return {"titles": count, "passages": status.get("passages"), "build_seconds": round(seconds, 1), "index_mb": round(size, 1)}
+    segments = rt.booktext._open().searcher().num_segments
+    return {"titles": count, "passages": status.get("passages"), "build_seconds": round(seconds, 1),
+            "index_mb": round(_size_mb(folder), 1), "segments": segments, "mb_by_kind": _mb_by_kind(folder)}
+
+
+def _mb_by_kind(folder: Path) -> dict[str, float]:
+    """The index's size by kind of file (``.idx`` postings, ``.pos`` positions, ``.term`` dictionary, ``.store`` passages …)."""
+    kinds: dict[str, float] = {}
+    for path in folder.iterdir():
+        if path.is_file():
+            kinds[path.suffix or path.name] = kinds.get(path.suffix or path.name, 0) + path.stat().st_size / 1e6
+    return {kind: round(mb, 1) for kind, mb in sorted(kinds.items(), key=lambda item: -item[1])}
+
+
+def resident_by_kind(folder: Path) -> dict[str, float]:
+    """MB of each kind of index file in the page cache (``fincore``): after ``evict`` and a run, what the run read."""
+    files = [str(path) for path in folder.iterdir() if path.is_file()]
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--raw", "--output", "RES,FILE", *files],
+                         check=True, capture_output=True, text=True).stdout
+    kinds: dict[str, float] = {}
+    for line in out.splitlines():
+        resident, _, name = line.partition(" ")
+        kind = Path(name).suffix or Path(name).name
+        kinds[kind] = kinds.get(kind, 0) + int(resident) / 1e6
+    return {kind: round(mb, 1) for kind, mb in sorted(kinds.items(), key=lambda item: -item[1])}
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -160,18 +196,27 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(int(round(p / 100 * (len(ordered) - 1))), len(ordered) - 1)]
 
 
-def serve(instance: Path) -> dict:
-    """In a fresh process: RSS before and after, each query once (first use) and again (repeat), in ms."""
+def serve(instance: Path, subset: int | None, warm_mb: int, warm_wait: bool, answers: Path | None) -> dict:
+    """In a fresh process: RSS before and after, each query once (first use) and again (repeat), in ms.
+
+    With ``warm_mb`` the index reads itself into the page cache in the background from its first open (as a
+    worker does); ``warm_wait`` opens it and waits for that read to end before the first query."""
     import psutil
 
     from elibrary.catalog.text_search import search_text
 
     process = psutil.Process()
-    rt = runtime_for(instance)
+    rt = runtime_for(instance, subset, warm_mb)
     before, before_kinds = process.memory_info().rss, _rss_kinds()
     material = json.loads((instance / "material.json").read_text(encoding="utf-8"))
     kinds = ("common", "rare", "phrases", "names", "two_words", "zero")
     out: dict = {}
+    if warm_wait:
+        started = time.perf_counter()
+        rt.booktext.status()
+        rt.booktext.warmer.done.wait()
+        out["warm_seconds"] = round(time.perf_counter() - started, 1)
+    found_titles: dict[str, list[int]] = {}
     for run in ("first", "repeat"):
         every = []
         for kind in kinds:
@@ -182,10 +227,18 @@ def serve(instance: Path) -> dict:
                     found = search_text(session, rt.booktext, rt.text_indexer.searchable, query)
                 times.append((time.perf_counter() - started) * 1000)
                 hits.append(len(found))
+                found_titles[query] = [match.title.id for match in found]
             every += times
             out[f"{run}.{kind}"] = {"p50": round(statistics.median(times), 1), "p95": round(_pct(times, 95), 1),
                                     "max": round(max(times), 1), "mean_hits": round(statistics.mean(hits), 1)}
-        out[f"{run}.all"] = {"p50": round(statistics.median(every), 1), "p95": round(_pct(every, 95), 1), "n": len(every)}
+        out[f"{run}.all"] = {"p50": round(statistics.median(every), 1), "p95": round(_pct(every, 95), 1), "n": len(every),
+                             "ms": [round(t, 2) for t in every]}  # to pool several runs
+    if rt.booktext.warmer is not None:
+        out["warm_read_mb"] = round(rt.booktext.warmer.read_bytes / 1e6, 1)
+        out["warm_done"] = rt.booktext.warmer.done.is_set()
+    out["mapped_mb_by_kind"] = _mapped_by_kind(Path(rt.settings["ELIBRARY_BOOKTEXT_PATH"]))
+    if answers is not None:
+        answers.write_text(json.dumps(found_titles, ensure_ascii=False), encoding="utf-8")
     out["rss_added_mb"] = round((process.memory_info().rss - before) / 1e6, 1)
     out["rss_mb"] = round(process.memory_info().rss / 1e6, 1)
     after_kinds = _rss_kinds()
@@ -210,6 +263,21 @@ def evict(folder: Path) -> float:
     return round(total / 1e6, 1)
 
 
+def _mapped_by_kind(folder: Path) -> dict[str, float]:
+    """MB of each kind of index file this process has in its memory map (``/proc/self/smaps`` Rss): the pages
+    its searches touched (the page cache may hold more: the kernel reads ahead around each fault)."""
+    kinds: dict[str, float] = {}
+    current = None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and "-" in fields[0] and not fields[0].endswith(":"):  # a mapping: address perms offset dev inode [path]
+            current = Path(fields[5]) if len(fields) >= 6 and fields[5].startswith(str(folder)) else None
+        elif current is not None and fields[0] == "Rss:":
+            kind = current.suffix or current.name
+            kinds[kind] = kinds.get(kind, 0) + int(fields[1]) / 1e3
+    return {kind: round(mb, 1) for kind, mb in sorted(kinds.items(), key=lambda item: -item[1])}
+
+
 def _rss_kinds() -> dict[str, int]:
     """RssAnon and RssFile of this process in kB (Linux)."""
     fields = {}
@@ -224,32 +292,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--books", type=int, default=2000)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/bench-fulltext"))
-    parser.add_argument("--phase", choices=["all", "generate", "build", "serve"], default="all")
+    parser.add_argument("--phase", choices=["all", "generate", "build", "serve", "_serve"], default="all")
+    parser.add_argument("--subset", type=int, help="build and search an index of the first N titles only (a smaller library)")
     parser.add_argument("--cold", action="store_true", help="evict the index files from the page cache before serving")
+    parser.add_argument("--warm-mb", type=int, default=0, help="ELIBRARY_BOOKTEXT_WARM_MB of the serving worker")
+    parser.add_argument("--warm-wait", action="store_true", help="wait for the worker's warm-up before the first query")
+    parser.add_argument("--answers", type=Path, help="write each query's titles (first use) to this JSON file")
     args = parser.parse_args()
     instance = args.dir / f"books-{args.books}"
+    if args.phase == "_serve":
+        print(json.dumps(serve(instance, args.subset, args.warm_mb, args.warm_wait, args.answers), ensure_ascii=False))
+        return
     instance.mkdir(parents=True, exist_ok=True)
+    index = instance / (f"booktext-index-{args.subset}" if args.subset else "booktext-index")
     report: dict = {"load_before": os.getloadavg()}
     if args.phase in ("all", "generate"):
         started = time.perf_counter()
         material = generate(instance, args.books)
         report["generate"] = {"books": material["books"], "characters": material["characters"], "seconds": round(time.perf_counter() - started, 1)}
     if args.phase in ("all", "build"):
-        report["build"] = build(instance)
+        report["build"] = build(instance, args.subset)
         report["load_after_build"] = os.getloadavg()
     if args.phase in ("all", "serve"):
         if args.cold:
-            report["evicted_mb"] = evict(instance / "booktext-index")
-        result = subprocess.run([sys.executable, __file__, "--books", str(args.books), "--dir", str(args.dir), "--phase", "_serve"],
-                                check=True, capture_output=True, text=True)
+            report["evicted_mb"] = evict(index)
+        argv = [a if a not in ("serve", "all") else "_serve" for a in sys.argv[1:]]
+        if "--phase" not in argv:
+            argv += ["--phase", "_serve"]
+        result = subprocess.run([sys.executable, __file__, *argv], check=True, capture_output=True, text=True)
         report["serve"] = json.loads(result.stdout.strip().splitlines()[-1])
+        if args.cold:  # evicted before: what is in the page cache now is what the run (and its warm-up) read
+            report["read_mb_by_kind"] = resident_by_kind(index)
     report["load_after"] = os.getloadavg()
     print(json.dumps(report, ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":
-    if "--phase" in sys.argv and sys.argv[sys.argv.index("--phase") + 1] == "_serve":
-        directory = Path(sys.argv[sys.argv.index("--dir") + 1]) / f"books-{sys.argv[sys.argv.index('--books') + 1]}"
-        print(json.dumps(serve(directory), ensure_ascii=False))
-    else:
-        main()
+    main()
