@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "ELIBRARY_SEARCH_POLL_SECONDS": 2.0,  # how often each worker applies changes made on other servers
     "ELIBRARY_BOOKTEXT": "tantivy",  # the book-text index (本文検索): "tantivy" (a folder per server) or "memory" (tests)
     "ELIBRARY_BOOKTEXT_PATH": None,  # None: <instance>/booktext-index
-    "ELIBRARY_BOOKTEXT_WARM_MB": 8192,  # MB of the book-text index a worker reads into the page cache on its first open (0: off)
+    "ELIBRARY_BOOKTEXT_WARM_MB": 8192,  # MB of the book-text index a worker reads into the page cache when it starts (at most half the memory; 0: off)
     "ELIBRARY_TEXT_SEARCH_LIMIT": "30/600",  # text searches with snippets per patron (or client) per seconds
     "ELIBRARY_STORAGE": "local",
     "ELIBRARY_STORAGE_PATH": None,  # None: <instance>/files

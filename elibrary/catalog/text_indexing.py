@@ -165,6 +165,11 @@ class TextIndexer(LogFollower):
         self._storage = storage
         self.searchable = searchable  # lending's rule, also used by searches to check each hit
 
+    def start_following(self) -> None:
+        """Follow the log in this process, and have the index read into memory in the background (each worker, on its first request)."""
+        super().start_following()
+        self.index.warm()
+
     def lag(self, session: Session) -> dict:
         """How far this server's text index is behind the change log."""
         return lag(session, self.index)

@@ -100,3 +100,7 @@ class BookTextIndex(Protocol):
 
     def status(self) -> dict:
         """Health data: ``{"ok": bool, "titles": int, "passages": int}``."""
+
+    def warm(self) -> None:
+        """Start reading the index into memory in the background, once per process, where that spares a restarted
+        server's first searches a wait for the disk (a worker calls it when it starts following the change log)."""

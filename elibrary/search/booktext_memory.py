@@ -61,6 +61,9 @@ class MemoryBookText:
                 scored.append((-best[0], title_id, best[1]))
         return [TextHit(title_id, passage) for _, title_id, passage in sorted(scored, key=lambda s: s[:2])[:limit]]
 
+    def warm(self) -> None:
+        """Nothing to read: the passages are in memory."""
+
     def status(self) -> dict:
         """Health: titles and passages held."""
         return {"ok": True, "backend": "memory", "titles": len(self._books),

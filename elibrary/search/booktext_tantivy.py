@@ -76,10 +76,15 @@ class TantivyBookText:
     # -- opening and writing ----------------------------------------------------------------------
     def _open(self) -> tantivy.Index:
         index = self._folder.open()
-        if self.warm_bytes and (self._warmer is None or self._warmer.pid != os.getpid()):  # each worker, after the fork
-            self._warmer = IndexWarmer(self.path, self.warm_bytes)
-            self._warmer.start()
+        self.warm()
         return index
+
+    def warm(self) -> None:
+        """Read the index into the page cache in the background, once per process (each worker, after the fork), up to
+        ``ELIBRARY_BOOKTEXT_WARM_MB`` and never more than half of the machine's memory."""
+        if self.warm_bytes and (self._warmer is None or self._warmer.pid != os.getpid()):
+            self._warmer = IndexWarmer(self.path, min(self.warm_bytes, _half_of_memory()))
+            self._warmer.start()
 
     @property
     def warmer(self) -> "IndexWarmer | None":
@@ -213,6 +218,14 @@ class TantivyBookText:
         except (SearchUnavailable, ValueError, OSError) as exc:
             return {"ok": False, "backend": "tantivy", "error": str(exc)[:200]}
         return {"ok": True, "backend": "tantivy", "titles": titles, "passages": searcher.num_docs - titles}
+
+
+def _half_of_memory() -> int:
+    """Half of the machine's physical memory in bytes (a warm-up must not push everything else out of the page cache)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):  # no such sysconf names on this platform
+        return 1 << 62
 
 
 class IndexWarmer:

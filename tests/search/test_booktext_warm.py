@@ -59,3 +59,17 @@ def test_a_missing_folder_or_a_stop_ends_the_warm_up_quietly(tmp_path):
     index.status()
     index.close()  # stops a warm-up under way
     assert index.warmer is not None and index.warmer.done.wait(10)
+
+
+def test_a_worker_starts_the_warm_up_with_its_first_request_not_its_first_text_search(tmp_path):
+    from elibrary.catalog.text_indexing import TextIndexer
+
+    TantivyBookText(tmp_path / "booktext").replace([BookText(1, "a", STORY)])
+    index = TantivyBookText(tmp_path / "booktext", warm_mb=64)
+    indexer = TextIndexer(lambda: None, index, storage=None, searchable=None, synchronous=True)
+    indexer.start_following()  # what each worker's first request does
+    warmer = index.warmer
+    assert warmer is not None and warmer.done.wait(10) and warmer.read_bytes > 0
+    indexer.start_following()
+    assert index.warmer is warmer  # once per process
+    index.close()
