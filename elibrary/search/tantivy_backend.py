@@ -207,25 +207,26 @@ class TantivySearch:
             return tantivy.Query.all_query()
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in musts])
 
-    def _tier_parts(self, text: str) -> Iterator[tantivy.Query]:
-        """What puts a title in each of the first three tiers of ``WhooshSearch._tiers`` (made as needed):
+    def _tier_parts(self, text: str) -> tuple[tantivy.Query | None, tantivy.Query | None, tantivy.Query | None]:
+        """What puts a title in each of the first three tiers of ``WhooshSearch._tiers`` (None: nothing can):
         the whole query is its title or a name; every word is in the title; every word in title or names."""
         def both(*parts):
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, p) for p in parts])
 
         clause = documents.exact_clause(text)
-        if clause:
-            yield self._clause(clause)
+        exact = self._clause(clause) if clause else None
         pairs = list(zip(query_units(text, "title"), query_units(text, "author"), strict=False))
-        if pairs:
-            yield both(*[self._unit(t) for t, _ in pairs])
-            yield both(*[tantivy.Query.boolean_query([(tantivy.Occur.Should, self._unit(t)), (tantivy.Occur.Should, self._unit(a))])
-                         for t, a in pairs])
+        if not pairs:
+            return exact, None, None
+        title = both(*[self._unit(t) for t, _ in pairs])
+        either = both(*[tantivy.Query.boolean_query([(tantivy.Occur.Should, self._unit(t)), (tantivy.Occur.Should, self._unit(a))])
+                        for t, a in pairs])
+        return exact, title, either
 
     def _tiers(self, base: tantivy.Query, text: str) -> Iterator[tantivy.Query]:
         """The four tiers as queries, each excluding the ones before (made as needed); the last is the rest."""
         before: list[tantivy.Query] = []
-        for tier in itertools.chain(self._tier_parts(text), [tantivy.Query.all_query()]):
+        for tier in [*(p for p in self._tier_parts(text) if p is not None), tantivy.Query.all_query()]:
             parts = [(tantivy.Occur.Must, base), (tantivy.Occur.Must, tier)] + [(tantivy.Occur.MustNot, b) for b in before]
             yield tantivy.Query.boolean_query(parts)
             before.append(tier)
@@ -241,10 +242,13 @@ class TantivySearch:
         sort = query.sort if query.sort in SORTS else "relevance"
         offset, need = max(query.offset, 0), max(query.offset, 0) + max(query.limit, 0)
         ids: list[int] = []
+        many = self._surely_more_than(searcher, units, query.filters, max(self.count_cap, need))
         if sort == "relevance" and units:
-            # One pass counts the hits and keeps the newest of them: when they all fit on the page, those are all.
-            found = searcher.search(base, max(need, 1), count=True, order_by_field="newest_id", order=tantivy.Order.Asc)
-            total = found.count
+            if many:  # the count shown is the cap whatever the exact one: no pass to count, and the page is tiers
+                total = self.count_cap + 1
+            else:  # one pass counts the hits and keeps the newest of them: when they all fit on the page, those are all
+                found = searcher.search(base, max(need, 1), count=True, order_by_field="newest_id", order=tantivy.Order.Asc)
+                total = found.count
             if 0 < total <= need:  # every hit fits on the page: rank them, rather than evaluate every tier in full
                 ids = self._rank_few(searcher, [value & (ID_LIMIT - 1) for value, _ in found.hits], query.text or "")
             elif need:
@@ -258,24 +262,47 @@ class TantivySearch:
         else:
             ids = self._ordered(searcher, base, need, sort) if need else []
             # The sort's page holds every hit when it is not full.
-            total = len(ids) if len(ids) < need else searcher.search(base, 1, count=True, order_by_field="newest_id").count
+            if len(ids) < need or many:
+                total = len(ids) if len(ids) < need else self.count_cap + 1
+            else:
+                total = searcher.search(base, 1, count=True, order_by_field="newest_id").count
         facets = self._facets(searcher, base) if query.with_facets else {}
         capped = total > self.count_cap
         return SearchResult(ids=ids[offset:need], total=self.count_cap if capped else total, total_is_capped=capped, facets=facets)
 
+    def _surely_more_than(self, searcher, units: list[Unit], filters: Mapping[str, str], bound: int) -> bool:
+        """True when the term dictionary alone shows more than ``bound`` hits: a query of one word matched by one
+        clause (a common word, one kanji) has at least its commonest alternative's documents, less every deleted one."""
+        if len(units) != 1 or len(units[0]) != 1 or any(filters.values()):
+            return False
+        # Every document has one availability term, deleted ones too until a merge drops them.
+        written = sum(searcher.doc_freq("availability", value) for value in ("available", "unavailable"))
+        deleted = written - searcher.num_docs
+        return max(searcher.doc_freq(field, token) for field, token in units[0][0]) - deleted > bound
+
     def _rank_few(self, searcher, hits: list[int], text: str) -> list[int]:
-        """These hits (every hit of the query, newest first) in relevance order: each tier is evaluated among them only."""
-        total = len(hits)
-        among = tantivy.Query.term_set_query(self.tantivy_schema, "id", hits)
-        tier_of: dict[int, int] = {}
-        for rank, tier in enumerate(self._tier_parts(text)):
-            if len(tier_of) == len(hits):
-                break
+        """These hits (every hit of the query, newest first) in relevance order: each tier is evaluated among them only.
+
+        "Every word in the title" lies within "every word in title or names", so the wider is asked first and
+        the narrower only among what it found (a pasted sentence from a description usually finds neither).
+        """
+        def matching(tier: tantivy.Query, ids: list[int]) -> set[int]:
+            among = tantivy.Query.term_set_query(self.tantivy_schema, "id", ids)
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, among), (tantivy.Occur.Must, tier)])
-            for value, _ in searcher.search(query, total, order_by_field="newest_id", order=tantivy.Order.Asc, count=False).hits:
-                tier_of.setdefault(value & (ID_LIMIT - 1), rank)  # a title's tier is the first it matches
-        last = len(hits)
-        return sorted(hits, key=lambda title_id: tier_of.get(title_id, last))  # stable: newest first within a tier
+            return {value & (ID_LIMIT - 1) for value, _ in
+                    searcher.search(query, len(ids), order_by_field="newest_id", order=tantivy.Order.Asc, count=False).hits}
+
+        exact, title, either = self._tier_parts(text)
+        tier_of: dict[int, int] = {}
+        left = hits
+        if exact is not None:
+            tier_of = dict.fromkeys(matching(exact, left), 0)
+            left = [i for i in left if i not in tier_of]
+        if either is not None and left:
+            in_either = matching(either, left)
+            in_title = matching(title, [i for i in left if i in in_either]) if in_either else set()
+            tier_of.update({i: 1 if i in in_title else 2 for i in in_either})
+        return sorted(hits, key=lambda title_id: tier_of.get(title_id, 3))  # stable: newest first within a tier
 
     def _ordered(self, searcher, query: tantivy.Query, limit: int, order: str) -> list[int]:
         """The first ``limit`` hits in ``order``, ties broken exactly as the other backends do (reading key, then id).
