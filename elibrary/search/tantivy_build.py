@@ -26,7 +26,7 @@ HELPER_AFTER = 20_000  # a rebuild of fewer titles is indexed in the calling pro
 BATCH = 1_000  # documents per batch handed to a helper
 # Each helper's tantivy writer heap, an upper bound (the memory is taken as documents come): a helper writes a
 # segment each time it fills, and every segment repeats the term dictionary and is searched term by term, so a
-# helper's half of a million titles (about 1.7 GB) is one segment.
+# helper's half of a million titles (a helper peaked near 1 GB) is one segment.
 HELPER_HEAP = 2 * 1024**3
 _OWN_FILES = ("meta.json", ".managed.json", ".tantivy-meta.lock", ".tantivy-writer.lock")
 
