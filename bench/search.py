@@ -375,8 +375,10 @@ def build(path: str, n: int) -> dict:
             conn.execute(text("VACUUM ANALYZE search_documents"))  # as autovacuum would soon after
         search.close()
     # CPU seconds say what the build costs whatever else the machine is doing (PostgreSQL's own work is not in them).
+    helper_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest finished child (KB on Linux)
     return {"titles": count, "build_s": round(seconds, 1), "cpu_s": round(cpu_seconds, 1), "docs_per_s": round(count / seconds),
-            "size_mb": _index_size_mb(path)}
+            "size_mb": _index_size_mb(path), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "helper_peak_rss_mb": round(helper_peak)}
 
 
 def main() -> None:

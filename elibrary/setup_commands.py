@@ -1,4 +1,7 @@
-"""``elibrary init``: create or upgrade the database, the search index and the keys; load demo content."""
+"""``elibrary init``: create or upgrade the database, the search index and the keys; load demo content.
+
+A search index that an older version wrote in a format this one cannot read is rebuilt here, with progress.
+"""
 from __future__ import annotations
 
 import click
@@ -25,6 +28,11 @@ def init_command(demo: bool, expand_only: bool) -> None:
         upgrade_database(rt.db.engine)
         click.echo("database: up to date")
     click.echo(adopt_access_log(rt))
+    if rt.search.outdated():  # written by the version before this upgrade: rebuilt here rather than by the first worker
+        from elibrary.catalog.cli import reindex_command
+
+        click.echo("search index: written by an older version, rebuilding")
+        click.get_current_context().invoke(reindex_command)
     status = rt.search.status()
     click.echo(f"search index: {'ok' if status.get('ok') else 'NOT OK ' + str(status)}")
     if demo:

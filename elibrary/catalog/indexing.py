@@ -7,8 +7,8 @@ Whoosh), and after a commit, and every ``poll_seconds`` on every worker, the ``S
 the changes past it. Nobody deletes a change another server still needs: entries are pruned after
 ``RETENTION``; an index that has not followed the log for ``STALE_AFTER`` (it may have missed pruned
 entries), or is ``REBUILD_BEHIND`` changes behind, or has no position and is empty (a new server), is
-rebuilt from the database instead. Transactions commit out of id order, so the gaps a pass passed over are
-looked at again for ``WINDOW`` (``RecentChanges``).
+rebuilt from the database instead, as is an index an older version wrote (``SearchBackend.outdated``).
+Transactions commit out of id order, so the gaps a pass passed over are looked at again for ``WINDOW`` (``RecentChanges``).
 """
 from __future__ import annotations
 
@@ -260,6 +260,9 @@ def follow_log(session: Session, search: SearchBackend, enrichers: Iterable[Docu
     if getattr(search, "indexes_in_transaction", False):
         return _fill_if_empty(session, search, enrichers)
     position, newest, now = search.positions.read(), newest_change(session), time.time()
+    if search.outdated():  # written by an older version that this one cannot read (searches answer 503 meanwhile)
+        log.warning("search index was written by an older version: rebuilding")
+        return _rebuild(session, search, enrichers, newest)
     if position is None:
         if not search.status().get("documents") and session.scalar(select(Title.id).where(Title.status == TitleStatus.active).limit(1)):
             return _rebuild(session, search, enrichers, newest)  # a new server's empty index

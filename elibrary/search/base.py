@@ -119,5 +119,9 @@ class SearchBackend(Protocol):
     def suggest(self, text: str, limit: int = 3) -> list[str]:
         """"もしかして": up to ``limit`` queries close to ``text`` that find titles, best first (``search.suggestions``)."""
 
+    def outdated(self) -> bool:
+        """True when the index was written by an older version of the code that this one cannot read: it must be
+        rebuilt from the database (``catalog.indexing`` does so by itself)."""
+
     def status(self) -> dict:
         """Health data for /healthz: ``{"ok": bool, ...}``."""

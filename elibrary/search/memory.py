@@ -117,6 +117,10 @@ class MemorySearch:
         """"もしかして" suggestions (``suggestions.suggest``) from the documents in memory."""
         return suggestions.suggest(_Lexicon(self), text, limit)
 
+    def outdated(self) -> bool:
+        """Never: the index lives only as long as this code."""
+        return False
+
     def status(self) -> dict:
         """Always healthy."""
         return {"ok": True, "backend": "memory", "documents": len(self._entries)}

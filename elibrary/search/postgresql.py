@@ -324,6 +324,10 @@ class PostgresSearch:
         """"もしかして" suggestions (``suggestions.suggest``) from the rows of the table."""
         return suggestions.suggest(_Lexicon(self), text_, limit)
 
+    def outdated(self) -> bool:
+        """Never: the tables follow the database's migrations."""
+        return False
+
     def status(self) -> dict:
         """Documents indexed; not ok when the table cannot be read (no migration, database down)."""
         try:

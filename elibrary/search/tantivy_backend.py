@@ -7,6 +7,8 @@ clauses of term alternatives, ranking is by the same four tiers (the whole query
 word in the title; in title or contributors; the rest), each tier ordered by publication date or reading.
 Facets come from tantivy's terms aggregation over fast fields. The index lives in ``ELIBRARY_SEARCH_PATH``
 like Whoosh's; one server's workers share it, and writes happen one at a time under the change-log lock.
+An index written by a version of this code with another ``INDEX_FORMAT`` is reported outdated and rebuilt
+from the database (``catalog.indexing``) instead of being opened.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from elibrary.search import documents, suggestions, tantivy_build
 from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchError, SearchQuery, SearchResult, SearchUnavailable
 from elibrary.search.documents import TOKEN_FIELDS, Clause, Unit, query_units
 from elibrary.search.positions import FilePositions
-from elibrary.search.tantivy_folder import TantivyFolder
+from elibrary.search.tantivy_folder import IndexOutdated, TantivyFolder
 
 DEFAULT_COUNT_CAP = 1000
 WRITER_HEAP = 128 * 1024 * 1024
@@ -31,6 +33,9 @@ NO_DATE = 0  # undated titles sort after dated ones in "newest"
 MAX_DATE = 99_999_999
 TERM_QUERIES_KEPT = 50_000  # term queries a worker keeps for reuse
 ID_LIMIT = 2**32  # title ids share an integer with the date in the "newest" key
+READING_MARK = "r"  # before every reading key: a title without a reading still has a (first) value
+# The schema and analysis this code writes and expects: change it with either (an index of another format is rebuilt).
+INDEX_FORMAT = "catalog-2"
 
 
 def make_schema() -> tantivy.Schema:
@@ -44,8 +49,8 @@ def make_schema() -> tantivy.Schema:
     # (MAX_DATE - yyyymmdd) << 32 | id: ascending is newest first, ties by id, and the value carries the id,
     # so the relevance tiers and "newest" never read the document store.
     builder.add_integer_field("newest_id", stored=False, indexed=False, fast=True)
-    builder.add_integer_field("reading8", stored=False, indexed=False, fast=True)  # the reading key's first 7 bytes
-    builder.add_bytes_field("reading", stored=True, indexed=False)
+    # 五十音順: the whole reading key as a column (ordered by its bytes); never searched, never read from the store.
+    builder.add_text_field("reading", stored=False, tokenizer_name="raw", fast=True, index_option="basic")
     builder.add_bytes_field("phrases", stored=True, indexed=False)  # もしかして's phrases: read, never searched
     return builder.build()
 
@@ -60,7 +65,7 @@ class TantivySearch:
         self.helper_after = helper_after  # a rebuild of more documents than this uses helper processes (None: never)
         self.positions = FilePositions(self.path)
         self.tantivy_schema = make_schema()
-        self._folder = TantivyFolder(self.path, self.tantivy_schema, writer_heap=WRITER_HEAP)
+        self._folder = TantivyFolder(self.path, self.tantivy_schema, writer_heap=WRITER_HEAP, format=INDEX_FORMAT)
         self._term_queries: dict[tuple[str, str], tantivy.Query] = {}
 
     @classmethod
@@ -87,9 +92,7 @@ class TantivySearch:
             raise ValueError(f"title id out of the tantivy index's range: {doc.id}")
         newest = MAX_DATE - int(doc.published.strftime("%Y%m%d")) if doc.published else MAX_DATE - NO_DATE
         fields["newest_id"] = newest << 32 | doc.id
-        reading = documents.reading_key(doc).encode("utf-8")
-        fields["reading"] = reading
-        fields["reading8"] = int.from_bytes(reading[:7].ljust(7, b"\0"), "big")  # < 2**56: a positive i64
+        fields["reading"] = READING_MARK + documents.reading_key(doc)  # never empty: every title has a value
         fields["phrases"] = suggestions.encode(suggestions.phrases(doc)).encode("utf-8")
         return tantivy.Document(**fields)
 
@@ -204,25 +207,26 @@ class TantivySearch:
             return tantivy.Query.all_query()
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in musts])
 
-    def _tier_parts(self, text: str) -> Iterator[tantivy.Query]:
-        """What puts a title in each of the first three tiers of ``WhooshSearch._tiers`` (made as needed):
+    def _tier_parts(self, text: str) -> tuple[tantivy.Query | None, tantivy.Query | None, tantivy.Query | None]:
+        """What puts a title in each of the first three tiers of ``WhooshSearch._tiers`` (None: nothing can):
         the whole query is its title or a name; every word is in the title; every word in title or names."""
         def both(*parts):
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, p) for p in parts])
 
         clause = documents.exact_clause(text)
-        if clause:
-            yield self._clause(clause)
+        exact = self._clause(clause) if clause else None
         pairs = list(zip(query_units(text, "title"), query_units(text, "author"), strict=False))
-        if pairs:
-            yield both(*[self._unit(t) for t, _ in pairs])
-            yield both(*[tantivy.Query.boolean_query([(tantivy.Occur.Should, self._unit(t)), (tantivy.Occur.Should, self._unit(a))])
-                         for t, a in pairs])
+        if not pairs:
+            return exact, None, None
+        title = both(*[self._unit(t) for t, _ in pairs])
+        either = both(*[tantivy.Query.boolean_query([(tantivy.Occur.Should, self._unit(t)), (tantivy.Occur.Should, self._unit(a))])
+                        for t, a in pairs])
+        return exact, title, either
 
     def _tiers(self, base: tantivy.Query, text: str) -> Iterator[tantivy.Query]:
         """The four tiers as queries, each excluding the ones before (made as needed); the last is the rest."""
         before: list[tantivy.Query] = []
-        for tier in itertools.chain(self._tier_parts(text), [tantivy.Query.all_query()]):
+        for tier in [*(p for p in self._tier_parts(text) if p is not None), tantivy.Query.all_query()]:
             parts = [(tantivy.Occur.Must, base), (tantivy.Occur.Must, tier)] + [(tantivy.Occur.MustNot, b) for b in before]
             yield tantivy.Query.boolean_query(parts)
             before.append(tier)
@@ -238,63 +242,90 @@ class TantivySearch:
         sort = query.sort if query.sort in SORTS else "relevance"
         offset, need = max(query.offset, 0), max(query.offset, 0) + max(query.limit, 0)
         ids: list[int] = []
+        many = self._surely_more_than(searcher, units, query.filters, max(self.count_cap, need))
         if sort == "relevance" and units:
-            total = searcher.search(base, 1, count=True).count  # tantivy needs a limit of at least 1
+            if many:  # the count shown is the cap whatever the exact one: no pass to count, and the page is tiers
+                total = self.count_cap + 1
+            else:  # one pass counts the hits and keeps the newest of them: when they all fit on the page, those are all
+                found = searcher.search(base, max(need, 1), count=True, order_by_field="newest_id", order=tantivy.Order.Asc)
+                total = found.count
             if 0 < total <= need:  # every hit fits on the page: rank them, rather than evaluate every tier in full
-                ids = self._rank_few(searcher, base, query.text or "", total)
+                ids = self._rank_few(searcher, [value & (ID_LIMIT - 1) for value, _ in found.hits], query.text or "")
             elif need:
                 for tier in self._tiers(base, query.text or ""):
                     ids.extend(self._ordered(searcher, tier, need - len(ids), sort))
                     if len(ids) >= need:
                         break
+        elif sort != "reading":  # newest first (also relevance without words): the order and the count in one pass
+            found = searcher.search(base, max(need, 1), count=True, order_by_field="newest_id", order=tantivy.Order.Asc)
+            ids, total = [value & (ID_LIMIT - 1) for value, _ in found.hits][:need], found.count
         else:
             ids = self._ordered(searcher, base, need, sort) if need else []
             # The sort's page holds every hit when it is not full.
-            total = len(ids) if len(ids) < need else searcher.search(base, 1, count=True).count
+            if len(ids) < need or many:
+                total = len(ids) if len(ids) < need else self.count_cap + 1
+            else:
+                total = searcher.search(base, 1, count=True, order_by_field="newest_id").count
         facets = self._facets(searcher, base) if query.with_facets else {}
         capped = total > self.count_cap
         return SearchResult(ids=ids[offset:need], total=self.count_cap if capped else total, total_is_capped=capped, facets=facets)
 
-    def _rank_few(self, searcher, base: tantivy.Query, text: str, total: int) -> list[int]:
-        """All ``total`` hits of ``base`` in relevance order: each tier is evaluated among these hits only."""
-        hits = [value & (ID_LIMIT - 1) for value, _ in
-                searcher.search(base, total, order_by_field="newest_id", order=tantivy.Order.Asc).hits]  # newest first
-        among = tantivy.Query.term_set_query(self.tantivy_schema, "id", hits)
-        tier_of: dict[int, int] = {}
-        for rank, tier in enumerate(self._tier_parts(text)):
-            if len(tier_of) == len(hits):
-                break
+    def _surely_more_than(self, searcher, units: list[Unit], filters: Mapping[str, str], bound: int) -> bool:
+        """True when the term dictionary alone shows more than ``bound`` hits: a query of one word matched by one
+        clause (a common word, one kanji) has at least its commonest alternative's documents, less every deleted one."""
+        if len(units) != 1 or len(units[0]) != 1 or any(filters.values()):
+            return False
+        # Every document has one availability term, deleted ones too until a merge drops them.
+        written = sum(searcher.doc_freq("availability", value) for value in ("available", "unavailable"))
+        deleted = written - searcher.num_docs
+        return max(searcher.doc_freq(field, token) for field, token in units[0][0]) - deleted > bound
+
+    def _rank_few(self, searcher, hits: list[int], text: str) -> list[int]:
+        """These hits (every hit of the query, newest first) in relevance order: each tier is evaluated among them only.
+
+        "Every word in the title" lies within "every word in title or names", so the wider is asked first and
+        the narrower only among what it found (a pasted sentence from a description usually finds neither).
+        """
+        def matching(tier: tantivy.Query, ids: list[int]) -> set[int]:
+            among = tantivy.Query.term_set_query(self.tantivy_schema, "id", ids)
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, among), (tantivy.Occur.Must, tier)])
-            for value, _ in searcher.search(query, total, order_by_field="newest_id", order=tantivy.Order.Asc).hits:
-                tier_of.setdefault(value & (ID_LIMIT - 1), rank)  # a title's tier is the first it matches
-        last = len(hits)
-        return sorted(hits, key=lambda title_id: tier_of.get(title_id, last))  # stable: newest first within a tier
+            return {value & (ID_LIMIT - 1) for value, _ in
+                    searcher.search(query, len(ids), order_by_field="newest_id", order=tantivy.Order.Asc, count=False).hits}
+
+        exact, title, either = self._tier_parts(text)
+        tier_of: dict[int, int] = {}
+        left = hits
+        if exact is not None:
+            tier_of = dict.fromkeys(matching(exact, left), 0)
+            left = [i for i in left if i not in tier_of]
+        if either is not None and left:
+            in_either = matching(either, left)
+            in_title = matching(title, [i for i in left if i in in_either]) if in_either else set()
+            tier_of.update({i: 1 if i in in_title else 2 for i in in_either})
+        return sorted(hits, key=lambda title_id: tier_of.get(title_id, 3))  # stable: newest first within a tier
 
     def _ordered(self, searcher, query: tantivy.Query, limit: int, order: str) -> list[int]:
         """The first ``limit`` hits in ``order``, ties broken exactly as the other backends do (reading key, then id).
 
         "newest" is one fast field holding the date and the id, so tantivy's order is the exact order. The
-        reading order's field holds only the key's first 7 bytes, so hits are fetched in growing batches until
-        the batch ends past the ``limit``-th hit's value, then sorted exactly by the stored key.
+        reading order is the key's column; titles with equal keys are ordered by id, so hits are fetched in
+        growing batches until the batch ends past the ``limit``-th hit's key, and the ties sorted by id.
         """
         if order != "reading":
-            hits = searcher.search(query, limit, order_by_field="newest_id", order=tantivy.Order.Asc).hits
+            hits = searcher.search(query, limit, order_by_field="newest_id", order=tantivy.Order.Asc, count=False).hits
             return [value & (ID_LIMIT - 1) for value, _address in hits]
-        batch = limit + 32
+        batch = limit + 8
         while True:
-            hits = searcher.search(query, batch, order_by_field="reading8", order=tantivy.Order.Asc).hits
-            complete = len(hits) < batch or hits[-1][0] != hits[min(limit, len(hits)) - 1][0]
-            if complete:
+            hits = searcher.search(query, batch, order_by_field="reading", order=tantivy.Order.Asc, count=False).hits
+            if len(hits) < batch or hits[-1][0] != hits[min(limit, len(hits)) - 1][0]:
                 break
             batch *= 4
-        last = hits[min(limit, len(hits)) - 1][0] if hits else None
-        rows = []
-        for value, address in hits:
-            if value > last:  # past the limit-th hit's value: never among the first ``limit``
-                break
-            found = searcher.doc(address)
-            rows.append((value, bytes(found["reading"][0]), found["id"][0]))
-        return [title_id for _, _, title_id in sorted(rows)[:limit]]
+        if not hits:
+            return []
+        last = hits[min(limit, len(hits)) - 1][0]
+        hits = [(key, address) for key, address in hits if key <= last]  # past it: never among the first ``limit``
+        ids = searcher.fast_field_values("id", [address for _, address in hits])
+        return [title_id for _, title_id in sorted(zip((key for key, _ in hits), ids, strict=True))][:limit]  # str order: the bytes' order
 
     def _facets(self, searcher, base: tantivy.Query) -> dict[str, dict[str, int]]:
         aggs = {facet: {"terms": {"field": facet, "size": 200}} for facet in FACETS}
@@ -309,13 +340,19 @@ class TantivySearch:
         """Let go of the index (files are reopened on the next search)."""
         self._folder.close()
 
+    def outdated(self) -> bool:
+        """True when the index was written by a version of this code with another schema or analysis."""
+        return self._folder.outdated()
+
     def status(self) -> dict:
         """Health for /healthz."""
         try:
             count = self._open().searcher().num_docs
+        except IndexOutdated as exc:
+            return {"ok": False, "backend": "tantivy", "schema_current": False, "error": f"{exc} (rebuilding)"}
         except (SearchUnavailable, ValueError, OSError) as exc:
             return {"ok": False, "backend": "tantivy", "error": str(exc)[:200]}
-        return {"ok": True, "backend": "tantivy", "documents": count}
+        return {"ok": True, "backend": "tantivy", "documents": count, "schema_current": True}
 
 
 class _Lexicon:

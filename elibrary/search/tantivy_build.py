@@ -24,7 +24,10 @@ from elibrary.search.helper_process import HelperFailed, RebuildHelper
 HELPERS = 2
 HELPER_AFTER = 20_000  # a rebuild of fewer titles is indexed in the calling process
 BATCH = 1_000  # documents per batch handed to a helper
-HELPER_HEAP = 256 * 1024 * 1024  # each helper's tantivy writer heap (fewer, larger segments)
+# Each helper's tantivy writer heap, an upper bound (the memory is taken as documents come): a helper writes a
+# segment each time it fills, and every segment repeats the term dictionary and is searched term by term, so a
+# helper's half of a million titles (a helper peaked near 1 GB) is one segment.
+HELPER_HEAP = 2 * 1024**3
 _OWN_FILES = ("meta.json", ".managed.json", ".tantivy-meta.lock", ".tantivy-writer.lock")
 
 

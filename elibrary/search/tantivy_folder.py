@@ -5,6 +5,11 @@ lazily, reloaded when another process committed (``meta.json`` is replaced by ev
 even within one clock tick), written through one short-lived writer per change (a busy writer lock is
 ``SearchUnavailable``: the change log keeps the change for the next pass), and rebuilt beside the old folder,
 then swapped in so searches keep answering meanwhile.
+
+A folder may carry a *format* (``FORMAT_FILE`` inside it): the name of the schema and analysis that wrote
+it. An index written under another format (an older version of the code; before formats, none) is
+``IndexOutdated`` rather than opened: its fields and tokens are not what the code asks for, and it must be
+rebuilt from the database (``catalog.indexing`` does so by itself).
 """
 from __future__ import annotations
 
@@ -18,13 +23,20 @@ import tantivy
 
 from elibrary.search.base import SearchUnavailable
 
+FORMAT_FILE = "elibrary-format.txt"  # beside tantivy's files, which its garbage collection leaves alone
+
+
+class IndexOutdated(SearchUnavailable):
+    """The index was written under another format (an older version of the code): it must be rebuilt."""
+
 
 class TantivyFolder:
     """The index at ``path`` (``what`` names it in errors); ``prepare`` registers custom tokenizers on each open."""
 
     def __init__(self, path: Path, schema: tantivy.Schema, *, writer_heap: int, what: str = "search index",
-                 prepare: Callable[[tantivy.Index], None] | None = None) -> None:
+                 prepare: Callable[[tantivy.Index], None] | None = None, format: str | None = None) -> None:
         self.path = path
+        self.format = format  # None: not checked
         self.schema = schema
         self.writer_heap = writer_heap
         self.what = what
@@ -40,13 +52,32 @@ class TantivyFolder:
             self._prepare(index)
         return index
 
+    def mark(self, path: Path) -> None:
+        """Record this folder's format in the index at ``path`` (a new one)."""
+        if self.format is not None:
+            (path / FORMAT_FILE).write_text(self.format + "\n", encoding="utf-8")
+
+    def outdated(self) -> bool:
+        """True when the folder holds an index written under another format than this one's."""
+        if self.format is None or not (self.path / "meta.json").exists():
+            return False
+        try:
+            return (self.path / FORMAT_FILE).read_text(encoding="utf-8").strip() != self.format
+        except FileNotFoundError:
+            return True  # written before formats were recorded
+
     def open(self) -> tantivy.Index:
         """The index, with every commit made so far by any process visible."""
         with self._lock:
             if self._index is None:
                 self.path.mkdir(parents=True, exist_ok=True)
+                if self.outdated():
+                    raise IndexOutdated(f"the {self.what} was written by an older version and must be rebuilt")
+                fresh = not (self.path / "meta.json").exists()
                 try:
                     self._index = self.new_index(self.path, reuse=True)
+                    if fresh:
+                        self.mark(self.path)
                 except ValueError as exc:
                     raise SearchUnavailable(f"the {self.what} cannot be opened: {exc}") from None
             changed = meta_signature(self.path / "meta.json")
@@ -74,7 +105,8 @@ class TantivyFolder:
             self._seen_meta = meta_signature(self.path / "meta.json")
 
     def swap_in(self, fresh: Path) -> None:
-        """Replace the index folder with ``fresh`` (a complete index built beside it)."""
+        """Replace the index folder with ``fresh`` (a complete index built beside it, in this folder's format)."""
+        self.mark(fresh)
         with self._lock:
             old = self.path.with_name(self.path.name + ".old")
             shutil.rmtree(old, ignore_errors=True)

@@ -365,6 +365,10 @@ class WhooshSearch:
         with self._read_lock:
             self._sets = IndexSets(FACETS)
 
+    def outdated(self) -> bool:
+        """Never: an index of an older schema keeps answering until ``rebuild`` (``elibrary search reindex``) replaces it."""
+        return False
+
     def status(self) -> dict:
         """Health for /healthz."""
         try:

@@ -113,3 +113,68 @@ def test_a_failed_helper_leaves_the_old_index(tmp_path, monkeypatch):
         search.rebuild([*catalog[50:], broken])
     assert search.search(SearchQuery(text="")).total == 50
     assert not list(tmp_path.glob("index.rebuild*"))
+
+
+def _write_older_index(path) -> None:
+    """What the version before index formats left in the folder: another schema (a 7-byte reading field), no format."""
+    import shutil
+
+    import tantivy
+
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("reading8", stored=False, indexed=False, fast=True)
+    writer = tantivy.Index(builder.build(), path=str(path)).writer(15_000_000, 1)
+    writer.add_document(tantivy.Document(id=1, reading8=0))
+    writer.commit()
+    writer.wait_merging_threads()
+
+
+def test_an_index_an_older_version_wrote_is_rebuilt_by_the_server(rt, client):
+    from pathlib import Path
+
+    from elibrary.search.base import SearchUnavailable
+
+    with rt.db.scope() as session:
+        title_id = add_ginga(session)
+    rt.search.close()
+    _write_older_index(Path(rt.settings["ELIBRARY_SEARCH_PATH"]))
+    assert rt.search.outdated()
+    with pytest.raises(SearchUnavailable, match="older version"):
+        rt.search.search(SearchQuery(text="銀河"))
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json["checks"]["search"]["schema_current"] is False
+    rt.indexer.run_once()  # a worker's next pass over the change log (every few seconds)
+    assert not rt.search.outdated()
+    assert found(rt, "銀河") == [title_id]
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json["checks"]["search"]["schema_current"] is True
+
+
+def test_elibrary_init_rebuilds_an_index_an_older_version_wrote(rt, runner):
+    from pathlib import Path
+
+    with rt.db.scope() as session:
+        title_id = add_ginga(session)
+    rt.search.close()
+    _write_older_index(Path(rt.settings["ELIBRARY_SEARCH_PATH"]))
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    assert "written by an older version, rebuilding" in result.output and "search index: ok" in result.output
+    assert found(rt, "銀河") == [title_id]
+    assert "rebuilding" not in runner.invoke(args=["init"]).output  # once only
+
+
+def test_a_count_known_from_the_term_dictionary_leaves_out_deleted_documents(tmp_path):
+    from elibrary.search.base import SearchDocument
+
+    search = TantivySearch(tmp_path / "index", count_cap=3)
+    search.upsert([SearchDocument(id=i, title=f"図書館の本 {i}") for i in range(1, 7)])
+    assert search.search(SearchQuery(text="図書", limit=2)).total_is_capped  # 6 hits: more than the cap of 3
+    search.upsert([SearchDocument(id=i, title=f"別の本 {i}") for i in range(1, 5)])  # 4 no longer match; their old versions are deleted
+    for sort in ("relevance", "reading", "newest"):
+        result = search.search(SearchQuery(text="図書", sort=sort, limit=2))
+        assert (result.total, result.total_is_capped, sorted(result.ids)) == (2, False, [5, 6]), sort
