@@ -8,10 +8,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, bindparam, exists, func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from elibrary.catalog.models import BookFile, Title
+from elibrary.catalog.models import Title
 from elibrary.db import utcnow
 from elibrary.lending import policy, readability, waits
 from elibrary.lending.models import Hold, HoldState, License, LicenseTerms, Loan
@@ -173,10 +173,9 @@ def patron_notices(session: Session, patron: Patron, *, now: datetime | None = N
     return PatronNotices([(h, t) for h, t in ready], [(loan, t) for loan, t in due])
 
 
-_licenses, _loans, _holds, _files = License.__table__, Loan.__table__, Hold.__table__, BookFile.__table__
-_TITLE_IDS = bindparam("title_ids", expanding=True, type_=Integer)
+_licenses, _loans, _holds = License.__table__, Loan.__table__, Hold.__table__
 # Each licence of the titles with its loans and ready reservations, and whether its title has a readable file.
-_LICENSE_USAGE = select(
+_USAGE = select(
     _licenses.c.title_id,
     _licenses.c.id,
     _licenses.c.model,
@@ -187,8 +186,11 @@ _LICENSE_USAGE = select(
     select(func.count()).select_from(_loans).where(_loans.c.license_id == _licenses.c.id).scalar_subquery().label("on_loan"),
     select(func.count()).select_from(_holds).where(_holds.c.license_id == _licenses.c.id, _holds.c.state == HoldState.ready)
     .scalar_subquery().label("reserved"),
-    exists().where(_files.c.title_id == _licenses.c.title_id, _files.c.media_type.in_(readability.READABLE_TYPES)).label("readable"),
-).where(_licenses.c.title_id.in_(_TITLE_IDS))
+    readability.readable_file_exists(_licenses.c.title_id).label("readable"),
+)
+# one title (a lending transaction) without the per-call rendering of an IN list; several (indexing) with it
+_USAGE_OF_ONE = _USAGE.where(_licenses.c.title_id == bindparam("title_id", type_=Integer))
+_USAGE_OF_MANY = _USAGE.where(_licenses.c.title_id.in_(bindparam("title_ids", expanding=True, type_=Integer)))
 
 
 def available_map(session: Session, ids: list[int], now: datetime | None = None) -> dict[int, dict]:
@@ -201,7 +203,9 @@ def available_map(session: Session, ids: list[int], now: datetime | None = None)
     if not ids:
         return {}
     result = {title_id: {"available": False} for title_id in ids}
-    for row in session.connection().execute(_LICENSE_USAGE, {"title_ids": sorted(set(ids))}):
+    one = len(result) == 1
+    rows = session.connection().execute(_USAGE_OF_ONE if one else _USAGE_OF_MANY, {"title_id": ids[0]} if one else {"title_ids": sorted(result)})
+    for row in rows:
         terms = LicenseTerms(row.id, row.model, row.copies, row.loans_remaining, row.valid_until, row.max_loan_days)
         if row.readable and terms.stop_reason(now) is None:
             free = copies_free(terms, row.on_loan, row.reserved)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Integer, bindparam, delete, exists, insert, select, update
+from sqlalchemy import Integer, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -56,11 +56,18 @@ _SPEND_LOAN = (
 # makes that part a no-op, so one prepared statement serves every case.
 _EVENT_PART = insert(_events).values(_bound(_events, "event", EVENT_COLUMNS)).cte("event")
 _QUEUE_PART = insert(_queue).values(_bound(_queue, "queue", QUEUE_COLUMNS)).cte("queued")
-_LEND_TOGETHER = select(
-    insert(_loans).values(_bound(_loans, "loan", LOAN_COLUMNS)).returning(_loans.c.id).cte("new_loan").c.id
-).add_cte(_DELETE_HOLD.cte("held"), _SPEND_LOAN.cte("spent"), _EVENT_PART, _QUEUE_PART)
-_HAS_QUEUE = exists().where(_holds.c.title_id == _loans.c.title_id, _holds.c.state.in_([HoldState.waiting, HoldState.ready]))
-_END_TOGETHER = _DELETE_LOAN.add_cte(_EVENT_PART, _QUEUE_PART).returning(_HAS_QUEUE.label("queue"))
+# Each with and without the change-log entry (``logged``): with a search index written in the transaction,
+# only a licence's change is logged, for the book-text index (``catalog.indexing.availability_logged``).
+_LENDING = select(insert(_loans).values(_bound(_loans, "loan", LOAN_COLUMNS)).returning(_loans.c.id).cte("new_loan").c.id)
+_LEND_TOGETHER = {
+    logged: _LENDING.add_cte(_DELETE_HOLD.cte("held"), _SPEND_LOAN.cte("spent"), _EVENT_PART, *([_QUEUE_PART] if logged else []))
+    for logged in (True, False)
+}
+_HAS_QUEUE = exists().where(_holds.c.title_id == _loans.c.title_id, or_(_holds.c.state == HoldState.waiting, _holds.c.state == HoldState.ready))
+_END_TOGETHER = {
+    logged: _DELETE_LOAN.add_cte(_EVENT_PART, *([_QUEUE_PART] if logged else [])).returning(_HAS_QUEUE.label("queue"))
+    for logged in (True, False)
+}
 _TITLE_HAS_QUEUE = select(_HAS_QUEUE.label("queue")).select_from(_loans).where(_loans.c.id == bindparam("loan_id", type_=Integer))
 
 # Return's lock and read in one statement: the title is locked first, then the loan row itself. A loan
@@ -112,8 +119,10 @@ def write_loan(
     facts = {"license_id": license.id, "license_model": license.model, "channel": channel, "from_hold": hold_id is not None, "title_facts": title_facts}
     if _together(connection):
         event = history.event_row(session, "borrow", title_id, patron, now, **facts)
-        params = {**_prefixed("loan", loan), **_prefixed("event", event), **_prefixed("queue", {"title_id": title_id, "enqueued_at": utcnow()})}
-        loan_id = connection.execute(_LEND_TOGETHER, {**params, "hold_id": hold_id, "spent_license": license.id if spends else None}).scalar_one()
+        logged = spends or indexing.availability_logged(session)  # a spent loan changes the licence (book text follows licences)
+        queue = _prefixed("queue", {"title_id": title_id, "enqueued_at": utcnow()}) if logged else {}
+        params = {**_prefixed("loan", loan), **_prefixed("event", event), **queue, "hold_id": hold_id, "spent_license": license.id if spends else None}
+        loan_id = connection.execute(_LEND_TOGETHER[logged], params).scalar_one()
         indexing.queued_by_sql(session, [title_id])
     else:
         if hold_id is not None:
@@ -163,8 +172,9 @@ def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind:
     if _together(connection):
         event = history.event_row(session, kind, loan.title_id, loan, now, hours, license_id=loan.license_id, license_model=loan.license_model,
                                   title_facts=loan.title_facts)
-        queue = {"title_id": loan.title_id, "enqueued_at": utcnow()}
-        has_queue = connection.execute(_END_TOGETHER, {"loan_id": loan.id, **_prefixed("event", event), **_prefixed("queue", queue)}).scalar()
+        logged = indexing.availability_logged(session)
+        queue = _prefixed("queue", {"title_id": loan.title_id, "enqueued_at": utcnow()}) if logged else {}
+        has_queue = connection.execute(_END_TOGETHER[logged], {"loan_id": loan.id, **_prefixed("event", event), **queue}).scalar()
         indexing.queued_by_sql(session, [loan.title_id])
     else:
         has_queue = connection.execute(_TITLE_HAS_QUEUE, {"loan_id": loan.id}).scalar()

@@ -20,16 +20,16 @@ in ``loan_rows``); ``lock_title`` and ``lock_patron`` return ORM objects for the
 """
 from __future__ import annotations
 
-from sqlalchemy import Integer, bindparam, exists, select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
-from elibrary.catalog.models import BookFile, Title
+from elibrary.catalog.models import Title
 from elibrary.lending.models import Hold, Loan
-from elibrary.lending.readability import READABLE_TYPES
+from elibrary.lending.readability import readable_file_exists
 from elibrary.patrons.models import Patron
 
-_patrons, _titles, _loans, _holds, _files = Patron.__table__, Title.__table__, Loan.__table__, Hold.__table__, BookFile.__table__
+_patrons, _titles, _loans, _holds = Patron.__table__, Title.__table__, Loan.__table__, Hold.__table__
 
 _PATRON_AND_TITLE = (
     select(
@@ -41,7 +41,7 @@ _PATRON_AND_TITLE = (
         _titles.c.status.label("title_status"),
         # not lending decisions, read here to save round trips: whether there is a file to read, and the
         # title's facts that statistics copy into the loan's event (``history.TitleFacts``)
-        exists().where(_files.c.title_id == _titles.c.id, _files.c.media_type.in_(READABLE_TYPES)).label("title_readable"),
+        readable_file_exists(_titles.c.id).label("title_readable"),
         _titles.c.ndc,
         _titles.c.audience,
         _titles.c.format,
