@@ -60,7 +60,8 @@ def setup(url: str, n_clients: int) -> tuple[list[int], list[list[int]], int]:
     from elibrary.migrate import upgrade_database
     from elibrary.patrons.models import Patron
 
-    db = bench_runtime(url).db
+    runtime = bench_runtime(url)
+    db = runtime.db
     upgrade_database(db.engine)
     with db.scope() as session:
         titles = []
@@ -84,6 +85,9 @@ def setup(url: str, n_clients: int) -> tuple[list[int], list[list[int]], int]:
                 session.flush()
                 ids.append(patron.id)
             clients.append(ids)
+    # the set-up's commits started this process's index followers: stopped, so that only the clients work during the run
+    runtime.indexer.stop()
+    runtime.text_indexer.stop()
     db.dispose()
     return titles, clients, 0
 
