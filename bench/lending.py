@@ -6,7 +6,8 @@
 updates the title's search row (its availability) in the same transaction. The default is the in-memory
 backend, whose indexing happens after the commit and is not measured.
 
-Creates a private database on that server (dropped afterwards), migrates it, adds titles with
+Creates a private database on that server, named after the URL's database with a random suffix (``…/lendfast_bench``
+gives ``lendfast_bench_1a2b3c4d5e``; it is dropped afterwards), migrates it, adds titles with
 licences and patrons, then runs CLIENTS processes (each with its own engine) for SECONDS: each loop
 borrows a random title and returns it, one transaction each, through ``elibrary.lending.services``
 (with the runtime of ``elibrary.wiring.build_runtime``: the app's search queue, indexer and hooks). A monitor samples the lending invariants in a
@@ -59,7 +60,8 @@ def setup(url: str, n_clients: int) -> tuple[list[int], list[list[int]], int]:
     from elibrary.migrate import upgrade_database
     from elibrary.patrons.models import Patron
 
-    db = bench_runtime(url).db
+    runtime = bench_runtime(url)
+    db = runtime.db
     upgrade_database(db.engine)
     with db.scope() as session:
         titles = []
@@ -83,6 +85,9 @@ def setup(url: str, n_clients: int) -> tuple[list[int], list[list[int]], int]:
                 session.flush()
                 ids.append(patron.id)
             clients.append(ids)
+    # the set-up's commits started this process's index followers: stopped, so that only the clients work during the run
+    runtime.indexer.stop()
+    runtime.text_indexer.stop()
     db.dispose()
     return titles, clients, 0
 
@@ -163,8 +168,8 @@ def monitor(url: str, stop, results) -> None:
 
 def main() -> int:
     server = make_url(args.url)
-    name = f"elibrary_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    name = f"{server.database or 'elibrary_bench'}_{uuid.uuid4().hex[:10]}"  # named after the URL's database, which need not exist
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = server.set(database=name).render_as_string(hide_password=False)
@@ -237,7 +242,8 @@ def main() -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default="postgresql://root@127.0.0.1:5432/test", help="a PostgreSQL server (a private database is created on it)")
+    parser.add_argument("--url", default="postgresql://root@127.0.0.1:5432/test",
+                        help="a PostgreSQL server; a private database named after this one (plus a random suffix) is created on it and dropped")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--search", choices=["memory", "postgresql"], default="memory", help="the search backend (ELIBRARY_SEARCH)")

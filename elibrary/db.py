@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -76,7 +77,39 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10)
+    ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection is checked before use only when it has sat idle this long: a connection a worker used a
+# moment ago is alive (HikariCP skips its check within 500 ms the same way), and a busy worker then spends no
+# round trip per request on the check. A server restarted in that moment fails one statement; SQLAlchemy then
+# drops every connection of the pool, and the next checkout of each is checked.
+PING_AFTER_IDLE_SECONDS = 0.5
+_IDLE_SINCE = "elibrary.idle-since"
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Check a pooled connection (``SELECT 1``) at checkout when it was idle for ``idle_seconds`` or more; replace a dead one."""
+    dialect = engine.dialect
+
+    def stamp(_dbapi_connection, record) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    def check(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return  # new, or used a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            # as pool_pre_ping does: every pooled connection older than now is replaced, this one at once
+            raise exc.InvalidatePoolError(f"pooled connection found dead: {error}") from error
+
+    event.listen(engine, "checkin", stamp)
+    event.listen(engine, "checkout", check)
 
 
 def create_private_sqlite_file(url: str) -> None:

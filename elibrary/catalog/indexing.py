@@ -92,6 +92,13 @@ def queue_titles(session: Session, title_ids: Iterable[int], *, availability_onl
     request_after_commit(session, AFTER_COMMIT_TASK)
 
 
+def availability_logged(session: Session) -> bool:
+    """Whether a change of availability alone (a loan, a hold) goes to the change log: not when the catalog's index is
+    written in this transaction (``transaction_index``), since the only index then following the log, the book text's,
+    does not show availability."""
+    return session.info.get(transaction_index.INFO_KEY) is None
+
+
 def queued_by_sql(session: Session, title_ids: Iterable[int]) -> None:
     """Titles whose availability changed and whose log entries a combined SQL statement already wrote (lending)."""
     if session.info.get(transaction_index.INFO_KEY) is not None:

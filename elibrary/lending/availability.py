@@ -8,13 +8,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
 from elibrary.db import utcnow
 from elibrary.lending import policy, readability, waits
-from elibrary.lending.models import Hold, HoldState, License, Loan
+from elibrary.lending.models import Hold, HoldState, License, LicenseTerms, Loan
 from elibrary.patrons.models import Patron
 
 
@@ -28,7 +28,7 @@ def free_copies(session: Session, title_id: int, licenses: list[License]) -> dic
     return {lic.id: copies_free(lic, *usage.get(lic.id, (0, 0))) for lic in licenses}
 
 
-def copies_free(license: License, loans: int, ready: int) -> int | None:
+def copies_free(license: License | LicenseTerms, loans: int, ready: int) -> int | None:
     """Copies a licence can still lend given its loans and ready reservations (None: unlimited)."""
     if license.is_open:
         return None
@@ -173,25 +173,42 @@ def patron_notices(session: Session, patron: Patron, *, now: datetime | None = N
     return PatronNotices([(h, t) for h, t in ready], [(loan, t) for loan, t in due])
 
 
+_licenses, _loans, _holds = License.__table__, Loan.__table__, Hold.__table__
+# Each licence of the titles with its loans and ready reservations, and whether its title has a readable file.
+_USAGE = select(
+    _licenses.c.title_id,
+    _licenses.c.id,
+    _licenses.c.model,
+    _licenses.c.copies,
+    _licenses.c.loans_remaining,
+    _licenses.c.valid_until,
+    _licenses.c.max_loan_days,
+    select(func.count()).select_from(_loans).where(_loans.c.license_id == _licenses.c.id).scalar_subquery().label("on_loan"),
+    select(func.count()).select_from(_holds).where(_holds.c.license_id == _licenses.c.id, _holds.c.state == HoldState.ready)
+    .scalar_subquery().label("reserved"),
+    readability.readable_file_exists(_licenses.c.title_id).label("readable"),
+)
+# one title (a lending transaction) without the per-call rendering of an IN list; several (indexing) with it
+_USAGE_OF_ONE = _USAGE.where(_licenses.c.title_id == bindparam("title_id", type_=Integer))
+_USAGE_OF_MANY = _USAGE.where(_licenses.c.title_id.in_(bindparam("title_ids", expanding=True, type_=Integer)))
+
+
 def available_map(session: Session, ids: list[int], now: datetime | None = None) -> dict[int, dict]:
-    """The search enricher: ``{title_id: {"available": bool}}`` for the availability facet (a title without a file never is)."""
+    """The search enricher: ``{title_id: {"available": bool}}`` for the availability facet (a title without a file never is).
+
+    One statement (it runs in every lending transaction when the search index is a table of the database):
+    the titles' licences with their loans, ready reservations and whether the title has a file.
+    """
     now = now or utcnow()
     if not ids:
         return {}
-    readable = readability.readable_titles(session, ids)
-    licenses = session.scalars(select(License).where(License.title_id.in_(ids))).all()
-    loans = Counter(dict(session.execute(select(Loan.license_id, func.count()).where(Loan.title_id.in_(ids)).group_by(Loan.license_id)).all()))
-    ready = Counter(
-        dict(
-            session.execute(
-                select(Hold.license_id, func.count()).where(Hold.title_id.in_(ids), Hold.state == HoldState.ready).group_by(Hold.license_id)
-            ).all()
-        )
-    )
     result = {title_id: {"available": False} for title_id in ids}
-    for lic in licenses:
-        if lic.stop_reason(now) is None:
-            free = copies_free(lic, loans[lic.id], ready[lic.id])
-            if (free is None or free > 0) and lic.title_id in readable:
-                result[lic.title_id]["available"] = True
+    one = len(result) == 1
+    rows = session.connection().execute(_USAGE_OF_ONE if one else _USAGE_OF_MANY, {"title_id": ids[0]} if one else {"title_ids": sorted(result)})
+    for row in rows:
+        terms = LicenseTerms(row.id, row.model, row.copies, row.loans_remaining, row.valid_until, row.max_loan_days)
+        if row.readable and terms.stop_reason(now) is None:
+            free = copies_free(terms, row.on_loan, row.reserved)
+            if free is None or free > 0:
+                result[row.title_id]["available"] = True
     return result

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
@@ -36,13 +37,22 @@ def record_event(session: Session, kind: str, title_id: int, patron, now: dateti
     session.connection().execute(_INSERT_EVENT, event_row(session, kind, title_id, patron, now, loan_hours, **facts))
 
 
+class TitleFacts(NamedTuple):
+    """What an event copies of its title (a caller that has read them passes them; otherwise they are read)."""
+
+    ndc: str | None
+    audience: object
+    format: object
+
+
 def event_row(session: Session, kind: str, title_id: int, patron, now: datetime, loan_hours: int | None = None, *,
-              license_id: int | None = None, license_model: str = "", channel: str = "", from_hold: bool = False) -> dict:
+              license_id: int | None = None, license_model: str = "", channel: str = "", from_hold: bool = False,
+              title_facts: TitleFacts | None = None) -> dict:
     """The columns of a ``lending_events`` row; ``patron`` is a ``Patron``, or a row with its ``id`` (or ``patron_id``) and ``category``."""
     local = now.astimezone(policy.TOKYO)
     day = local.date()
     connection = session.connection()
-    title = connection.execute(_TITLE_FACTS, {"title_id": title_id}).first()
+    title = title_facts or connection.execute(_TITLE_FACTS, {"title_id": title_id}).first()
     if license_id is not None and not license_model:
         model = connection.execute(_LICENSE_MODEL, {"license_id": license_id}).scalar()
         license_model = getattr(model, "value", model) or ""

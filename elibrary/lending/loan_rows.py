@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Integer, bindparam, delete, exists, insert, select, update
+from sqlalchemy import Integer, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -56,11 +56,18 @@ _SPEND_LOAN = (
 # makes that part a no-op, so one prepared statement serves every case.
 _EVENT_PART = insert(_events).values(_bound(_events, "event", EVENT_COLUMNS)).cte("event")
 _QUEUE_PART = insert(_queue).values(_bound(_queue, "queue", QUEUE_COLUMNS)).cte("queued")
-_LEND_TOGETHER = select(
-    insert(_loans).values(_bound(_loans, "loan", LOAN_COLUMNS)).returning(_loans.c.id).cte("new_loan").c.id
-).add_cte(_DELETE_HOLD.cte("held"), _SPEND_LOAN.cte("spent"), _EVENT_PART, _QUEUE_PART)
-_HAS_QUEUE = exists().where(_holds.c.title_id == _loans.c.title_id, _holds.c.state.in_([HoldState.waiting, HoldState.ready]))
-_END_TOGETHER = _DELETE_LOAN.add_cte(_EVENT_PART, _QUEUE_PART).returning(_HAS_QUEUE.label("queue"))
+# Each with and without the change-log entry (``logged``): with a search index written in the transaction,
+# only a licence's change is logged, for the book-text index (``catalog.indexing.availability_logged``).
+_LENDING = select(insert(_loans).values(_bound(_loans, "loan", LOAN_COLUMNS)).returning(_loans.c.id).cte("new_loan").c.id)
+_LEND_TOGETHER = {
+    logged: _LENDING.add_cte(_DELETE_HOLD.cte("held"), _SPEND_LOAN.cte("spent"), _EVENT_PART, *([_QUEUE_PART] if logged else []))
+    for logged in (True, False)
+}
+_HAS_QUEUE = exists().where(_holds.c.title_id == _loans.c.title_id, or_(_holds.c.state == HoldState.waiting, _holds.c.state == HoldState.ready))
+_END_TOGETHER = {
+    logged: _DELETE_LOAN.add_cte(_EVENT_PART, *([_QUEUE_PART] if logged else [])).returning(_HAS_QUEUE.label("queue"))
+    for logged in (True, False)
+}
 _TITLE_HAS_QUEUE = select(_HAS_QUEUE.label("queue")).select_from(_loans).where(_loans.c.id == bindparam("loan_id", type_=Integer))
 
 # Return's lock and read in one statement: the title is locked first, then the loan row itself. A loan
@@ -68,16 +75,17 @@ _TITLE_HAS_QUEUE = select(_HAS_QUEUE.label("queue")).select_from(_loans).where(_
 # patron's columns are not lending decisions and are read unlocked.
 _LOCK_LOAN_TO_END = (
     select(_loans.c.id, _loans.c.patron_id, _loans.c.title_id, _loans.c.started_at, _patrons.c.category, _patrons.c.keep_reading_history,
-           _loans.c.license_id)
+           _loans.c.license_id, _licenses.c.model, _titles.c.ndc, _titles.c.audience, _titles.c.format)
     .join_from(_loans, _titles, _titles.c.id == _loans.c.title_id)
     .join(_patrons, _patrons.c.id == _loans.c.patron_id)
+    .outerjoin(_licenses, _licenses.c.id == _loans.c.license_id)  # what the event copies: the licence's model, the title's facts
     .where(_loans.c.id == bindparam("loan_id", type_=Integer))
     .with_for_update(key_share=True, of=[_titles, _loans])  # PostgreSQL locks them in this order
 )
 
 
 class EndingLoan(NamedTuple):
-    """What ending a loan needs to know of it and its patron."""
+    """What ending a loan needs to know of it and its patron (and, when already read, what its event copies)."""
 
     id: int
     patron_id: int
@@ -86,6 +94,8 @@ class EndingLoan(NamedTuple):
     category: str
     keep_reading_history: bool
     license_id: int | None = None
+    license_model: str = ""  # "": read when the event is written
+    title_facts: history.TitleFacts | None = None  # None: read when the event is written
 
 
 def forget(session: Session, model, row_id: int) -> None:
@@ -101,16 +111,18 @@ def _together(connection: Connection) -> bool:
 
 def write_loan(
     session: Session, connection: Connection, patron, title_id: int, license: LicenseTerms, due: datetime, hold_id: int | None, now: datetime,
-    channel: str = "web",
+    channel: str = "web", title_facts: history.TitleFacts | None = None,
 ) -> Loan:
     """Write a decided loan (the patron's hold on the title ends; a metered licence spends a loan); returns it."""
     loan = {"patron_id": patron.id, "title_id": title_id, "license_id": license.id, "started_at": now, "due_at": due, "renewals": 0, "due_notice_sent_at": None}
     spends = license.loans_remaining is not None
-    facts = {"license_id": license.id, "license_model": license.model, "channel": channel, "from_hold": hold_id is not None}
+    facts = {"license_id": license.id, "license_model": license.model, "channel": channel, "from_hold": hold_id is not None, "title_facts": title_facts}
     if _together(connection):
         event = history.event_row(session, "borrow", title_id, patron, now, **facts)
-        params = {**_prefixed("loan", loan), **_prefixed("event", event), **_prefixed("queue", {"title_id": title_id, "enqueued_at": utcnow()})}
-        loan_id = connection.execute(_LEND_TOGETHER, {**params, "hold_id": hold_id, "spent_license": license.id if spends else None}).scalar_one()
+        logged = spends or indexing.availability_logged(session)  # a spent loan changes the licence (book text follows licences)
+        queue = _prefixed("queue", {"title_id": title_id, "enqueued_at": utcnow()}) if logged else {}
+        params = {**_prefixed("loan", loan), **_prefixed("event", event), **queue, "hold_id": hold_id, "spent_license": license.id if spends else None}
+        loan_id = connection.execute(_LEND_TOGETHER[logged], params).scalar_one()
         indexing.queued_by_sql(session, [title_id])
     else:
         if hold_id is not None:
@@ -133,7 +145,10 @@ def write_loan(
 def lock_loan_to_end(connection: Connection, loan_id: int) -> EndingLoan | None:
     """Lock the loan's title, then the loan; the loan with its patron's category and history choice, or None."""
     row = connection.execute(_LOCK_LOAN_TO_END, {"loan_id": loan_id}).first()
-    return EndingLoan(*row) if row is not None else None
+    if row is None:
+        return None
+    return EndingLoan(row.id, row.patron_id, row.title_id, row.started_at, row.category, row.keep_reading_history, row.license_id,
+                      row.model or "", history.TitleFacts(row.ndc, row.audience, row.format))
 
 
 # Rows of other domains tied to a loan that must end with it (the readers' saved position, unless the patron
@@ -155,13 +170,16 @@ def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind:
     if loan.keep_reading_history:
         history.record_reading(session, loan.patron_id, loan.title_id, policy.tokyo_today(loan.started_at), policy.tokyo_today(now))
     if _together(connection):
-        event = history.event_row(session, kind, loan.title_id, loan, now, hours, license_id=loan.license_id)
-        queue = {"title_id": loan.title_id, "enqueued_at": utcnow()}
-        has_queue = connection.execute(_END_TOGETHER, {"loan_id": loan.id, **_prefixed("event", event), **_prefixed("queue", queue)}).scalar()
+        event = history.event_row(session, kind, loan.title_id, loan, now, hours, license_id=loan.license_id, license_model=loan.license_model,
+                                  title_facts=loan.title_facts)
+        logged = indexing.availability_logged(session)
+        queue = _prefixed("queue", {"title_id": loan.title_id, "enqueued_at": utcnow()}) if logged else {}
+        has_queue = connection.execute(_END_TOGETHER[logged], {"loan_id": loan.id, **_prefixed("event", event), **queue}).scalar()
         indexing.queued_by_sql(session, [loan.title_id])
     else:
         has_queue = connection.execute(_TITLE_HAS_QUEUE, {"loan_id": loan.id}).scalar()
-        history.record_event(session, kind, loan.title_id, loan, now, hours, license_id=loan.license_id)
+        history.record_event(session, kind, loan.title_id, loan, now, hours, license_id=loan.license_id, license_model=loan.license_model,
+                             title_facts=loan.title_facts)
         connection.execute(_DELETE_LOAN, {"loan_id": loan.id})
         indexing.queue_titles(session, [loan.title_id])
     forget(session, Loan, loan.id)

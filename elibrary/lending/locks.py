@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
 from elibrary.lending.models import Hold, Loan
+from elibrary.lending.readability import readable_file_exists
 from elibrary.patrons.models import Patron
 
 _patrons, _titles, _loans, _holds = Patron.__table__, Title.__table__, Loan.__table__, Hold.__table__
@@ -38,6 +39,12 @@ _PATRON_AND_TITLE = (
         _patrons.c.block_reason,
         _patrons.c.expires_on,
         _titles.c.status.label("title_status"),
+        # not lending decisions, read here to save round trips: whether there is a file to read, and the
+        # title's facts that statistics copy into the loan's event (``history.TitleFacts``)
+        readable_file_exists(_titles.c.id).label("title_readable"),
+        _titles.c.ndc,
+        _titles.c.audience,
+        _titles.c.format,
     )
     .join_from(_patrons, _titles, _titles.c.id == bindparam("title_id", type_=Integer))
     .where(_patrons.c.id == bindparam("patron_id", type_=Integer))
@@ -54,7 +61,8 @@ _TITLE_OF = {Loan: _title_of(_loans), Hold: _title_of(_holds)}
 
 
 def lock_patron_and_title(connection: Connection, patron_id: int, title_id: int) -> Row | None:
-    """Both locks of a borrow in one statement, patron first: the patron's lending fields and ``title_status``.
+    """Both locks of a borrow in one statement, patron first: the patron's lending fields, ``title_status``,
+    ``title_readable`` (an EPUB or PDF exists) and the title's ``ndc``, ``audience`` and ``format``.
 
     None if either row is missing (the caller asks which, on that rare path).
     """

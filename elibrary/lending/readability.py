@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import BookFile
@@ -30,3 +30,12 @@ def readable_titles(session: Session, title_ids: Iterable[int]) -> set[int]:
         return set()
     rows = session.scalars(select(BookFile.title_id).where(BookFile.title_id.in_(ids), BookFile.media_type.in_(READABLE_TYPES)).distinct())
     return set(rows)
+
+
+def readable_file_exists(title_id: ColumnElement) -> ColumnElement[bool]:
+    """SQL for "the title ``title_id`` (a column) has an EPUB or a PDF", for statements built once and run often.
+
+    The types are two plain parameters rather than an ``IN`` list, which SQLAlchemy renders anew on every run.
+    """
+    files = BookFile.__table__
+    return exists().where(files.c.title_id == title_id, or_(*(files.c.media_type == media_type for media_type in READABLE_TYPES)))

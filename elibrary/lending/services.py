@@ -91,8 +91,8 @@ def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | N
     """Lend a copy of the title to the patron, from their ready hold or a free licence.
 
     The hot path of the service, in Core SQL: one statement takes the patron's and the title's locks (in
-    that order), one reads everything the decision needs, one writes it (``loan_rows``; on SQLite the
-    writes are one statement each).
+    that order) and reads the title's status, file and facts, one reads everything the decision needs, one
+    writes it (``loan_rows``; on SQLite the writes are one statement each).
     """
     now = now or utcnow()
     connection = _connection(session)
@@ -108,7 +108,7 @@ def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | N
     lending = [lic for lic, _, _ in state.usage if lic.stop_reason(now) is None]
     if not lending:
         raise NotLendable()
-    if not readability.has_readable_file(session, title_id):
+    if not me.title_readable:
         raise NoBookFile()
     rules = policy.category_policy(session, me.category)
     if rules.open_titles_only or rules.collections:
@@ -127,7 +127,8 @@ def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | N
         license = next((lic for lic in lending if free[lic.id] is None or free[lic.id] > 0), None)
     if license is None:
         raise NotAvailable(can_hold=True)
-    return loan_rows.write_loan(session, connection, me, title_id, license, _due(session, rules, license, now), state.hold_id, now, channel)
+    facts = history.TitleFacts(me.ndc, me.audience, me.format)
+    return loan_rows.write_loan(session, connection, me, title_id, license, _due(session, rules, license, now), state.hold_id, now, channel, facts)
 
 
 def _due(session: Session, rules: policy.CategoryPolicy, license: License | LicenseTerms, now: datetime) -> datetime:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Index, Integer, MetaData, Table, Text, bindparam, create_engine, delete, func, select, text
+from sqlalchemy import Boolean, Column, Index, Integer, MetaData, Table, Text, any_, bindparam, create_engine, delete, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -94,13 +94,20 @@ def write_documents(connection: Connection, docs: Sequence[SearchDocument], dele
             connection.execute(insert(search_terms).on_conflict_do_nothing(), terms)
 
 
+# One prepared statement for every call (it runs in every lending transaction): the ids as one array parameter.
+_SET_AVAILABLE = (
+    search_documents.update()
+    .where(search_documents.c.title_id == any_(bindparam("title_ids", type_=ARRAY(Integer))), search_documents.c.available != bindparam("flag"))
+    .values(available=bindparam("flag"))
+)
+
+
 def set_availability(connection: Connection, available: Mapping[int, bool]) -> None:
     """Change only whether titles have a copy free now (a loan or a hold changed nothing else of them)."""
     for flag in (True, False):
         ids = sorted(i for i, value in available.items() if value is flag)
         if ids:
-            connection.execute(search_documents.update().where(search_documents.c.title_id.in_(ids), search_documents.c.available.is_not(flag))
-                               .values(available=flag))
+            connection.execute(_SET_AVAILABLE, {"title_ids": ids, "flag": flag})
 
 
 # The table's indexes as the migration (``0130_search_pg``) and ``metadata`` name them, built after a rebuild's load.

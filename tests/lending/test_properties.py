@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from elibrary.db import utcnow
 from elibrary.errors import DomainError
 from elibrary.lending import jobs, services
+from elibrary.lending.availability import availability, available_map
 from elibrary.lending.invariants import queue_positions, violations
 from elibrary.lending.models import Hold, Loan
 from elibrary.lending.policy import tokyo_today
@@ -101,6 +102,10 @@ def test_random_lending_sequences_keep_the_invariants(rt):
             for title in self.titles:
                 positions = queue_positions(self.session, title.id)
                 assert positions == list(range(1, len(positions) + 1))
+            # the search's availability facet (one statement, run in each lending transaction) says what the title page says
+            ids = [title.id for title in self.titles]
+            shown = {title_id: fields["available"] for title_id, fields in available_map(self.session, ids, self.now).items()}
+            assert shown == {title_id: availability(self.session, title_id, now=self.now).available for title_id in ids}
 
     run_state_machine_as_test(
         Lending,

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from elibrary.db import utcnow
 from elibrary.lending import services
+from elibrary.lending.availability import available_map
 from elibrary.lending.errors import NoBookFile
 from elibrary.lending.models import Loan
-from tests.lending.factories import make_licensed_title, make_patron
+from tests.lending.factories import make_licensed_title, make_patron, make_title
 
 
 def test_a_title_without_a_readable_file_is_not_lent_and_says_why(db_session):
@@ -30,6 +31,27 @@ def test_an_open_title_without_a_file_is_not_available(db_session):
     title = make_licensed_title(db_session, "open", with_file=False)
     info = services.availability(db_session, title.id)
     assert info.is_open and not info.available
+
+
+def test_the_search_facet_says_available_only_when_a_copy_can_be_borrowed_now(db_session):
+    now = utcnow()
+    lent, reserved, untouched = (make_licensed_title(db_session, "one-copy", None) for _ in range(3))
+    no_file = make_licensed_title(db_session, "open", with_file=False)
+    free, open_title = make_licensed_title(db_session, "concurrent", 2), make_licensed_title(db_session, "open")
+    first, second = make_patron(db_session), make_patron(db_session)
+    services.borrow(db_session, first, lent.id, now=now)
+    loan = services.borrow(db_session, first, reserved.id, now=now)
+    services.place_hold(db_session, second, reserved.id, now=now)
+    services.return_loan(db_session, first, loan.id, now=now)  # the copy is kept for the hold: free of loans, still not available
+    metered = make_title(db_session)
+    services.add_license(db_session, metered.id, "metered-loans", copies=2, loans=1, now=now)
+    services.return_loan(db_session, first, services.borrow(db_session, first, metered.id, now=now).id, now=now)  # its one loan spent
+    services.borrow(db_session, first, free.id, now=now)
+    ids = [lent.id, reserved.id, metered.id, no_file.id, free.id, open_title.id, untouched.id]
+    shown = {title_id: fields["available"] for title_id, fields in available_map(db_session, ids, now).items()}
+    assert shown == {lent.id: False, reserved.id: False, metered.id: False, no_file.id: False, free.id: True, open_title.id: True,
+                     untouched.id: True}
+    assert shown == {title_id: services.availability(db_session, title_id, now=now).available for title_id in ids}
 
 
 def _one_copy_lent_for_14_days(db_session, now, *, past_loan_days: float | None, **terms):

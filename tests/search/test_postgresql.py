@@ -127,3 +127,38 @@ def test_the_book_text_index_follows_files_licences_and_withdrawals_beside_it(rt
     with rt.db.scope() as session:
         withdraw_title(session, session.get(Title, title_id))
     assert text_hits() == [] and rt.booktext.sources([title_id]) == {}
+
+
+def test_loans_write_the_change_log_only_when_a_licence_changes(rt):
+    """The catalog's index is written in the loan's transaction; the book-text index follows licences, so a loan
+    spending a metered licence's last loan is logged (its text stops being searchable) and other loans are not."""
+    import io
+
+    from elibrary.catalog.files import attach_book_file
+    from tests.books.factories import text_epub
+
+    def log_entries() -> int:
+        with rt.db.scope(write=False) as session:
+            return session.scalar(select(func.count()).select_from(SearchQueueEntry))
+
+    with rt.db.scope() as session:
+        unmetered = make_readable_title(session, title="いつでも借りられる本").id
+        lending.add_license(session, unmetered, "concurrent", copies=2)
+        metered = make_title(session, title="一度だけの本")
+        attach_book_file(session, rt.storage, metered, io.BytesIO(text_epub("<p>たった一度だけ読める物語。</p>")), "application/epub+zip")
+        metered = metered.id
+        lending.add_license(session, metered, "metered-loans", copies=1, loans=1, text_search=True)
+        patron = add_local_patron(session, rt.cipher, "5002", "pin-5002")
+    rt.text_indexer.run_once()
+    assert rt.booktext.sources([metered]) != {}
+    before = log_entries()
+    with rt.db.scope() as session:
+        loan = lending.borrow(session, session.merge(patron), unmetered)
+    with rt.db.scope() as session:
+        lending.return_loan(session, session.merge(patron), loan.id)
+    assert log_entries() == before  # availability alone: nothing for the book-text index
+    with rt.db.scope() as session:
+        lending.borrow(session, session.merge(patron), metered)
+    assert log_entries() == before + 1
+    rt.text_indexer.run_once()
+    assert rt.booktext.sources([metered]) == {}  # its only loan spent, the licence lends no more: its text is not searchable
