@@ -164,13 +164,10 @@ class Rarity:
     frequencies: Mapping[str, float]
     rows: float
     read_at: float
+    unknown: float = 0.0  # assumed for a token not among the most common: half the least common's
 
     def frequency(self, token: str) -> float:
-        return self.frequencies.get(token, self.rare / 2)
-
-    @property
-    def rare(self) -> float:
-        return min(self.frequencies.values(), default=0.0)
+        return self.frequencies.get(token, self.unknown)
 
 
 class _Sql:
@@ -326,7 +323,7 @@ class PostgresSearch:
                     "FROM pg_class c JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = c.relname AND s.attname = 'tokens' "
                     "WHERE c.oid = to_regclass('search_documents')")).first()
             frequencies = dict(zip(row[0] or (), row[1] or (), strict=False)) if row else {}
-            self._rarity_read = Rarity(frequencies, float(row[2]) if row else 0.0, now)
+            self._rarity_read = Rarity(frequencies, float(row[2]) if row else 0.0, now, min(frequencies.values(), default=0.0) / 2)
         return self._rarity_read
 
     @staticmethod
@@ -353,10 +350,13 @@ class PostgresSearch:
         ids: list[int] = []
         earlier: list[int] = []
         skip, need = offset, limit
-        for tier in PostgresSearch._tiers(query.text or "", sql):
+        for tier, exact in PostgresSearch._tiers(query.text or "", sql):
             others = f" AND title_id <> ALL({sql.param(earlier)})" if earlier else ""
+            # A whole title or name is never common: its few titles are read through the GIN index, not
+            # looked for along the ``newest`` index (reading each row's tokens: 0.9 s for 研究).
+            order = "newest + 0, title_id" if exact else newest
             found = list(conn.execute(text(f"SELECT title_id FROM search_documents WHERE {condition} AND {tier}{others} "
-                                           f"ORDER BY {newest} LIMIT {skip + need}"), sql.params).scalars())
+                                           f"ORDER BY {order} LIMIT {skip + need}"), sql.params).scalars())
             taken = found[skip:]
             ids += taken
             skip, need = max(skip - len(found), 0), need - len(taken)
@@ -366,14 +366,15 @@ class PostgresSearch:
         return ids
 
     @staticmethod
-    def _tiers(text_: str, sql: _Sql) -> list[str]:
-        """Relevance tiers in order, each a condition the GIN index can answer (or its rarest part)."""
+    def _tiers(text_: str, sql: _Sql) -> list[tuple[str, bool]]:
+        """Relevance tiers in order, each a condition the GIN index can answer (or its rarest part), and
+        whether it is the tier of the whole title or name."""
         exact = [FIELD_LETTERS[f] + t for f, t in documents.exact_clause(text_)]
         pairs = list(zip(documents.query_units(text_, "title"), documents.query_units(text_, "author"), strict=False))
-        tiers = [f"tokens && {sql.param(exact)}"] if exact else []
+        tiers = [(f"tokens && {sql.param(exact)}", True)] if exact else []
         in_title = sql.units([t for t, _ in pairs])
         in_either = " AND ".join(f"(({sql.units([t])}) OR ({sql.units([a])}))" for t, a in pairs) or "TRUE"
-        return [*tiers, in_title, in_either, "TRUE"]
+        return [*tiers, (in_title, False), (in_either, False), ("TRUE", False)]
 
     @staticmethod
     def _facets(conn: Connection, condition: str, params: dict) -> tuple[int, dict[str, dict[str, int]]]:
