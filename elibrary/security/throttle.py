@@ -89,9 +89,12 @@ class SignInThrottle(Base):
 
 
 # The columns ``Rules.refusal`` and ``Rules.known`` read; built once (``Throttle.check`` runs per OPDS request).
+# An attempt has at most four counters, so they are four plain parameters (an absent one is NULL, which
+# matches no key): an expanding IN list would be compiled again on every request.
+_COUNTER_KEYS = ("pair", "card", "address", "ils")
 _COUNTERS = select(
     SignInThrottle.key, SignInThrottle.failures, SignInThrottle.last_failure_at, SignInThrottle.locked_until, SignInThrottle.succeeded_at
-).where(SignInThrottle.key.in_(bindparam("keys", expanding=True)))
+).where(SignInThrottle.key.in_([bindparam(name, type_=String) for name in _COUNTER_KEYS]))
 _CounterRow = Any  # a Row of ``_COUNTERS``
 
 
@@ -317,8 +320,8 @@ class Throttle:
 
     @staticmethod
     def _rows(session: Session, keys: AttemptKeys) -> dict[str, _CounterRow]:
-        # Plain rows, not ORM objects: this runs on every request of a reading app (``opds.auth``).
-        result = session.execute(_COUNTERS, {"keys": keys.all()})
+        # Plain rows on the session's connection, not ORM objects: this runs on every request of a reading app (``opds.auth``).
+        result = session.connection().execute(_COUNTERS, {name: getattr(keys, name) for name in _COUNTER_KEYS})
         return {row.key: row for row in result}
 
     def record_failure(self, keys: AttemptKeys, caller: Session | None = None, now: datetime | None = None, *,
