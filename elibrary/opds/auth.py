@@ -18,6 +18,7 @@ from elibrary.opds.negotiation import AUTH_DOCUMENT, AUTH_DOCUMENT_PALACE, FEED_
 from elibrary.patrons.accounts import school_account_ended
 from elibrary.patrons.models import Patron
 from elibrary.patrons.services import SignInFailed, sign_in_for_request
+from elibrary.security import throttle
 from elibrary.security.crypto import normalize_card_number
 from elibrary.web.auth import current_patron as session_patron
 from elibrary.web.i18n import t
@@ -100,7 +101,7 @@ def current_patron_id() -> int | None:
     """The id of this request's patron, credentials checked as ``current_patron`` says, without loading the row.
 
     A kept feed page needs nothing more (``views.shared_cache``): remembered credentials are checked
-    with two small statements, and the patron's row is loaded only by a view that uses it.
+    with one small statement, and the patron's row is loaded only by a view that uses it.
     """
     if "_opds_patron_id" not in g:
         g._opds_patron_id, g._opds_patron = _identify()
@@ -149,7 +150,7 @@ def _basic_sign_in(card: str, pin: str) -> tuple[int, Patron | None]:
     never answered from stale credentials.
 
     Remembered credentials are refused at once when the database says so, read on every request in the
-    request's session (two small statements, no second connection): the throttle locks the card, this
+    request's session (one small statement, no second connection): the throttle locks the card, this
     card from this address, or the address (a lock caused through any worker applies to the next
     request); or the patron's row is gone, its PIN hash changed (a new PIN, a cancelled registration) or
     its school account ended. A blocked card signs in as it does with the form, and lending refuses it
@@ -161,11 +162,10 @@ def _basic_sign_in(card: str, pin: str) -> tuple[int, Patron | None]:
     key = rt.cipher.lookup_hash(f"opds-basic\x00{card}\x00{pin}")
     hit = cache.get(key) if use_cache else None
     if hit is not None:
-        session = db_session()
         keys = cache.attempt_keys(key, request.remote_addr, lambda address: rt.throttle.keys(rt.cipher, "card", normalize_card_number(card), address))
-        rt.throttle.check(keys, session=session)
-        row = session.connection().execute(_SIGN_IN_FACTS, {"patron_id": hit.patron_id}).first()
-        if row is not None and row.pin_hash == hit.pin_hash and not school_account_ended(row):
+        rows = db_session().connection().execute(_REMEMBERED, {"patron_id": hit.patron_id, **keys.counter_params()}).all()
+        rt.throttle.check(keys, rows={row.key: row for row in rows if row.key is not None})
+        if rows and rows[0].pin_hash == hit.pin_hash and not school_account_ended(rows[0]):
             return hit.patron_id, None
     try:
         patron = sign_in_for_request(db_session(), rt, card, pin, request.remote_addr)
@@ -176,8 +176,13 @@ def _basic_sign_in(card: str, pin: str) -> tuple[int, Patron | None]:
     return patron.id, patron
 
 
-# What decides whether remembered credentials still sign in (``accounts.school_account_ended`` reads the last two).
-_SIGN_IN_FACTS = select(Patron.pin_hash, Patron.source, Patron.expires_on).where(Patron.id == bindparam("patron_id"))
+# What decides whether remembered credentials still sign in, in one statement: the patron's row (its PIN hash;
+# ``accounts.school_account_ended`` reads source and last day), once per counter of the attempt the throttle has.
+_REMEMBERED = (
+    select(Patron.pin_hash, Patron.source, Patron.expires_on, *throttle.COUNTER_COLUMNS)
+    .outerjoin(throttle.SignInThrottle, throttle.ATTEMPT_COUNTERS)
+    .where(Patron.id == bindparam("patron_id"))
+)
 
 
 def require_patron() -> Patron:
