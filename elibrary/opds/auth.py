@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 
 from flask import Response, current_app, g, request, url_for
+from sqlalchemy import bindparam, select
 
 from elibrary.opds.negotiation import AUTH_DOCUMENT, AUTH_DOCUMENT_PALACE, FEED_V2
+from elibrary.patrons.accounts import school_account_ended
 from elibrary.patrons.models import Patron
 from elibrary.patrons.services import SignInFailed, sign_in_for_request
+from elibrary.security import throttle
 from elibrary.security.crypto import normalize_card_number
 from elibrary.web.auth import current_patron as session_patron
 from elibrary.web.i18n import t
@@ -94,27 +97,48 @@ def document_response(status: int = 200) -> Response:
     return response
 
 
+def current_patron_id() -> int | None:
+    """The id of this request's patron, credentials checked as ``current_patron`` says, without loading the row.
+
+    A kept feed page needs nothing more (``views.shared_cache``): remembered credentials are checked
+    with one small statement, and the patron's row is loaded only by a view that uses it.
+    """
+    if "_opds_patron_id" not in g:
+        g._opds_patron_id, g._opds_patron = _identify()
+    return g._opds_patron_id
+
+
 def current_patron() -> Patron | None:
     """The patron of this request: HTTP Basic credentials first, else a browser sign-in; None if anonymous.
 
     Wrong Basic credentials raise ``AuthenticationRequired`` (401) even on public feeds: a client that
     sends a PIN must learn that it is wrong. An unreachable ILS raises ``ILSDown`` (503).
     """
-    if "_opds_patron" in g:
-        return g._opds_patron
-    patron = None
+    patron_id = current_patron_id()
+    if patron_id is None:
+        return None
+    if g._opds_patron is None:
+        patron = db_session().get(Patron, patron_id)
+        if patron is None:  # erased since its credentials were checked, a moment ago
+            raise AuthenticationRequired(wrong_credentials=True)
+        g._opds_patron = patron
+    return g._opds_patron
+
+
+def _identify() -> tuple[int | None, Patron | None]:
+    """Whose request this is: (patron id, their row if it was loaded on the way) or (None, None)."""
     auth = request.authorization
     if auth is not None and auth.type == "basic":
-        patron = _basic_sign_in(auth.username or "", auth.password or "")
-    elif auth is not None or request.headers.get("Authorization"):
+        return _basic_sign_in(auth.username or "", auth.password or "")
+    if auth is not None or request.headers.get("Authorization"):
         raise AuthenticationRequired(wrong_credentials=True)  # a scheme we do not offer, or garbled
-    elif session_patron.is_authenticated:  # a signed-in patron, or a teacher's linked patron account
+    if session_patron.is_authenticated:  # a signed-in patron, or a teacher's linked patron account
         patron = session_patron._get_current_object()
-    g._opds_patron = patron
-    return patron
+        return patron.id, patron
+    return None, None
 
 
-def _basic_sign_in(card: str, pin: str) -> Patron:
+def _basic_sign_in(card: str, pin: str) -> tuple[int, Patron | None]:
     """Sign in with Basic credentials; a recent success is remembered so apps do not hit the ILS per request.
 
     Reading apps send the PIN with every request. Checking it against the ILS (or scrypt for local
@@ -125,11 +149,12 @@ def _basic_sign_in(card: str, pin: str) -> Patron:
     ILS, every request asks it, so a PIN changed or a card blocked there, or an ILS that is down, is
     never answered from stale credentials.
 
-    Remembered credentials are refused at once when the patron's row says so: its PIN hash changed (a
-    new PIN, a cancelled registration), or the throttle locks the card, this card from this address, or
-    the address — the throttle's counters are read on every request (one indexed query in the request's
-    session), so a lock caused through any worker applies to the next request. A blocked card signs in
-    as it does with the form, and lending refuses it from the row read here.
+    Remembered credentials are refused at once when the database says so, read on every request in the
+    request's session (one small statement, no second connection): the throttle locks the card, this
+    card from this address, or the address (a lock caused through any worker applies to the next
+    request); or the patron's row is gone, its PIN hash changed (a new PIN, a cancelled registration) or
+    its school account ended. A blocked card signs in as it does with the form, and lending refuses it
+    from its row. The row itself is loaded only when a view needs it (``current_patron``).
     """
     rt = runtime()
     cache = rt.opds.credentials
@@ -137,19 +162,27 @@ def _basic_sign_in(card: str, pin: str) -> Patron:
     key = rt.cipher.lookup_hash(f"opds-basic\x00{card}\x00{pin}")
     hit = cache.get(key) if use_cache else None
     if hit is not None:
-        session = db_session()
         keys = cache.attempt_keys(key, request.remote_addr, lambda address: rt.throttle.keys(rt.cipher, "card", normalize_card_number(card), address))
-        rt.throttle.check(keys, session=session)
-        patron = session.get(Patron, hit.patron_id)
-        if patron is not None and patron.pin_hash == hit.pin_hash:  # a PIN changed since is never answered from memory
-            return patron
+        rows = db_session().connection().execute(_REMEMBERED, {"patron_id": hit.patron_id, **keys.counter_params()}).all()
+        rt.throttle.check(keys, rows={row.key: row for row in rows if row.key is not None})
+        if rows and rows[0].pin_hash == hit.pin_hash and not school_account_ended(rows[0]):
+            return hit.patron_id, None
     try:
         patron = sign_in_for_request(db_session(), rt, card, pin, request.remote_addr)
     except SignInFailed:
         raise AuthenticationRequired(wrong_credentials=True) from None
     if use_cache:
         cache.put(key, patron.id, patron.pin_hash)
-    return patron
+    return patron.id, patron
+
+
+# What decides whether remembered credentials still sign in, in one statement: the patron's row (its PIN hash;
+# ``accounts.school_account_ended`` reads source and last day), once per counter of the attempt the throttle has.
+_REMEMBERED = (
+    select(Patron.pin_hash, Patron.source, Patron.expires_on, *throttle.COUNTER_COLUMNS)
+    .outerjoin(throttle.SignInThrottle, throttle.ATTEMPT_COUNTERS)
+    .where(Patron.id == bindparam("patron_id"))
+)
 
 
 def require_patron() -> Patron:

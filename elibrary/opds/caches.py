@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from elibrary.opds.circulation import PatronStamp
 from elibrary.opds.feeds import TTLCache
 from elibrary.security.throttle import AttemptKeys
 
@@ -22,7 +23,8 @@ class KeptPage:
     body: bytes
     content_type: str
     title_ids: frozenset[int]
-    watermark: int = 0  # the newest lending event when it was rendered (``circulation.lending_watermark``)
+    watermark: int = 0  # the newest lending event when it was rendered (``circulation.PatronState.newest``)
+    stamp: PatronStamp | None = None  # a patron's own page: their loans and holds it shows (served while unchanged)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class OpdsCaches:
     counts: TTLCache
     pages: TTLCache
     credentials: CredentialCache
-    patron_pages: TTLCache  # pages showing a patron's own loans or holds, keyed by patron and the state of those
+    patron_pages: TTLCache  # pages showing a patron's own loans or holds, keyed by patron and page (``KeptPage.stamp``)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "OpdsCaches":

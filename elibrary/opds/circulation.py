@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, bindparam, cast, exists, func, literal, or_, select, union_all
+from sqlalchemy import Integer, String, and_, bindparam, cast, exists, func, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from elibrary.catalog.models import Title
@@ -179,41 +179,77 @@ class PatronStamp:
         return frozenset(row[2] for row in self.rows)
 
 
-def patron_stamp(session: Session, patron_id: int) -> PatronStamp:
-    """The patron's loans and holds as a feed shows them: a patron's cached feed page is used only while
-    this is unchanged, and a page without any of their titles is shared with everyone (``views.shared_cache``)."""
-    return PatronStamp(tuple(sorted(tuple(row) for row in session.execute(_PATRON_STAMP, {"patron_id": patron_id}))))
+@dataclass(frozen=True)
+class PatronState:
+    """What a signed-in feed request reads before serving a kept page (``views.shared_cache``), in one statement.
+
+    ``stamp``: the patron's loans and holds; ``lent``: (event id, title id) of the lending events after
+    ``since`` (None: none read), oldest first, at most ``EVENTS_READ`` of them (``complete`` says whether
+    that was all); ``newest``: the newest lending event, the watermark of a page rendered now.
+    """
+
+    stamp: PatronStamp
+    since: int | None
+    lent: tuple[tuple[int, int], ...]
+    complete: bool
+    newest: int
+
+    def lent_since(self, watermark: int, title_ids: frozenset[int]) -> bool:
+        """Whether any of ``title_ids`` was borrowed, returned, held or released after ``watermark``.
+
+        A kept page is served to a signed-in patron only when not: a patron who sees a title another
+        patron just borrowed sees it taken at once, whichever worker kept the page. (Licences changed by
+        staff may still lag by the page cache's lifetime.) When the events read do not cover the page (a
+        ``watermark`` older than ``since``, or more events than were read), the answer is yes.
+        """
+        if self.since is None or watermark < self.since:
+            return bool(title_ids)
+        if any(event_id > watermark and title_id in title_ids for event_id, title_id in self.lent):
+            return True
+        return not self.complete and bool(title_ids)
 
 
-# Built once: it runs on every signed-in feed request, where building the statement would cost as much as running it.
-_PATRON_STAMP = union_all(
-    select(literal("loan"), Loan.id, Loan.title_id, cast(Loan.due_at, String), Loan.renewals).where(Loan.patron_id == bindparam("patron_id")),
-    select(literal("hold"), Hold.id, Hold.title_id, cast(Hold.state, String), literal(0)).where(Hold.patron_id == bindparam("patron_id")),
-)
+EVENTS_READ = 200  # lending events read after a kept page's watermark; more (a very busy 10 seconds) re-render it
+
+
+def patron_state(session: Session, patron_id: int, since: int | None) -> PatronState:
+    """The patron's loans and holds, the lending events after ``since`` (None: none read) and the newest event.
+
+    One statement on the session's connection: it runs on every signed-in feed request (issue 18), where
+    three ORM queries cost more than the kept page saves.
+    """
+    stamp, lent, newest = [], [], 0
+    for row in session.connection().execute(_PATRON_STATE, {"patron_id": patron_id, "since": since}):
+        if row[0] == "lent":
+            lent.append((row[1], row[2]))
+        elif row[0] == "newest":
+            newest = row[1] or 0
+        else:
+            stamp.append(tuple(row))
+    lent.sort()
+    return PatronState(PatronStamp(tuple(sorted(stamp))), since, tuple(lent[:EVENTS_READ]), len(lent) <= EVENTS_READ, newest)
 
 
 def lending_watermark(session: Session) -> int:
     """The newest lending event so far (borrow, return, hold, …): taken before a page is rendered."""
-    return session.execute(_NEWEST_EVENT).scalar() or 0
+    return session.connection().execute(_NEWEST_EVENT).scalar() or 0
 
 
-def lent_since(session: Session, watermark: int, title_ids: frozenset[int]) -> bool:
-    """Whether any of ``title_ids`` was borrowed, returned, held or released after ``watermark``.
-
-    A kept page is served to a signed-in patron only when not: a patron who sees a title another patron
-    just borrowed sees it taken at once, whichever worker kept the page. (Licences changed by staff
-    may still lag by the page cache's lifetime.) The events after ``watermark`` are found by primary key.
-    """
-    if not title_ids:
-        return False
-    return session.execute(_LENT_SINCE, {"watermark": watermark, "title_ids": list(title_ids)}).first() is not None
-
-
+# Built once: they run on every signed-in feed request, where building a statement would cost as much as running it.
+# Rows of one shape: (kind, id, title id, text, number); a loan's due date and a hold's state as text, for comparing.
 _NEWEST_EVENT = select(func.max(LendingEvent.id))
-_LENT_SINCE = (
-    select(LendingEvent.id)
-    .where(LendingEvent.id > bindparam("watermark"), LendingEvent.title_id.in_(bindparam("title_ids", expanding=True)))
-    .limit(1)
+_EVENTS_AFTER = (
+    select(LendingEvent.id, LendingEvent.title_id)
+    .where(LendingEvent.id > bindparam("since", type_=Integer))  # NULL: no rows
+    .order_by(LendingEvent.id)
+    .limit(EVENTS_READ + 1)
+    .subquery()
+)
+_PATRON_STATE = union_all(
+    select(literal_column("'loan'"), Loan.id, Loan.title_id, cast(Loan.due_at, String), Loan.renewals).where(Loan.patron_id == bindparam("patron_id")),
+    select(literal_column("'hold'"), Hold.id, Hold.title_id, cast(Hold.state, String), literal_column("0")).where(Hold.patron_id == bindparam("patron_id")),
+    select(literal_column("'lent'"), _EVENTS_AFTER.c.id, _EVENTS_AFTER.c.title_id, cast(null(), String), literal_column("0")),
+    select(literal_column("'newest'"), _NEWEST_EVENT.scalar_subquery(), cast(null(), Integer), cast(null(), String), literal_column("0")),
 )
 
 

@@ -7,6 +7,7 @@ a missing or wrong HTTP Basic login is a 401 carrying the authentication documen
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 
@@ -45,41 +46,58 @@ def shared_cache(view):
     opening the catalog costs one render. A signed-in patron's page differs from it only in the titles
     they have on loan or on hold: when the page shows none of those (``KeptPage.title_ids``), the patron
     gets the shared page, byte for byte what an anonymous client gets; otherwise a page kept for that
-    patron only, used while their loans and holds are as they were (``circulation.patron_stamp``), so a
-    borrow or a return shows at once. Reading apps send credentials with every request, so without the
-    shared page every patron would render every page once per lifetime (issue 18: eight apps searching
-    rendered eighty pages per worker). Availability in a kept page may lag by that many seconds;
-    borrowing always checks the live state.
+    patron only, used while their loans and holds are as they were (``KeptPage.stamp``), so a borrow or a
+    return shows at once. Reading apps send credentials with every request, so without the shared page
+    every patron would render every page once per lifetime (issue 18: eight apps searching rendered
+    eighty pages per worker). A kept page is served to a signed-in patron only if none of its titles was
+    lent since it was rendered; anonymous clients may see availability lag by the page's lifetime.
+    Borrowing always checks the live state. A signed-in request reads all this in one statement
+    (``circulation.patron_state``) after its credentials are checked.
     """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        stamp = None
-        if request.headers.get("Authorization") or current_user.is_authenticated:
-            patron = auth.current_patron()  # verified (or a 401) before anything is served
-            if patron is None:
-                return view(*args, **kwargs)  # staff signed in through the browser: nothing kept
-            stamp = circulation.patron_stamp(db_session(), patron.id)
         caches = runtime().opds
         shared_key = (request.host_url, request.full_path, current_locale())
-        own_key = (patron.id, stamp, *shared_key) if stamp is not None else None
-        hit = caches.pages.peek(shared_key)
-        if stamp is not None and (hit is None or not hit.title_ids.isdisjoint(stamp.title_ids)):
-            hit = caches.patron_pages.peek(own_key)  # a page showing the patron's own loans or holds, if kept
-        if hit is not None and (stamp is None or not circulation.lent_since(db_session(), hit.watermark, hit.title_ids)):
+        shared = caches.pages.peek(shared_key)
+        if not (request.headers.get("Authorization") or current_user.is_authenticated):
+            if shared is not None:
+                return Response(shared.body, content_type=shared.content_type)
+            return _render_and_keep(view, args, kwargs, circulation.lending_watermark(db_session()), shared_key)
+        patron_id = auth.current_patron_id()  # verified (or a 401) before anything is served
+        if patron_id is None:
+            return view(*args, **kwargs)  # staff signed in through the browser: nothing kept
+        own_key = (patron_id, *shared_key)
+        own = caches.patron_pages.peek(own_key)
+        since = min((page.watermark for page in (shared, own) if page is not None), default=None)
+        state = circulation.patron_state(db_session(), patron_id, since)
+        if shared is not None and shared.title_ids.isdisjoint(state.stamp.title_ids):
+            hit = shared
+        else:
+            hit = own if own is not None and own.stamp == state.stamp else None  # a page showing their own loans or holds
+        if hit is not None and not state.lent_since(hit.watermark, hit.title_ids):
             return Response(hit.body, content_type=hit.content_type)
-        watermark = circulation.lending_watermark(db_session())  # before rendering: a loan made meanwhile is seen next time
-        response = view(*args, **kwargs)
-        shown = g.get("_opds_shown_titles")
-        if response.status_code == 200 and shown is not None:
-            page = KeptPage(response.get_data(), response.content_type, shown, watermark)
-            if stamp is None or shown.isdisjoint(stamp.title_ids):
-                caches.pages.put(shared_key, page)  # none of the patron's own titles: the anonymous page
-            else:
-                caches.patron_pages.put(own_key, page)
-        return response
+        return _render_and_keep(view, args, kwargs, state.newest, shared_key, own_key, state.stamp)
 
     return wrapper
+
+
+def _render_and_keep(view, args, kwargs, watermark: int, shared_key: tuple, own_key: tuple | None = None,
+                     stamp: circulation.PatronStamp | None = None) -> Response:
+    """Render the page; keep it shared when it shows none of the patron's (``stamp``) titles, else for them only.
+
+    ``watermark`` is the newest lending event read before rendering, so a loan made meanwhile is seen next time.
+    """
+    response = view(*args, **kwargs)
+    shown = g.get("_opds_shown_titles")
+    if response.status_code == 200 and shown is not None:
+        page = KeptPage(response.get_data(), response.content_type, shown, watermark)
+        caches = runtime().opds
+        if stamp is None or shown.isdisjoint(stamp.title_ids):
+            caches.pages.put(shared_key, page)  # none of the patron's own titles: the anonymous page
+        else:
+            caches.patron_pages.put(own_key, replace(page, stamp=stamp))
+    return response
 
 
 def _shows(title_ids) -> None:
@@ -100,15 +118,14 @@ def _json(data: dict, mimetype: str = FEED_V2, status: int = 200) -> Response:
 
 
 def _patron_id() -> int | None:
-    patron = auth.current_patron()
-    return patron.id if patron is not None else None
+    return auth.current_patron_id()
 
 
 @bp.before_request
 def _check_credentials() -> None:
     """Credentials sent with any request are checked, so a wrong PIN is a 401 even on a public feed."""
     if request.authorization is not None or request.headers.get("Authorization"):
-        auth.current_patron()
+        auth.current_patron_id()
 
 
 @bp.after_request

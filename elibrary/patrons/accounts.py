@@ -24,7 +24,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 _DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
 
 
-def _school_account_ended(patron: Patron) -> bool:
+def school_account_ended(patron: Patron) -> bool:
     """A school account stops signing in after its last day (a graduate's cut-off, a pupil who left)."""
     return patron.source == "school" and patron.expires_on is not None and patron.expires_on < datetime.now(TOKYO).date()
 
@@ -58,7 +58,7 @@ class LocalAccounts:
                 patron = None
             if patron is not None or self._then is None:  # ours to answer (an unknown card, with no ILS behind: refused)
                 stored = patron.pin_hash if patron is not None and patron.pin_hash else _DUMMY_HASH
-                if not check_password_hash(stored, pin) or patron is None or _school_account_ended(patron):
+                if not check_password_hash(stored, pin) or patron is None or school_account_ended(patron):
                     raise InvalidCredentials()
                 return PatronAccount(
                     card_number=card,

@@ -88,11 +88,16 @@ class SignInThrottle(Base):
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # pairs: the card signed in from here
 
 
-# The columns ``Rules.refusal`` and ``Rules.known`` read; built once (``Throttle.check`` runs per OPDS request).
-_COUNTERS = select(
-    SignInThrottle.key, SignInThrottle.failures, SignInThrottle.last_failure_at, SignInThrottle.locked_until, SignInThrottle.succeeded_at
-).where(SignInThrottle.key.in_(bindparam("keys", expanding=True)))
-_CounterRow = Any  # a Row of ``_COUNTERS``
+# The columns ``Rules.refusal`` and ``Rules.known`` read, and the rows of one attempt; built once
+# (``Throttle.check`` runs per OPDS request). An attempt has at most four counters, so they are four plain
+# parameters (``counter_params``; an absent one is NULL, which matches no key): an expanding IN list would
+# be compiled again on every request. A caller may read them joined to its own rows (``opds.auth``).
+_COUNTER_KEYS = ("pair", "card", "address", "ils")
+COUNTER_COLUMNS = (SignInThrottle.key, SignInThrottle.failures, SignInThrottle.last_failure_at, SignInThrottle.locked_until,
+                   SignInThrottle.succeeded_at)
+ATTEMPT_COUNTERS = SignInThrottle.key.in_([bindparam(name, type_=String) for name in _COUNTER_KEYS])
+_COUNTERS = select(*COUNTER_COLUMNS).where(ATTEMPT_COUNTERS)
+_CounterRow = Any  # a Row with ``COUNTER_COLUMNS``
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,10 @@ class AttemptKeys:
     def all(self) -> list[str]:
         """Every key, for loading the rows."""
         return [k for k in (self.pair, self.card, self.address, self.ils) if k]
+
+    def counter_params(self) -> dict[str, str | None]:
+        """The parameters of ``ATTEMPT_COUNTERS``."""
+        return {name: getattr(self, name) for name in _COUNTER_KEYS}
 
 
 @dataclass(frozen=True)
@@ -300,14 +309,18 @@ class Throttle:
             client=address,
         )
 
-    def check(self, keys: AttemptKeys, now: datetime | None = None, *, session: Session | None = None) -> None:
+    def check(self, keys: AttemptKeys, now: datetime | None = None, *, session: Session | None = None,
+              rows: Mapping[str, _CounterRow] | None = None) -> None:
         """Raise ``TooManyAttempts`` (with the seconds to wait) if the attempt may not be made now.
 
-        Read in ``session`` when given (a request's own session: one indexed query, no second
-        connection), else in a read scope of its own.
+        Decided on ``rows`` (key → a row with ``COUNTER_COLUMNS``) when the caller read them in its own
+        statement; else read in ``session`` when given (a request's own session: one indexed query, no
+        second connection), else in a read scope of its own.
         """
         now = now or utcnow()
-        if session is not None:
+        if rows is not None:
+            until = self.rules.refusal(keys, rows, now)
+        elif session is not None:
             until = self.rules.refusal(keys, self._rows(session, keys), now)
         else:
             with self.db.scope(write=False) as own:
@@ -317,8 +330,8 @@ class Throttle:
 
     @staticmethod
     def _rows(session: Session, keys: AttemptKeys) -> dict[str, _CounterRow]:
-        # Plain rows, not ORM objects: this runs on every request of a reading app (``opds.auth``).
-        result = session.execute(_COUNTERS, {"keys": keys.all()})
+        # Plain rows on the session's connection, not ORM objects: this runs on every request of a reading app (``opds.auth``).
+        result = session.connection().execute(_COUNTERS, keys.counter_params())
         return {row.key: row for row in result}
 
     def record_failure(self, keys: AttemptKeys, caller: Session | None = None, now: datetime | None = None, *,

@@ -2,14 +2,21 @@
 
 A patron whose loans and holds are not on a page gets the page everyone gets (kept once per process);
 a page showing their own loan or hold is kept for them only, while their loans and holds are unchanged.
-Credentials are still checked on every request, and remembered credentials are refused at once after a
-PIN change or a sign-in lock made by any worker.
+Either is served only while none of its titles was lent since it was rendered. Credentials are still
+checked on every request, and remembered credentials are refused at once after a PIN change, a sign-in
+lock made by any worker, the end of a school account or the erasure of the patron.
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
+from elibrary.opds.circulation import PatronStamp, PatronState
+from elibrary.patrons.accounts import TOKYO
+from elibrary.patrons.models import Patron
 from elibrary.patrons.services import change_local_pin, find_by_card
+from elibrary.schools.accounts import create_member
 from tests.opds.conftest import OTHER_PATRON, PATRON, basic
 
 BORROW = "http://opds-spec.org/acquisition/borrow"
@@ -94,3 +101,37 @@ def test_remembered_credentials_end_at_once_with_a_lock_made_by_another_worker(c
         rt.throttle.record_failure(keys)
     locked = client.get("/opds/v2/new", headers=basic())
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+
+
+def test_a_borrow_by_another_patron_shows_at_once_on_a_patrons_own_page(client, catalog):
+    assert client.post(f"/opds/v2/titles/{catalog.concurrent}/borrow", headers=basic()).status_code == 201
+    assert _availability(client.get("/opds/v2/new", headers=basic()).json, "こころ") == "available"  # kept for this patron
+    assert client.post(f"/opds/v2/titles/{catalog.one_copy}/borrow", headers=basic(OTHER_PATRON)).status_code == 201
+    assert client.get("/opds/v2/new").status_code == 200  # a newer shared page: the patron's own page is the older one
+    assert _availability(client.get("/opds/v2/new", headers=basic()).json, "こころ") == "unavailable"
+
+
+def test_a_kept_page_is_rendered_again_when_the_events_read_do_not_cover_it():
+    complete = PatronState(PatronStamp(()), since=4, lent=((5, 1), (6, 2)), complete=True, newest=6)
+    assert not complete.lent_since(4, frozenset({3})) and complete.lent_since(5, frozenset({2}))
+    assert complete.lent_since(3, frozenset({3}))  # rendered before the events read: title 3 may have been lent at 4
+    truncated = PatronState(PatronStamp(()), since=4, lent=((5, 1), (6, 2)), complete=False, newest=9)
+    assert truncated.lent_since(4, frozenset({3}))  # events beyond those read may touch title 3
+    assert not truncated.lent_since(6, frozenset())
+
+
+def test_remembered_credentials_end_at_once_with_the_school_account(client, catalog, rt):
+    with rt.db.scope() as session:
+        member = create_member(session, rt.cipher, role="pupil", login_id="pupil2001", password="pupil-pass-2001")
+    pupil = ("pupil2001", "pupil-pass-2001")
+    assert client.get("/opds/v2/new", headers=basic(pupil)).status_code == 200  # verified and remembered
+    with rt.db.scope() as session:
+        session.get(Patron, member.patron_id).expires_on = (datetime.now(TOKYO) - timedelta(days=1)).date()  # left the school yesterday
+    assert client.get("/opds/v2/new", headers=basic(pupil)).status_code == 401
+
+
+def test_remembered_credentials_end_at_once_with_the_patrons_erasure(client, catalog, rt):
+    assert client.get("/opds/v2/new", headers=basic(OTHER_PATRON)).status_code == 200  # verified and remembered
+    with rt.db.scope() as session:
+        session.delete(find_by_card(session, rt.cipher, OTHER_PATRON[0]))
+    assert client.get("/opds/v2/new", headers=basic(OTHER_PATRON)).status_code == 401
