@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from elibrary.catalog.models import Title
 from elibrary.db import utcnow
 from elibrary.lending import policy, readability, waits
+from elibrary.lending.licenses import usage_columns
 from elibrary.lending.models import Hold, HoldState, License, LicenseTerms, Loan
 from elibrary.patrons.models import Patron
 
@@ -177,15 +178,7 @@ _licenses, _loans, _holds = License.__table__, Loan.__table__, Hold.__table__
 # Each licence of the titles with its loans and ready reservations, and whether its title has a readable file.
 _USAGE = select(
     _licenses.c.title_id,
-    _licenses.c.id,
-    _licenses.c.model,
-    _licenses.c.copies,
-    _licenses.c.loans_remaining,
-    _licenses.c.valid_until,
-    _licenses.c.max_loan_days,
-    select(func.count()).select_from(_loans).where(_loans.c.license_id == _licenses.c.id).scalar_subquery().label("on_loan"),
-    select(func.count()).select_from(_holds).where(_holds.c.license_id == _licenses.c.id, _holds.c.state == HoldState.ready)
-    .scalar_subquery().label("reserved"),
+    *usage_columns(_holds),
     readability.readable_file_exists(_licenses.c.title_id).label("readable"),
 )
 # one title (a lending transaction) without the per-call rendering of an IN list; several (indexing) with it

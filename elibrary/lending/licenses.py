@@ -79,6 +79,28 @@ def license_usage(session: Session, title_id: int) -> list[tuple[License, int, i
 
 _licenses, _loans, _holds = License.__table__, Loan.__table__, Hold.__table__
 _reserving = _holds.alias("reserving")
+
+
+def usage_columns(reserving) -> tuple:
+    """A licence's terms and its use, in the order ``LicenseTerms`` and its counts are read: the licence's columns, its
+    loans (``on_loan``) and the copies kept for ready holds (``reserved``, counted in ``reserving``: the holds table or
+    an alias of it when the query joins holds for another purpose)."""
+    return (
+        _licenses.c.id,
+        _licenses.c.model,
+        _licenses.c.copies,
+        _licenses.c.loans_remaining,
+        _licenses.c.valid_until,
+        _licenses.c.max_loan_days,
+        select(func.count()).select_from(_loans).where(_loans.c.license_id == _licenses.c.id).scalar_subquery().label("on_loan"),
+        select(func.count())
+        .select_from(reserving)
+        .where(reserving.c.license_id == _licenses.c.id, reserving.c.state == HoldState.ready)
+        .scalar_subquery()
+        .label("reserved"),
+    )
+
+
 _PATRON, _TITLE = bindparam("patron_id", type_=Integer), bindparam("title_id", type_=Integer)
 _MINE = select(
     select(_loans.c.id).where(_loans.c.patron_id == _PATRON, _loans.c.title_id == _TITLE).scalar_subquery().label("this_loan"),
@@ -90,18 +112,7 @@ _BORROW_STATE = select(
     _holds.c.id.label("hold_id"),
     _holds.c.state.label("hold_state"),
     _holds.c.license_id.label("hold_license_id"),
-    _licenses.c.id,
-    _licenses.c.model,
-    _licenses.c.copies,
-    _licenses.c.loans_remaining,
-    _licenses.c.valid_until,
-    _licenses.c.max_loan_days,
-    select(func.count()).select_from(_loans).where(_loans.c.license_id == _licenses.c.id).scalar_subquery().label("on_loan"),
-    select(func.count())
-    .select_from(_reserving)
-    .where(_reserving.c.license_id == _licenses.c.id, _reserving.c.state == HoldState.ready)
-    .scalar_subquery()
-    .label("reserved"),
+    *usage_columns(_reserving),
 ).select_from(
     _MINE.outerjoin(_holds, and_(_holds.c.patron_id == _PATRON, _holds.c.title_id == _TITLE)).outerjoin(_licenses, _licenses.c.title_id == _TITLE)
 )
