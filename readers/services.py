@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 from sqlalchemy import Integer, bindparam, delete, inspect, select
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Delete
 
 from elibrary.db import utcnow
 from elibrary.errors import InvalidInput
@@ -95,14 +95,18 @@ def forget_kept_positions_when_history_is_switched_off(session: Session, flush_c
                                                           ReadingPosition.loan_id.is_(None)))
 
 
-# built once: this runs in every return, and a prepared statement skips compiling and caching it each time
-_DELETE_POSITION_OF_LOAN = delete(ReadingPosition.__table__).where(ReadingPosition.__table__.c.loan_id == bindparam("loan_id", type_=Integer))
+# built once: it runs in every return, carried by the statement that ends the loan (``loan_rows.LOAN_END``)
+_DELETE_POSITION_OF_LOAN = delete(ReadingPosition.__table__).where(
+    ReadingPosition.__table__.c.loan_id == bindparam("reading_position_loan_id", type_=Integer)
+)
 
 
-def forget_position_of_ended_loan(connection: Connection, loan: EndingLoan) -> None:
+def forget_position_of_ended_loan(loan: EndingLoan) -> tuple[Delete, dict] | None:
     """A loan ends (``loan_rows.close_loan``, the one place loans are deleted): its position goes unless the patron keeps a history.
 
-    When they keep one, the foreign key sets the position's ``loan_id`` to NULL and it waits for their next loan.
+    Returns the deletion for the loan's own statement to run. When they keep a history, nothing: the foreign key
+    sets the position's ``loan_id`` to NULL and it waits for their next loan.
     """
-    if not loan.keep_reading_history:
-        connection.execute(_DELETE_POSITION_OF_LOAN, {"loan_id": loan.id})
+    if loan.keep_reading_history:
+        return None
+    return _DELETE_POSITION_OF_LOAN, {"reading_position_loan_id": loan.id}

@@ -16,11 +16,13 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 
 from sqlalchemy import delete, event, func, insert, inspect, or_, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from elibrary.catalog import transaction_index
 from elibrary.catalog.models import Contributor, SearchQueueEntry, Subject, Title, TitleContributor, TitleStatus
@@ -99,12 +101,33 @@ def availability_logged(session: Session) -> bool:
     return session.info.get(transaction_index.INFO_KEY) is None
 
 
-def queued_by_sql(session: Session, title_ids: Iterable[int]) -> None:
-    """Titles whose availability changed and whose log entries a combined SQL statement already wrote (lending)."""
-    if session.info.get(transaction_index.INFO_KEY) is not None:
-        transaction_index.TransactionIndex.note(session, title_ids, availability_only=True)
-    else:
+def queued_by_sql(session: Session, title_ids: Iterable[int], *, known: Mapping[int, bool] | None = None, written: bool = False) -> None:
+    """Titles whose availability changed and whose log entries a combined SQL statement already wrote (lending).
+
+    With an index written in the transaction: ``known`` is the availability the statement's caller decided (the
+    commit writes it without reading it), and ``written`` says the index holds it already: the statement wrote it
+    (``availability_statement``), or read that the index held it (``indexed_availability``).
+    """
+    if session.info.get(transaction_index.INFO_KEY) is None:
         request_after_commit(session, AFTER_COMMIT_TASK)
+    elif written:
+        transaction_index.TransactionIndex.note_written(session, title_ids)
+    else:
+        transaction_index.TransactionIndex.note(session, title_ids, availability_only=True, known=known)
+
+
+def availability_statement(session: Session) -> Update | None:
+    """The statement that sets one title's availability in an index written in this transaction, for a lending
+    statement to carry (bind parameters ``index_title_id`` and ``index_available``); None when the index follows the log."""
+    index = session.info.get(transaction_index.INFO_KEY)
+    return index.availability_statement() if index is not None else None
+
+
+def indexed_availability(session: Session) -> ScalarSelect | None:
+    """What an index written in this transaction holds as one title's availability (bind parameter ``index_title_id``),
+    for a lending statement to read; None when the index follows the log."""
+    index = session.info.get(transaction_index.INFO_KEY)
+    return index.indexed_availability() if index is not None else None
 
 
 def queue_all(session: Session) -> None:

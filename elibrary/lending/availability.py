@@ -5,6 +5,7 @@ Read-only queries; the decisions that change copies live in ``services`` under t
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,6 +38,20 @@ def copies_free(license: License | LicenseTerms, loans: int, ready: int) -> int 
     if license.loans_remaining is not None:
         free = min(free, license.loans_remaining - ready)
     return max(0, free)
+
+
+def has_free_copy(usage: Iterable[tuple[License | LicenseTerms, int, int]], now: datetime) -> bool:
+    """Whether one of a title's licences lends now with a copy free, given each licence's loans and ready reservations.
+
+    The availability the search shows (with a readable file): ``available_map`` reads the usage, and the lending
+    statements that already hold it (``loan_rows``) tell the search index without reading it again.
+    """
+    for terms, on_loan, reserved in usage:
+        if terms.stop_reason(now) is None:
+            free = copies_free(terms, on_loan, reserved)
+            if free is None or free > 0:
+                return True
+    return False
 
 
 @dataclass
@@ -195,13 +210,11 @@ def available_map(session: Session, ids: list[int], now: datetime | None = None)
     now = now or utcnow()
     if not ids:
         return {}
-    result = {title_id: {"available": False} for title_id in ids}
-    one = len(result) == 1
-    rows = session.connection().execute(_USAGE_OF_ONE if one else _USAGE_OF_MANY, {"title_id": ids[0]} if one else {"title_ids": sorted(result)})
+    usage: dict[int, list[tuple[LicenseTerms, int, int]]] = {title_id: [] for title_id in ids}
+    one = len(usage) == 1
+    rows = session.connection().execute(_USAGE_OF_ONE if one else _USAGE_OF_MANY, {"title_id": ids[0]} if one else {"title_ids": sorted(usage)})
     for row in rows:
-        terms = LicenseTerms(row.id, row.model, row.copies, row.loans_remaining, row.valid_until, row.max_loan_days)
-        if row.readable and terms.stop_reason(now) is None:
-            free = copies_free(terms, row.on_loan, row.reserved)
-            if free is None or free > 0:
-                result[row.title_id]["available"] = True
-    return result
+        if row.readable:
+            usage[row.title_id].append((LicenseTerms(row.id, row.model, row.copies, row.loans_remaining, row.valid_until, row.max_loan_days),
+                                        row.on_loan, row.reserved))
+    return {title_id: {"available": has_free_copy(rows_of_title, now)} for title_id, rows_of_title in usage.items()}

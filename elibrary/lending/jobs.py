@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from elibrary import jobs as leases
+from elibrary.catalog import indexing
 from elibrary.config import DEFAULTS
 from elibrary.db import Database, utcnow
 from elibrary.lending import locks, notices, policy, services
@@ -128,11 +129,27 @@ def erase_expired_personal_data(session: Session, now: datetime, settings: Mappi
     )
 
 
+def titles_whose_licences_ended(session: Session, since: datetime | None, now: datetime) -> set[int]:
+    """Titles with a licence whose term ended after ``since`` (the last pass; None: ever) and by ``now``.
+
+    Their availability changed with the clock, though no row did: the search's availability facet hears of it here.
+    """
+    ended = select(License.title_id).where(License.valid_until <= now)
+    if since is not None:
+        ended = ended.where(License.valid_until > since)
+    return set(session.scalars(ended.distinct()))
+
+
 def lending_pass(db: Database, cipher: DataCipher, now: datetime, settings: Mapping | None = None) -> PassReport:
     """One pass of lending work, the caller holding the lease (``settings``: the outbox retention)."""
     report = PassReport()
+    since = leases.last_run(db, LEASE_NAME)
     with db.scope(write=False) as session:
         todo = sorted(titles_with_work(session, now))
+        ended = titles_whose_licences_ended(session, since, now)
+    if ended:
+        with db.scope() as session:
+            indexing.queue_titles(session, ended, availability_only=True)
     for title_id in todo:
         with db.scope() as session:
             process_title(session, title_id, now, cipher, report)

@@ -3,7 +3,7 @@ title's licences have free."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Integer, and_, bindparam, func, select
@@ -116,6 +116,21 @@ _BORROW_STATE = select(
 ).select_from(
     _MINE.outerjoin(_holds, and_(_holds.c.patron_id == _PATRON, _holds.c.title_id == _TITLE)).outerjoin(_licenses, _licenses.c.title_id == _TITLE)
 )
+
+
+def usage_after_loan(usage: list[tuple[LicenseTerms, int, int]], license_id: int, released_license_id: int | None) -> list[tuple[LicenseTerms, int, int]]:
+    """A title's licences with their use once a loan on ``license_id`` is written: one more loan on it (a metered licence
+    spends one), and the copy a ready hold kept on ``released_license_id`` no longer kept (the hold ends with the loan)."""
+    after = []
+    for terms, on_loan, reserved in usage:
+        if terms.id == license_id:
+            on_loan += 1
+            if terms.loans_remaining is not None:
+                terms = replace(terms, loans_remaining=terms.loans_remaining - 1)
+        if terms.id == released_license_id:
+            reserved -= 1
+        after.append((terms, on_loan, reserved))
+    return after
 
 
 @dataclass(frozen=True)

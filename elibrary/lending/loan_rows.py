@@ -1,11 +1,16 @@
 """Loans written and ended with Core SQL: the statements behind ``borrow`` and ``return_loan``.
 
 ``services`` decides under the locks; this module writes the decision. On PostgreSQL all the rows of one
-decision (the loan, the hold it came from, the metered licence's count, the statistics event and the
-search-queue entry) are written by one statement with data-modifying ``WITH`` clauses, so a decision
+decision (the loan, the hold it came from, the metered licence's count, the statistics event, the
+search-queue entry or the title's availability in a search index kept in the database, and the rows other
+domains end with a loan) are written by one statement with data-modifying ``WITH`` clauses, so a decision
 costs one round trip; other engines (SQLite) run the same writes one statement each, through the public
 functions of ``history`` and ``catalog.indexing``. Objects the session already holds are kept in step:
 a deleted row leaves the session and a changed licence is expired, so ORM callers never see stale rows.
+
+Parts from other domains (the search index's ``availability_statement``, the ``LOAN_END`` hooks' statements)
+are built once by their owners; the statement carrying them is composed once per set of parts (``_carrying``),
+so that every call runs one prepared statement.
 """
 from __future__ import annotations
 
@@ -17,12 +22,18 @@ from sqlalchemy import Integer, bindparam, delete, exists, insert, or_, select, 
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from elibrary.catalog import indexing
 from elibrary.catalog.models import SearchQueueEntry, Title
 from elibrary.db import hooks_of, utcnow
 from elibrary.lending import history, policy
+from elibrary.lending.availability import has_free_copy
+from elibrary.lending.licenses import usage_columns
 from elibrary.lending.models import Hold, HoldState, LendingEvent, License, LicenseTerms, Loan
+from elibrary.lending.readability import readable_file_exists
 from elibrary.patrons.models import Patron
 
 _loans, _holds, _licenses, _patrons, _titles = Loan.__table__, Hold.__table__, License.__table__, Patron.__table__, Title.__table__
@@ -64,11 +75,21 @@ _LEND_TOGETHER = {
     for logged in (True, False)
 }
 _HAS_QUEUE = exists().where(_holds.c.title_id == _loans.c.title_id, or_(_holds.c.state == HoldState.waiting, _holds.c.state == HoldState.ready))
+_TITLE_HAS_QUEUE = select(_HAS_QUEUE.label("queue")).select_from(_loans).where(_loans.c.id == bindparam("loan_id", type_=Integer))
+# Ending a loan (PostgreSQL): the deletion and its event as ``WITH`` parts; the statement reads whether the
+# title has holds, whether it has a readable file, and its licences with their use. Every part sees the
+# database as it was when the statement began, the ended loan still counted (``close_loan`` takes it off).
+_ENDED_TITLE = bindparam("title_id", type_=Integer)
+_TITLE_STATE = select(
+    exists().where(_holds.c.title_id == _ENDED_TITLE, or_(_holds.c.state == HoldState.waiting, _holds.c.state == HoldState.ready)).label("queue"),
+    readable_file_exists(_ENDED_TITLE).label("readable"),
+).subquery("title_state")
 _END_TOGETHER = {
-    logged: _DELETE_LOAN.add_cte(_EVENT_PART, *([_QUEUE_PART] if logged else [])).returning(_HAS_QUEUE.label("queue"))
+    logged: select(_TITLE_STATE.c.queue, _TITLE_STATE.c.readable, *usage_columns(_holds))
+    .select_from(_TITLE_STATE.outerjoin(_licenses, _licenses.c.title_id == _ENDED_TITLE))
+    .add_cte(_DELETE_LOAN.cte("ended"), _EVENT_PART, *([_QUEUE_PART] if logged else []))
     for logged in (True, False)
 }
-_TITLE_HAS_QUEUE = select(_HAS_QUEUE.label("queue")).select_from(_loans).where(_loans.c.id == bindparam("loan_id", type_=Integer))
 
 # Return's lock and read in one statement: the title is locked first, then the loan row itself. A loan
 # ended by someone else while we waited for the title is then found deleted and no row comes back; the
@@ -82,6 +103,22 @@ _LOCK_LOAN_TO_END = (
     .where(_loans.c.id == bindparam("loan_id", type_=Integer))
     .with_for_update(key_share=True, of=[_titles, _loans])  # PostgreSQL locks them in this order
 )
+
+
+_CARRIED: dict[tuple, Select] = {}
+
+
+def _carrying(base: Select, parts: tuple[UpdateBase, ...], reads: tuple[tuple[str, ScalarSelect], ...] = ()) -> Select:
+    """``base`` with ``parts`` (statements other domains built once) as ``WITH`` parts and ``reads`` (their scalar
+    subqueries, by the label to read them as) as columns, composed once per set of parts and reads."""
+    if not parts and not reads:
+        return base
+    key = (base, *parts, *reads)  # statements hash by identity; the key keeps them alive
+    carried = _CARRIED.get(key)
+    if carried is None:
+        carried = base.add_cte(*(part.cte(f"carried_{n}") for n, part in enumerate(parts)))
+        carried = _CARRIED[key] = carried.add_columns(*(read.label(label) for label, read in reads))
+    return carried
 
 
 class EndingLoan(NamedTuple):
@@ -111,9 +148,13 @@ def _together(connection: Connection) -> bool:
 
 def write_loan(
     session: Session, connection: Connection, patron, title_id: int, license: LicenseTerms, due: datetime, hold_id: int | None, now: datetime,
-    channel: str = "web", title_facts: history.TitleFacts | None = None,
+    channel: str = "web", title_facts: history.TitleFacts | None = None, available: bool | None = None,
 ) -> Loan:
-    """Write a decided loan (the patron's hold on the title ends; a metered licence spends a loan); returns it."""
+    """Write a decided loan (the patron's hold on the title ends; a metered licence spends a loan); returns it.
+
+    ``available``: whether the title still has a copy free once this loan is written, as the caller decided under
+    the title's lock; a search index kept in the database then takes it in the same statement (None: read at the commit).
+    """
     loan = {"patron_id": patron.id, "title_id": title_id, "license_id": license.id, "started_at": now, "due_at": due, "renewals": 0, "due_notice_sent_at": None}
     spends = license.loans_remaining is not None
     facts = {"license_id": license.id, "license_model": license.model, "channel": channel, "from_hold": hold_id is not None, "title_facts": title_facts}
@@ -122,8 +163,11 @@ def write_loan(
         logged = spends or indexing.availability_logged(session)  # a spent loan changes the licence (book text follows licences)
         queue = _prefixed("queue", {"title_id": title_id, "enqueued_at": utcnow()}) if logged else {}
         params = {**_prefixed("loan", loan), **_prefixed("event", event), **queue, "hold_id": hold_id, "spent_license": license.id if spends else None}
-        loan_id = connection.execute(_LEND_TOGETHER[logged], params).scalar_one()
-        indexing.queued_by_sql(session, [title_id])
+        index = indexing.availability_statement(session) if available is not None else None
+        if index is not None:
+            params.update(index_title_id=title_id, index_available=available)
+        loan_id = connection.execute(_carrying(_LEND_TOGETHER[logged], (index,) if index is not None else ()), params).scalar_one()
+        indexing.queued_by_sql(session, [title_id], written=index is not None)
     else:
         if hold_id is not None:
             connection.execute(_DELETE_HOLD, {"hold_id": hold_id})
@@ -152,11 +196,13 @@ def lock_loan_to_end(connection: Connection, loan_id: int) -> EndingLoan | None:
 
 
 # Rows of other domains tied to a loan that must end with it (the readers' saved position, unless the patron
-# keeps a reading history): each hook gets the connection and the ending loan before its row is deleted.
-# Core deletes fire no ORM events, so this is how those domains hear of it. The wiring room adds them to
-# each runtime's database (``Database.hooks``), so two databases in one process never share one.
+# keeps a reading history). Core deletes fire no ORM events, so this is how those domains hear of it: each
+# hook gets the ending loan and returns the statement that ends its rows (an UPDATE or DELETE it built once,
+# its bind parameters named after its domain) with their values, or None; the statement runs with the
+# loan's deletion, on PostgreSQL inside the same statement. The wiring room adds the hooks to each runtime's
+# database (``Database.hooks``), so two databases in one process never share one.
 LOAN_END = "lending.loan-end"
-LoanEndHook = Callable[[Connection, EndingLoan], None]
+LoanEndHook = Callable[[EndingLoan], tuple[UpdateBase, dict] | None]
 
 
 def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind: str, now: datetime) -> bool:
@@ -165,8 +211,7 @@ def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind:
     Returns whether the title has holds (waiting or ready), read after the title lock: the caller then serves the queue.
     """
     hours = max(0, int((now - loan.started_at).total_seconds() // 3600))
-    for hook in hooks_of(session, LOAN_END):
-        hook(connection, loan)
+    ending = [write for hook in hooks_of(session, LOAN_END) if (write := hook(loan)) is not None]
     if loan.keep_reading_history:
         history.record_reading(session, loan.patron_id, loan.title_id, policy.tokyo_today(loan.started_at), policy.tokyo_today(now))
     if _together(connection):
@@ -174,9 +219,23 @@ def close_loan(session: Session, connection: Connection, loan: EndingLoan, kind:
                                   title_facts=loan.title_facts)
         logged = indexing.availability_logged(session)
         queue = _prefixed("queue", {"title_id": loan.title_id, "enqueued_at": utcnow()}) if logged else {}
-        has_queue = connection.execute(_END_TOGETHER[logged], {"loan_id": loan.id, **_prefixed("event", event), **queue}).scalar()
-        indexing.queued_by_sql(session, [loan.title_id])
+        params = {"loan_id": loan.id, "title_id": loan.title_id, "index_title_id": loan.title_id, **_prefixed("event", event), **queue}
+        for _, values in ending:
+            params.update(values)
+        indexed = None if logged else indexing.indexed_availability(session)
+        statement = _carrying(_END_TOGETHER[logged], tuple(part for part, _ in ending), (("indexed", indexed),) if indexed is not None else ())
+        rows = connection.execute(statement, params).all()
+        has_queue = rows[0].queue
+        if indexed is None:
+            indexing.queued_by_sql(session, [loan.title_id])
+        else:  # the title's availability once the loan is off its licence, for the index written in this transaction
+            usage = [(LicenseTerms(r.id, r.model, r.copies, r.loans_remaining, r.valid_until, r.max_loan_days),
+                      r.on_loan - (r.id == loan.license_id), r.reserved) for r in rows if r.id is not None]
+            available = bool(rows[0].readable) and has_free_copy(usage, now)
+            indexing.queued_by_sql(session, [loan.title_id], known={loan.title_id: available}, written=rows[0].indexed == available)
     else:
+        for statement, values in ending:
+            connection.execute(statement, values)
         has_queue = connection.execute(_TITLE_HAS_QUEUE, {"loan_id": loan.id}).scalar()
         history.record_event(session, kind, loan.title_id, loan, now, hours, license_id=loan.license_id, license_model=loan.license_model,
                              title_facts=loan.title_facts)

@@ -19,7 +19,7 @@ from elibrary.catalog.models import Title, TitleStatus
 from elibrary.db import utcnow
 from elibrary.errors import InvalidInput, NotFound
 from elibrary.lending import history, licenses, loan_rows, locks, policy, readability
-from elibrary.lending.availability import Availability, ShelfView, availability, copies_free, shelf  # noqa: F401  (API)
+from elibrary.lending.availability import Availability, ShelfView, availability, copies_free, has_free_copy, shelf  # noqa: F401  (API)
 from elibrary.lending.errors import (
     AlreadyBorrowed,
     HoldNotFound,
@@ -128,7 +128,10 @@ def borrow(session: Session, patron: Patron, title_id: int, *, now: datetime | N
     if license is None:
         raise NotAvailable(can_hold=True)
     facts = history.TitleFacts(me.ndc, me.audience, me.format)
-    return loan_rows.write_loan(session, connection, me, title_id, license, _due(session, rules, license, now), state.hold_id, now, channel, facts)
+    released = state.hold_license_id if state.hold_state == HoldState.ready else None  # the copy the patron's ready hold kept
+    available = me.title_readable and has_free_copy(licenses.usage_after_loan(state.usage, license.id, released), now)  # for the search
+    return loan_rows.write_loan(session, connection, me, title_id, license, _due(session, rules, license, now), state.hold_id, now, channel, facts,
+                                available)
 
 
 def _due(session: Session, rules: policy.CategoryPolicy, license: License | LicenseTerms, now: datetime) -> datetime:

@@ -110,6 +110,18 @@ _SET_AVAILABLE = (
 )
 
 
+# One title's, carried by a lending statement as a ``WITH`` part (``TransactionIndex.availability_statement``).
+SET_ONE_AVAILABLE = (
+    search_documents.update()
+    .where(search_documents.c.title_id == bindparam("index_title_id", type_=Integer),
+           search_documents.c.available != bindparam("index_available", type_=Boolean))
+    .values(available=bindparam("index_available", type_=Boolean))
+)
+
+# What the index holds for one title, for a lending statement to read beside what it changes.
+ONE_AVAILABLE = select(search_documents.c.available).where(search_documents.c.title_id == bindparam("index_title_id", type_=Integer)).scalar_subquery()
+
+
 def set_availability(connection: Connection, available: Mapping[int, bool]) -> None:
     """Change only whether titles have a copy free now (a loan or a hold changed nothing else of them)."""
     for flag in (True, False):
@@ -255,6 +267,14 @@ class PostgresSearch:
     def set_availability(self, connection: Connection, available: Mapping[int, bool]) -> None:
         """Change only the availability of these titles, in the caller's transaction."""
         set_availability(connection, available)
+
+    def availability_statement(self):
+        """One title's availability as an ``UPDATE`` with ``index_title_id`` and ``index_available``, for a lending statement to carry."""
+        return SET_ONE_AVAILABLE
+
+    def indexed_availability(self):
+        """What the index holds as one title's availability (``index_title_id``), as a scalar subquery for a lending statement to read."""
+        return ONE_AVAILABLE
 
     def upsert(self, docs: Iterable[SearchDocument]) -> None:
         """Add or replace documents in a transaction of their own."""

@@ -59,8 +59,8 @@ def _count(rt, model) -> int:
 def test_a_loan_ended_on_one_database_fires_only_that_runtimes_hooks(two):
     a, b = two
     heard_a, heard_b = [], []
-    a.db.hooks.add(loan_rows.LOAN_END, lambda connection, loan: heard_a.append(loan.id))
-    b.db.hooks.add(loan_rows.LOAN_END, lambda connection, loan: heard_b.append(loan.id))
+    a.db.hooks.add(loan_rows.LOAN_END, lambda loan: heard_a.append(loan.id))
+    b.db.hooks.add(loan_rows.LOAN_END, lambda loan: heard_b.append(loan.id))
     loan_a, loan_b = _loan_with_position(a), _loan_with_position(b)
 
     _end(a, loan_a)

@@ -162,3 +162,103 @@ def test_loans_write_the_change_log_only_when_a_licence_changes(rt):
     assert log_entries() == before + 1
     rt.text_indexer.run_once()
     assert rt.booktext.sources([metered]) == {}  # its only loan spent, the licence lends no more: its text is not searchable
+
+
+def _indexed_availability(rt, title_ids: list[int]) -> dict[int, bool]:
+    with rt.db.scope(write=False) as session:
+        rows = session.execute(text("SELECT title_id, available FROM search_documents WHERE title_id = ANY(:ids)"), {"ids": title_ids})
+        return dict(rows.all())
+
+
+def _true_availability(rt, title_ids: list[int], now) -> dict[int, bool]:
+    from elibrary.lending.availability import availability
+
+    with rt.db.scope(write=False) as session:
+        return {title_id: availability(session, title_id, now=now).available for title_id in title_ids}
+
+
+def test_the_index_says_what_the_title_page_says_after_every_lending_transaction(rt):
+    """Borrow and return tell the index the availability they decided (no second read); a random run of loans,
+    returns, holds and expiries, each committed, keeps the index's column equal to the title page's answer."""
+    import random
+    from datetime import timedelta
+
+    from elibrary.db import utcnow
+    from elibrary.errors import DomainError
+    from elibrary.lending import jobs
+    from elibrary.lending.models import Hold, Loan
+    from elibrary.patrons.models import Patron
+    from tests.lending.factories import make_patron
+
+    now = utcnow()
+    with rt.db.scope() as session:
+        titles = [make_readable_title(session, title=f"在庫の本 {n}").id for n in range(4)]
+        lending.add_license(session, titles[0], "one-copy", now=now)
+        lending.add_license(session, titles[1], "concurrent", copies=2, now=now)
+        lending.add_license(session, titles[2], "metered-loans", copies=2, loans=5, now=now)
+        # a term longer than the run: the index reads availability at the real time, the run moves its own clock
+        lending.add_license(session, titles[3], "metered-time", copies=1, until=now + timedelta(days=365), now=now)
+        lending.add_license(session, titles[3], "one-copy", now=now)
+        patrons = [make_patron(session).id for _ in range(5)]
+    rng = random.Random(18)
+    for step in range(160):
+        action = rng.choice(["borrow", "borrow", "return", "hold", "cancel", "time"])
+        patron_id, title_id = rng.choice(patrons), rng.choice(titles)
+        try:
+            with rt.db.scope() as session:
+                patron = session.get(Patron, patron_id)
+                if action == "borrow":
+                    lending.borrow(session, patron, title_id, now=now)
+                elif action == "return" and (loan := lending.active_loan(session, patron_id, title_id)) is not None:
+                    lending.return_loan(session, patron, loan.id, now=now)
+                elif action == "hold":
+                    lending.place_hold(session, patron, title_id, now=now)
+                elif action == "cancel" and (hold := session.scalar(select(Hold).where(Hold.patron_id == patron_id, Hold.title_id == title_id))):
+                    lending.cancel_hold(session, patron, hold.id, now=now)
+        except DomainError:
+            pass
+        if action == "time":  # time passes and the scheduled pass runs: loans expire
+            now += timedelta(days=rng.choice([1, 3, 8]))
+            assert jobs.run_pass(rt.db, rt.cipher, now=now).ran
+        assert _indexed_availability(rt, titles) == _true_availability(rt, titles, now), (step, action, patron_id, title_id)
+    with rt.db.scope(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Loan)) > 0  # the run lent something
+
+
+def test_a_savepoint_rolled_back_after_a_return_leaves_the_index_right(rt):
+    """What a statement told the index inside a savepoint that rolls back is not trusted at the commit."""
+    from tests.lending.factories import make_patron
+
+    with rt.db.scope() as session:
+        title_id = make_readable_title(session, title="戻された本").id
+        lending.add_license(session, title_id, "one-copy")
+        first, second = make_patron(session), make_patron(session)
+        loan_id = lending.borrow(session, first, title_id).id
+    assert _indexed_availability(rt, [title_id]) == {title_id: False}
+    with rt.db.scope() as session:
+        lending.return_loan(session, session.merge(first), loan_id)  # free now: the commit must say so
+        savepoint = session.begin_nested()
+        lending.borrow(session, session.merge(second), title_id)  # the borrow writes "unavailable" into the index ...
+        savepoint.rollback()  # ... and the savepoint takes the loan and that write back
+    assert _indexed_availability(rt, [title_id]) == {title_id: True} == _true_availability(rt, [title_id], None)
+
+
+def test_a_licence_ending_with_the_clock_reaches_the_index_with_the_next_scheduled_pass(rt):
+    """No row changes when a term ends; the lending pass tells the index, once for each licence that ended since the last pass."""
+    from datetime import timedelta
+
+    from elibrary.db import utcnow
+    from elibrary.lending import jobs
+    from elibrary.lending.models import License
+
+    with rt.db.scope() as session:
+        title_id = make_readable_title(session, title="期限のある本").id
+        license_id = lending.add_license(session, title_id, "metered-time", copies=1, until=utcnow() + timedelta(days=30)).id
+    assert _indexed_availability(rt, [title_id]) == {title_id: True}
+    engine = create_engine(rt.db.url)
+    with engine.begin() as conn:  # the term ends: the clock moves past it (no application code runs)
+        conn.execute(License.__table__.update().where(License.__table__.c.id == license_id).values(valid_until=utcnow() - timedelta(minutes=1)))
+    engine.dispose()
+    assert _indexed_availability(rt, [title_id]) == {title_id: True}  # still shown as free ...
+    assert jobs.run_pass(rt.db, rt.cipher).ran
+    assert _indexed_availability(rt, [title_id]) == {title_id: False} == _true_availability(rt, [title_id], None)  # ... until the pass
