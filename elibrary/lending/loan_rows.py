@@ -105,7 +105,7 @@ _LOCK_LOAN_TO_END = (
 )
 
 
-_CARRIED: dict[tuple, Select] = {}
+_CARRIED: dict[tuple, tuple[Select, tuple]] = {}  # by the identity of what was composed: the statement, and what it was composed of
 
 
 def _carrying(base: Select, parts: tuple[UpdateBase, ...], reads: tuple[tuple[str, ScalarSelect], ...] = ()) -> Select:
@@ -113,12 +113,13 @@ def _carrying(base: Select, parts: tuple[UpdateBase, ...], reads: tuple[tuple[st
     subqueries, by the label to read them as) as columns, composed once per set of parts and reads."""
     if not parts and not reads:
         return base
-    key = (base, *parts, *reads)  # statements hash by identity; the key keeps them alive
-    carried = _CARRIED.get(key)
-    if carried is None:
+    key = (id(base), *map(id, parts), *((label, id(read)) for label, read in reads))
+    found = _CARRIED.get(key)
+    if found is None:
         carried = base.add_cte(*(part.cte(f"carried_{n}") for n, part in enumerate(parts)))
-        carried = _CARRIED[key] = carried.add_columns(*(read.label(label) for label, read in reads))
-    return carried
+        carried = carried.add_columns(*(read.label(label) for label, read in reads))
+        found = _CARRIED[key] = (carried, (base, parts, reads))  # the parts kept alive, so that their ids stay theirs
+    return found[0]
 
 
 class EndingLoan(NamedTuple):
