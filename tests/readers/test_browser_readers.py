@@ -74,7 +74,9 @@ def settled(page, read, rounds: int = 3):
 def open_reader(page, live_server, title_id: int):
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server(f"/read/{title_id}"))
+    # The reader says itself when the book is open (data-ready); the page's load event, which also waits for the
+    # book's resources, is not waited for under the 10 s default: on a busy CI machine it once took longer.
+    page.goto(live_server(f"/read/{title_id}"), wait_until="domcontentloaded")
     page.wait_for_selector("body[data-ready=true]", timeout=20_000)
     assert not errors, errors
     return errors
