@@ -186,7 +186,7 @@ def test_the_index_says_what_the_title_page_says_after_every_lending_transaction
     from elibrary.db import utcnow
     from elibrary.errors import DomainError
     from elibrary.lending import jobs
-    from elibrary.lending.models import Hold, Loan
+    from elibrary.lending.models import Hold, HoldState, LendingEvent, Loan
     from elibrary.patrons.models import Patron
     from tests.lending.factories import make_patron
 
@@ -202,15 +202,19 @@ def test_the_index_says_what_the_title_page_says_after_every_lending_transaction
         patrons = [make_patron(session).id for _ in range(5)]
     rng = random.Random(18)
     for step in range(160):
-        action = rng.choice(["borrow", "borrow", "return", "hold", "cancel", "time"])
+        action = rng.choice(["borrow", "borrow", "return", "hold", "collect", "cancel", "time"])
         patron_id, title_id = rng.choice(patrons), rng.choice(titles)
         try:
             with rt.db.scope() as session:
                 patron = session.get(Patron, patron_id)
                 if action == "borrow":
                     lending.borrow(session, patron, title_id, now=now)
-                elif action == "return" and (loan := lending.active_loan(session, patron_id, title_id)) is not None:
-                    lending.return_loan(session, patron, loan.id, now=now)
+                elif action == "return" and (loans := session.scalars(select(Loan).order_by(Loan.id)).all()):
+                    loan = rng.choice(loans)  # any current loan, returned by its borrower
+                    lending.return_loan(session, session.get(Patron, loan.patron_id), loan.id, now=now)
+                elif action == "collect" and (ready := session.scalars(select(Hold).where(Hold.state == HoldState.ready).order_by(Hold.id)).all()):
+                    hold = rng.choice(ready)  # the patron whose hold is ready borrows the copy kept for them
+                    lending.borrow(session, session.get(Patron, hold.patron_id), hold.title_id, now=now)
                 elif action == "hold":
                     lending.place_hold(session, patron, title_id, now=now)
                 elif action == "cancel" and (hold := session.scalar(select(Hold).where(Hold.patron_id == patron_id, Hold.title_id == title_id))):
@@ -221,8 +225,11 @@ def test_the_index_says_what_the_title_page_says_after_every_lending_transaction
             now += timedelta(days=rng.choice([1, 3, 8]))
             assert jobs.run_pass(rt.db, rt.cipher, now=now).ran
         assert _indexed_availability(rt, titles) == _true_availability(rt, titles, now), (step, action, patron_id, title_id)
-    with rt.db.scope(write=False) as session:
-        assert session.scalar(select(func.count()).select_from(Loan)) > 0  # the run lent something
+    with rt.db.scope(write=False) as session:  # the run went through the paths it is for
+        kinds = dict(session.execute(select(LendingEvent.kind, func.count()).group_by(LendingEvent.kind)).all())
+        from_holds = session.scalar(select(func.count()).select_from(LendingEvent).where(LendingEvent.kind == "borrow", LendingEvent.from_hold))
+    assert kinds.get("borrow", 0) > 20 and kinds.get("return", 0) > 10 and kinds.get("expire", 0) > 0 and kinds.get("hold", 0) > 0, kinds
+    assert from_holds > 0  # a borrow of the copy a ready hold kept
 
 
 def test_a_savepoint_rolled_back_after_a_return_leaves_the_index_right(rt):
@@ -262,3 +269,22 @@ def test_a_licence_ending_with_the_clock_reaches_the_index_with_the_next_schedul
     assert _indexed_availability(rt, [title_id]) == {title_id: True}  # still shown as free ...
     assert jobs.run_pass(rt.db, rt.cipher).ran
     assert _indexed_availability(rt, [title_id]) == {title_id: False} == _true_availability(rt, [title_id], None)  # ... until the pass
+
+
+def test_collecting_a_kept_copy_leaves_the_other_copy_shown_free(rt):
+    """A borrow from a ready hold ends the hold's reservation as it adds the loan: the title's other copy stays free."""
+    from tests.lending.factories import make_patron
+
+    with rt.db.scope() as session:
+        title_id = make_readable_title(session, title="二冊の本").id
+        lending.add_license(session, title_id, "concurrent", copies=2)
+        first, second, waiting = make_patron(session), make_patron(session), make_patron(session)
+        loans = [lending.borrow(session, first, title_id).id, lending.borrow(session, second, title_id).id]
+        lending.place_hold(session, waiting, title_id)
+    for patron, loan_id in ((first, loans[0]), (second, loans[1])):  # the first copy back is kept for the hold, the second is free
+        with rt.db.scope() as session:
+            lending.return_loan(session, session.merge(patron), loan_id)
+    assert _indexed_availability(rt, [title_id]) == {title_id: True}
+    with rt.db.scope() as session:
+        lending.borrow(session, session.merge(waiting), title_id)
+    assert _indexed_availability(rt, [title_id]) == {title_id: True} == _true_availability(rt, [title_id], None)
