@@ -77,7 +77,8 @@ _LEND_TOGETHER = {
 _HAS_QUEUE = exists().where(_holds.c.title_id == _loans.c.title_id, or_(_holds.c.state == HoldState.waiting, _holds.c.state == HoldState.ready))
 _TITLE_HAS_QUEUE = select(_HAS_QUEUE.label("queue")).select_from(_loans).where(_loans.c.id == bindparam("loan_id", type_=Integer))
 # Ending a loan (PostgreSQL): the deletion and its event as ``WITH`` parts; the statement reads whether the
-# title has holds, whether it has a readable file, and its licences with their use. Every part sees the
+# title has holds and, for a search index written in the transaction, whether it has a readable file and its
+# licences with their use (with the change log, the index's follower reads those itself). Every part sees the
 # database as it was when the statement began, the ended loan still counted (``close_loan`` takes it off).
 _ENDED_TITLE = bindparam("title_id", type_=Integer)
 _TITLE_STATE = select(
@@ -85,10 +86,10 @@ _TITLE_STATE = select(
     readable_file_exists(_ENDED_TITLE).label("readable"),
 ).subquery("title_state")
 _END_TOGETHER = {
-    logged: select(_TITLE_STATE.c.queue, _TITLE_STATE.c.readable, *usage_columns(_holds))
+    True: select(_TITLE_STATE.c.queue).add_cte(_DELETE_LOAN.cte("ended"), _EVENT_PART, _QUEUE_PART),
+    False: select(_TITLE_STATE.c.queue, _TITLE_STATE.c.readable, *usage_columns(_holds))
     .select_from(_TITLE_STATE.outerjoin(_licenses, _licenses.c.title_id == _ENDED_TITLE))
-    .add_cte(_DELETE_LOAN.cte("ended"), _EVENT_PART, *([_QUEUE_PART] if logged else []))
-    for logged in (True, False)
+    .add_cte(_DELETE_LOAN.cte("ended"), _EVENT_PART),
 }
 
 # Return's lock and read in one statement: the title is locked first, then the loan row itself. A loan
