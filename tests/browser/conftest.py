@@ -144,6 +144,9 @@ def page(browser, live_server, browser_context_options):
     context = new_context(browser, live_server, **browser_context_options)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Page loads get Playwright's own 30 s: on a busy CI machine (the suite, Chromium and PostgreSQL on two cores) a
+    # page's load event has twice taken over 10 s in a full run, while no test alone ever came near it.
+    page.set_default_navigation_timeout(30_000)
     yield page
     context.close()
     assert not live_server.external_requests, f"external requests attempted: {live_server.external_requests}"
