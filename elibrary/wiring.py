@@ -88,7 +88,7 @@ def build_runtime(settings: Mapping[str, Any]) -> Runtime:
     cipher = cipher_from_settings(settings)  # the key ring: current, earlier and lookup keys
     search_backend = load_backend("search", search.BACKENDS, settings["ELIBRARY_SEARCH"], settings)
     accounts = LocalAccounts(db, cipher)
-    indexer = indexing.SearchIndexer(lambda: db.session(write=True), search_backend, synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"]),
+    indexer = indexing.SearchIndexer(db.session, search_backend, new_writer=lambda: db.session(write=True), synchronous=bool(settings["ELIBRARY_SEARCH_SYNC"]),
                                      poll_seconds=float(settings.get("ELIBRARY_SEARCH_POLL_SECONDS") or 2.0))
     indexer.enrichers.append(availability.available_map)  # search shows whether a copy is free now
     jobs = _declare_jobs(JobRegistry(), settings)

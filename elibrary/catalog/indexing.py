@@ -455,9 +455,10 @@ class SearchIndexer(LogFollower):
 
     thread_name = "search-indexer"
 
-    def __init__(self, new_session: Callable[[], Session], search: SearchBackend, *, synchronous: bool,
-                 poll_seconds: float = 2.0) -> None:
+    def __init__(self, new_session: Callable[[], Session], search: SearchBackend, *, new_writer: Callable[[], Session],
+                 synchronous: bool, poll_seconds: float = 2.0) -> None:
         super().__init__(new_session, synchronous=synchronous, poll_seconds=poll_seconds)
+        self._new_writer = new_writer  # for pruning the log; a pass itself only reads the database
         self._search = search
         self._pruned_at = 0.0
         self.enrichers: list[DocumentEnricher] = []
@@ -467,22 +468,24 @@ class SearchIndexer(LogFollower):
         return lag(session, self._search)
 
     def run_once(self) -> int:
-        """One pass in its own transaction; on errors the position stays for the next pass."""
+        """One pass in its own read-only transaction; on errors the position stays for the next pass.
+
+        A pass only reads the database while it writes the index (seconds for a large change, minutes for
+        a new server's rebuild), so on SQLite it never holds the write lock that sign-ins and loans wait
+        for. Pruning the log, once every ``PRUNE_EVERY``, is a short write transaction of its own after it.
+        """
         with self._lock, self._search.positions.following():
             session = self._new_session()
             try:
                 count = follow_log(session, self._search, self.enrichers, self._recent)
-                if time.monotonic() - self._pruned_at > PRUNE_EVERY:
-                    prune_log(session)
-                    self._pruned_at = time.monotonic()
-                session.commit()
-                return count
             except SearchError:
-                session.rollback()
                 log.warning("search index busy or unavailable; its position kept for the next pass")
                 return 0
-            except Exception:
-                session.rollback()
-                raise
             finally:
+                session.rollback()
                 session.close()
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY:
+            self._pruned_at = time.monotonic()
+            with self._new_writer() as session, session.begin():
+                prune_log(session)
+        return count

@@ -1,10 +1,12 @@
 """The index follows the database, through the application: commit in one worker, find it in another."""
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from whoosh import index
 
 from elibrary import create_app
@@ -148,3 +150,39 @@ def test_a_change_committed_after_the_index_passed_its_id_is_still_applied(rt):
         session.execute(update(Title).where(Title.id == other).values(title="風の又五郎"))
     rt.indexer.run_once()
     assert found(rt, "又四郎") == [other]  # an entry of the gap is applied once, not on every pass
+
+
+def test_a_write_never_waits_for_an_index_pass(rt, monkeypatch):
+    """An index pass reads the database, then writes the index (seconds for a big change, minutes for a
+    rebuild on a new server): meanwhile sign-ins and loans must go on. On SQLite, a pass that held the
+    write lock made every writer wait, and fail after the 30 s busy timeout."""
+    entered, release, outcome = threading.Event(), threading.Event(), {}
+
+    def slowly(write):
+        def slow(*args, **kwargs):
+            entered.set()
+            release.wait(timeout=10)
+            return write(*args, **kwargs)
+        return slow
+
+    for name in ("upsert", "rebuild"):  # a new server's first pass rebuilds its empty index
+        monkeypatch.setattr(rt.search, name, slowly(getattr(rt.search, name)))
+
+    def commit_a_title():
+        with rt.db.scope() as session:
+            outcome["title"] = add_ginga(session)  # the commit runs the index pass in this thread (tests index inline)
+
+    committer = threading.Thread(target=commit_a_title)
+    committer.start()
+    try:
+        assert entered.wait(timeout=10), "the index pass never started"
+        began = time.monotonic()
+        with rt.db.write_engine.begin() as connection:  # another request's write (a sign-in's) while the pass is in the index
+            connection.execute(update(Title).where(Title.id == outcome["title"]).values(publisher="別の書房"))
+        outcome["write_seconds"] = time.monotonic() - began
+        outcome["pass_still_running"] = not release.is_set() and committer.is_alive()
+    finally:
+        release.set()
+        committer.join(timeout=30)
+    assert outcome["pass_still_running"] and outcome["write_seconds"] < 5, outcome
+    assert found(rt, "銀河") == [outcome["title"]]
