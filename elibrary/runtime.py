@@ -73,10 +73,5 @@ class Runtime:
             self.text_indexer.stop()
 
     def deliver_notifications(self) -> int:
-        """Send committed outbox messages (after commit, and from the scheduled jobs)."""
-        with self.db.scope() as session:
-            sent = deliver_pending(session, self.cipher, self.notifier)
-            after_delivery = getattr(self.notifier, "after_delivery", None)  # the LINE notifier: blocks, quota fallback
-            if after_delivery is not None:
-                after_delivery(session, self.cipher)
-            return sent
+        """Send committed outbox messages (after commit, and from the scheduled jobs); no transaction is open while they go."""
+        return deliver_pending(self.db, self.cipher, self.notifier)

@@ -93,9 +93,9 @@ def test_a_retry_reuses_the_key_and_is_never_sent_twice(rt, fake_line, clock):
     rt.deliver_notifications()
     assert len(fake_line.pushes) == 1
     first_key = fake_line.pushes[0]["headers"]["X-Line-Retry-Key"]
-    with rt.db.scope() as session:  # as if the commit after a successful push had been lost
+    with rt.db.scope() as session:  # as if the commit after a successful push had been lost, and its claim had lapsed
         again = session.get(OutboxMessage, row.id)
-        again.sent_at = None
+        again.sent_at, again.deliver_after = None, utcnow() - timedelta(minutes=1)
         again.address_enc, again.subject_enc, again.body_enc = (
             rt.cipher.encrypt(LINE_USER, "outbox.address"), rt.cipher.encrypt("s", "outbox.subject"), rt.cipher.encrypt("b", "outbox.body"))
     rt.deliver_notifications()

@@ -1,6 +1,8 @@
 """The outbox keeps personal data only as long as it serves: delivered messages are erased after the retention."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -59,3 +61,91 @@ def test_a_delivered_message_keeps_no_address_or_text_and_key_rotation_passes_ov
         assert sent.kind == "hold-ready"
         assert rt.cipher.decrypt(session.get(OutboxMessage, later.id).address_enc, "outbox.address") == "later@example.jp"
     assert rotate(rt.db, app.config, app.instance_path, environ={}).version == 2
+
+
+def test_a_write_never_waits_while_messages_are_sent(rt, monkeypatch):
+    """Sending goes over the network (an SMTP server, LINE), which may take seconds or time out: it happens
+    outside any transaction, so other requests' writes go on. On SQLite, sending inside the outbox's
+    transaction held the write lock, and every sign-in and loan waited for the mail server."""
+    entered, release, outcome = threading.Event(), threading.Event(), {}
+    send = rt.notifier.send
+
+    def slow_send(message):
+        entered.set()
+        release.wait(timeout=10)
+        send(message)
+
+    monkeypatch.setattr(rt.notifier, "send", slow_send)
+    sender = threading.Thread(target=lambda: outcome.setdefault("ids", _queue(rt, "hold-ready")))  # delivered after its commit
+    sender.start()
+    try:
+        assert entered.wait(timeout=10), "nothing was sent"
+        began = time.monotonic()
+        with rt.db.write_engine.begin() as connection:  # another request's write while the mail server is slow
+            connection.execute(update(OutboxMessage).where(OutboxMessage.id == -1).values(attempts=0))
+        outcome["write_seconds"] = time.monotonic() - began
+        outcome["still_sending"] = not release.is_set() and sender.is_alive()
+    finally:
+        release.set()
+        sender.join(timeout=30)
+    assert outcome["still_sending"] and outcome["write_seconds"] < 5, outcome
+    assert [m.kind for m in rt.notifier.sent] == ["hold-ready"]
+    with rt.db.scope() as session:
+        assert session.get(OutboxMessage, outcome["ids"][0]).sent_at is not None
+
+
+def _queue_due_later(rt, count: int) -> list[int]:
+    """``count`` messages committed without being sent, then made due (as the scheduled job would find them)."""
+    with rt.db.scope() as session:
+        rows = []
+        for n in range(count):
+            row = enqueue(session, rt.cipher, Message("email", f"p{n}@example.jp", "件名", f"本文 {n}", kind="due-soon"))
+            row.deliver_after = utcnow() + timedelta(days=1)
+            rows.append(row)
+        session.flush()
+        ids = [row.id for row in rows]
+    with rt.db.scope() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(deliver_after=utcnow() - timedelta(minutes=1)))
+    return ids
+
+
+def test_two_workers_delivering_at_once_send_each_message_once(rt, monkeypatch):
+    ids = _queue_due_later(rt, 12)
+    send = rt.notifier.send
+
+    def slow_send(message):
+        time.sleep(0.02)  # both workers are sending at the same time
+        send(message)
+
+    monkeypatch.setattr(rt.notifier, "send", slow_send)
+    workers = [threading.Thread(target=rt.deliver_notifications) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    rt.deliver_notifications()  # a later pass finds nothing left
+    assert sorted(m.body for m in rt.notifier.sent) == sorted(f"本文 {n}" for n in range(12))
+    with rt.db.scope() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))).all()
+        assert all(row.sent_at is not None and row.attempts == 1 for row in rows)
+
+
+def test_a_slow_pass_gives_back_what_it_could_not_send_before_its_claim_lapses(rt, monkeypatch):
+    from elibrary.notify import outbox
+
+    ids = _queue_due_later(rt, 3)
+    ticks = iter([0.0, 1.0, outbox.CLAIM.total_seconds() / 2 + 1, outbox.CLAIM.total_seconds()])
+    with rt.db.scope() as session:
+        claimed = outbox.claim_due(session, rt.cipher, rt.notifier, utcnow())
+    with rt.db.scope() as session:  # claimed: no other worker finds them due
+        assert outbox.claim_due(session, rt.cipher, rt.notifier, utcnow()) == []
+    outcomes = outbox.send_claimed(claimed, rt.notifier, clock=lambda: next(ticks))
+    assert [o.status for o in outcomes] == ["sent", "later", "later"] and len(rt.notifier.sent) == 1
+    with rt.db.scope() as session:
+        assert outbox.record_outcomes(session, outcomes, utcnow()) == 1
+    with rt.db.scope() as session:
+        rows = {row.id: row for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
+        assert rows[ids[0]].sent_at is not None
+        assert [(rows[i].sent_at, rows[i].attempts) for i in ids[1:]] == [(None, 0), (None, 0)]  # given back, no attempt used
+    rt.deliver_notifications()  # the next pass sends them
+    assert len(rt.notifier.sent) == 3
