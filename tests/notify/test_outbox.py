@@ -11,6 +11,7 @@ from elibrary.db import utcnow
 from elibrary.notify.base import Message
 from elibrary.notify.models import OutboxMessage
 from elibrary.notify.outbox import MAX_ATTEMPTS, enqueue, purge_old
+from tests.slow_work import SlowWork
 
 
 def _queue(rt, *kinds: str) -> list[int]:
@@ -67,31 +68,14 @@ def test_a_write_never_waits_while_messages_are_sent(rt, monkeypatch):
     """Sending goes over the network (an SMTP server, LINE), which may take seconds or time out: it happens
     outside any transaction, so other requests' writes go on. On SQLite, sending inside the outbox's
     transaction held the write lock, and every sign-in and loan waited for the mail server."""
-    entered, release, outcome = threading.Event(), threading.Event(), {}
-    send = rt.notifier.send
-
-    def slow_send(message):
-        entered.set()
-        release.wait(timeout=10)
-        send(message)
-
-    monkeypatch.setattr(rt.notifier, "send", slow_send)
-    sender = threading.Thread(target=lambda: outcome.setdefault("ids", _queue(rt, "hold-ready")))  # delivered after its commit
-    sender.start()
-    try:
-        assert entered.wait(timeout=10), "nothing was sent"
-        began = time.monotonic()
-        with rt.db.write_engine.begin() as connection:  # another request's write while the mail server is slow
-            connection.execute(update(OutboxMessage).where(OutboxMessage.id == -1).values(attempts=0))
-        outcome["write_seconds"] = time.monotonic() - began
-        outcome["still_sending"] = not release.is_set() and sender.is_alive()
-    finally:
-        release.set()
-        sender.join(timeout=30)
-    assert outcome["still_sending"] and outcome["write_seconds"] < 5, outcome
+    slow, ids = SlowWork(), []
+    monkeypatch.setattr(rt.notifier, "send", slow.wrap(rt.notifier.send))
+    seconds, still_sending = slow.write_during(lambda: ids.extend(_queue(rt, "hold-ready")), rt,  # delivered after its commit
+                                               update(OutboxMessage).where(OutboxMessage.id == -1).values(attempts=0))
+    assert still_sending and seconds < 5, seconds
     assert [m.kind for m in rt.notifier.sent] == ["hold-ready"]
     with rt.db.scope() as session:
-        assert session.get(OutboxMessage, outcome["ids"][0]).sent_at is not None
+        assert session.get(OutboxMessage, ids[0]).sent_at is not None
 
 
 def _queue_due_later(rt, count: int) -> list[int]:

@@ -1,8 +1,6 @@
 """The index follows the database, through the application: commit in one worker, find it in another."""
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -17,6 +15,7 @@ from elibrary.catalog.services import ContributorCredit, title_data_of, update_t
 from elibrary.search.base import SearchQuery
 from elibrary.search.whoosh_backend import WhooshSearch
 from tests.catalog.factories import make_title
+from tests.slow_work import SlowWork
 
 
 @pytest.fixture
@@ -156,33 +155,14 @@ def test_a_write_never_waits_for_an_index_pass(rt, monkeypatch):
     """An index pass reads the database, then writes the index (seconds for a big change, minutes for a
     rebuild on a new server): meanwhile sign-ins and loans must go on. On SQLite, a pass that held the
     write lock made every writer wait, and fail after the 30 s busy timeout."""
-    entered, release, outcome = threading.Event(), threading.Event(), {}
-
-    def slowly(write):
-        def slow(*args, **kwargs):
-            entered.set()
-            release.wait(timeout=10)
-            return write(*args, **kwargs)
-        return slow
-
+    slow, titles = SlowWork(), []
     for name in ("upsert", "rebuild"):  # a new server's first pass rebuilds its empty index
-        monkeypatch.setattr(rt.search, name, slowly(getattr(rt.search, name)))
+        monkeypatch.setattr(rt.search, name, slow.wrap(getattr(rt.search, name)))
 
     def commit_a_title():
         with rt.db.scope() as session:
-            outcome["title"] = add_ginga(session)  # the commit runs the index pass in this thread (tests index inline)
+            titles.append(add_ginga(session))  # the commit runs the index pass in this thread (tests index inline)
 
-    committer = threading.Thread(target=commit_a_title)
-    committer.start()
-    try:
-        assert entered.wait(timeout=10), "the index pass never started"
-        began = time.monotonic()
-        with rt.db.write_engine.begin() as connection:  # another request's write (a sign-in's) while the pass is in the index
-            connection.execute(update(Title).where(Title.id == outcome["title"]).values(publisher="別の書房"))
-        outcome["write_seconds"] = time.monotonic() - began
-        outcome["pass_still_running"] = not release.is_set() and committer.is_alive()
-    finally:
-        release.set()
-        committer.join(timeout=30)
-    assert outcome["pass_still_running"] and outcome["write_seconds"] < 5, outcome
-    assert found(rt, "銀河") == [outcome["title"]]
+    seconds, still_indexing = slow.write_during(commit_a_title, rt, update(Title).where(Title.id == 1).values(publisher="別の書房"))
+    assert still_indexing and seconds < 5, seconds
+    assert found(rt, "銀河") == titles == [1]
