@@ -11,9 +11,12 @@ their browser tests under ``tests/browser/`` (or importing the fixtures into the
 """
 from __future__ import annotations
 
+import logging
 import re
 import shutil
+import sys
 import threading
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +42,33 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if Path(str(item.fspath)).resolve().is_relative_to(here):
             item.add_marker(pytest.mark.browser)
+
+
+SLOW_REQUEST_SECONDS = 5.0
+
+
+def watched(app: Flask):
+    """``app``, logging every thread's stack when a request has run ``SLOW_REQUEST_SECONDS``: a request that
+    stalls in a browser test (a sign-in POST did, twice, in full runs) then shows in the test's report where it waits."""
+
+    def serve(environ, start_response):
+        what = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+        timer = threading.Timer(SLOW_REQUEST_SECONDS, _log_every_stack, args=(what,))
+        timer.daemon = True
+        timer.start()
+        try:
+            return app(environ, start_response)
+        finally:
+            timer.cancel()
+
+    return serve
+
+
+def _log_every_stack(what: str) -> None:
+    frames = sys._current_frames()
+    stacks = "".join(f"--- {thread.name}\n" + "".join(traceback.format_stack(frames[thread.ident]))
+                     for thread in threading.enumerate() if thread.ident in frames)
+    logging.getLogger("tests.live_server").warning("%s still running after %.0f s; every thread:\n%s", what, SLOW_REQUEST_SECONDS, stacks)
 
 
 @dataclass
@@ -72,7 +102,7 @@ def live_server_config(tmp_path, sqlite_template) -> dict:
 def live_server(live_server_config):
     """The app served by werkzeug on a free 127.0.0.1 port from a daemon thread."""
     app = create_app(live_server_config)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, watched(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

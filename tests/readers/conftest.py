@@ -23,6 +23,7 @@ from tests.browser.conftest import (  # noqa: F401  (fixtures re-exported for te
     new_context,
     page,
     playwright_instance,
+    watched,
 )
 from tests.readers.factories import PIN
 
@@ -39,7 +40,7 @@ def live_server(request, live_server_config):
     port = _free_port()
     content_url = f"http://books.localhost:{port}" if request.param == "content-origin" else None
     app = create_app({**live_server_config, "ELIBRARY_CONTENT_URL": content_url})
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", port, watched(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
