@@ -186,7 +186,7 @@ def update_index(rt: Runtime, touched: int, *, index: str = "inline") -> None:
     if index == "kick":
         rt.indexer.kick()
     elif touched >= REBUILD_AT:
-        with rt.db.scope() as session:
+        with rt.db.scope(write=False) as session:  # it only reads: on SQLite sign-ins and loans go on meanwhile
             count = indexing.rebuild(session, rt.search, rt.indexer.enrichers)
         log.info("search index rebuilt after a large import (%d titles)", count)
     else:

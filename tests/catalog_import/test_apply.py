@@ -5,7 +5,7 @@ import io
 import shutil
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from catalog_import import apply as apply_module
@@ -19,6 +19,7 @@ from elibrary.search.base import SearchQuery
 from tests.catalog.factories import make_title
 from tests.catalog_import.test_epub import handmade, sample_epub, valid_entries
 from tests.conftest import FILES
+from tests.slow_work import SlowWork
 
 JP_REF = FILES / "catalog_import" / "jp_onix30_ref.xml"
 
@@ -82,6 +83,18 @@ def test_a_large_import_rebuilds_the_index_instead(rt, monkeypatch):
     monkeypatch.setattr(runner.indexing, "rebuild", lambda session, search, enrichers: rebuilt.append(True) or 0)
     run_import(rt, "onix", [str(JP_REF)])
     assert rebuilt == [True]
+
+
+def test_sign_ins_and_loans_go_on_while_a_large_import_rebuilds_the_index(rt, monkeypatch):
+    from catalog_import import runner
+
+    run_import(rt, "onix", [str(JP_REF)])
+    slow = SlowWork()
+    monkeypatch.setattr(rt.search, "rebuild", slow.wrap(rt.search.rebuild))
+    seconds, still_rebuilding = slow.write_during(lambda: runner.update_index(rt, runner.REBUILD_AT), rt,
+                                                  update(Title).where(Title.id == -1).values(publisher="別の書房"))
+    assert still_rebuilding and seconds < 5, seconds  # the rebuild only reads: on SQLite it does not hold the write lock
+    assert len(rt.search.search(SearchQuery(text="星と海")).ids) == 1
 
 
 def test_dry_run_writes_nothing(rt, tmp_path):
