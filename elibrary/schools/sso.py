@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from elibrary.db import utcnow
+from elibrary.db import Database, utcnow
 from elibrary.errors import DomainError, NotFound
 from elibrary.patrons.models import Patron
 from elibrary.schools.models import Member, School
@@ -202,21 +202,32 @@ def begin(session: Session, cipher: DataCipher, client: OidcClient, provider: Pr
     return request.url, request.state
 
 
-def complete(session: Session, cipher: DataCipher, client: OidcClient, settings: Mapping[str, Any], *, state: str, browser_state: str | None,
-             code: str, redirect_uri: str) -> SsoOutcome:
-    """Check the provider's answer and find the school account (see the module docstring)."""
+def complete(db: Database, session: Session, cipher: DataCipher, client: OidcClient, settings: Mapping[str, Any], *, state: str,
+             browser_state: str | None, code: str, redirect_uri: str) -> SsoOutcome:
+    """Check the provider's answer and find the school account (see the module docstring).
+
+    The sign-in's pending row is taken (deleted: it works once, whatever happens next) in a short
+    transaction of its own, committed before the provider is asked for the tokens; ``session`` (the
+    request's) is first used after that answer. So no transaction holds a lock while the provider answers:
+    on SQLite a class signing in at once would otherwise wait for each pupil's provider call in turn.
+    """
     if not state or not browser_state or not hmac.compare_digest(state, browser_state):
         raise ReplayedState()
-    pending = session.scalar(select(OidcPending).where(OidcPending.state_hash == cipher.lookup_hash("oidc-state:" + state)).with_for_update())
-    if pending is None or pending.expires_at <= utcnow():
-        raise ReplayedState()
-    session.delete(pending)  # used once, whatever happens next
-    session.flush()
-    provider = provider_settings(session, cipher, settings, pending.school_code)
-    verifier = cipher.decrypt(pending.code_verifier_enc, "school.oidc.verifier")
+    with db.scope() as own:
+        pending = own.scalar(select(OidcPending).where(OidcPending.state_hash == cipher.lookup_hash("oidc-state:" + state)).with_for_update())
+        if pending is None or pending.expires_at <= utcnow():
+            raise ReplayedState()
+        own.delete(pending)
+        verifier, nonce = cipher.decrypt(pending.code_verifier_enc, "school.oidc.verifier"), pending.nonce
+        try:
+            provider = provider_settings(own, cipher, settings, pending.school_code)
+        except SsoNotConfigured:
+            provider = None  # refused below, after the row is gone
+    if provider is None:
+        raise SsoNotConfigured()
     try:
         tokens = client.exchange_code(provider.issuer, provider.client_id, provider.client_secret, code, verifier, redirect_uri)
-        claims = client.validate_id_token(provider.issuer, provider.client_id, tokens["id_token"], pending.nonce)
+        claims = client.validate_id_token(provider.issuer, provider.client_id, tokens["id_token"], nonce)
     except OidcFailure as exc:
         log.warning("school sign-in refused for %s: %s", provider.school_code, exc.reason)
         raise (ProviderDown() if exc.reason in ("provider-unreachable", "provider-error", "token-refused") else BadIdToken()) from None

@@ -18,7 +18,7 @@ from elibrary.schools.signin_models import OidcProvider
 from elibrary.security.throttle import TooManyAttempts
 from elibrary.web.auth import sign_in_user, staff_required
 from elibrary.web.i18n import current_locale, t
-from elibrary.web.transactions import db_session, runtime
+from elibrary.web.transactions import db_session, runtime, writes
 
 bp = Blueprint("schools_sso", __name__)
 STATE_KEY = "school_sso_state"
@@ -54,6 +54,7 @@ def start(school_code: str):
 
 
 @bp.get("/school/sso/callback")
+@writes
 def callback():
     """The provider's answer: sign in, or ask for the card's link code on a first sign-in."""
     rt = runtime()
@@ -61,7 +62,7 @@ def callback():
         session.pop(STATE_KEY, None)
         return _refusal(sso.SsoRefused())
     try:
-        outcome = sso.complete(db_session(), rt.cipher, rt.school_oidc, rt.settings, state=request.args.get("state", ""),
+        outcome = sso.complete(rt.db, db_session(), rt.cipher, rt.school_oidc, rt.settings, state=request.args.get("state", ""),
                                browser_state=session.pop(STATE_KEY, None), code=request.args.get("code", ""), redirect_uri=_redirect_uri())
     except (sso.SsoRefused, sso.SsoNotConfigured) as exc:
         return _refusal(exc)

@@ -21,12 +21,21 @@ def own_transactions(view):
     return view
 
 
+def writes(view):
+    """Mark a GET view that writes (the school sign-in's callback, which the provider's redirect reaches as a GET):
+    like a POST's, its request session takes SQLite's write lock on its first statement. A transaction that
+    began by reading cannot start writing on SQLite once another worker has committed ("database is locked"
+    at once, whatever the busy timeout), which a class signing in together makes likely."""
+    view.writes = True
+    return view
+
+
 def db_session() -> Session:
     """This request's session, opened on first use. Unsafe methods take SQLite's write lock up front."""
     session = g.get("_db_session")
     if session is None:
         view = current_app.view_functions.get(request.endpoint or "")
-        writes = request.method not in SAFE_METHODS and not getattr(view, "own_transactions", False)
+        writes = (request.method not in SAFE_METHODS or getattr(view, "writes", False)) and not getattr(view, "own_transactions", False)
         session = runtime().db.session(write=writes)
         g._db_session = session
     return session

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from elibrary.patrons.models import Patron
 from elibrary.schools import signin_tokens, sso
@@ -15,6 +15,7 @@ from elibrary.schools.signin_models import OidcLink, OidcProvider
 from elibrary.security.throttle import TooManyAttempts
 from tests.schools.oidc_provider import CLIENT_ID, CLIENT_SECRET, OTHER_CLIENT_ID, OTHER_CLIENT_SECRET, start_provider, stop_provider
 from tests.schools.signin_factories import make_pupil, make_school
+from tests.slow_work import SlowWork
 
 CALLBACK = "http://localhost/school/sso/callback"
 
@@ -44,15 +45,21 @@ def school(rt):
         return {"hana": hana.patron_id, "ken": ken.patron_id, "ken_code": card.link_code}
 
 
-def _sign_in(client, provider, login: str):
-    """The pupil presses the school's button, signs in at the provider, and comes back."""
+def _to_callback(client, provider, login: str) -> str:
+    """The pupil presses the school's button and signs in at the provider; returns where the provider sends them back."""
     start = client.get("/school/sso/S001")
     assert start.status_code == 303, start.get_data(as_text=True)
     with httpx.Client(follow_redirects=False) as browser:
         back = provider.sign_in(browser, start.headers["Location"], login)
     assert back.startswith(CALLBACK), back
     parts = urlsplit(back)
-    return client.get(f"{parts.path}?{parts.query}"), f"{parts.path}?{parts.query}"
+    return f"{parts.path}?{parts.query}"
+
+
+def _sign_in(client, provider, login: str):
+    """The pupil presses the school's button, signs in at the provider, and comes back."""
+    path = _to_callback(client, provider, login)
+    return client.get(path), path
 
 
 def _patron_count(rt) -> int:
@@ -73,6 +80,21 @@ def test_first_sign_in_links_by_the_roster_email_then_the_subject_alone_decides(
         hana.email_hash = None  # the roster no longer gives the address: the linked subject still decides
     again = app.test_client()
     assert _sign_in(again, provider, "hana")[0].headers["Location"] == "/"
+
+
+def test_other_sign_ins_never_wait_while_the_provider_answers_one(app, rt, provider, school, monkeypatch):
+    """The callback asks the provider for the tokens (a network call: under a second, or a timeout); no lock is
+    held meanwhile. On SQLite the callback held the write lock during that call, so a class signing in
+    together waited for each pupil's call in turn."""
+    slow, answers = SlowWork(), []
+    monkeypatch.setattr(rt.school_oidc, "exchange_code", slow.wrap(rt.school_oidc.exchange_code))
+    client = app.test_client()
+    path = _to_callback(client, provider, "hana")
+    seconds, still_asking = slow.write_during(lambda: answers.append(client.get(path)), rt,
+                                              update(Patron).where(Patron.id == -1).values(blocked=False))  # another pupil's sign-in
+    assert still_asking and seconds < 5, seconds
+    assert answers[0].status_code == 303 and answers[0].headers["Location"] == "/"
+    assert client.get(path).status_code != 303  # the answer works once
 
 
 def test_without_a_roster_email_the_card_link_code_links_once(app, rt, provider, school):
