@@ -95,15 +95,20 @@ def start_session():
 def link():
     """Card number + password for the verified LINE user: link them and sign in."""
     _client()
-    line_user = _verified_line_user()
+    cipher = runtime().cipher
+    # Read in a short transaction of its own: the request's (which writes) then begins only after the library
+    # system has answered, so on SQLite no write lock is held while it does (a SIP2 reply may take 5 s, twice).
+    with runtime().db.scope(write=False) as reading:
+        line_user = linking.verified_line_user(reading, cipher, session.get(SESSION_KEY))
+        linked = line_user is not None and linking.link_for_user(reading, cipher, line_user) is not None
     if line_user is None:
         raise linking.LineSignInFailed()
+    if linked:
+        raise linking.LineUserAlreadyLinked()
     payload = request.get_json(silent=True) or request.form
     db = db_session()
-    if linking.link_for_user(db, runtime().cipher, line_user) is not None:
-        raise linking.LineUserAlreadyLinked()
     # A refusal is raised to the error handler (problem+json for the LIFF page); the throttle keeps its
-    # count in a transaction of its own, so nothing is committed here.
+    # count in a transaction of its own, so nothing is committed here. ``linking.link`` checks both sides again.
     patron = patron_services.sign_in_for_request(db, runtime(), str(payload.get("card") or ""), str(payload.get("pin") or ""), request.remote_addr)
     linking.link(db, runtime().cipher, patron, line_user, via="liff", address=request.remote_addr)
     _sign_in(patron)

@@ -1,11 +1,12 @@
 """LINE連携 through the LIFF endpoints: verify the ID token, link with card + password, refuse doubles, unlink."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from elibrary.audit.models import AccessLogEntry
 from elibrary.line.models import LineLink
 from tests.conftest import csrf_token_for
+from tests.slow_work import SlowWork
 
 NG = "利用者番号またはパスワードが正しくありません。"
 
@@ -62,6 +63,17 @@ def test_wrong_password_gets_the_same_ng_as_an_unknown_card_and_is_throttled(cli
     right = _post(client, "/line/link", {"card": "10001234", "pin": "pass-1234"})  # right, but must wait now
     assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
     assert _links(rt) == 0
+
+
+def test_other_sign_ins_never_wait_while_the_library_system_answers_a_link(client, rt, fake_line, monkeypatch):
+    rt.ils.add("10001234", "pass-1234")
+    _start(client, fake_line)
+    slow, answers = SlowWork(), []
+    monkeypatch.setattr(rt.ils.wrapped, "authenticate", slow.wrap(rt.ils.wrapped.authenticate))  # the library system answering slowly
+    seconds, still_asking = slow.write_during(lambda: answers.append(_post(client, "/line/link", {"card": "10001234", "pin": "pass-1234"})), rt,
+                                              update(LineLink).where(LineLink.id == -1).values(via="liff"))  # another request's write
+    assert still_asking and seconds < 5, seconds
+    assert answers[0].status_code == 200 and _links(rt) == 1
 
 
 def test_ils_down_says_cannot_connect_never_ng(client, rt, fake_line):
