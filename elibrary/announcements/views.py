@@ -11,7 +11,7 @@ from elibrary.errors import InvalidInput
 from elibrary.line.notifier import parse_quiet_hours
 from elibrary.web.auth import current_staff, staff_required
 from elibrary.web.i18n import t
-from elibrary.web.transactions import db_session, runtime
+from elibrary.web.transactions import db_session, own_transactions, runtime
 
 bp = Blueprint("announcements", __name__, url_prefix="/staff/announcements")
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -74,11 +74,11 @@ def approve(announcement_id: int):
 
 @bp.post("/<int:announcement_id>/send")
 @staff_required(*STAFF)
+@own_transactions  # the request's session only reads: no write lock is held while LINE answers
 def send(announcement_id: int):
     """Send an approved announcement by LINE (a one-patron message through the outbox)."""
     rt = runtime()
-    row = services.get(db_session(), announcement_id)
-    sent, failed = services.send(db_session(), rt.cipher, rt.line, row, quiet_hours=parse_quiet_hours(rt.settings.get("ELIBRARY_LINE_QUIET_HOURS")))
+    sent, failed = services.send(rt.db, rt.cipher, rt.line, announcement_id, quiet_hours=parse_quiet_hours(rt.settings.get("ELIBRARY_LINE_QUIET_HOURS")))
     flash(t(f"送信しました（{sent}人、失敗 {failed}人）。", f"Sent to {sent}; {failed} failed."), "error" if failed else "info")
     return redirect(url_for("announcements.detail", announcement_id=announcement_id), code=303)
 

@@ -5,7 +5,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from elibrary.announcements import services
 from elibrary.announcements.models import Announcement
@@ -16,6 +16,7 @@ from elibrary.patrons.models import Patron
 from tests.conftest import csrf_token_for, sign_in_staff
 from tests.line.conftest import app_config as line_app_config  # noqa: F401 - LINE on, pointed at the fake
 from tests.line.conftest import fake_line  # noqa: F401
+from tests.slow_work import SlowWork
 
 NOON_JST = datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc)
 
@@ -70,6 +71,26 @@ def test_librarian_writes_admin_approves_then_it_goes_out(app, rt, fake_line):  
         assert (row.status, row.sent_count, row.failed_count) == ("sent", 3, 0)
 
 
+def test_sign_ins_and_loans_go_on_while_line_answers_a_mass_send(app, rt, fake_line, monkeypatch):  # noqa: F811
+    _linked_patrons(rt, 3)
+    with rt.db.scope() as session:
+        row = Announcement(title="t", body="b", audience="all", audience_value="", show_on_site=False, send_line=True, status="approved")
+        session.add(row)
+        session.flush()
+        row_id = row.id
+    librarian = app.test_client()
+    sign_in_staff(librarian, rt, "librarian")
+    slow, answers = SlowWork(), []
+    monkeypatch.setattr(rt.line, "multicast", slow.wrap(rt.line.multicast))  # LINE answering slowly (up to 10 s a batch)
+    seconds, still_sending = slow.write_during(
+        lambda: answers.append(librarian.post(f"/staff/announcements/{row_id}/send", data={"csrf_token": csrf_token_for(librarian)})), rt,
+        update(Patron).where(Patron.id == -1).values(blocked=False))  # another request's write
+    assert still_sending and seconds < 5, seconds
+    assert answers[0].status_code == 303 and len(fake_line.pushes) == 1
+    with rt.db.scope(write=False) as session:
+        assert (session.get(Announcement, row_id).status, session.get(Announcement, row_id).sent_count) == ("sent", 3)
+
+
 def test_multicast_batches_of_500_and_failures_counted(rt, fake_line):  # noqa: F811
     _linked_patrons(rt, 501)
     fake_line.push_responses.append((200, {}))  # the first batch goes through
@@ -78,12 +99,11 @@ def test_multicast_batches_of_500_and_failures_counted(rt, fake_line):  # noqa: 
         row = Announcement(title="t", body="b", audience="all", audience_value="", show_on_site=False, send_line=True, status="approved")
         session.add(row)
         session.flush()
-        assert services.send(session, rt.cipher, rt.line, row, now=NOON_JST) == (500, 1)
         row_id = row.id
+    assert services.send(rt.db, rt.cipher, rt.line, row_id, now=NOON_JST) == (500, 1)
     assert [len(p["body"]["to"]) for p in fake_line.pushes] == [500]
-    with rt.db.scope() as session:  # sending again: the first batch's key is known to LINE (409), the second goes now
-        row = session.get(Announcement, row_id)
-        assert services.send(session, rt.cipher, rt.line, row, now=NOON_JST) == (501, 0)
+    # sending again: the first batch's key is known to LINE (409), the second goes now
+    assert services.send(rt.db, rt.cipher, rt.line, row_id, now=NOON_JST) == (501, 0)
     assert [len(p["body"]["to"]) for p in fake_line.pushes] == [500, 1]
 
 
@@ -95,7 +115,8 @@ def test_category_audience_and_blocked_users(rt, fake_line):  # noqa: F811
         row = Announcement(title="t", body="b", audience="category", audience_value="student", show_on_site=False, send_line=True, status="approved")
         session.add(row)
         session.flush()
-        assert services.send(session, rt.cipher, rt.line, row, now=NOON_JST) == (1, 0)
+        row_id = row.id
+    assert services.send(rt.db, rt.cipher, rt.line, row_id, now=NOON_JST) == (1, 0)
     assert fake_line.pushes[0]["body"]["to"] == [f"U{1:032x}"]
 
 
@@ -105,8 +126,9 @@ def test_quiet_hours_refuse_a_mass_send(rt, fake_line):  # noqa: F811
         row = Announcement(title="t", body="b", audience="all", audience_value="", show_on_site=False, send_line=True, status="approved")
         session.add(row)
         session.flush()
-        with pytest.raises(services.InQuietHours):
-            services.send(session, rt.cipher, rt.line, row, quiet_hours=parse_quiet_hours("21:00-08:00"), now=NOON_JST + timedelta(hours=10))
+        row_id = row.id
+    with pytest.raises(services.InQuietHours):
+        services.send(rt.db, rt.cipher, rt.line, row_id, quiet_hours=parse_quiet_hours("21:00-08:00"), now=NOON_JST + timedelta(hours=10))
     assert fake_line.pushes == []
 
 
