@@ -25,7 +25,7 @@ from elibrary.web.auth import current_patron, current_staff, patron_required, si
 from elibrary.web.headers import inline_script_policy
 from elibrary.web.i18n import current_locale, t
 from elibrary.web.safety import csrf_exempt
-from elibrary.web.transactions import db_session, runtime
+from elibrary.web.transactions import db_session, own_transactions, runtime
 
 log = logging.getLogger(__name__)
 bp = Blueprint("line", __name__, url_prefix="/line")
@@ -160,15 +160,21 @@ def settings():
 
 @bp.post("/webhook")
 @csrf_exempt
+@own_transactions
 def webhook():
-    """LINE's webhook: signed with the Messaging API channel secret; always 200 once the signature is good."""
+    """LINE's webhook: signed with the Messaging API channel secret; always 200 once the signature is good.
+
+    The events are applied in a short transaction of their own, committed before the link requests are
+    answered (two calls to LINE each, up to 10 s): on SQLite no write lock is held while LINE answers.
+    """
     body = request.get_data(cache=True)
     webhook_events.verify_signature(runtime().settings.get("ELIBRARY_LINE_MESSAGING_SECRET"), body, request.headers.get("X-Line-Signature"))
     try:
         payload = json.loads(body)
     except ValueError:
         abort(400)
-    requests = webhook_events.handle_events(db_session(), runtime().cipher, payload if isinstance(payload, dict) else {})
+    with runtime().db.scope() as session:
+        requests = webhook_events.handle_events(session, runtime().cipher, payload if isinstance(payload, dict) else {})
     client = runtime().line
     for ask in requests if client is not None else []:
         try:

@@ -7,12 +7,13 @@ import hmac
 import json
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from elibrary.line import linking
 from elibrary.line.models import LineLink
 from elibrary.patrons.services import find_by_card
 from tests.conftest import csrf_token_for
+from tests.slow_work import SlowWork
 
 SECRET = "test-channel-secret"
 USER = "U" + "3" * 32
@@ -85,6 +86,16 @@ def test_account_link_flow_from_the_chat(client, rt, fake_line):
     assert _signed(client, {"events": [{**event, "webhookEventId": "02C"}]}).status_code == 200
     with rt.db.scope(write=False) as session:
         assert session.scalar(select(func.count()).select_from(LineLink)) == 1
+
+
+def test_sign_ins_and_loans_go_on_while_line_answers_a_link_request(app, rt, fake_line, monkeypatch):
+    slow, answers = SlowWork(), []
+    monkeypatch.setattr(rt.line, "issue_link_token", slow.wrap(rt.line.issue_link_token))  # LINE answering slowly (up to 10 s)
+    ask = _event("message", "02C", replyToken="r-token", message={"type": "text", "id": "1", "text": "図書館カード連携"})
+    seconds, still_asking = slow.write_during(lambda: answers.append(_signed(app.test_client(), {"events": [ask]})), rt,
+                                              update(LineLink).where(LineLink.id == -1).values(via="liff"))  # another request's write
+    assert still_asking and seconds < 5, seconds
+    assert answers[0].status_code == 200 and len(fake_line.replies) == 1
 
 
 def test_account_link_with_a_failed_result_or_unknown_nonce_links_nothing(client, rt):
