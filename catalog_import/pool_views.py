@@ -17,7 +17,7 @@ from elibrary.errors import InvalidInput
 from elibrary.selection import funds, receiving
 from elibrary.web.auth import staff_required
 from elibrary.web.i18n import t
-from elibrary.web.transactions import db_session, own_transactions, runtime
+from elibrary.web.transactions import own_transactions, runtime
 from elibrary.web.uploads import scan_uploads
 
 bp = Blueprint("pool_import", __name__, url_prefix="/staff/selection")
@@ -52,10 +52,15 @@ def pool_import():
 
 
 @bp.post("/orders/<int:order_id>/delivery")
+@own_transactions  # the files are scanned, unpacked and read before the one writing transaction begins
 @staff_required(*ROLES)
 def receive_delivery(order_id: int):
     """Receive the lines a distributor's delivery notice (ONIX or CSV) names, with the book files delivered with
-    it; or, without a notice, attach book files that arrived late (ファイル未着) to lines already received."""
+    it; or, without a notice, attach book files that arrived late (ファイル未着) to lines already received.
+
+    The virus scan, the unpacking and the reading of every book (seconds to minutes for a large delivery)
+    happen before the writing transaction begins, so on SQLite sign-ins and loans do not wait for them.
+    """
     notice = request.files.get("file")
     uploads = [upload for upload in request.files.getlist("books") if upload and upload.filename]
     if (notice is None or not notice.filename) and not uploads:
@@ -68,11 +73,13 @@ def receive_delivery(order_id: int):
             data = notice.read(MAX_DELIVERY + 1)
             if len(data) > MAX_DELIVERY:
                 raise InvalidInput("納品ファイルが大きすぎます。", "The delivery file is too large.", field="file")
-            order, unknown = receiving.receive_delivery(db_session(), _staff(), order_id, delivered_isbns(data), cipher=rt.cipher,
-                                                        storage=rt.storage, books=books)
+            with rt.db.scope() as session:
+                order, unknown = receiving.receive_delivery(session, _staff(), order_id, delivered_isbns(data), cipher=rt.cipher,
+                                                            storage=rt.storage, books=books)
             flash(t(f"納品ファイルの本を納品済みにしました（発注 {order.number}）。", f"The delivered lines of {order.number} were received."), "info")
         else:
-            count, unknown = receiving.attach_delivered_books(db_session(), _staff(), order_id, books, storage=rt.storage, cipher=rt.cipher)
+            with rt.db.scope() as session:
+                count, unknown = receiving.attach_delivered_books(session, _staff(), order_id, books, storage=rt.storage, cipher=rt.cipher)
             flash(t(f"{count}冊のファイルを登録し、貸出できるようにしました。", f"Files attached: {count} titles can now be borrowed."), "info")
     if unknown:
         shown = ", ".join(unknown[:10])

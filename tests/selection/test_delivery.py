@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from catalog_import.pool import delivered_books, delivered_isbns, unpack_books
 from elibrary.catalog.models import BookFile, Title
@@ -18,6 +18,7 @@ from tests.lending.factories import make_patron
 from tests.opds.conftest import minimal_epub
 from tests.readers.factories import make_pdf
 from tests.selection.factories import make_offer
+from tests.slow_work import SlowWork
 
 FIRST, SECOND, STRANGER = "9784990000042", "9784990000059", "9784990000080"
 
@@ -88,6 +89,21 @@ def test_a_delivery_with_its_book_files_makes_the_titles_borrowable_and_late_fil
         assert session.scalar(select(BookFile.media_type).where(BookFile.title_id == title.id)) == "application/pdf"
         assert all(line.licensed for line in session.scalars(select(OrderLine)))
         assert lending.borrow(session, make_patron(session), title.id).title_id == title.id
+
+
+def test_sign_ins_and_loans_go_on_while_a_delivery_is_read(client, rt, monkeypatch):
+    from catalog_import import pool_views
+
+    order_id = _order(rt, sign_in_staff(client, rt, "librarian"))
+    slow, answers = SlowWork(), []
+    monkeypatch.setattr(pool_views, "delivered_books", slow.wrap(pool_views.delivered_books))  # a large delivery's books being read
+    data = {"csrf_token": csrf_token_for(client), "file": (io.BytesIO(onix_notice(FIRST)), "delivery.xml"),
+            "books": [(io.BytesIO(_zip(**{f"{FIRST}.epub": minimal_epub("届いた本")})), "books.zip")]}
+    seconds, still_reading = slow.write_during(
+        lambda: answers.append(client.post(f"/staff/selection/orders/{order_id}/delivery", data=data, content_type="multipart/form-data")), rt,
+        update(Title).where(Title.id == -1).values(publisher="別の書房"))  # another request's write
+    assert still_reading and seconds < 5, seconds
+    assert answers[0].status_code == 303 and _borrowable(rt, FIRST)
 
 
 def test_the_same_notice_twice_is_refused_and_changes_nothing(client, rt):
