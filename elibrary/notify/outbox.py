@@ -134,6 +134,9 @@ def _send(unit: Claimed, notifier: Notifier, split: bool = False) -> list[Outcom
         return [Outcome(unit.ids, "undeliverable", error=str(exc)[:200], split=split)]
     except DeliveryFailed as exc:
         return [Outcome(unit.ids, "failed", error=str(exc)[:200], split=split)]
+    except Exception as exc:  # a notifier's unexpected error: retried like a failure; the other messages still go, and are recorded
+        log.exception("sending outbox message(s) %s failed unexpectedly", ", ".join(map(str, unit.ids)))
+        return [Outcome(unit.ids, "failed", error=type(exc).__name__, split=split)]
     return [Outcome(unit.ids, "sent", split=split)]
 
 

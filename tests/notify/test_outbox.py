@@ -133,3 +133,20 @@ def test_a_slow_pass_gives_back_what_it_could_not_send_before_its_claim_lapses(r
         assert [(rows[i].sent_at, rows[i].attempts) for i in ids[1:]] == [(None, 0), (None, 0)]  # given back, no attempt used
     rt.deliver_notifications()  # the next pass sends them
     assert len(rt.notifier.sent) == 3
+
+
+def test_an_unexpected_error_in_one_send_is_retried_and_the_others_are_recorded_as_sent(rt, monkeypatch):
+    ids = _queue_due_later(rt, 3)
+    send = rt.notifier.send
+
+    def flaky(message):
+        if message.body == "本文 1":
+            raise RuntimeError("a bug in a notifier")
+        send(message)
+
+    monkeypatch.setattr(rt.notifier, "send", flaky)
+    assert rt.deliver_notifications() == 2
+    with rt.db.scope() as session:
+        rows = {row.id: row for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
+        assert [rows[i].sent_at is not None for i in ids] == [True, False, True]  # the two sent are never sent again
+        assert (rows[ids[1]].attempts, rows[ids[1]].last_error) == (1, "RuntimeError") and rows[ids[1]].deliver_after > utcnow()
