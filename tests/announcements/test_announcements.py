@@ -36,6 +36,15 @@ def _linked_patrons(rt, count, category="citizen", start=0):
             linking.link(session, rt.cipher, patron, f"U{n:032x}")
 
 
+def _approved(rt) -> int:
+    """An approved announcement to every LINE friend; returns its id."""
+    with rt.db.scope() as session:
+        row = Announcement(title="t", body="b", audience="all", audience_value="", show_on_site=False, send_line=True, status="approved")
+        session.add(row)
+        session.flush()
+        return row.id
+
+
 def _create(client, **fields):
     data = {"title": "年末年始の休館", "body": "12月29日から1月3日まで休館します。", "audience": "all", "show_on_site": "1",
             "send_line": "1", "csrf_token": csrf_token_for(client), **fields}
@@ -73,11 +82,7 @@ def test_librarian_writes_admin_approves_then_it_goes_out(app, rt, fake_line):  
 
 def test_sign_ins_and_loans_go_on_while_line_answers_a_mass_send(app, rt, fake_line, monkeypatch):  # noqa: F811
     _linked_patrons(rt, 3)
-    with rt.db.scope() as session:
-        row = Announcement(title="t", body="b", audience="all", audience_value="", show_on_site=False, send_line=True, status="approved")
-        session.add(row)
-        session.flush()
-        row_id = row.id
+    row_id = _approved(rt)
     librarian = app.test_client()
     sign_in_staff(librarian, rt, "librarian")
     slow, answers = SlowWork(), []
@@ -95,11 +100,7 @@ def test_multicast_batches_of_500_and_failures_counted(rt, fake_line):  # noqa: 
     _linked_patrons(rt, 501)
     fake_line.push_responses.append((200, {}))  # the first batch goes through
     fake_line.push_responses.append((500, {"message": "internal"}))  # the second fails
-    with rt.db.scope() as session:
-        row = Announcement(title="t", body="b", audience="all", audience_value="", show_on_site=False, send_line=True, status="approved")
-        session.add(row)
-        session.flush()
-        row_id = row.id
+    row_id = _approved(rt)
     assert services.send(rt.db, rt.cipher, rt.line, row_id, now=NOON_JST) == (500, 1)
     assert [len(p["body"]["to"]) for p in fake_line.pushes] == [500]
     # sending again: the first batch's key is known to LINE (409), the second goes now
@@ -122,11 +123,7 @@ def test_category_audience_and_blocked_users(rt, fake_line):  # noqa: F811
 
 def test_quiet_hours_refuse_a_mass_send(rt, fake_line):  # noqa: F811
     _linked_patrons(rt, 1)
-    with rt.db.scope() as session:
-        row = Announcement(title="t", body="b", audience="all", audience_value="", show_on_site=False, send_line=True, status="approved")
-        session.add(row)
-        session.flush()
-        row_id = row.id
+    row_id = _approved(rt)
     with pytest.raises(services.InQuietHours):
         services.send(rt.db, rt.cipher, rt.line, row_id, quiet_hours=parse_quiet_hours("21:00-08:00"), now=NOON_JST + timedelta(hours=10))
     assert fake_line.pushes == []
