@@ -246,7 +246,7 @@ def _pg_schema(url: str, schema: str):
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from elibrary.search.postgresql import metadata
+    from elibrary.search.postgresql_rows import metadata
 
     server = make_url(url)
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")

@@ -14,7 +14,7 @@ from elibrary.schools import shelf_models as class_shelf_models  # noqa: F401
 from elibrary.schools import signin_models as school_signin_models  # noqa: F401
 
 # Tables only PostgreSQL has (created by migration 0130_search_pg on PostgreSQL alone), outside ``Base.metadata``.
-from elibrary.search import postgresql as search_tables  # noqa: E402
+from elibrary.search import postgresql_rows as search_tables  # noqa: E402
 from elibrary.security import events as security_event_models  # noqa: F401
 from elibrary.security import rate as rate_models  # noqa: F401
 from elibrary.security import sessions as session_models  # noqa: F401

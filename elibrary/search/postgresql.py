@@ -29,18 +29,17 @@ from elibrary.search import documents, suggestions
 from elibrary.search.base import FACETS, SORTS, Progress, SearchDocument, SearchQuery, SearchResult, SearchUnavailable
 from elibrary.search.documents import Unit
 from elibrary.search.positions import MemoryPositions
-from elibrary.search.postgresql_rows import (  # noqa: F401  (the tables, re-exported for the migration tests and bench)
-    _COLUMNS,
+from elibrary.search.postgresql_rows import (
+    COLUMNS,
     FIELD_LETTERS,
     ONE_AVAILABLE,
     SET_ONE_AVAILABLE,
     WRITE_BATCH,
-    _terms,
     document_row,
-    metadata,
     search_documents,
     search_terms,
     set_availability,
+    terms_of,
     write_documents,
 )
 
@@ -59,14 +58,14 @@ def _copy_rows(conn: Connection, docs: Iterable[SearchDocument], progress: Progr
     """COPY the rows of ``docs`` into ``search_documents_rebuild`` (and their words into ``search_terms``)."""
     cursor = conn.connection.driver_connection.cursor()
     count, batch = 0, []
-    copy_sql = f"COPY search_documents_rebuild ({', '.join(_COLUMNS)}) FROM STDIN"
+    copy_sql = f"COPY search_documents_rebuild ({', '.join(COLUMNS)}) FROM STDIN"
 
     def flush() -> None:
         rows = [document_row(doc) for doc in batch]
         with cursor.copy(copy_sql) as copy:
             for row in rows:
-                copy.write_row([row[c] for c in _COLUMNS])
-        if terms := _terms(rows):
+                copy.write_row([row[c] for c in COLUMNS])
+        if terms := terms_of(rows):
             conn.execute(insert(search_terms).on_conflict_do_nothing(), terms)
 
     for doc in docs:

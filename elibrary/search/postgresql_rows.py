@@ -47,7 +47,7 @@ search_documents = Table(
     # The sort key stays in the row (never moved out) however small the target.
     listeners=[("after_create", DDL("ALTER TABLE search_documents ALTER COLUMN reading SET STORAGE MAIN"))],
 )
-_COLUMNS = [c.name for c in search_documents.c if c.name != "rank_tokens"]
+COLUMNS = [c.name for c in search_documents.c if c.name != "rank_tokens"]  # what a row writes (not the retired rank_tokens)
 # Title and author words that do not start with a kanji or kana, for the もしかして of a Latin word. Words
 # of titles since withdrawn may stay: every suggestion is checked to find something before it is offered.
 search_terms = Table("search_terms", metadata, Column("term", Text(collation="C"), primary_key=True))
@@ -65,7 +65,8 @@ def document_row(doc: SearchDocument) -> dict:
     return row
 
 
-def _terms(doc_rows: Iterable[dict]) -> list[dict]:
+def terms_of(doc_rows: Iterable[dict]) -> list[dict]:
+    """The ``search_terms`` rows of document rows: their Latin title and author words."""
     words = {tok[1:] for row in doc_rows for tok in row["tokens"] if tok[0] in "ta" and len(tok) > 1 and not analysis.is_cjk(tok[1])}
     return [{"term": w} for w in sorted(words)]
 
@@ -80,9 +81,9 @@ def write_documents(connection: Connection, docs: Sequence[SearchDocument], dele
         statement = insert(search_documents)
         connection.execute(statement.on_conflict_do_update(
             index_elements=[search_documents.c.title_id],
-            set_={c: statement.excluded[c] for c in _COLUMNS if c != "title_id"},
+            set_={c: statement.excluded[c] for c in COLUMNS if c != "title_id"},
         ), rows)
-        if terms := _terms(rows):
+        if terms := terms_of(rows):
             connection.execute(insert(search_terms).on_conflict_do_nothing(), terms)
 
 

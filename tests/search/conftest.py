@@ -31,7 +31,8 @@ def build_backend(name: str, path, **options):
 
 def _postgresql_backend(**options):
     """A ``PostgresSearch`` on empty tables of its own: a new schema, first on its connections' search path."""
-    from elibrary.search.postgresql import PostgresSearch, metadata
+    from elibrary.search.postgresql import PostgresSearch
+    from elibrary.search.postgresql_rows import metadata
 
     schema = f"search_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
