@@ -135,7 +135,8 @@ def _send(unit: Claimed, notifier: Notifier, split: bool = False) -> list[Outcom
     except DeliveryFailed as exc:
         return [Outcome(unit.ids, "failed", error=str(exc)[:200], split=split)]
     except Exception as exc:  # a notifier's unexpected error: retried like a failure; the other messages still go, and are recorded
-        log.exception("sending outbox message(s) %s failed unexpectedly", ", ".join(map(str, unit.ids)))
+        # the type only: an error's text may carry the address or the message
+        log.error("sending outbox message(s) %s failed unexpectedly: %s", ", ".join(map(str, unit.ids)), type(exc).__name__)
         return [Outcome(unit.ids, "failed", error=type(exc).__name__, split=split)]
     return [Outcome(unit.ids, "sent", split=split)]
 
