@@ -16,7 +16,9 @@ second, borrow latency (p50/p95/p99), refusals, and the invariant violations (mu
 
 It also says where the time went, per borrow+return pair: CPU of the client processes (Python) and, when
 the server runs on this machine (``/proc``), CPU of their PostgreSQL backends, and how busy the machine's
-cores were (the monitor, other postgres processes and other work on a shared machine show up there).
+cores were (the monitor, other postgres processes and other work on a shared machine show up there). And
+how fast this machine runs Python today: a fixed loop timed before the run, because the same code's pairs/s
+moved twofold with it between days on the same kind of machine.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+import timeit
 import uuid
 from pathlib import Path
 
@@ -108,6 +111,13 @@ def machine_busy() -> tuple[float, float]:
     return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), sum(values) / os.sysconf("SC_CLK_TCK")
 
 
+def python_speed() -> float:
+    """Nanoseconds of a fixed pure-Python loop (``sum(range(100))``, best of 5): this machine's speed for
+    Python today, to compare runs from different days (the same code's pairs/s moved 2x with it)."""
+    number = 200_000
+    return min(timeit.repeat("sum(range(100))", number=number, repeat=5)) / number * 1e9
+
+
 def client(url: str, titles: list[int], patrons: list[int], seconds: float, start, results) -> None:
     """Borrow and return until time is up; report latencies and counts."""
     from elibrary.errors import DomainError
@@ -177,6 +187,7 @@ def main() -> int:
     INSTANCE["path"] = instance.name
     INSTANCE["search"] = args.search
     try:
+        speed = python_speed()  # before anything of the run's own: the machine as the run found it
         titles, clients, _ = setup(url, args.clients)
         ctx = multiprocessing.get_context("fork")
         start, stop = ctx.Event(), ctx.Event()
@@ -227,6 +238,7 @@ def main() -> int:
             f"CPU per pair: {client_cpu * per_pair:.2f} ms in the client processes (Python), {backends}; "
             f"machine {busy / elapsed:.2f} of {total / elapsed:.0f} cores busy ({busy * per_pair:.2f} ms per pair, the monitor and other work included)"
         )
+        print(f"machine speed: sum(range(100)) took {speed:.0f} ns before the run (compare runs of other days in bench/README.md by it)")
         print(f"invariant violations: {violation_count + len(final)} (monitor samples: {samples}; final check: {len(final)}; loans left: {loans_left})")
         for line in examples + final:
             print("  ", line)
