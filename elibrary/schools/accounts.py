@@ -90,6 +90,13 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
+def fresh_passwords(count: int) -> list[tuple[str, str]]:
+    """``count`` new initial passwords, each with its hash. An import makes them before its writing transaction:
+    3,000 hashes take seconds, during which every sign-in and loan would wait for SQLite's write lock."""
+    passwords = [new_password() for _ in range(count)]
+    return list(zip(passwords, hash_passwords(passwords), strict=True))
+
+
 def hash_passwords(passwords: list[str]) -> list[str]:
     """Hash many passwords on every core (scrypt releases the GIL): 3,000 new accounts in one import."""
     if len(passwords) < 50:

@@ -2,7 +2,8 @@
 
 New accounts get a login id (the roster's, or a random one) and a random initial password, stored as a
 hash only; the passwords come back in ``ImportResult.credentials`` for the sign-in cards made right after,
-and are never written anywhere in plain text.
+and are never written anywhere in plain text. The caller may bring the passwords already hashed
+(``accounts.fresh_passwords``, made before its writing transaction); any it lacks are made here.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from elibrary.lending.policy import tokyo_today
 from elibrary.patrons.contact import set_email
 from elibrary.patrons.models import Patron
 from elibrary.schools import directory
-from elibrary.schools.accounts import CATEGORY_OF_ROLE, hash_passwords, new_login_id, new_password, new_patron, normalize_login_id
+from elibrary.schools.accounts import CATEGORY_OF_ROLE, fresh_passwords, new_login_id, new_patron, normalize_login_id
 from elibrary.schools.directory import Actor
 from elibrary.schools.importing import ImportPlan, ImportResult, IssuedCredential, counts
 from elibrary.schools.models import Enrolment, Member, School
@@ -26,8 +27,10 @@ from elibrary.schools.teacher_links import sync_roster_links
 from elibrary.security.crypto import DataCipher
 
 
-def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: Actor, *, now: datetime | None = None) -> ImportResult:
-    """Write a plan: schools, the year, classes, new and changed members, leavers; one access-log entry per change."""
+def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: Actor, *, now: datetime | None = None,
+                 passwords: list[tuple[str, str]] | None = None) -> ImportResult:
+    """Write a plan: schools, the year, classes, new and changed members, leavers; one access-log entry per change.
+    ``passwords``: (password, hash) pairs for the new accounts, made beforehand; unused ones are dropped."""
     now = now or utcnow()
     result = ImportResult(plan=plan)
     directory.add_schools(session, plan.new_schools)
@@ -41,7 +44,7 @@ def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: 
     classes.make_missing((schools[r.school_code].id, r.grade, r.class_name, r.class_sourced_id)
                          for r in [*plan.new, *(c.record for c in plan.changed)] if not r.keep_place)
     enrolments = {e.member_id: e for e in session.scalars(select(Enrolment).where(Enrolment.year_id == year.id))}
-    result.credentials = _create_new(session, cipher, plan, schools, enrolments, classes, year.id)
+    result.credentials = _create_new(session, cipher, plan, schools, enrolments, classes, year.id, passwords or [])
     members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_([c.member_id for c in plan.changed] or [0])))}
     held = _load_patrons(session, [m.patron_id for m in members.values()])  # in the identity map: no read per member below
     log = []
@@ -69,13 +72,14 @@ def apply_import(session: Session, cipher: DataCipher, plan: ImportPlan, actor: 
     return result
 
 
-def _create_new(session: Session, cipher: DataCipher, plan: ImportPlan, schools: dict, enrolments: dict, classes, year_id: int) -> list[IssuedCredential]:
+def _create_new(session: Session, cipher: DataCipher, plan: ImportPlan, schools: dict, enrolments: dict, classes, year_id: int,
+                made_before: list[tuple[str, str]]) -> list[IssuedCredential]:
     """The new accounts, inserted in a few statements (3,000 pupils in one import), with their initial passwords."""
     taken = set(session.scalars(select(Member.login_id)))
-    passwords = [new_password() for _ in plan.new]
-    hashes = hash_passwords(passwords)
+    passwords = made_before[:len(plan.new)]
+    passwords += fresh_passwords(len(plan.new) - len(passwords))  # more new accounts than when they were made
     made = []
-    for record, password, pin_hash in zip(plan.new, passwords, hashes, strict=True):
+    for record, (password, pin_hash) in zip(plan.new, passwords, strict=True):
         login_id = normalize_login_id(record.login_id) if record.login_id else new_login_id(session, taken, check_database=False)
         taken.add(login_id)
         patron = new_patron(cipher, role=record.role, login_id=login_id, password=password, name=record.name, pin_hash=pin_hash)

@@ -46,8 +46,10 @@ def import_roster_command(file: Path, school_code: str | None, year: int | None,
     """Create or update pupil and teacher accounts from a roster (CSV template or OneRoster 1.2 CSV zip)."""
     rt = runtime()
     data = file.read_bytes()
+    passwords = None if dry_run else services.passwords_for(rt.db, rt.cipher, data, year=year, school_code=school_code)  # no lock held while hashing
     with rt.db.scope(write=not dry_run) as session:
-        plan, result = services.import_roster(session, rt.cipher, data, CLI_ACTOR, year=year, school_code=school_code, dry_run=dry_run)
+        plan, result = services.import_roster(session, rt.cipher, data, CLI_ACTOR, year=year, school_code=school_code, dry_run=dry_run,
+                                              passwords=passwords)
         if dry_run:
             session.rollback()
     _print_plan(plan, dry_run)
@@ -140,13 +142,15 @@ def rollover_command(year: int, roster_file: Path | None, dry_run: bool) -> None
     """The April roll-over (年度更新): move up, graduate, and the new year's roster."""
     rt = runtime()
     until = rollover.graduate_until(rt.settings.get("ELIBRARY_SCHOOLS_GRADUATE_UNTIL"), year)
+    data = roster_file.read_bytes() if roster_file else None
+    passwords = services.passwords_for(rt.db, rt.cipher, data, year=year) if data and not dry_run else None  # no lock held while hashing
     with rt.db.scope(write=True) as session:
-        roster = services.parse_roster(session, roster_file.read_bytes()) if roster_file else None
+        roster = services.parse_roster(session, data) if data else None
         if dry_run:
             result = rollover.preview_rollover(session, rt.cipher, year, until=until, roster=roster)
             session.rollback()
         else:
-            result = rollover.apply_rollover(session, rt.cipher, year, CLI_ACTOR, until=until, roster=roster)
+            result = rollover.apply_rollover(session, rt.cipher, year, CLI_ACTOR, until=until, roster=roster, passwords=passwords)
     prefix = "dry run: " if dry_run else ""
     click.echo(f"{prefix}{result.from_year}→{result.to_year}年度: promoted {result.count('promote')}, graduated {result.count('graduate')} "
                f"(sign-in until {until}), teachers {result.count('teacher')}")

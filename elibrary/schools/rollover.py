@@ -83,8 +83,9 @@ def preview_rollover(session: Session, cipher: DataCipher, to_year: int, *, unti
 
 
 def apply_rollover(session: Session, cipher: DataCipher, to_year: int, actor: Actor, *, until: date, roster: ParsedRoster | None = None,
-                   now: datetime | None = None) -> RolloverResult:
-    """Roll over into ``to_year`` in the caller's transaction; the new year's roster (if given) is imported with it."""
+                   now: datetime | None = None, passwords: list[tuple[str, str]] | None = None) -> RolloverResult:
+    """Roll over into ``to_year`` in the caller's transaction; the new year's roster (if given) is imported with it.
+    ``passwords``: its new accounts' initial passwords, hashed beforehand (``services.passwords_for``)."""
     now = now or utcnow()
     result = _roll(session, actor, to_year, until, now)
     row = session.get(Rollover, result.rollover_id)
@@ -94,7 +95,7 @@ def apply_rollover(session: Session, cipher: DataCipher, to_year: int, actor: Ac
         snapshot = dict(row.undo["members"])
         for member in session.scalars(select(Member).where(Member.id.in_(touched or [0]))):
             snapshot.setdefault(str(member.id), _state(member))
-        result.imported = apply_import(session, cipher, result.roster, actor, now=now)
+        result.imported = apply_import(session, cipher, result.roster, actor, now=now, passwords=passwords)
         row.undo = {**row.undo, "members": snapshot}
     created = [c.member_id for c in result.imported.credentials] if result.imported else []
     row.undo = {**row.undo, "created_members": created}

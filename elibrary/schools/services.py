@@ -1,6 +1,8 @@
 """The schools wing's entry points for views and commands: read a roster file, plan, apply.
 
 Services take a Session and never import Flask; the caller commits (``web/transactions.py``, CLI scope).
+``passwords_for`` is the exception: it reads in a transaction of its own and then hashes with none open, so
+that the import's writing transaction (on SQLite, the one write lock) does not wait for the hashing.
 """
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from elibrary.db import utcnow
+from elibrary.db import Database, utcnow
 from elibrary.schools import directory
+from elibrary.schools.accounts import fresh_passwords
 from elibrary.schools.applying import apply_import
 from elibrary.schools.directory import Actor
 from elibrary.schools.importing import ImportPlan, ImportResult, plan_import
@@ -47,13 +50,27 @@ def known_ids(session: Session) -> KnownIds:
 
 def import_roster(
     session: Session, cipher: DataCipher, data: bytes, actor: Actor, *, year: int | None = None, school_code: str | None = None,
-    dry_run: bool = True, now: datetime | None = None,
+    dry_run: bool = True, now: datetime | None = None, passwords: list[tuple[str, str]] | None = None,
 ) -> tuple[ImportPlan, ImportResult | None]:
-    """Plan a roster import and, unless ``dry_run``, apply it; a dry run writes nothing and makes no password."""
+    """Plan a roster import and, unless ``dry_run``, apply it; a dry run writes nothing and makes no password.
+    ``passwords``: the new accounts' initial passwords, hashed beforehand (``passwords_for``)."""
     now = now or utcnow()
-    roster = parse_roster(session, data)
-    year = year or roster.year or directory.current_school_year(now)
-    plan = plan_import(session, cipher, roster, year=year, school_code=school_code)
+    plan = _plan(session, cipher, data, year, school_code, now)
     if dry_run:
         return plan, None
-    return plan, apply_import(session, cipher, plan, actor, now=now)
+    return plan, apply_import(session, cipher, plan, actor, now=now, passwords=passwords)
+
+
+def passwords_for(db: Database, cipher: DataCipher, data: bytes, *, year: int | None = None, school_code: str | None = None,
+                  now: datetime | None = None) -> list[tuple[str, str]]:
+    """Initial passwords, with their hashes, for the accounts importing this roster would create now: planned in
+    a read-only transaction, hashed with no transaction open (3,000 take seconds). For an import or a roll-over
+    right after; if the roster then creates more accounts, the import makes the rest itself."""
+    with db.scope(write=False) as session:
+        count = len(_plan(session, cipher, data, year, school_code, now or utcnow()).new)
+    return fresh_passwords(count)
+
+
+def _plan(session: Session, cipher: DataCipher, data: bytes, year: int | None, school_code: str | None, now: datetime) -> ImportPlan:
+    roster = parse_roster(session, data)
+    return plan_import(session, cipher, roster, year=year or roster.year or directory.current_school_year(now), school_code=school_code)

@@ -14,7 +14,7 @@ from elibrary.schools.importing import counts
 from elibrary.schools.roster_csv import template_text
 from elibrary.web.auth import current_staff, staff_required
 from elibrary.web.i18n import current_locale, t
-from elibrary.web.transactions import db_session, runtime
+from elibrary.web.transactions import db_session, own_transactions, runtime
 
 bp = Blueprint("schools", __name__, url_prefix="/admin/schools")
 ROLES = services.ROSTER_ROLES
@@ -43,6 +43,7 @@ def roster_form():
 
 @bp.post("/roster")
 @staff_required(*ROLES)
+@own_transactions  # a dry run only reads: no write lock is held while a large roster is planned
 def roster_check():
     """Dry run of an uploaded roster: the diff and the rejected rows; nothing is written."""
     upload = request.files.get("roster")
@@ -63,16 +64,20 @@ def roster_check():
 
 @bp.post("/roster/confirm")
 @staff_required(*ROLES)
+@own_transactions  # the passwords are hashed before the import's one writing transaction begins
 def roster_confirm():
     """Import the roster checked a moment ago; the new accounts' initial passwords are shown this once."""
     token = request.form.get("token", "")
     year, school = _options()
-    session = db_session()
+    rt = runtime()
     try:
-        data = uploads.load(_folder(), runtime().cipher, current_staff.id, token)
-        plan, result = services.import_roster(session, runtime().cipher, data, _actor(), year=year, school_code=school, dry_run=False)
+        data = uploads.load(_folder(), rt.cipher, current_staff.id, token)
+        passwords = services.passwords_for(rt.db, rt.cipher, data, year=year, school_code=school)
+        with rt.db.scope() as session:
+            plan, result = services.import_roster(session, rt.cipher, data, _actor(), year=year, school_code=school, dry_run=False,
+                                                  passwords=passwords)
     except DomainError as exc:
-        return render_template("schools/roster_upload.html", schools=directory.list_schools(session), error=exc.message(current_locale())), 400
+        return render_template("schools/roster_upload.html", schools=directory.list_schools(db_session()), error=exc.message(current_locale())), 400
     uploads.forget(_folder(), token)
     response = current_app.make_response(render_template("schools/roster_done.html", plan=plan, counts=counts(plan), credentials=result.credentials))
     response.headers["Cache-Control"] = "no-store"  # initial passwords: never kept by a browser or proxy
@@ -140,14 +145,18 @@ def rollover_preview():
 
 @bp.post("/rollover/confirm")
 @staff_required(*ROLES)
+@own_transactions  # the new roster's passwords are hashed before the roll-over's one writing transaction begins
 def rollover_confirm():
-    """Apply the previewed roll-over in one transaction (this request's)."""
+    """Apply the previewed roll-over in one transaction."""
     year = int(request.form.get("year", "0") or 0)
     token = request.form.get("token", "")
-    session = db_session()
+    rt = runtime()
     try:
-        roster = services.parse_roster(session, uploads.load(_folder(), runtime().cipher, current_staff.id, token)) if token else None
-        result = rollover.apply_rollover(session, runtime().cipher, year, _actor(), until=_until(year), roster=roster)
+        data = uploads.load(_folder(), rt.cipher, current_staff.id, token) if token else None
+        passwords = services.passwords_for(rt.db, rt.cipher, data, year=year) if data else None
+        with rt.db.scope() as session:
+            roster = services.parse_roster(session, data) if data else None
+            result = rollover.apply_rollover(session, rt.cipher, year, _actor(), until=_until(year), roster=roster, passwords=passwords)
     except DomainError as exc:
         return _rollover_page(exc.message(current_locale()), 400)
     if token:

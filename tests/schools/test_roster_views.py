@@ -4,12 +4,16 @@ from __future__ import annotations
 import io
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from werkzeug.security import check_password_hash
 
 from elibrary.audit.models import AccessLogEntry
+from elibrary.patrons.models import Patron
+from elibrary.schools import accounts
 from elibrary.schools.models import Member
 from tests.conftest import csrf_token_for, sign_in_staff
 from tests.schools.conftest import roster_csv
+from tests.slow_work import SlowWork
 
 ROWS = [("0101", 3, 2, 1, "髙橋 﨑子", "", "", "児童"), ("0101", 3, 2, 2, "", "", "", "児童"), ("9999", 1, 1, 1, "", "", "", "児童")]
 
@@ -86,3 +90,85 @@ def test_rollover_wizard_preview_confirm_undo(client, rt, schools):
     assert undone.status_code == 303
     with rt.db.scope() as session:
         assert session.scalar(select(func.count(Member.id))) == 2
+
+
+def _signs_in(rt, login_id: str, password: str) -> bool:
+    """Whether the account's stored hash takes the password printed on its card."""
+    with rt.db.scope(write=False) as session:
+        member = session.scalar(select(Member).where(Member.login_id == login_id))
+        return check_password_hash(session.get(Patron, member.patron_id).pin_hash, password)
+
+
+def test_sign_ins_and_loans_go_on_while_a_confirmed_roster_is_hashed(client, rt, schools, monkeypatch):
+    """3,000 new accounts' passwords take seconds to hash: no writing transaction is open meanwhile (on SQLite
+    every sign-in and loan would wait for its lock)."""
+    sign_in_staff(client, rt, "librarian")
+    token = csrf_token_for(client)
+    checked = upload(client, token, roster_csv(ROWS[:2]))
+    roster_token = re.search(r'name="token" value="([^"]+)"', checked.text).group(1)
+    slow, answers = SlowWork(), []
+    monkeypatch.setattr(accounts, "hash_passwords", slow.wrap(accounts.hash_passwords))
+    seconds, still_hashing = slow.write_during(
+        lambda: answers.append(client.post("/admin/schools/roster/confirm",
+                                           data={"csrf_token": token, "token": roster_token, "year": "2026", "school": ""})), rt,
+        update(Patron).where(Patron.id == -1).values(blocked=False))  # another request's write
+    assert still_hashing and seconds < 5, seconds
+    assert answers[0].status_code == 200
+    issued = re.findall(r"<td><code>([a-z2-9]{8})</code></td><td><code>([a-z2-9]{8})</code></td>", answers[0].text)
+    assert len(issued) == 2 and all(_signs_in(rt, login_id, password) for login_id, password in issued)
+
+
+def test_sign_ins_and_loans_go_on_while_a_rollovers_new_roster_is_hashed(client, rt, schools, monkeypatch):
+    from elibrary.schools import services
+    from elibrary.schools.directory import Actor
+
+    with rt.db.scope() as session:
+        services.import_roster(session, rt.cipher, roster_csv([("0101", 5, 1, 1, "", "", "", "児童")]), Actor(), year=2026, dry_run=False)
+    sign_in_staff(client, rt, "librarian")
+    token = csrf_token_for(client)
+    preview = client.post("/admin/schools/rollover", data={"csrf_token": token, "year": "2027",
+                                                           "roster": (io.BytesIO(roster_csv([("0101", 1, 1, 1, "", "", "", "児童")])), "r.csv")},
+                          content_type="multipart/form-data")
+    roster_token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
+    slow, answers = SlowWork(), []
+    monkeypatch.setattr(accounts, "hash_passwords", slow.wrap(accounts.hash_passwords))
+    seconds, still_hashing = slow.write_during(
+        lambda: answers.append(client.post("/admin/schools/rollover/confirm", data={"csrf_token": token, "year": "2027", "token": roster_token})),
+        rt, update(Patron).where(Patron.id == -1).values(blocked=False))
+    assert still_hashing and seconds < 5, seconds
+    assert answers[0].status_code == 200
+    issued = re.findall(r"<td><code>([a-z2-9]{8})</code></td><td><code>([a-z2-9]{8})</code></td>", answers[0].text)
+    assert len(issued) == 1 and _signs_in(rt, *issued[0])
+
+
+def test_the_command_hashes_before_it_writes(runner, rt, schools, monkeypatch, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes(roster_csv(ROWS[:2]))
+    slow, outputs = SlowWork(), []
+    monkeypatch.setattr(accounts, "hash_passwords", slow.wrap(accounts.hash_passwords))
+    seconds, still_hashing = slow.write_during(
+        lambda: outputs.append(runner.invoke(args=["schools", "import-roster", str(roster), "--year", "2026"])), rt,
+        update(Patron).where(Patron.id == -1).values(blocked=False))
+    assert still_hashing and seconds < 5, seconds
+    assert outputs[0].exit_code == 0, outputs[0].output
+    with rt.db.scope(write=False) as session:
+        assert session.scalar(select(func.count(Member.id))) == 2
+
+
+def test_passwords_made_beforehand_are_used_and_any_lacking_are_made(rt, schools):
+    """The roster may create more accounts than when the passwords were made (or fewer): each account gets a
+    password whose hash it stores, and unused ones are dropped."""
+    from elibrary.schools import services
+    from elibrary.schools.directory import Actor
+
+    before = accounts.fresh_passwords(1)
+    with rt.db.scope() as session:
+        _, result = services.import_roster(session, rt.cipher, roster_csv(ROWS[:2]), Actor(), year=2026, dry_run=False, passwords=before)
+    issued = [(c.login_id, c.password) for c in result.credentials]
+    assert len(issued) == 2 and before[0][0] in {password for _, password in issued}
+    assert all(_signs_in(rt, login_id, password) for login_id, password in issued)
+    spare = accounts.fresh_passwords(3)
+    with rt.db.scope() as session:
+        _, result = services.import_roster(session, rt.cipher, roster_csv([("0102", 1, 1, 1, "", "", "", "児童")]), Actor(), year=2026,
+                                           school_code="0102", dry_run=False, passwords=spare)
+    assert [c.password for c in result.credentials] == [spare[0][0]] and _signs_in(rt, result.credentials[0].login_id, spare[0][0])
