@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from elibrary.errors import Forbidden, InvalidInput, NotFound
-from elibrary.schools.accounts import PASSWORD_METHOD, new_password
+from elibrary.schools.accounts import fresh_passwords
 from elibrary.schools.models import Enrolment, Member, School, SchoolClass, SchoolYear
 from elibrary.schools.signin_tokens import issue_cards, qr_url
 from elibrary.security.crypto import DataCipher
@@ -106,10 +106,9 @@ def class_members(session: Session, school: School, year: SchoolYear, grade_clas
     return sorted(rows, key=lambda r: (r[1].grade or 0, r[2].name if r[2] else "", r[1].number or 0, r[0].login_id))
 
 
-def issue_class_cards(session: Session, cipher: DataCipher, *, school_code: str, year: int, grade_class: tuple[int, str] | None, base_url: str,
-                      issued_by: str, reset_passwords: bool = True, patron_ids: Sequence[int] | None = None,
-                      passwords: Mapping[int, str] | None = None, end_sessions: bool = False) -> list[CardEntry]:
-    """Issue new cards (QR token, link code, and a new password unless ``reset_passwords`` is off) for a class, a school or some pupils."""
+def card_holders(session: Session, *, school_code: str, year: int, grade_class: tuple[int, str] | None,
+                 patron_ids: Sequence[int] | None = None) -> tuple[School, list[tuple[Member, Enrolment, SchoolClass | None]]]:
+    """The school and the pupils a card run is for (``NotFound`` if there are none)."""
     school = session.scalar(select(School).where(School.code == school_code))
     year_row = session.scalar(select(SchoolYear).where(SchoolYear.year == year))
     if school is None or year_row is None:
@@ -117,11 +116,23 @@ def issue_class_cards(session: Session, cipher: DataCipher, *, school_code: str,
     rows = class_members(session, school, year_row, grade_class, patron_ids=patron_ids)
     if not rows:
         raise NotFound("カードを作る児童・生徒がいません。", "There are no pupils to make cards for.")
+    return school, rows
+
+
+def issue_class_cards(session: Session, cipher: DataCipher, *, school_code: str, year: int, grade_class: tuple[int, str] | None, base_url: str,
+                      issued_by: str, reset_passwords: bool = True, patron_ids: Sequence[int] | None = None,
+                      passwords: Mapping[int, str] | None = None, end_sessions: bool = False,
+                      made_before: Sequence[tuple[str, str]] = ()) -> list[CardEntry]:
+    """Issue new cards (QR token, link code, and a new password unless ``reset_passwords`` is off) for a class, a school or some pupils.
+
+    ``made_before``: new passwords with their hashes (``accounts.fresh_passwords``), made before the caller's
+    writing transaction for a large run; any more that are needed are made here, the spare are dropped."""
+    school, rows = card_holders(session, school_code=school_code, year=year, grade_class=grade_class, patron_ids=patron_ids)
     issued = {card.patron_id: card for card in issue_cards(session, cipher, [m.patron_id for m, _, _ in rows], issued_by=issued_by,
                                                            end_sessions=end_sessions)}
     given = dict(passwords or {})
     if reset_passwords:
-        given.update(_reset_passwords(session, [m for m, _, _ in rows if m.patron_id not in given]))
+        given.update(_reset_passwords(session, [m for m, _, _ in rows if m.patron_id not in given], made_before))
     entries = []
     for member, enrolment, school_class in rows:
         password = given.get(member.patron_id)
@@ -131,23 +142,23 @@ def issue_class_cards(session: Session, cipher: DataCipher, *, school_code: str,
     return entries
 
 
-def _reset_passwords(session: Session, members: Sequence[Member]) -> dict[int, str]:
+def _reset_passwords(session: Session, members: Sequence[Member], made_before: Sequence[tuple[str, str]]) -> dict[int, str]:
     """New passwords for many accounts at once (``accounts.reset_password``'s rule: hashed, their sign-ins end).
 
     One DELETE of their sessions instead of one per account: with a thousand accounts in the session,
     per-account deletes cost more than the password hashes.
     """
     from sqlalchemy import delete
-    from werkzeug.security import generate_password_hash
 
     from elibrary.patrons.models import Patron
     from elibrary.security.sessions import SessionRecord
 
     patrons = {p.id: p for p in session.scalars(select(Patron).where(Patron.id.in_([m.patron_id for m in members])))}
+    made = list(made_before[:len(members)])
+    made += fresh_passwords(len(members) - len(made))  # hashed on every core
     passwords = {}
-    for member in members:
-        password = new_password()
-        patrons[member.patron_id].pin_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+    for member, (password, pin_hash) in zip(members, made, strict=True):
+        patrons[member.patron_id].pin_hash = pin_hash
         passwords[member.patron_id] = password
     subjects = [f"p:{patron_id}" for patron_id in passwords]
     for start in range(0, len(subjects), 500):

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 
 from elibrary.cli_support import one_line_errors, runtime
 from elibrary.schools import cards
+from elibrary.schools.accounts import fresh_passwords
 from elibrary.schools.directory import current_school_year
 from elibrary.schools.signin_tokens import japan_today
 
@@ -34,9 +35,14 @@ def cards_command(school_code: str, grade_class: str | None, year: int | None, k
     if not rt.settings.get("ELIBRARY_PUBLIC_URL"):
         click.echo(f"ELIBRARY_PUBLIC_URL is not set: the QR codes open {DEVELOPMENT_URL} (set it for real cards)", err=True)
     year = year or current_school_year(utcnow())
+    made_before = []
+    if not keep_passwords:  # the new passwords are hashed before the writing transaction (1,000 take seconds)
+        with rt.db.scope(write=False) as session:
+            count = len(cards.card_holders(session, school_code=school_code, year=year, grade_class=cards.parse_class(grade_class))[1])
+        made_before = fresh_passwords(count)
     with rt.db.scope() as session:
         entries = cards.issue_class_cards(session, rt.cipher, school_code=school_code, year=year, grade_class=cards.parse_class(grade_class),
-                                          base_url=base_url, issued_by="cli", reset_passwords=not keep_passwords)
+                                          base_url=base_url, issued_by="cli", reset_passwords=not keep_passwords, made_before=made_before)
         pdf = cards.render_cards_pdf(entries, rt.settings, title=f"ログインカード {school_code} {grade_class or ''}".strip(), issued_on=japan_today())
         out.write_bytes(pdf)  # written before the commit: no card is issued that nobody can print
     click.echo(f"{len(entries)} cards written to {out}")

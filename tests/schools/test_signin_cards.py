@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import update
 
 from elibrary.db import utcnow
-from elibrary.schools import cards, signin_tokens
+from elibrary.patrons.models import Patron
+from elibrary.schools import accounts, cards, signin_tokens
 from elibrary.schools.directory import current_school_year
 from tests.conftest import csrf_token_for
 from tests.schools.signin_factories import make_class, make_pupil, make_school, make_year
+from tests.slow_work import SlowWork
 
 JSQR = Path(__file__).resolve().parents[2] / "readers" / "node_modules" / "jsqr" / "dist" / "jsQR.js"
 # Where the cards sit on a page rendered at 150 dpi: the table of reports.pdf's frame, 250 × 146 pt cells.
@@ -49,6 +52,21 @@ def test_cards_of_a_class_carry_login_ids_new_passwords_and_working_qr_codes(app
     client = app.test_client()
     signed_in = client.post("/login", data={"card": "pupil001", "pin": password, "csrf_token": csrf_token_for(client)})
     assert signed_in.status_code == 303, "the printed password signs in"
+
+
+def test_sign_ins_go_on_while_the_command_hashes_a_schools_new_passwords(app, rt, runner, class_3_2, tmp_path, monkeypatch):
+    """A whole school's cards (1,000 new passwords take seconds to hash): the hashing runs before the writing
+    transaction, so on SQLite sign-ins and loans do not wait for it; the printed passwords sign in."""
+    out, slow, outputs = tmp_path / "cards.pdf", SlowWork(), []
+    monkeypatch.setattr(accounts, "hash_passwords", slow.wrap(accounts.hash_passwords))
+    seconds, still_hashing = slow.write_during(
+        lambda: outputs.append(runner.invoke(args=["schools", "cards", "--school", "S001", str(out)])), rt,
+        update(Patron).where(Patron.id == -1).values(blocked=False))  # another request's write
+    assert still_hashing and seconds < 5, seconds
+    assert outputs[0].exit_code == 0 and "13 cards written" in outputs[0].output, outputs[0].output
+    password = _text(out).split("other001")[1].split("パスワード")[1].split()[0]
+    client = app.test_client()
+    assert client.post("/login", data={"card": "other001", "pin": password, "csrf_token": csrf_token_for(client)}).status_code == 303
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("node") is None or not JSQR.exists(),
