@@ -79,7 +79,13 @@ def _too_many_pixels() -> InvalidCover:
 def set_cover(session: Session, storage: BookStorage, title: Title, stream: BinaryIO, *, max_bytes: int = MAX_COVER_BYTES) -> str:
     """Validate and store a cover for ``title``; returns its storage key. A bad image stores nothing."""
     data = _read_limited(stream, max_bytes)
-    ext, _media_type = FORMATS[inspect_cover(data)]
+    return store_cover(session, storage, title, data, inspect_cover(data))
+
+
+def store_cover(session: Session, storage: BookStorage, title: Title, data: bytes, image_format: str) -> str:
+    """Store a cover that ``inspect_cover`` has passed (``image_format`` is what it returned) for ``title``;
+    returns its storage key. An import checks its covers before its writing transaction, this part inside."""
+    ext, _media_type = FORMATS[image_format]
     if title.id is None:
         session.flush()
     key = f"covers/{title.id}/{hashlib.sha256(data).hexdigest()}.{ext}"

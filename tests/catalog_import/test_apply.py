@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import io
 import shutil
+import threading
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from catalog_import import apply as apply_module
@@ -13,11 +14,11 @@ from catalog_import.apply import Importer
 from catalog_import.models import ImportedRecord
 from catalog_import.runner import run_import
 from catalog_import.tabular import parse_tabular
-from elibrary.catalog import indexing
+from elibrary.catalog import covers, indexing
 from elibrary.catalog.models import BookFile, SearchQueueEntry, Subject, Title, TitleContributor, TitleStatus
 from elibrary.search.base import SearchQuery
 from tests.catalog.factories import make_title
-from tests.catalog_import.test_epub import handmade, sample_epub, valid_entries
+from tests.catalog_import.test_epub import OPF, handmade, sample_epub, valid_entries
 from tests.conftest import FILES
 from tests.slow_work import SlowWork
 
@@ -180,6 +181,45 @@ def test_onix_delete_notification_withdraws_the_title(rt, tmp_path):
     with rt.db.scope(write=False) as session:
         assert title_by_isbn(session, "9784090000027").status == TitleStatus.withdrawn
     assert rt.search.search(SearchQuery(text="うみのえほん")).ids == []
+
+
+def test_books_with_files_go_in_small_batches_each_committed(rt, tmp_path, monkeypatch):
+    """A batch's transaction copies its books into storage (on SQLite every sign-in waits for it), so records
+    with files are committed FILE_BATCH at a time; records without files still go BATCH_SIZE at a time."""
+    monkeypatch.setattr(apply_module, "FILE_BATCH", 4)
+    folder = tmp_path / "books"
+    folder.mkdir()
+    for n in range(10):
+        opf = OPF.replace("urn:isbn:9784090000041", f"urn:uuid:small-batch-{n}").replace("小さな本", f"小さな本 {n}")
+        handmade(folder, {**valid_entries(), "OEBPS/content.opf": opf}, name=f"book{n:02d}.epub")
+    commits, importing = [], threading.current_thread()
+
+    def committed(connection):
+        if threading.current_thread() is importing:  # not an indexer thread's
+            commits.append(1)
+
+    event.listen(rt.db.engine, "commit", committed)
+    try:
+        summary = run_import(rt, "epub", [str(folder)], index="kick")
+    finally:
+        event.remove(rt.db.engine, "commit", committed)
+    assert (summary.added, summary.rejected) == (10, 0)
+    assert len(commits) == 3  # 4 + 4 + 2 books, each batch committed
+    assert count(rt, BookFile) == 10
+
+
+def test_sign_ins_go_on_while_an_imports_covers_are_checked(rt, tmp_path, monkeypatch):
+    """Decoding a cover to check it takes time (tens of ms for a large one, for each of hundreds of books):
+    it happens before the batch's writing transaction begins."""
+    slow = SlowWork()
+    monkeypatch.setattr(covers, "inspect_cover", slow.wrap(covers.inspect_cover))
+    path, summaries = sample_epub(tmp_path, "childrens-literature"), []
+    seconds, still_checking = slow.write_during(lambda: summaries.append(run_import(rt, "epub", [str(path)])), rt,
+                                                update(Title).where(Title.id == -1).values(publisher="別の書房"))
+    assert still_checking and seconds < 5, seconds
+    assert summaries[0].added == 1
+    with rt.db.scope(write=False) as session:
+        assert session.scalar(select(Title)).cover_key.startswith("covers/")
 
 
 def test_epub_import_stores_the_file_and_cover_through_storage(rt, tmp_path):
