@@ -17,13 +17,14 @@ import io
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from lock_wait import OtherWrites  # noqa: E402  (bench/, this script's folder)
 
 SAMPLE = ROOT / "tests" / "files" / "external" / "epub3-samples" / "kusamakura-japanese-vertical-writing"
 SAMPLE_ID = "http://www.aozora.gr.jp/cards/000148/card776.html"
@@ -59,20 +60,6 @@ def make_books(folder: Path, books: int, cover_size: tuple[int, int]) -> float:
     return statistics.mean(p.stat().st_size for p in folder.iterdir()) / 1e6
 
 
-def other_writes(rt, done: threading.Event, waits: list[float]) -> None:
-    """Write one row every 20 ms until ``done`` (a sign-in's or a loan's write), recording each one's seconds."""
-    from sqlalchemy import update
-
-    from elibrary.patrons.models import Patron
-
-    while not done.is_set():
-        began = time.perf_counter()
-        with rt.db.write_engine.begin() as connection:
-            connection.execute(update(Patron).where(Patron.id == -1).values(blocked=False))
-        waits.append(time.perf_counter() - began)
-        done.wait(0.02)
-
-
 def one_run(folder: Path, books: int) -> tuple[float, float, int]:
     """Import the folder into a new instance; returns (seconds, longest other write, other writes)."""
     from elibrary import create_app
@@ -83,18 +70,14 @@ def one_run(folder: Path, books: int) -> tuple[float, float, int]:
         rt = app.extensions["elibrary"]
         upgrade_database(rt.db.engine)
         runner = app.test_cli_runner()
-        done, waits = threading.Event(), []
-        writer = threading.Thread(target=other_writes, args=(rt, done, waits))
-        writer.start()
-        began = time.perf_counter()
-        result = runner.invoke(args=["import", "epub", str(folder)])
-        seconds = time.perf_counter() - began
-        done.set()
-        writer.join()
+        with OtherWrites(rt) as writes:
+            began = time.perf_counter()
+            result = runner.invoke(args=["import", "epub", str(folder)])
+            seconds = time.perf_counter() - began
         rt.db.dispose()
     if result.exit_code != 0 or f"added {books}," not in result.output:
         raise SystemExit(f"the import failed:\n{result.output}")
-    return seconds, max(waits), len(waits)
+    return seconds, writes.longest, len(writes.waits)
 
 
 def main() -> None:

@@ -16,12 +16,13 @@ import argparse
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from lock_wait import OtherWrites  # noqa: E402  (bench/, this script's folder)
 
 from elibrary import create_app  # noqa: E402
 from elibrary.db import utcnow  # noqa: E402
@@ -54,34 +55,16 @@ def main() -> None:
         for run in range(args.runs):
             out = Path(tmp) / f"cards-{run}.pdf"
             command = ["schools", "cards", "--school", "0101", str(out)] + (["--keep-passwords"] if args.keep_passwords else [])
-            done, waits = threading.Event(), []
-            writer = threading.Thread(target=_other_writes, args=(rt, done, waits))
-            writer.start()
-            started = time.perf_counter()
-            result = runner.invoke(args=command)
-            times.append(time.perf_counter() - started)
-            done.set()
-            writer.join()
+            with OtherWrites(rt) as writes:
+                started = time.perf_counter()
+                result = runner.invoke(args=command)
+                times.append(time.perf_counter() - started)
             if result.exit_code != 0:
                 raise SystemExit(result.output)
-            print(f"run {run + 1}: {times[-1]:.1f} s, {out.stat().st_size / 1e6:.1f} MB, longest other write {max(waits):.2f} s, "
+            print(f"run {run + 1}: {times[-1]:.1f} s, {out.stat().st_size / 1e6:.1f} MB, longest other write {writes.longest:.2f} s, "
                   f"{result.output.strip()}")
         rt.db.dispose()
     print(f"pupils={args.pupils} keep_passwords={args.keep_passwords} median={statistics.median(times):.1f}s max={max(times):.1f}s")
-
-
-def _other_writes(rt, done: threading.Event, waits: list[float]) -> None:
-    """Write one row every 20 ms until ``done`` (a sign-in's or a loan's write), recording each one's seconds."""
-    from sqlalchemy import update
-
-    from elibrary.patrons.models import Patron
-
-    while not done.is_set():
-        began = time.perf_counter()
-        with rt.db.write_engine.begin() as connection:
-            connection.execute(update(Patron).where(Patron.id == -1).values(blocked=False))
-        waits.append(time.perf_counter() - began)
-        done.wait(0.02)
 
 
 if __name__ == "__main__":
