@@ -12,7 +12,6 @@ New titles go in with Core multi-row INSERTs (``bulk``), not ORM objects.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -20,11 +19,11 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
+from catalog_import import attach
 from catalog_import.bulk import insert_rows, insert_titles, title_ids_by_isbn, title_ids_by_record
 from catalog_import.models import ImportedRecord
 from catalog_import.records import ImportRecord, KnownRecord, ParsedItem, Problem
 from catalog_import.tabular import fallback_record_id
-from elibrary.catalog import covers, files
 from elibrary.catalog.indexing import queue_titles
 from elibrary.catalog.isbn import parse_optional_isbn
 from elibrary.catalog.models import Contributor, Subject, Title, TitleContributor, TitleStatus
@@ -35,11 +34,7 @@ from elibrary.storage.base import BookStorage, StorageError
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
-# A batch's transaction copies its records' book files and covers into storage, and on SQLite every sign-in
-# and loan waits for it: records with files go in smaller batches (about 0.5 s of work each).
-FILE_BATCH = 25
-FILE_BATCH_BYTES = 256 * 1024 * 1024
+BATCH_SIZE = 500  # records without files; those with files go fewer to a batch (``attach.FILE_BATCH``)
 KEPT_PROBLEMS = 1000  # shown in a summary; the report file has them all
 CONTRIBUTOR_CACHE = 50_000
 _TITLE_FIELDS = tuple(f for f in TitleData.__dataclass_fields__ if f not in ("contributors", "subjects", "collections"))
@@ -83,7 +78,7 @@ class _Pending:
     title_id: int | None = None
     imported: ImportedRecord | None = None
     data: object = None  # validated fields (titles._Clean)
-    cover_format: str | None = None  # the record's cover, checked before the batch's transaction (``covers.inspect_cover``)
+    cover_format: str | None = None  # the record's cover, checked before the batch's transaction (``attach.check_cover``)
 
 
 class Importer:
@@ -125,7 +120,7 @@ class Importer:
         return self.summary
 
     def _batches(self, items: Iterable[ParsedItem], *, counted: bool = True) -> Iterator[list[_Pending | KnownRecord]]:
-        """Batches of ``batch_size`` records, or fewer when they carry files (``FILE_BATCH``, ``FILE_BATCH_BYTES``).
+        """Batches of ``batch_size`` records, or fewer when they carry files (``attach.FILE_BATCH``, ``FILE_BATCH_BYTES``).
         Parsing and checking covers happen here, before the batch's transaction begins."""
         batch: list[_Pending | KnownRecord] = []
         seen: set[str] = set()
@@ -146,9 +141,9 @@ class Importer:
                 if pending is None:
                     continue
                 marks = {m for m in (f"i:{pending.isbn}" if pending.isbn else "", f"k:{pending.key}" if pending.key else "") if m}
-                weight = self._file_bytes(pending)
+                weight = attach.file_bytes(pending.record, pending.cover_format) if self._stores_files() else 0
             # The same book twice in one batch: write what came before, so the second finds the first.
-            full = files >= FILE_BATCH or file_bytes >= FILE_BATCH_BYTES
+            full = files >= attach.FILE_BATCH or file_bytes >= attach.FILE_BATCH_BYTES
             if len(batch) >= self.batch_size or marks & seen or (weight and full):
                 yield batch
                 batch, seen, files, file_bytes = [], set(), 0, 0
@@ -166,26 +161,12 @@ class Importer:
             return None
         key = record.source_record_id or (None if isbn else fallback_record_id(record))
         pending = _Pending(record, isbn, key)
-        if record.cover_image and self._stores_files():
-            try:
-                pending.cover_format = covers.inspect_cover(record.cover_image)  # decoding it is slow: not in the transaction
-            except DomainError as exc:
-                log.info("cover of %s not used: %s", record.label, exc.message_en)
+        if self._stores_files():
+            pending.cover_format = attach.check_cover(record)  # decoding it is slow: not in the transaction
         return pending
 
     def _stores_files(self) -> bool:
         return not self.dry_run and self.storage is not None
-
-    def _file_bytes(self, pending: _Pending) -> int:
-        """How much the batch's transaction will copy for this record (0 if nothing)."""
-        record = pending.record
-        if not self._stores_files() or not (record.file_path or pending.cover_format):
-            return 0
-        try:
-            size = os.path.getsize(record.file_path) if record.file_path else 0
-        except OSError:
-            size = 0  # reported when the record is written
-        return max(1, size + (len(record.cover_image) if pending.cover_format else 0))
 
     def reject(self, problem: Problem) -> None:
         """Count and report a rejected record."""
@@ -385,7 +366,8 @@ class Importer:
             changed |= self._set_contributors(title, clean.contributors, created)
         if record.subjects is not None:
             changed |= self._set_subjects(title, clean.subjects, created)
-        changed |= self._attach_files(pending, title)
+        if self._stores_files():
+            changed |= attach.attach_files(self.session, self.storage, record, pending.cover_format, title)
         self._remember(pending, title)
         return "added" if created else ("updated" if changed else "unchanged")
 
@@ -429,25 +411,6 @@ class Importer:
             return False
         title.subjects = [Subject(scheme=scheme, term=term, reading=reading) for scheme, term, reading in wanted]
         return True
-
-    def _attach_files(self, pending: _Pending, title: Title) -> bool:
-        """Store the EPUB and cover of a record (never in a dry run); True when something new was stored."""
-        if not self._stores_files():
-            return False
-        record, changed = pending.record, False
-        if record.file_path:
-            before = {f.storage_key for f in title.files} if title.id else set()
-            with open(record.file_path, "rb") as stream:
-                book = files.attach_book_file(self.session, self.storage, title, stream, files.EPUB, layout=record.layout,
-                                              page_progression=record.page_progression, check_report=record.check_report)
-            if record.check_report is not None and book.check_report != record.check_report:
-                book.check_report = list(record.check_report)
-            changed = book.storage_key not in before
-        if pending.cover_format:
-            old = title.cover_key
-            covers.store_cover(self.session, self.storage, title, record.cover_image, pending.cover_format)
-            changed |= title.cover_key != old
-        return changed
 
     def _remember(self, pending: _Pending, title: Title) -> None:
         record = pending.record
